@@ -1,0 +1,51 @@
+"""The one protocol every source implements (resolvelib's provider split, made smaller)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from depsat.model import Candidate, Diagnostic, ExclusionKind, NormalizedName
+
+__all__ = ["MetadataUnavailable", "Source"]
+
+
+@attrs.frozen(slots=True)
+class MetadataUnavailable:
+    """A candidate whose dependencies cannot be known (needs a build, corrupt file, …)."""
+
+    kind: ExclusionKind
+    detail: str
+
+
+class Source(abc.ABC):
+    """A place candidates come from: an index, a find-links folder, an installed layer, a file.
+
+    Two steps, so a remote source can list cheaply and fetch metadata only for what discovery
+    actually reaches:
+
+    * `candidates(project)` lists every release the source knows of (no filtering by target:
+      discovery filters, and records why);
+    * `metadata(candidate)` returns the candidate with `requires`, `provides_extras` and
+      `requires_python` filled in, or `MetadataUnavailable`.
+    """
+
+    name: str
+    """The user-facing name, used by source policy (pins) and in messages."""
+
+    @abc.abstractmethod
+    def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
+        """Every release of `project` this source has; empty when it has none."""
+
+    def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+        """`candidate` with its dependencies known. Static sources know them already."""
+        return candidate
+
+    def prefetch(self, candidates: Iterable[Candidate]) -> None:  # noqa: B027 - optional hook
+        """Hint that `metadata` will be asked for all of these: remote sources fetch concurrently."""
+
+    def diagnostics(self) -> Sequence[Diagnostic]:
+        """Warnings about input this source skipped or repaired."""
+        return ()
