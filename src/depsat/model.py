@@ -250,6 +250,9 @@ class Request:
     only_binary: frozenset[NormalizedName] = frozenset()
     no_binary_all: bool = False
     only_binary_all: bool = False
+    python_upper_bounds: bool = False
+    """Honour ``<``/``<=`` in Requires-Python. Off by default, as uv does: upper bounds there
+    are mostly guesses that block installs which work."""
 
     @property
     def direct_names(self) -> frozenset[NormalizedName]:

@@ -38,7 +38,7 @@ class Target:
         """The running interpreter."""
         return cls(
             python_version=Version(_platform.python_version()),
-            markers=dict(default_environment()),
+            markers={k: str(v) for k, v in default_environment().items()},
             tags=tuple(_tags.sys_tags()),
         )
 
@@ -63,7 +63,7 @@ class Target:
             ) from exc
         release = version.release + (0,) * (3 - len(version.release))
         full = ".".join(str(p) for p in release[:3])
-        markers = dict(default_environment())
+        markers = {k: str(v) for k, v in default_environment().items()}
         markers["python_version"] = f"{release[0]}.{release[1]}"
         markers["python_full_version"] = full
         markers["implementation_version"] = full

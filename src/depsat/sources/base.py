@@ -44,7 +44,8 @@ class Source(abc.ABC):
         return candidate
 
     def prefetch(self, candidates: Iterable[Candidate]) -> None:  # noqa: B027 - optional hook
-        """Hint that `metadata` will be asked for all of these: remote sources fetch concurrently."""
+        """Hint that `metadata` will be asked for all of these (remote sources fetch them
+        concurrently)."""
 
     def diagnostics(self) -> Sequence[Diagnostic]:
         """Warnings about input this source skipped or repaired."""

@@ -46,7 +46,7 @@ import attrs
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, parse_tag
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depsat.errors import UniverseFileError
@@ -75,8 +75,8 @@ class UniverseFile:
     python: str | None
     """The target Python version, or None for the running interpreter."""
     prereleases: bool = False
-    no_binary: frozenset[str] = frozenset()
-    no_build: frozenset[str] = frozenset()
+    no_binary: frozenset[NormalizedName] = frozenset()
+    no_build: frozenset[NormalizedName] = frozenset()
     python_platform: str | None = None
     universal: bool = False
     expected_satisfiable: bool | None = None
@@ -92,10 +92,7 @@ def load_universe_file(path: str | Path) -> UniverseFile:
     except OSError as exc:
         raise UniverseFileError(f"cannot read universe file: {exc.strerror}", str(path)) from exc
     try:
-        if path.suffix == ".json":
-            data = json.loads(raw)
-        else:
-            data = tomllib.loads(raw.decode("utf-8"))
+        data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise UniverseFileError(f"not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}",
                                 str(path)) from exc
@@ -121,7 +118,8 @@ def _requirement(text: str, where: str) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
-        raise UniverseFileError(f"invalid requirement {text!r}: {exc}", where) from exc
+        first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
+        raise UniverseFileError(f"invalid requirement {text!r}: {first_line}", where) from exc
 
 
 def parse_universe(data: Mapping[str, Any], where: str = "<universe>") -> UniverseFile:

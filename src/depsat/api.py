@@ -1,0 +1,164 @@
+"""The library entry point: `resolve()` orchestrates discovery, encoding, solving and decoding.
+
+    >>> from depsat.api import resolve, request_from_strings
+    >>> from depsat.sources.universe_file import load_universe_file
+    >>> world = load_universe_file("examples/web-app.toml")
+    >>> result = resolve(request_from_strings(["webapp"]), [world.source], target_for(world))
+
+Everything here is pure orchestration: sources do the I/O, the solver does the search.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+import attrs
+from packaging.requirements import InvalidRequirement, Requirement
+
+from depsat.encoding import DEFAULT_OBJECTIVES, Encoding, Label, Objective, encode
+from depsat.errors import InvalidRequirementError
+from depsat.model import Diagnostic, PrereleaseMode, Request
+from depsat.plan import Plan, decode_plan
+from depsat.solver import LexicographicRC2, Optimum, Problem, SolverBackend
+from depsat.sources.base import Source
+from depsat.sources.universe_file import UniverseFile
+from depsat.target import Target
+from depsat.universe import SourcePolicy, Universe, admit_all, discover
+
+__all__ = [
+    "Failure",
+    "Resolution",
+    "ResolveOptions",
+    "parse_requirement",
+    "request_from_strings",
+    "request_from_universe_file",
+    "resolve",
+    "target_for",
+]
+
+
+@attrs.frozen(slots=True)
+class ResolveOptions:
+    """The pluggable parts: objectives (in lexicographic order), backend, source policy."""
+
+    objectives: Sequence[Objective] = DEFAULT_OBJECTIVES
+    backend: SolverBackend = attrs.field(factory=LexicographicRC2)
+    source_policy: SourcePolicy = admit_all
+
+
+@attrs.frozen(slots=True)
+class Failure:
+    """No plan exists. `core` holds facts that cannot all hold (not necessarily minimal)."""
+
+    core: tuple[Label, ...]
+
+    @property
+    def root_requirements(self) -> tuple[Requirement, ...]:
+        return tuple(label.requirement for label in self.core
+                     if label.kind.value == "root-requirement" and label.requirement)
+
+    def summary(self) -> str:
+        roots = ", ".join(str(r) for r in self.root_requirements) or "the installed packages"
+        facts = "; ".join(str(label) for label in self.core)
+        return f"no solution: {roots} cannot be installed together ({facts})"
+
+
+@attrs.frozen(slots=True)
+class Resolution:
+    """What `resolve` found: a plan or a failure, with the universe and phase timings."""
+
+    universe: Universe
+    encoding: Encoding
+    plan: Plan | None
+    failure: Failure | None
+    timings: dict[str, float]
+
+    @property
+    def ok(self) -> bool:
+        return self.plan is not None
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return self.universe.diagnostics
+
+
+def parse_requirement(text: str) -> Requirement:
+    """A PEP 508 requirement, or an error that names it."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
+        raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
+                                      text) from exc
+
+
+def request_from_strings(
+    requirements: Iterable[str],
+    *,
+    constraints: Iterable[str] = (),
+    prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT,
+) -> Request:
+    return Request(
+        requirements=tuple(parse_requirement(r) for r in requirements),
+        constraints=tuple(parse_requirement(c) for c in constraints),
+        prerelease=prerelease,
+    )
+
+
+def request_from_universe_file(
+    world: UniverseFile, requirements: Iterable[str] = (),
+    prerelease: PrereleaseMode | None = None,
+) -> Request:
+    """The universe file's root requirements (or the given ones) with its resolver options."""
+    reqs = tuple(parse_requirement(r) for r in requirements) or world.root_requires
+    mode = prerelease or (PrereleaseMode.ALLOW if world.prereleases
+                          else PrereleaseMode.IF_NECESSARY_OR_EXPLICIT)
+    return Request(
+        requirements=reqs,
+        prerelease=mode,
+        no_binary=world.no_binary,
+        only_binary=world.no_build,
+    )
+
+
+def target_for(world: UniverseFile) -> Target:
+    """The target a universe file describes (its Python and platform), else the running one."""
+    if world.python is None and world.python_platform is None:
+        return Target.current()
+    python = world.python or ".".join(map(str, Target.current().python_version.release[:2]))
+    return Target.for_python(python, platform=world.python_platform)
+
+
+def resolve(
+    request: Request,
+    sources: Iterable[Source],
+    target: Target | None = None,
+    options: ResolveOptions | None = None,
+) -> Resolution:
+    """Find the best plan for `request` from `sources`, or the facts that rule every plan out."""
+    options = options or ResolveOptions()
+    target = target or Target.current()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    universe = discover(request, sources, target, source_policy=options.source_policy)
+    timings["discovery"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    encoding = encode(universe, options.objectives)
+    problem = Problem(
+        hard=encoding.hard,
+        groups=[clauses for _, clauses in encoding.groups],
+        tiers=[tier for _, tier in encoding.tiers],
+        top=encoding.pool.top,
+    )
+    timings["encoding"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    outcome = options.backend.solve(problem)
+    timings["solving"] = time.perf_counter() - start
+    if isinstance(outcome, Optimum):
+        plan = decode_plan(encoding, outcome.model, outcome.costs)
+        return Resolution(universe, encoding, plan, None, timings)
+    core = tuple(encoding.groups[i][0] for i in outcome.core)
+    return Resolution(universe, encoding, None, Failure(core), timings)

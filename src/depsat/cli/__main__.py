@@ -1,0 +1,7 @@
+"""`python -m depsat.cli`."""
+
+import sys
+
+from depsat.cli import main
+
+sys.exit(main())

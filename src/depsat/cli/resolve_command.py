@@ -1,0 +1,167 @@
+"""`depsat resolve`: requirements in, a plan (or the reason there is none) out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+from packaging.utils import canonicalize_name
+
+from depsat.api import (
+    ResolveOptions,
+    request_from_strings,
+    request_from_universe_file,
+    resolve,
+    target_for,
+)
+from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE
+from depsat.errors import ConfigurationError
+from depsat.model import PrereleaseMode, Request
+from depsat.report import requirements_lines, resolution_to_json, table_lines
+from depsat.solver import LexicographicRC2, SolverBackend, StratifiedRC2
+from depsat.sources.base import Source
+from depsat.sources.universe_file import load_universe_file
+from depsat.target import Target
+
+__all__ = ["add_parser", "read_requirements_file"]
+
+BACKENDS: dict[str, Callable[[], SolverBackend]] = {
+    "rc2-lex": LexicographicRC2, "rc2-stratified": StratifiedRC2}
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "resolve", help="resolve requirements into a plan",
+        description="Resolve requirements into an optimal plan, or explain why none exists.")
+    parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
+                        help="PEP 508 requirements, e.g. 'requests>=2'")
+    parser.add_argument("-r", "--requirement", dest="requirement_files", action="append",
+                        default=[], metavar="FILE", help="read requirements from FILE")
+    parser.add_argument("-c", "--constraint", dest="constraint_files", action="append",
+                        default=[], metavar="FILE", help="read constraints from FILE")
+    parser.add_argument("--universe", metavar="FILE",
+                        help="a universe file or packse scenario (TOML/JSON) as the source")
+    parser.add_argument("--python-version", metavar="X.Y[.Z]",
+                        help="the target Python version (default: this interpreter's)")
+    parser.add_argument("--python-platform", metavar="PLATFORM",
+                        help="target platform, e.g. x86_64-unknown-linux-musl")
+    parser.add_argument("--marker", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one marker value of the target environment")
+    parser.add_argument("--prerelease", choices=[m.value for m in PrereleaseMode],
+                        help="when prereleases may be chosen (default: if-necessary-or-explicit)")
+    parser.add_argument("--no-binary", action="append", default=[], metavar="NAME",
+                        help="never use wheels of NAME (':all:' for every package)")
+    parser.add_argument("--only-binary", action="append", default=[], metavar="NAME",
+                        help="never build NAME from source (':all:' for every package)")
+    parser.add_argument("--python-upper-bounds", action="store_true",
+                        help="honour '<' and '<=' in Requires-Python (ignored by default)")
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="rc2-lex",
+                        help="the MaxSAT strategy")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the plan as JSON")
+    output.add_argument("--format", choices=["table", "json", "requirements"], default="table")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
+    parser.set_defaults(handler=run)
+
+
+def read_requirements_file(path: str, seen: frozenset[str] = frozenset()) -> list[str]:
+    """Requirement lines of a pip-style file: comments, continuations and nested ``-r``."""
+    file = Path(path)
+    if str(file.resolve()) in seen:
+        return []
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read requirements file: {exc}", path) from exc
+    lines: list[str] = []
+    for number, raw in enumerate(text.replace("\\\n", "").splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-r ", "--requirement ")):
+            nested = (file.parent / line.split(None, 1)[1]).as_posix()
+            lines.extend(read_requirements_file(nested, seen | {str(file.resolve())}))
+            continue
+        if line.startswith("-"):
+            raise ConfigurationError(f"line {number}: option {line.split()[0]!r} is not "
+                                     "supported in requirements files", path)
+        lines.append(line)
+    return lines
+
+
+def _names(values: list[str]) -> tuple[frozenset[Any], bool]:
+    names = {part.strip() for value in values for part in value.split(",") if part.strip()}
+    return frozenset(canonicalize_name(n) for n in names if n != ":all:"), ":all:" in names
+
+
+def _target(args: argparse.Namespace, default: Target | None) -> Target:
+    markers: dict[str, str] = {}
+    for item in args.marker:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigurationError(f"expected KEY=VALUE, got {item!r}", "--marker")
+        markers[key.strip()] = value.strip()
+    if args.python_version or args.python_platform:
+        version = args.python_version or ".".join(
+            map(str, (default or Target.current()).python_version.release[:2]))
+        return Target.for_python(version, platform=args.python_platform,
+                                 marker_overrides=markers)
+    target = default or Target.current()
+    if markers:
+        target = attrs.evolve(target, markers={**target.markers, **markers})
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    requirements = list(args.requirements)
+    for path in args.requirement_files:
+        requirements.extend(read_requirements_file(path))
+    constraints = [c for path in args.constraint_files for c in read_requirements_file(path)]
+    sources: list[Source] = []
+    default_target: Target | None = None
+    if args.universe:
+        world = load_universe_file(args.universe)
+        sources.append(world.source)
+        request = request_from_universe_file(world, requirements)
+        default_target = target_for(world)
+    else:
+        request = request_from_strings(requirements)
+    if not request.requirements:
+        raise ConfigurationError("nothing to resolve: give requirements or a universe file "
+                                 "with [root] requires", "depsat resolve")
+    if not sources:
+        raise ConfigurationError("no source: give --universe FILE", "depsat resolve")
+    no_binary, no_binary_all = _names(args.no_binary)
+    only_binary, only_binary_all = _names(args.only_binary)
+    request = Request(
+        requirements=request.requirements,
+        constraints=tuple(request_from_strings(constraints).requirements),
+        prerelease=PrereleaseMode(args.prerelease) if args.prerelease else request.prerelease,
+        no_binary=request.no_binary | no_binary,
+        only_binary=request.only_binary | only_binary,
+        no_binary_all=no_binary_all,
+        only_binary_all=only_binary_all,
+        python_upper_bounds=args.python_upper_bounds,
+    )
+    target = _target(args, default_target)
+    options = ResolveOptions(backend=BACKENDS[args.backend]())
+    resolution = resolve(request, sources, target, options)
+    fmt = "json" if args.json else args.format
+    if not args.quiet and fmt != "json":
+        for diagnostic in resolution.diagnostics:
+            print(f"warning: {diagnostic}", file=sys.stderr)
+    if fmt == "json":
+        print(json.dumps(resolution_to_json(resolution), indent=2))
+    elif resolution.plan is None:
+        assert resolution.failure is not None
+        print(f"depsat: {resolution.failure.summary()}", file=sys.stderr)
+    elif fmt == "requirements":
+        print("\n".join(requirements_lines(resolution)))
+    else:
+        print("\n".join(table_lines(resolution)))
+    return EXIT_OK if resolution.ok else EXIT_UNSATISFIABLE

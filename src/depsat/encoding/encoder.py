@@ -1,0 +1,190 @@
+"""Turn a `Universe` into CNF: structural hard clauses, labelled hard groups, soft tiers.
+
+Variables:
+* one per usable candidate ("this candidate is installed");
+* one per (candidate, extra) that some requirement asks for ("installed with this extra"),
+  which implies its candidate;
+* auxiliaries of cardinality encodings and objectives (from the shared `IDPool`).
+
+Clauses:
+* structural (never part of an explanation): at most one candidate per project (a PySAT
+  cardinality encoding, not O(n²) pairs), extra ⇒ its candidate, objective definitions;
+* labelled groups: each root requirement, each dependency of each candidate or extra, each
+  constraint. A group's clauses hold together or are dropped together when explaining.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from packaging.utils import NormalizedName, canonicalize_name
+from pysat.card import CardEnc, EncType
+from pysat.formula import IDPool
+
+from depsat.encoding.labels import Label, LabelKind
+from depsat.model import Candidate, CandidateKey
+from depsat.universe import Dependency, Universe
+
+if TYPE_CHECKING:
+    from depsat.encoding.objectives import Objective
+
+__all__ = ["Encoding", "encode"]
+
+Clause = list[int]
+
+# Below this many candidates pairwise at-most-one is smaller than a sequential counter.
+_PAIRWISE_LIMIT = 5
+
+
+class Encoding:
+    """The CNF of one universe, with the maps needed to read models and cores back."""
+
+    def __init__(self, universe: Universe) -> None:
+        self.universe = universe
+        self.pool = IDPool()
+        self.var_of: dict[CandidateKey, int] = {}
+        self.candidate_of: dict[int, Candidate] = {}
+        self.extra_var: dict[tuple[CandidateKey, NormalizedName], int] = {}
+        self.extra_of: dict[int, tuple[Candidate, NormalizedName]] = {}
+        self.hard: list[Clause] = []
+        self.groups: list[tuple[Label, list[Clause]]] = []
+        self.tiers: list[tuple[str, list[tuple[int, int]]]] = []
+        self.installed_var: dict[NormalizedName, int] = {}
+        self.ladders: dict[NormalizedName, list[int]] = {}
+
+    # -- variables ----------------------------------------------------------------
+    def candidate_var(self, candidate: Candidate) -> int:
+        var = self.var_of.get(candidate.key)
+        if var is None:
+            var = self.fresh(("c", candidate.key))
+            self.var_of[candidate.key] = var
+            self.candidate_of[var] = candidate
+        return var
+
+    def extra_literal(self, candidate: Candidate, extra: NormalizedName) -> int:
+        """The literal for "candidate installed with extra"; the candidate's own when missing."""
+        if (candidate.key, extra) in self.universe.missing_extras:
+            return self.candidate_var(candidate)
+        key = (candidate.key, extra)
+        var = self.extra_var.get(key)
+        if var is None:
+            var = self.fresh(("x", candidate.key, extra))
+            self.extra_var[key] = var
+            self.extra_of[var] = (candidate, extra)
+            self.hard.append([-var, self.candidate_var(candidate)])
+        return var
+
+    def fresh(self, tag: object) -> int:
+        """The variable named by `tag` (a new one the first time)."""
+        return int(self.pool.id(tag))
+
+    def project_installed(self, name: NormalizedName) -> int:
+        """A variable true when some candidate of `name` is installed (c ⇒ it)."""
+        var = self.installed_var.get(name)
+        if var is None:
+            var = self.fresh(("installed", name))
+            self.installed_var[name] = var
+            for candidate in self.universe.projects[name].candidates:
+                self.hard.append([-self.candidate_var(candidate), var])
+        return var
+
+    def staleness_ladder(self, name: NormalizedName) -> list[int]:
+        """Order-encoding variables ``ge[j]``: "the chosen version is j or more steps below
+        the newest usable version" (j = 1 … distinct versions - 1).
+
+        Only the implications candidate ⇒ ge[rank] and ge[j] ⇒ ge[j-1] are needed: the soft
+        literals ¬ge[j] push every ge down to what the chosen candidate forces, so the cost of
+        a project is exactly its version rank, with unit weights that RC2 handles well.
+        """
+        ladder = self.ladders.get(name)
+        if ladder is not None:
+            return ladder
+        versions = sorted({c.version for c in self.universe.projects[name].candidates},
+                          reverse=True)
+        rank = {v: i for i, v in enumerate(versions)}
+        ladder = [self.fresh(("ge", name, j)) for j in range(1, len(versions))]
+        for j in range(1, len(ladder)):
+            self.hard.append([-ladder[j], ladder[j - 1]])
+        for candidate in self.universe.projects[name].candidates:
+            r = rank[candidate.version]
+            if r > 0:
+                self.hard.append([-self.candidate_var(candidate), ladder[r - 1]])
+        self.ladders[name] = ladder
+        return ladder
+
+    # -- clauses ------------------------------------------------------------------
+    def add_group(self, label: Label, clauses: list[Clause]) -> None:
+        self.groups.append((label, clauses))
+
+    def requirement_clauses(self, dependency: Dependency, guard: int | None) -> list[Clause]:
+        """`guard ⇒ dependency` (guard None: unconditionally, for root requirements)."""
+        prefix = [] if guard is None else [-guard]
+        if not dependency.extras:
+            return [prefix + [self.candidate_var(c) for c in dependency.matches]]
+        return [prefix + [self.extra_literal(c, extra) for c in dependency.matches]
+                for extra in sorted(dependency.extras)]
+
+    # -- model --------------------------------------------------------------------
+    def chosen(self, model: Iterable[int]) -> tuple[list[Candidate], dict[CandidateKey,
+                                                                          set[NormalizedName]]]:
+        """Candidates and extras true in `model`."""
+        true = {lit for lit in model if lit > 0}
+        candidates = [self.candidate_of[v] for v in true if v in self.candidate_of]
+        extras: dict[CandidateKey, set[NormalizedName]] = {}
+        for var in true:
+            found = self.extra_of.get(var)
+            if found is not None:
+                extras.setdefault(found[0].key, set()).add(found[1])
+        return candidates, extras
+
+    def clause_count(self) -> int:
+        return len(self.hard) + sum(len(c) for _, c in self.groups)
+
+
+def _at_most_one(encoding: Encoding, literals: Sequence[int]) -> None:
+    if len(literals) <= 1:
+        return
+    if len(literals) <= _PAIRWISE_LIMIT:
+        encoding.hard.extend([-a, -b] for i, a in enumerate(literals) for b in literals[i + 1:])
+        return
+    card = CardEnc.atmost(lits=list(literals), bound=1, vpool=encoding.pool,
+                          encoding=EncType.seqcounter)
+    encoding.hard.extend(card.clauses)
+
+
+def encode(universe: Universe, objectives: Sequence[Objective]) -> Encoding:
+    """Hard clauses for `universe`, then one soft tier per objective, in order."""
+    encoding = Encoding(universe)
+    for project in universe.projects.values():
+        _at_most_one(encoding, [encoding.candidate_var(c) for c in project.candidates])
+    for dependency in universe.root:
+        label = Label(LabelKind.ROOT, dependency=dependency, requirement=dependency.requirement,
+                      name=dependency.name)
+        encoding.add_group(label, encoding.requirement_clauses(dependency, None))
+    for key, dependencies in universe.dependencies.items():
+        guard = encoding.var_of[key]
+        for dependency in dependencies:
+            label = Label(LabelKind.DEPENDENCY, dependency=dependency,
+                          candidate=dependency.parent, requirement=dependency.requirement,
+                          name=dependency.name, relaxable=False)
+            encoding.add_group(label, encoding.requirement_clauses(dependency, guard))
+    for (_, extra), dependencies in universe.extra_dependencies.items():
+        for dependency in dependencies:
+            assert dependency.parent is not None
+            guard = encoding.extra_literal(dependency.parent, extra)
+            label = Label(LabelKind.DEPENDENCY, dependency=dependency,
+                          candidate=dependency.parent, requirement=dependency.requirement,
+                          name=dependency.name, relaxable=False)
+            encoding.add_group(label, encoding.requirement_clauses(dependency, guard))
+    for constraint in universe.request.constraints:
+        name = canonicalize_name(constraint.name)
+        outside = [c for c in universe.projects[name].candidates
+                   if not constraint.specifier.contains(c.version, prereleases=True)]
+        if outside:
+            label = Label(LabelKind.CONSTRAINT, requirement=constraint, name=name,
+                          detail=f"you constrain {constraint}")
+            encoding.add_group(label, [[-encoding.candidate_var(c)] for c in outside])
+    for objective in objectives:
+        encoding.tiers.append((objective.name, objective.soft_literals(encoding)))
+    return encoding

@@ -1,0 +1,121 @@
+"""Reading a model back: which candidates, which action for each package, and why."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+from packaging.utils import NormalizedName
+
+from depsat.encoding import Encoding
+from depsat.encoding.labels import requirement_text
+from depsat.model import Action, Candidate, CandidateKey, PlanStep, Reason
+from depsat.universe import Dependency, Universe
+
+__all__ = ["Plan", "decode_plan", "reason_chains"]
+
+
+@attrs.frozen(slots=True)
+class Plan:
+    """The chosen candidates and what to do for each package, sorted by name."""
+
+    steps: tuple[PlanStep, ...]
+    costs: Mapping[str, int] = attrs.field(factory=dict)
+    """Cost reached in each objective tier, by objective name."""
+
+    @property
+    def chosen(self) -> tuple[Candidate, ...]:
+        return tuple(s.candidate for s in self.steps
+                     if s.candidate is not None and s.action is not Action.REMOVE)
+
+    def step(self, name: str) -> PlanStep | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def versions(self) -> dict[str, str]:
+        return {str(c.name): str(c.version) for c in self.chosen}
+
+
+def reason_chains(
+    universe: Universe,
+    chosen: Sequence[Candidate],
+    extras: Mapping[CandidateKey, set[NormalizedName]],
+) -> dict[NormalizedName, tuple[Reason, ...]]:
+    """For each chosen package, the shortest requirement chain from the user's request."""
+    by_name = {c.name: c for c in chosen}
+    chains: dict[NormalizedName, tuple[Reason, ...]] = {}
+    queue: deque[tuple[Dependency, tuple[Reason, ...]]] = deque(
+        (dep, ()) for dep in universe.root)
+    while queue:
+        dependency, before = queue.popleft()
+        candidate = by_name.get(dependency.name)
+        if candidate is None or dependency.name in chains:
+            continue
+        if candidate not in dependency.matches:
+            continue
+        chain = (*before, Reason(requirement_text(dependency.requirement),
+                                 None if dependency.parent is None
+                                 else dependency.describe_parent()))
+        chains[dependency.name] = chain
+        following: list[Dependency] = list(universe.dependencies.get(candidate.key, ()))
+        for extra in sorted(extras.get(candidate.key, ())):
+            following.extend(universe.extra_dependencies.get((candidate.key, extra), ()))
+        queue.extend((dep, chain) for dep in following)
+    return chains
+
+
+def _installed_before(universe: Universe) -> dict[NormalizedName, Candidate]:
+    """The installed distribution import would see for each name (top layer wins)."""
+    found: dict[NormalizedName, Candidate] = {}
+    for name, project in universe.projects.items():
+        installed = [c for c in project.candidates if c.installed is not None]
+        installed += [e.candidate for e in project.exclusions if e.candidate.installed]
+        if installed:
+            found[name] = min(installed, key=lambda c: c.installed.layer_index
+                              if c.installed else 0)
+    return found
+
+
+def _action(candidate: Candidate, previous: Candidate | None) -> tuple[Action, str]:
+    if previous is None:
+        return Action.INSTALL, ""
+    if candidate.key == previous.key:
+        return Action.KEEP, "already installed"
+    assert previous.installed is not None
+    if previous.installed.read_only:
+        return Action.SHADOW, (f"replaces {previous.version} from the {previous.installed.layer}"
+                               " layer, which is read-only")
+    if candidate.version > previous.version:
+        return Action.UPGRADE, f"replaces {previous.version}"
+    if candidate.version < previous.version:
+        return Action.DOWNGRADE, f"replaces {previous.version}"
+    return Action.INSTALL, f"reinstalls {previous.version} from {candidate.origin}"
+
+
+def decode_plan(
+    encoding: Encoding,
+    model: Iterable[int],
+    costs: Sequence[int] = (),
+    *,
+    removals: Iterable[NormalizedName] = (),
+) -> Plan:
+    """Map a model to a plan; `removals` names installed packages the plan uninstalls."""
+    universe = encoding.universe
+    chosen, extras = encoding.chosen(model)
+    chains = reason_chains(universe, chosen, extras)
+    before = _installed_before(universe)
+    steps: list[PlanStep] = []
+    for candidate in chosen:
+        previous = before.get(candidate.name)
+        action, note = _action(candidate, previous)
+        steps.append(PlanStep(
+            name=candidate.name, action=action, candidate=candidate, previous=previous,
+            extras=frozenset(extras.get(candidate.key, ())),
+            chain=chains.get(candidate.name, ()), note=note))
+    for name in removals:
+        previous = before.get(name)
+        steps.append(PlanStep(name=name, action=Action.REMOVE, candidate=None, previous=previous,
+                              note="nothing requires it"))
+    steps.sort(key=lambda s: s.name)
+    names = [name for name, tier in encoding.tiers if tier]
+    return Plan(tuple(steps), dict(zip(names, costs, strict=False)))

@@ -1,0 +1,145 @@
+"""Candidate filters: which candidates the target and the user's switches allow, and why not.
+
+Every rejection is an `Exclusion` with a sentence a person can act on; nothing is silently
+dropped, because explanations need to say "a 2.0 exists, but requires Python >=3.13".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from depsat.model import (
+    Artifact,
+    ArtifactKind,
+    Candidate,
+    Exclusion,
+    ExclusionKind,
+    PrereleaseMode,
+    Request,
+)
+from depsat.target import Target
+
+__all__ = ["CandidateFilter", "prereleases_allowed"]
+
+
+def _pins_exactly(requirement: Requirement, candidate: Candidate) -> bool:
+    """PEP 592: a yanked release is usable only when pinned with ``==`` or ``===``."""
+    return any(
+        spec.operator in ("==", "===") and "*" not in spec.version
+        and spec.contains(candidate.version, prereleases=True)
+        for spec in requirement.specifier
+    )
+
+
+def prereleases_allowed(
+    name: NormalizedName,
+    candidates: Sequence[Candidate],
+    request: Request,
+) -> bool:
+    """Whether prereleases of `name` may be chosen under the request's prerelease mode.
+
+    "explicit": a requirement the user wrote names a prerelease in its specifier.
+    "if-necessary": every published version of the package is a prerelease.
+    """
+    mode = request.prerelease
+    if mode is PrereleaseMode.ALLOW:
+        return True
+    if mode is PrereleaseMode.DISALLOW:
+        return False
+    explicit = any(
+        canonicalize_name(req.name) == name
+        and any(spec.prereleases for spec in req.specifier)
+        for req in (*request.requirements, *request.constraints)
+    )
+    necessary = bool(candidates) and all(c.version.is_prerelease for c in candidates)
+    if mode is PrereleaseMode.EXPLICIT:
+        return explicit
+    if mode is PrereleaseMode.IF_NECESSARY:
+        return necessary
+    return explicit or necessary
+
+
+class CandidateFilter:
+    """Applies the target (Python, tags) and the request's switches to candidates."""
+
+    def __init__(self, target: Target, request: Request) -> None:
+        self.target = target
+        self.request = request
+        self._supported_tags = frozenset(target.tags) if target.tags is not None else None
+
+    def exclusion(self, candidate: Candidate, allow_prereleases: bool) -> Exclusion | None:
+        """Why `candidate` cannot be chosen, or None when it can (before yanked rules)."""
+        if candidate.installed is None:
+            if candidate.version.is_prerelease and not allow_prereleases:
+                return Exclusion(candidate, ExclusionKind.PRERELEASE,
+                                 f"{candidate} is a prerelease, and prereleases of "
+                                 f"{candidate.name} are not allowed")
+            rp = candidate.requires_python
+            if rp is not None and not self._python_ok(rp):
+                return Exclusion(candidate, ExclusionKind.REQUIRES_PYTHON,
+                                 f"{candidate} requires Python {rp}, "
+                                 f"and the target is Python {self.target.python_version}")
+            return self._artifact_exclusion(candidate)
+        return None
+
+    def _python_ok(self, requires_python: SpecifierSet) -> bool:
+        python = self.target.python_version
+        if self.request.python_upper_bounds:
+            return requires_python.contains(python, prereleases=True)
+        return all(spec.contains(python, prereleases=True) for spec in requires_python
+                   if spec.operator not in ("<", "<="))
+
+    def yanked_exclusion(self, candidate: Candidate) -> Exclusion | None:
+        """A yanked candidate is usable only when one of the user's requirements pins it."""
+        if not candidate.yanked or candidate.installed is not None:
+            return None
+        for req in (*self.request.requirements, *self.request.constraints):
+            if canonicalize_name(req.name) == candidate.name and _pins_exactly(req, candidate):
+                return None
+        reason = f" ({candidate.yanked_reason})" if candidate.yanked_reason else ""
+        return Exclusion(candidate, ExclusionKind.YANKED,
+                         f"{candidate} was yanked{reason}; pin it with == to use it")
+
+    def _artifact_exclusion(self, candidate: Candidate) -> Exclusion | None:
+        if not candidate.artifacts:
+            return None
+        name = candidate.name
+        no_binary = self.request.no_binary_all or name in self.request.no_binary
+        only_binary = self.request.only_binary_all or name in self.request.only_binary
+        reasons: list[tuple[ExclusionKind, str]] = []
+        for artifact in candidate.artifacts:
+            why = self._artifact_problem(artifact, no_binary, only_binary)
+            if why is None:
+                return None
+            reasons.append(why)
+        kinds = {kind for kind, _ in reasons}
+        kind = (ExclusionKind.NO_BINARY if ExclusionKind.NO_BINARY in kinds
+                else ExclusionKind.ONLY_BINARY if ExclusionKind.ONLY_BINARY in kinds
+                else reasons[0][0])
+        wheel_tags = sorted({str(t) for a in candidate.artifacts for t in a.tags})
+        detail = "; ".join(dict.fromkeys(text for _, text in reasons))
+        if kind is ExclusionKind.NO_COMPATIBLE_WHEEL and wheel_tags:
+            shown = ", ".join(wheel_tags[:3]) + (" …" if len(wheel_tags) > 3 else "")
+            detail = f"{candidate} has no wheel for the target (its wheels: {shown})" + (
+                "" if any(a.kind is ArtifactKind.SDIST for a in candidate.artifacts)
+                else " and no source distribution")
+        return Exclusion(candidate, kind, detail)
+
+    def _artifact_problem(
+        self, artifact: Artifact, no_binary: bool, only_binary: bool
+    ) -> tuple[ExclusionKind, str] | None:
+        if artifact.kind is ArtifactKind.WHEEL:
+            if no_binary:
+                return ExclusionKind.NO_BINARY, "wheels are disabled by --no-binary"
+            if self._supported_tags is not None and not (artifact.tags & self._supported_tags):
+                return ExclusionKind.NO_COMPATIBLE_WHEEL, "no wheel matches the target's tags"
+            return None
+        if artifact.kind is ArtifactKind.SDIST:
+            if only_binary:
+                return ExclusionKind.ONLY_BINARY, "building from source is disabled (--no-build)"
+            return None
+        return None

@@ -1,0 +1,98 @@
+"""Documented, versioned renderings of a resolution: JSON data, requirements lines, a table.
+
+The JSON schema (``depsat.plan/1``) is described in docs/json.md. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from depsat.api import Resolution
+from depsat.model import Action, PlanStep
+
+__all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines"]
+
+PLAN_SCHEMA = "depsat.plan/1"
+
+
+def _source(step: PlanStep) -> str:
+    candidate = step.candidate or step.previous
+    return str(candidate.origin) if candidate else ""
+
+
+def _step_json(step: PlanStep) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "version": str(step.version) if step.version else None,
+        "action": step.action.value,
+        "source": _source(step),
+        "extras": sorted(step.extras),
+        "previous": str(step.previous.version) if step.previous else None,
+        "note": step.note,
+        "reason": [
+            {"requirement": r.requirement, "required_by": r.required_by} for r in step.chain
+        ],
+    }
+
+
+def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
+    """The machine-readable form of a resolution."""
+    universe = resolution.universe
+    data: dict[str, Any] = {
+        "schema": PLAN_SCHEMA,
+        "status": "solved" if resolution.ok else "unsatisfiable",
+        "target": {
+            "python_version": str(universe.target.python_version),
+            "platform": universe.target.platform,
+        },
+        "request": [str(r) for r in universe.request.requirements],
+        "diagnostics": [
+            {"message": d.message, "culprit": d.culprit} for d in resolution.diagnostics
+        ],
+        "timings": {k: round(v, 6) for k, v in resolution.timings.items()},
+    }
+    if resolution.plan is not None:
+        data["packages"] = [_step_json(s) for s in resolution.plan.steps]
+        data["costs"] = dict(resolution.plan.costs)
+    if resolution.failure is not None:
+        data["summary"] = resolution.failure.summary()
+        data["core"] = [
+            {
+                "kind": label.kind.value,
+                "text": str(label),
+                "package": label.name,
+                "requirement": str(label.requirement) if label.requirement else None,
+                "required_by": (str(label.candidate) if label.candidate else None),
+            }
+            for label in resolution.failure.core
+        ]
+    return data
+
+
+def requirements_lines(resolution: Resolution) -> list[str]:
+    """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints."""
+    assert resolution.plan is not None
+    lines: list[str] = []
+    for step in resolution.plan.steps:
+        if step.action is Action.REMOVE or step.candidate is None:
+            continue
+        extras = f"[{','.join(sorted(step.extras))}]" if step.extras else ""
+        lines.append(f"{step.name}{extras}=={step.version}")
+        parents = sorted({r.required_by.split(" ")[0] for r in step.chain[-1:] if r.required_by})
+        if parents:
+            lines.append(f"    # via {', '.join(parents)}")
+    return lines
+
+
+def table_lines(resolution: Resolution) -> list[str]:
+    """A readable table: package, version, action, source, why."""
+    assert resolution.plan is not None
+    rows = [("package", "version", "action", "source", "why")]
+    for step in resolution.plan.steps:
+        why = str(step.chain[-1]) if step.chain else ""
+        why = "; ".join(part for part in (why, step.note) if part)
+        rows.append((step.name, str(step.version or (step.previous and step.previous.version)),
+                     step.action.value, _source(step), why))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+            for row in rows]

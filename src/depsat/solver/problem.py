@@ -1,0 +1,42 @@
+"""What a solver backend sees: integers only. It never learns what they mean."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = ["Optimum", "Problem", "Refutation"]
+
+Clause = Sequence[int]
+
+
+@attrs.frozen(slots=True)
+class Problem:
+    """Hard clauses, labelled groups of hard clauses, and lexicographic soft tiers.
+
+    `groups[i]` is one fact (a requirement, a dependency): explanations name groups by index.
+    `tiers[k]` lists (literal, weight): prefer the literal true; minimise the weight of false
+    ones; tier k strictly before tier k+1.
+    """
+
+    hard: Sequence[Clause]
+    groups: Sequence[Sequence[Clause]]
+    tiers: Sequence[Sequence[tuple[int, int]]] = ()
+    top: int = 0
+    """The largest variable used; backends number their own auxiliaries above it."""
+
+
+@attrs.frozen(slots=True)
+class Optimum:
+    """An optimal model and the cost reached in each tier."""
+
+    model: tuple[int, ...]
+    costs: tuple[int, ...]
+
+
+@attrs.frozen(slots=True)
+class Refutation:
+    """No model: `core` lists group indices that cannot hold together (not always minimal)."""
+
+    core: tuple[int, ...]

@@ -1,0 +1,255 @@
+"""Discovery: the lazy closure of the request through the sources.
+
+Starting from the user's requirements, visit each project that some reachable requirement
+names, list its candidates from every source, filter them (recording why each excluded
+candidate is out), read the survivors' dependencies and follow them. The result is a finite,
+static `Universe` that the encoder turns into clauses.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import attrs
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from depsat.model import (
+    Candidate,
+    CandidateKey,
+    Diagnostic,
+    Exclusion,
+    Request,
+)
+from depsat.policy import CandidateFilter, prereleases_allowed
+from depsat.sources.base import MetadataUnavailable, Source
+from depsat.target import Target
+
+__all__ = ["Dependency", "Project", "SourcePolicy", "Universe", "discover"]
+
+SourcePolicy = Callable[
+    [NormalizedName, Sequence[tuple[Source, Sequence[Candidate]]]],
+    tuple[list[Candidate], list[Exclusion]],
+]
+"""Decides which sources' candidates of a project may be chosen (pins, index strategies).
+
+Given the candidates each source offers (sources in priority order), returns the admitted
+candidates and an `Exclusion` for each one refused. The default admits everything.
+"""
+
+
+def admit_all(
+    name: NormalizedName, offered: Sequence[tuple[Source, Sequence[Candidate]]]
+) -> tuple[list[Candidate], list[Exclusion]]:
+    return [c for _, cands in offered for c in cands], []
+
+
+@attrs.frozen(slots=True)
+class Dependency:
+    """A requirement of the request (parent None) or of a candidate, with what satisfies it."""
+
+    requirement: Requirement
+    name: NormalizedName
+    extras: frozenset[NormalizedName]
+    matches: tuple[Candidate, ...]
+    """Usable candidates of `name` inside the specifier, newest first."""
+    parent: Candidate | None = None
+    parent_extra: NormalizedName | None = None
+    """The parent's extra this requirement belongs to (None: its base requirements)."""
+
+    def describe_parent(self) -> str:
+        if self.parent is None:
+            return "you"
+        if self.parent_extra:
+            return f"{self.parent.name}[{self.parent_extra}] {self.parent.version}"
+        return str(self.parent)
+
+
+@attrs.frozen(slots=True)
+class Project:
+    """Everything discovery learned about one project name."""
+
+    name: NormalizedName
+    candidates: tuple[Candidate, ...]
+    """Usable candidates, newest version first (ties: source priority order)."""
+    exclusions: tuple[Exclusion, ...]
+    known: bool
+    """Whether any source lists the project at all."""
+
+
+@attrs.frozen(slots=True)
+class Universe:
+    """The finite world a request is solved in."""
+
+    target: Target
+    request: Request
+    projects: Mapping[NormalizedName, Project]
+    root: tuple[Dependency, ...]
+    dependencies: Mapping[CandidateKey, tuple[Dependency, ...]]
+    extra_dependencies: Mapping[tuple[CandidateKey, NormalizedName], tuple[Dependency, ...]]
+    missing_extras: frozenset[tuple[CandidateKey, NormalizedName]]
+    diagnostics: tuple[Diagnostic, ...]
+
+    def candidate_count(self) -> int:
+        return sum(len(p.candidates) for p in self.projects.values())
+
+
+class _Discovery:
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        target: Target,
+        request: Request,
+        source_policy: SourcePolicy,
+    ) -> None:
+        self.sources = sources
+        self.target = target
+        self.request = request
+        self.source_policy = source_policy
+        self.filter = CandidateFilter(target, request)
+        self.projects: dict[NormalizedName, Project] = {}
+        self.dependencies: dict[CandidateKey, tuple[Dependency, ...]] = {}
+        self.extra_dependencies: dict[tuple[CandidateKey, NormalizedName],
+                                      tuple[Dependency, ...]] = {}
+        self.missing_extras: set[tuple[CandidateKey, NormalizedName]] = set()
+        self.diagnostics: list[Diagnostic] = []
+        self._matches: dict[tuple[NormalizedName, str], tuple[Candidate, ...]] = {}
+        self._marker_cache: dict[tuple[str, str], bool] = {}
+        self._environment = dict(target.markers)
+        self._queue: deque[tuple[Candidate, NormalizedName | None]] = deque()
+        self._seen: set[tuple[CandidateKey, NormalizedName | None]] = set()
+
+    # -- projects -----------------------------------------------------------------
+    def project(self, name: NormalizedName) -> Project:
+        found = self.projects.get(name)
+        if found is None:
+            found = self._load(name)
+            self.projects[name] = found
+        return found
+
+    def _load(self, name: NormalizedName) -> Project:
+        offered = [(source, source.candidates(name)) for source in self.sources]
+        known = any(cands for _, cands in offered)
+        admitted, exclusions = self.source_policy(name, offered)
+        allow_pre = prereleases_allowed(name, admitted, self.request)
+        usable: list[Candidate] = []
+        for candidate in admitted:
+            why = self.filter.exclusion(candidate, allow_pre) or self.filter.yanked_exclusion(
+                candidate)
+            if why is None:
+                usable.append(candidate)
+            else:
+                exclusions.append(why)
+        by_source = {id(source): source for source, _ in offered}
+        origin_source = {c.key: by_source[id(s)] for s, cands in offered for c in cands}
+        for source in {id(origin_source[c.key]): origin_source[c.key] for c in usable}.values():
+            source.prefetch([c for c in usable if origin_source[c.key] is source])
+        complete: list[Candidate] = []
+        for candidate in usable:
+            meta = origin_source[candidate.key].metadata(candidate)
+            if isinstance(meta, MetadataUnavailable):
+                exclusions.append(Exclusion(candidate, meta.kind, meta.detail))
+                continue
+            # Requires-Python may only be known from metadata (a wheel's METADATA).
+            late = self.filter.exclusion(meta, allow_pre) if meta is not candidate else None
+            if late is not None:
+                exclusions.append(late)
+                continue
+            complete.append(meta)
+        order = {id(s): i for i, (s, _) in enumerate(offered)}
+        rank = {c.key: order[id(origin_source[c.key])] for c in complete}
+        complete.sort(key=lambda c: (rank[c.key], c.origin.kind, c.origin.name))
+        complete.sort(key=lambda c: c.version, reverse=True)
+        return Project(name, tuple(complete), tuple(exclusions), known)
+
+    # -- requirements -------------------------------------------------------------
+    def marker_holds(self, marker: Marker | None, extra: str) -> bool:
+        if marker is None:
+            return True
+        key = (str(marker), extra)
+        cached = self._marker_cache.get(key)
+        if cached is None:
+            cached = marker.evaluate({**self._environment, "extra": extra})
+            self._marker_cache[key] = cached
+        return cached
+
+    def dependency(
+        self,
+        requirement: Requirement,
+        parent: Candidate | None,
+        parent_extra: NormalizedName | None,
+    ) -> Dependency:
+        name = canonicalize_name(requirement.name)
+        project = self.project(name)
+        cache_key = (name, str(requirement.specifier))
+        matches = self._matches.get(cache_key)
+        if matches is None:
+            specifier = requirement.specifier
+            matches = tuple(c for c in project.candidates
+                            if specifier.contains(c.version, prereleases=True))
+            self._matches[cache_key] = matches
+        extras = frozenset(canonicalize_name(e) for e in requirement.extras)
+        for match in matches:
+            self._enqueue(match, None)
+            for extra in extras:
+                self._enqueue(match, extra)
+        return Dependency(requirement, name, extras, matches, parent, parent_extra)
+
+    def _enqueue(self, candidate: Candidate, extra: NormalizedName | None) -> None:
+        key = (candidate.key, extra)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._queue.append((candidate, extra))
+
+    def _expand(self, candidate: Candidate, extra: NormalizedName | None) -> None:
+        if extra is None:
+            self.dependencies[candidate.key] = tuple(
+                self.dependency(req, candidate, None)
+                for req in candidate.requires if self.marker_holds(req.marker, ""))
+            return
+        if extra not in candidate.provides_extras:
+            self.missing_extras.add((candidate.key, extra))
+            return
+        self.extra_dependencies[(candidate.key, extra)] = tuple(
+            self.dependency(req, candidate, extra)
+            for req in candidate.requires
+            if req.marker is not None
+            and self.marker_holds(req.marker, extra)
+            and not self.marker_holds(req.marker, ""))
+
+    def run(self) -> Universe:
+        root = tuple(self.dependency(req, None, None) for req in self.request.requirements
+                     if self.marker_holds(req.marker, ""))
+        while self._queue:
+            self._expand(*self._queue.popleft())
+        for constraint in self.request.constraints:
+            self.project(canonicalize_name(constraint.name))
+        for source in self.sources:
+            self.diagnostics.extend(source.diagnostics())
+        for key, extra in sorted(self.missing_extras, key=str):
+            self.diagnostics.append(Diagnostic(
+                f"{key.name} {key.version} does not provide the extra '{extra}'",
+                str(key.origin)))
+        return Universe(
+            target=self.target,
+            request=self.request,
+            projects=self.projects,
+            root=root,
+            dependencies=self.dependencies,
+            extra_dependencies=self.extra_dependencies,
+            missing_extras=frozenset(self.missing_extras),
+            diagnostics=tuple(self.diagnostics),
+        )
+
+
+def discover(
+    request: Request,
+    sources: Iterable[Source],
+    target: Target,
+    *,
+    source_policy: SourcePolicy = admit_all,
+) -> Universe:
+    """Collect every candidate the request can reach, with dependencies and exclusions."""
+    return _Discovery(list(sources), target, request, source_policy).run()

@@ -1,0 +1,85 @@
+"""An independent checker for plans: no SAT, no encoding, only the candidates' own metadata.
+
+Tests run it on every answer the solver gives, so a wrong encoding cannot hide behind a
+wrong decoder: markers are re-evaluated here from the raw requirements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from depsat.model import Candidate
+from depsat.universe import Universe
+
+__all__ = ["verify"]
+
+
+def _holds(requirement: Requirement, environment: dict[str, str], extra: str) -> bool:
+    if requirement.marker is None:
+        return True
+    return requirement.marker.evaluate({**environment, "extra": extra})
+
+
+def verify(
+    universe: Universe,
+    chosen: Iterable[Candidate],
+    extras: Mapping[NormalizedName, Iterable[str]] | None = None,
+) -> list[str]:
+    """Every way the chosen set fails the request; an empty list means the plan is valid."""
+    extras = extras or {}
+    problems: list[str] = []
+    environment = dict(universe.target.markers)
+    by_name: dict[NormalizedName, Candidate] = {}
+    for candidate in chosen:
+        if candidate.name in by_name:
+            problems.append(f"two versions of {candidate.name}: "
+                            f"{by_name[candidate.name].version} and {candidate.version}")
+        by_name[candidate.name] = candidate
+    chosen_extras = {name: {canonicalize_name(e) for e in values}
+                     for name, values in extras.items()}
+
+    def satisfied(requirement: Requirement) -> str | None:
+        name = canonicalize_name(requirement.name)
+        candidate = by_name.get(name)
+        if candidate is None:
+            return f"{requirement} is not installed"
+        if not requirement.specifier.contains(candidate.version, prereleases=True):
+            return f"{requirement} is not met by {candidate.version}"
+        for extra in requirement.extras:
+            extra = canonicalize_name(extra)
+            if extra in candidate.provides_extras and extra not in chosen_extras.get(name, ()):
+                return f"{requirement} needs extra {extra} of {name}, which is not installed"
+        return None
+
+    for requirement in universe.request.requirements:
+        if _holds(requirement, environment, ""):
+            why = satisfied(requirement)
+            if why:
+                problems.append(f"your requirement {why}")
+    for constraint in universe.request.constraints:
+        found = by_name.get(canonicalize_name(constraint.name))
+        if found and not constraint.specifier.contains(found.version, prereleases=True):
+            problems.append(f"constraint {constraint} is not met by {found.version}")
+    python = universe.target.python_version
+    for name, candidate in by_name.items():
+        project = universe.projects.get(name)
+        if project is None or candidate not in project.candidates:
+            problems.append(f"{candidate} is not a usable candidate (filtered out or unknown)")
+        if candidate.installed is None and candidate.requires_python is not None:
+            bounds = [spec for spec in candidate.requires_python
+                      if universe.request.python_upper_bounds or spec.operator not in ("<", "<=")]
+            if not all(spec.contains(python, prereleases=True) for spec in bounds):
+                problems.append(f"{candidate} requires Python {candidate.requires_python}")
+        for extra in ("", *sorted(chosen_extras.get(name, ()))):
+            for requirement in candidate.requires:
+                if not _holds(requirement, environment, extra):
+                    continue
+                if extra and _holds(requirement, environment, ""):
+                    continue  # a base requirement, already checked
+                why = satisfied(requirement)
+                if why:
+                    problems.append(f"{candidate}{f'[{extra}]' if extra else ''}: {why}")
+    return problems

@@ -1,0 +1,40 @@
+"""Shared fixtures: where the shared corpora live, and a clean environment for subprocesses."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PACKSE = SHARED / "corpora" / "packse" / "scenarios"
+
+# Filled by test_packse.py; printed at the end of the run.
+PACKSE_COUNTS: dict[str, Counter[str]] = {}
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for subprocesses: no pip/uv configuration leaks in from the machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["UV_NO_CONFIG"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+@pytest.fixture
+def subprocess_env() -> dict[str, str]:
+    return clean_env()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not PACKSE_COUNTS:
+        return
+    terminalreporter.write_sep("-", "packse conformance per folder")
+    for folder in sorted(PACKSE_COUNTS):
+        counts = PACKSE_COUNTS[folder]
+        parts = ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "xfailed") if counts[k])
+        terminalreporter.write_line(f"{folder:24} {parts}")

@@ -1,0 +1,121 @@
+"""Hypothesis strategies for small random universes, and a brute-force oracle for them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from hypothesis import strategies as st
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from depsat.model import Candidate
+from depsat.universe import Universe
+from depsat.verify import verify
+
+NAMES = ["a", "b", "c", "d"]
+VERSIONS = ["1.0", "1.1", "2.0", "2.1a1", "3.0"]
+MARKERS = ["", "; python_version < '3'", "; sys_platform == 'linux'", "; os_name != 'nt'"]
+
+
+@st.composite
+def requirement(draw: st.DrawFn, names: Sequence[str], allow_extras: bool = True) -> str:
+    name = draw(st.sampled_from(names))
+    op = draw(st.sampled_from(["", ">=", "<", "==", "!=", "<=", ">"]))
+    spec = f"{op}{draw(st.sampled_from(VERSIONS))}" if op else ""
+    extra = "[x]" if allow_extras and draw(st.booleans()) and draw(st.booleans()) else ""
+    marker = draw(st.sampled_from(MARKERS)) if draw(st.booleans()) else ""
+    return f"{name}{extra}{spec}{marker}"
+
+
+@st.composite
+def universe_data(draw: st.DrawFn, installed: bool = False) -> dict[str, Any]:
+    """A packse-format universe over at most four packages with a few versions each."""
+    names = NAMES[: draw(st.integers(2, 4))]
+    packages: dict[str, Any] = {}
+    for name in names:
+        versions: dict[str, Any] = {}
+        for version in draw(st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=3,
+                                     unique=True)):
+            others = [n for n in names if n != name]
+            meta: dict[str, Any] = {
+                "requires": draw(st.lists(requirement(others), max_size=2)),
+            }
+            if draw(st.booleans()):
+                meta["extras"] = {"x": draw(st.lists(requirement(others, False), min_size=1,
+                                                     max_size=2))}
+            if draw(st.integers(0, 9)) == 0:
+                meta["yanked"] = True
+            if draw(st.integers(0, 9)) == 0:
+                meta["requires_python"] = ">=3.99"
+            versions[version] = meta
+        packages[name] = {"versions": versions}
+    root = draw(st.lists(requirement(names), min_size=1, max_size=3))
+    return {"root": {"requires": root}, "packages": packages,
+            "environment": {"python": "3.12"}}
+
+
+def _active(requirement: Requirement, env: Mapping[str, str], extra: str) -> bool:
+    return requirement.marker is None or requirement.marker.evaluate({**env, "extra": extra})
+
+
+def needed_extras(universe: Universe, chosen: Sequence[Candidate]) -> dict[NormalizedName,
+                                                                           set[NormalizedName]]:
+    """The extras the chosen set must install: a fixpoint over requirements that ask for them."""
+    env = dict(universe.target.markers)
+    by_name = {c.name: c for c in chosen}
+    extras: dict[NormalizedName, set[NormalizedName]] = {}
+    changed = True
+    while changed:
+        changed = False
+        asked = [r for r in universe.request.requirements if _active(r, env, "")]
+        for candidate in chosen:
+            for extra in ("", *sorted(extras.get(candidate.name, ()))):
+                asked.extend(r for r in candidate.requires if _active(r, env, extra))
+        for req in asked:
+            name = canonicalize_name(req.name)
+            if name not in by_name:
+                continue
+            for extra in req.extras:
+                extra_name = canonicalize_name(extra)
+                if (extra_name in by_name[name].provides_extras
+                        and extra_name not in extras.setdefault(name, set())):
+                    extras[name].add(extra_name)
+                    changed = True
+    return extras
+
+
+def assignments(universe: Universe) -> Iterator[list[Candidate]]:
+    """Every choice of at most one usable candidate per project."""
+    projects = list(universe.projects.values())
+    options = [[None, *p.candidates] for p in projects]
+    for combo in itertools.product(*options):
+        yield [c for c in combo if c is not None]
+
+
+def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int]:
+    """The default objective computed independently: (direct staleness, other, count)."""
+    direct = universe.request.direct_names
+    stale_direct = stale_other = 0
+    for candidate in chosen:
+        versions: list[Version] = sorted(
+            {c.version for c in universe.projects[candidate.name].candidates}, reverse=True)
+        rank = versions.index(candidate.version)
+        if candidate.name in direct:
+            stale_direct += rank
+        else:
+            stale_other += rank
+    return stale_direct, stale_other, len(chosen)
+
+
+def brute_force_optimum(universe: Universe) -> tuple[int, int, int] | None:
+    best: tuple[int, int, int] | None = None
+    for chosen in assignments(universe):
+        if verify(universe, chosen, needed_extras(universe, chosen)):
+            continue
+        value = cost(universe, chosen)
+        if best is None or value < best:
+            best = value
+    return best

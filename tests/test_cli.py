@@ -1,0 +1,105 @@
+"""The CLI through a real subprocess: exit codes, formats, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PACKSE, ROOT
+
+EXAMPLE = ROOT / "examples" / "web-app.toml"
+
+
+def depsat(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "depsat", *args], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+
+
+def test_table_plan_for_bundled_example() -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE))
+    assert run.returncode == 0, run.stderr
+    assert "webapp" in run.stdout and "install" in run.stdout
+    assert "required by you" in run.stdout
+
+
+def test_json_plan_schema() -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE), "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["schema"] == "depsat.plan/1"
+    assert data["status"] == "solved"
+    by_name = {p["name"]: p for p in data["packages"]}
+    assert by_name["webapp"]["version"] == "2.0.0"
+    assert by_name["webapp"]["extras"] == ["postgres"]
+    for package in data["packages"]:
+        assert {"name", "version", "action", "source", "reason"} <= package.keys()
+        assert package["reason"], package  # every package says who required it
+        assert package["reason"][0]["required_by"] is None  # the chain starts with you
+
+
+def test_requirements_format() -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE), "--format", "requirements")
+    assert run.returncode == 0, run.stderr
+    pins = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
+    assert "webapp[postgres]==2.0.0" in pins
+    assert all("==" in line for line in pins)
+
+
+def test_requirements_file_and_unsatisfiable_exit_code(tmp_path: Path) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("# pinned on purpose\nwebapp>=2\nframework<3  # too old\n")
+    run = depsat("resolve", "--universe", str(EXAMPLE), "-r", str(reqs))
+    assert run.returncode == 1
+    assert "framework<3" in run.stderr and "webapp" in run.stderr
+    data = json.loads(depsat("resolve", "--universe", str(EXAMPLE), "-r", str(reqs),
+                             "--json").stdout)
+    assert data["status"] == "unsatisfiable"
+    assert any(fact["requirement"] == "framework<3" for fact in data["core"])
+
+
+def test_packse_scenario_directly() -> None:
+    run = depsat("resolve", "--universe",
+                 str(PACKSE / "backtracking" / "backtrack-with-missing-package.toml"),
+                 "--format", "requirements")
+    assert run.returncode == 0, run.stderr
+    assert "a==1.0.0" in run.stdout and "b==2.0.0" in run.stdout
+
+
+def test_malformed_requirement_is_one_line_exit_2() -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE), "fr amework")
+    assert run.returncode == 2
+    assert "fr amework" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_bad_universe_file_names_it(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[packages.a.versions.'1.0']\nrequires = ['b >>> 1']\n")
+    run = depsat("resolve", "--universe", str(bad), "a")
+    assert run.returncode == 2
+    assert "bad.toml" in run.stderr and "b >>> 1" in run.stderr
+    assert "Traceback" not in run.stderr
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[packages\n")
+    run = depsat("resolve", "--universe", str(broken), "a")
+    assert run.returncode == 2 and "broken.toml" in run.stderr
+    missing = depsat("resolve", "--universe", str(tmp_path / "nope.toml"), "a")
+    assert missing.returncode == 2 and "nope.toml" in missing.stderr
+
+
+def test_missing_requirements_file(tmp_path: Path) -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE), "-r", str(tmp_path / "absent.txt"))
+    assert run.returncode == 2 and "absent.txt" in run.stderr
+
+
+def test_python_version_override_changes_target() -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE), "--python-version", "3.7", "--json")
+    data = json.loads(run.stdout)
+    assert data["target"]["python_version"] == "3.7.0"
+    by_name = {p["name"]: p["version"] for p in data.get("packages", [])}
+    assert by_name.get("urllib3") != "2.2.1"  # urllib3 2.2.1 requires Python >=3.8
+    bad = depsat("resolve", "--universe", str(EXAMPLE), "--python-version", "three")
+    assert bad.returncode == 2 and "three" in bad.stderr

@@ -1,0 +1,64 @@
+"""Properties on random small universes: verified plans, optimal plans, honest refutations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from strategies import brute_force_optimum, cost, universe_data
+
+from depsat.api import ResolveOptions, request_from_universe_file, resolve, target_for
+from depsat.solver import GroupSolver, Problem, StratifiedRC2
+from depsat.sources.universe_file import parse_universe
+from depsat.verify import verify
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _resolve(data: dict[str, Any], options: ResolveOptions | None = None) -> Any:
+    world = parse_universe(data)
+    return resolve(request_from_universe_file(world), [world.source], target_for(world), options)
+
+
+@SETTINGS
+@given(universe_data())
+def test_plan_is_verified_and_optimal(data: dict[str, Any]) -> None:
+    result = _resolve(data)
+    optimum = brute_force_optimum(result.universe)
+    if result.plan is None:
+        assert optimum is None, f"depsat says unsatisfiable, brute force found {optimum}"
+        return
+    extras = {s.name: s.extras for s in result.plan.steps}
+    assert verify(result.universe, result.plan.chosen, extras) == []
+    assert optimum is not None
+    assert cost(result.universe, result.plan.chosen) == optimum
+    by_tier = dict(zip(["newest-direct", "newest-other", "fewest-packages"], optimum,
+                       strict=True))
+    assert {name: by_tier[name] for name in result.plan.costs} == dict(result.plan.costs)
+
+
+@SETTINGS
+@given(universe_data())
+def test_backends_agree(data: dict[str, Any]) -> None:
+    lexicographic = _resolve(data)
+    stratified = _resolve(data, ResolveOptions(backend=StratifiedRC2()))
+    assert lexicographic.ok == stratified.ok
+    if lexicographic.plan is not None and stratified.plan is not None:
+        assert (cost(lexicographic.universe, lexicographic.plan.chosen)
+                == cost(stratified.universe, stratified.plan.chosen))
+
+
+@SETTINGS
+@given(universe_data())
+def test_refutation_core_is_unsatisfiable(data: dict[str, Any]) -> None:
+    result = _resolve(data)
+    if result.failure is None:
+        return
+    encoding = result.encoding
+    labels = [label for label, _ in encoding.groups]
+    core = [labels.index(label) for label in result.failure.core]
+    problem = Problem(hard=encoding.hard, groups=[c for _, c in encoding.groups],
+                      top=encoding.pool.top)
+    with GroupSolver(problem) as oracle:
+        assert not oracle.satisfiable(core)
