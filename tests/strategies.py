@@ -119,3 +119,71 @@ def brute_force_optimum(universe: Universe) -> tuple[int, int, int] | None:
         if best is None or value < best:
             best = value
     return best
+
+
+@st.composite
+def installed_world(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, str, bool]],
+                                             dict[str, bool]]:
+    """A universe, what is installed ((name, version, read-only) per project, versions that
+    may or may not exist on the index) and the install-mode switches."""
+    data = draw(universe_data())
+    names = list(data["packages"])
+    installed = []
+    for name in draw(st.lists(st.sampled_from(names), unique=True, max_size=3)):
+        version = draw(st.sampled_from(VERSIONS[:3] + ["0.5"]))
+        installed.append((name, version, draw(st.booleans()) and draw(st.booleans())))
+    switches = {
+        "sync": draw(st.booleans()),
+        "upgrade_all": draw(st.integers(0, 4)) == 0,
+    }
+    return data, installed, switches
+
+
+def installed_candidates(data: dict[str, Any],
+                         installed: list[tuple[str, str, bool]]) -> list[Candidate]:
+    """Installed candidates built from the index's metadata of the same version, or bare."""
+    from packaging.requirements import Requirement as Req
+
+    from depsat.model import InstalledInfo, Origin
+
+    made = []
+    for name, version, read_only in installed:
+        meta = data["packages"][name]["versions"].get(version, {})
+        requires = tuple(Req(r) for r in meta.get("requires", []))
+        layer = "system" if read_only else "venv"
+        made.append(Candidate(
+            name=canonicalize_name(name), version=Version(version),
+            origin=Origin("installed", layer, f"/{layer}/{name}"), requires=requires,
+            installed=InstalledInfo(layer=layer, layer_index=1 if read_only else 0,
+                                    path=f"/{layer}/{name}-{version}.dist-info",
+                                    format="dist-info", read_only=read_only)))
+    return made
+
+
+def full_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, ...]:
+    """Every default tier, computed without SAT: removals, downgrades, changed installed
+    versions, then (direct staleness, other staleness, package count)."""
+    request = universe.request
+    by_name = {c.name: c for c in chosen}
+    removals = downgrades = changed = 0
+    for name, installed in universe.installed.items():
+        now = by_name.get(name)
+        if now is None:
+            removals += 0 if request.sync else 1
+            continue
+        if now.version < installed.version:
+            downgrades += 1
+        if now.key != installed.key and not request.upgrades(name):
+            changed += 1
+    return (removals, downgrades, changed, *cost(universe, chosen))
+
+
+def brute_force_installed_optimum(universe: Universe) -> tuple[int, ...] | None:
+    best: tuple[int, ...] | None = None
+    for chosen in assignments(universe):
+        if verify(universe, chosen, needed_extras(universe, chosen)):
+            continue
+        value = full_cost(universe, chosen)
+        if best is None or value < best:
+            best = value
+    return best

@@ -253,6 +253,21 @@ class Request:
     python_upper_bounds: bool = False
     """Honour ``<``/``<=`` in Requires-Python. Off by default, as uv does: upper bounds there
     are mostly guesses that block installs which work."""
+    installed: tuple[Candidate, ...] = ()
+    """What the environment holds now: the distribution import sees for each project."""
+    upgrade: frozenset[NormalizedName] = frozenset()
+    """Projects whose installed version is not preferred (``--upgrade-package``)."""
+    upgrade_all: bool = False
+    """No installed version is preferred (``--upgrade``)."""
+    ignore_installed: bool = False
+    """Resolve as if nothing were installed (``--reinstall`` / ``--ignore-installed``)."""
+    sync: bool = False
+    """Exact mode: remove installed packages nothing requires (read-only layers excepted)."""
+    allow_breaking: bool = False
+    """Let the plan break installed packages' requirements (each broken one is reported)."""
+
+    def upgrades(self, name: NormalizedName) -> bool:
+        return self.upgrade_all or name in self.upgrade
 
     @property
     def direct_names(self) -> frozenset[NormalizedName]:

@@ -23,6 +23,8 @@ class Plan:
     steps: tuple[PlanStep, ...]
     costs: Mapping[str, int] = attrs.field(factory=dict)
     """Cost reached in each objective tier, by objective name."""
+    broken: tuple[str, ...] = ()
+    """Installed packages' requirements the plan breaks (only with ``allow_breaking``)."""
 
     @property
     def chosen(self) -> tuple[Candidate, ...]:
@@ -64,25 +66,13 @@ def reason_chains(
     return chains
 
 
-def _installed_before(universe: Universe) -> dict[NormalizedName, Candidate]:
-    """The installed distribution import would see for each name (top layer wins)."""
-    found: dict[NormalizedName, Candidate] = {}
-    for name, project in universe.projects.items():
-        installed = [c for c in project.candidates if c.installed is not None]
-        installed += [e.candidate for e in project.exclusions if e.candidate.installed]
-        if installed:
-            found[name] = min(installed, key=lambda c: c.installed.layer_index
-                              if c.installed else 0)
-    return found
-
-
 def _action(candidate: Candidate, previous: Candidate | None) -> tuple[Action, str]:
     if previous is None:
         return Action.INSTALL, ""
     if candidate.key == previous.key:
         return Action.KEEP, "already installed"
     assert previous.installed is not None
-    if previous.installed.read_only:
+    if previous.installed.read_only and candidate.installed is None:
         return Action.SHADOW, (f"replaces {previous.version} from the {previous.installed.layer}"
                                " layer, which is read-only")
     if candidate.version > previous.version:
@@ -96,14 +86,15 @@ def decode_plan(
     encoding: Encoding,
     model: Iterable[int],
     costs: Sequence[int] = (),
-    *,
-    removals: Iterable[NormalizedName] = (),
 ) -> Plan:
-    """Map a model to a plan; `removals` names installed packages the plan uninstalls."""
+    """Map a model to a plan: one step per chosen package and per installed package removed."""
     universe = encoding.universe
     chosen, extras = encoding.chosen(model)
     chains = reason_chains(universe, chosen, extras)
-    before = _installed_before(universe)
+    before = {c.name: c for c in universe.request.installed}
+    present = {c.name for c in chosen}
+    removals = [] if universe.request.ignore_installed else [
+        name for name in before if name not in present]
     steps: list[PlanStep] = []
     for candidate in chosen:
         previous = before.get(candidate.name)
@@ -115,7 +106,10 @@ def decode_plan(
     for name in removals:
         previous = before.get(name)
         steps.append(PlanStep(name=name, action=Action.REMOVE, candidate=None, previous=previous,
-                              note="nothing requires it"))
+                              note="nothing requires it" if universe.request.sync
+                              else "it conflicts with the request"))
     steps.sort(key=lambda s: s.name)
     names = [name for name, tier in encoding.tiers if tier]
-    return Plan(tuple(steps), dict(zip(names, costs, strict=False)))
+    true = set(model)
+    broken = tuple(str(label) for label, var in encoding.breakable if var in true)
+    return Plan(tuple(steps), dict(zip(names, costs, strict=False)), broken)

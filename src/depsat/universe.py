@@ -25,6 +25,7 @@ from depsat.model import (
 )
 from depsat.policy import CandidateFilter, prereleases_allowed
 from depsat.sources.base import MetadataUnavailable, Source
+from depsat.sources.memory import MemorySource
 from depsat.target import Target
 
 __all__ = ["Dependency", "Project", "SourcePolicy", "Universe", "discover"]
@@ -91,6 +92,12 @@ class Universe:
     extra_dependencies: Mapping[tuple[CandidateKey, NormalizedName], tuple[Dependency, ...]]
     missing_extras: frozenset[tuple[CandidateKey, NormalizedName]]
     diagnostics: tuple[Diagnostic, ...]
+    installed: Mapping[NormalizedName, Candidate] = attrs.field(factory=dict)
+    """The installed distribution import sees, per project (empty when ignored)."""
+
+    def expanded(self, candidate: Candidate) -> bool:
+        """Whether discovery read the candidate's dependencies (only those can be chosen)."""
+        return candidate.key in self.dependencies
 
     def candidate_count(self) -> int:
         return sum(len(p.candidates) for p in self.projects.values())
@@ -104,6 +111,10 @@ class _Discovery:
         request: Request,
         source_policy: SourcePolicy,
     ) -> None:
+        installed = () if request.ignore_installed else request.installed
+        self.installed = {c.name: c for c in installed}
+        if installed:
+            sources = [MemorySource(installed, name="installed"), *sources]
         self.sources = sources
         self.target = target
         self.request = request
@@ -133,6 +144,7 @@ class _Discovery:
         offered = [(source, source.candidates(name)) for source in self.sources]
         known = any(cands for _, cands in offered)
         admitted, exclusions = self.source_policy(name, offered)
+        admitted = list({c.key: c for c in admitted}.values())  # a source listed twice
         allow_pre = prereleases_allowed(name, admitted, self.request)
         usable: list[Candidate] = []
         for candidate in admitted:
@@ -222,6 +234,11 @@ class _Discovery:
     def run(self) -> Universe:
         root = tuple(self.dependency(req, None, None) for req in self.request.requirements
                      if self.marker_holds(req.marker, ""))
+        for name in self.installed:
+            # Every release of an installed project may end up installed (kept, upgraded,
+            # downgraded), so each must have its dependencies read.
+            for candidate in self.project(name).candidates:
+                self._enqueue(candidate, None)
         while self._queue:
             self._expand(*self._queue.popleft())
         for constraint in self.request.constraints:
@@ -241,6 +258,7 @@ class _Discovery:
             extra_dependencies=self.extra_dependencies,
             missing_extras=frozenset(self.missing_extras),
             diagnostics=tuple(self.diagnostics),
+            installed=self.installed,
         )
 
 

@@ -63,7 +63,12 @@ def verify(
         found = by_name.get(canonicalize_name(constraint.name))
         if found and not constraint.specifier.contains(found.version, prereleases=True):
             problems.append(f"constraint {constraint} is not met by {found.version}")
+    for name, installed in universe.installed.items():
+        if installed.installed and installed.installed.read_only and name not in by_name:
+            problems.append(f"{installed} is in the read-only {installed.installed.layer} layer "
+                            "but the plan removes it")
     python = universe.target.python_version
+    may_break = universe.request.allow_breaking
     for name, candidate in by_name.items():
         project = universe.projects.get(name)
         if project is None or candidate not in project.candidates:
@@ -80,6 +85,6 @@ def verify(
                 if extra and _holds(requirement, environment, ""):
                     continue  # a base requirement, already checked
                 why = satisfied(requirement)
-                if why:
+                if why and not (may_break and candidate.installed is not None):
                     problems.append(f"{candidate}{f'[{extra}]' if extra else ''}: {why}")
     return problems

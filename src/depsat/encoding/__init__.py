@@ -4,20 +4,28 @@ from depsat.encoding.encoder import Encoding, encode
 from depsat.encoding.labels import Label, LabelKind
 from depsat.encoding.objectives import (
     DEFAULT_OBJECTIVES,
+    FewestDowngrades,
     FewestPackages,
+    FewestRemovals,
+    KeepInstalled,
     NewestDirect,
     NewestOther,
     Objective,
+    Unbroken,
 )
 
 __all__ = [
     "DEFAULT_OBJECTIVES",
     "Encoding",
+    "FewestDowngrades",
     "FewestPackages",
+    "FewestRemovals",
+    "KeepInstalled",
     "Label",
     "LabelKind",
     "NewestDirect",
     "NewestOther",
     "Objective",
+    "Unbroken",
     "encode",
 ]

@@ -52,6 +52,14 @@ class Encoding:
         self.tiers: list[tuple[str, list[tuple[int, int]]]] = []
         self.installed_var: dict[NormalizedName, int] = {}
         self.ladders: dict[NormalizedName, list[int]] = {}
+        self.breakable: list[tuple[Label, int]] = []
+        """Installed packages' requirements that may break (``allow_breaking``): each group
+        carries a relaxation literal; the `Unbroken` objective counts the true ones."""
+
+    def encoded(self, name: NormalizedName) -> list[Candidate]:
+        """The candidates of `name` that can be chosen (discovery read their dependencies)."""
+        return [c for c in self.universe.projects[name].candidates
+                if self.universe.expanded(c)]
 
     # -- variables ----------------------------------------------------------------
     def candidate_var(self, candidate: Candidate) -> int:
@@ -80,13 +88,14 @@ class Encoding:
         return int(self.pool.id(tag))
 
     def project_installed(self, name: NormalizedName) -> int:
-        """A variable true when some candidate of `name` is installed (c ⇒ it)."""
+        """A variable true exactly when some candidate of `name` is installed."""
         var = self.installed_var.get(name)
         if var is None:
             var = self.fresh(("installed", name))
             self.installed_var[name] = var
-            for candidate in self.universe.projects[name].candidates:
-                self.hard.append([-self.candidate_var(candidate), var])
+            literals = [self.candidate_var(c) for c in self.encoded(name)]
+            self.hard.extend([-lit, var] for lit in literals)
+            self.hard.append([-var, *literals])
         return var
 
     def staleness_ladder(self, name: NormalizedName) -> list[int]:
@@ -106,7 +115,7 @@ class Encoding:
         ladder = [self.fresh(("ge", name, j)) for j in range(1, len(versions))]
         for j in range(1, len(ladder)):
             self.hard.append([-ladder[j], ladder[j - 1]])
-        for candidate in self.universe.projects[name].candidates:
+        for candidate in self.encoded(name):
             r = rank[candidate.version]
             if r > 0:
                 self.hard.append([-self.candidate_var(candidate), ladder[r - 1]])
@@ -153,11 +162,26 @@ def _at_most_one(encoding: Encoding, literals: Sequence[int]) -> None:
     encoding.hard.extend(card.clauses)
 
 
+def _dependency_group(encoding: Encoding, dependency: Dependency, guard: int) -> None:
+    """One labelled group: `guard ⇒ dependency`; breakable when an installed package's
+    requirement may be broken on request."""
+    parent = dependency.parent
+    label = Label(LabelKind.DEPENDENCY, dependency=dependency, candidate=parent,
+                  requirement=dependency.requirement, name=dependency.name,
+                  relaxable=parent is not None and parent.installed is not None)
+    clauses = encoding.requirement_clauses(dependency, guard)
+    if label.relaxable and encoding.universe.request.allow_breaking:
+        broken = encoding.fresh(("broken", len(encoding.breakable)))
+        encoding.breakable.append((label, broken))
+        clauses = [[*clause, broken] for clause in clauses]
+    encoding.add_group(label, clauses)
+
+
 def encode(universe: Universe, objectives: Sequence[Objective]) -> Encoding:
     """Hard clauses for `universe`, then one soft tier per objective, in order."""
     encoding = Encoding(universe)
-    for project in universe.projects.values():
-        _at_most_one(encoding, [encoding.candidate_var(c) for c in project.candidates])
+    for name in universe.projects:
+        _at_most_one(encoding, [encoding.candidate_var(c) for c in encoding.encoded(name)])
     for dependency in universe.root:
         label = Label(LabelKind.ROOT, dependency=dependency, requirement=dependency.requirement,
                       name=dependency.name)
@@ -165,26 +189,26 @@ def encode(universe: Universe, objectives: Sequence[Objective]) -> Encoding:
     for key, dependencies in universe.dependencies.items():
         guard = encoding.var_of[key]
         for dependency in dependencies:
-            label = Label(LabelKind.DEPENDENCY, dependency=dependency,
-                          candidate=dependency.parent, requirement=dependency.requirement,
-                          name=dependency.name, relaxable=False)
-            encoding.add_group(label, encoding.requirement_clauses(dependency, guard))
+            _dependency_group(encoding, dependency, guard)
     for (_, extra), dependencies in universe.extra_dependencies.items():
         for dependency in dependencies:
             assert dependency.parent is not None
-            guard = encoding.extra_literal(dependency.parent, extra)
-            label = Label(LabelKind.DEPENDENCY, dependency=dependency,
-                          candidate=dependency.parent, requirement=dependency.requirement,
-                          name=dependency.name, relaxable=False)
-            encoding.add_group(label, encoding.requirement_clauses(dependency, guard))
+            _dependency_group(encoding, dependency, encoding.extra_literal(dependency.parent,
+                                                                           extra))
     for constraint in universe.request.constraints:
         name = canonicalize_name(constraint.name)
-        outside = [c for c in universe.projects[name].candidates
+        outside = [c for c in encoding.encoded(name)
                    if not constraint.specifier.contains(c.version, prereleases=True)]
         if outside:
             label = Label(LabelKind.CONSTRAINT, requirement=constraint, name=name,
                           detail=f"you constrain {constraint}")
             encoding.add_group(label, [[-encoding.candidate_var(c)] for c in outside])
+    for name, installed in universe.installed.items():
+        if installed.installed is not None and installed.installed.read_only:
+            label = Label(LabelKind.READ_ONLY, candidate=installed, name=name, relaxable=False,
+                          detail=f"{installed} is installed in the read-only "
+                                 f"{installed.installed.layer} layer, so {name} stays installed")
+            encoding.add_group(label, [[encoding.project_installed(name)]])
     for objective in objectives:
         encoding.tiers.append((objective.name, objective.soft_literals(encoding)))
     return encoding

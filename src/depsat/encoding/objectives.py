@@ -4,6 +4,13 @@ An objective returns soft literals (literal, weight): the solver prefers each li
 minimises the total weight of the false ones. Tiers are strictly lexicographic: a later tier
 never trades against an earlier one.
 
+Default order (`DEFAULT_OBJECTIVES`): fewest removals, then break as few installed packages'
+requirements as possible (only when breaking is allowed at all: otherwise they are hard, and
+removing a package is the only way out; with breaking allowed, pip's behaviour of leaving
+installed packages in place wins), fewest downgrades, keep installed versions, newest versions
+of what the user named, newest of the rest, fewest packages. Tiers about installed packages
+are empty when nothing is installed.
+
 "Newest" is defined by rank: for each project, its usable versions are sorted newest first
 and numbered 0, 1, 2, …; a project installed at rank r costs r ("r steps below the newest
 usable version"). A project not installed costs nothing in the newest tiers.
@@ -17,7 +24,17 @@ from packaging.utils import NormalizedName
 
 from depsat.encoding.encoder import Encoding
 
-__all__ = ["DEFAULT_OBJECTIVES", "FewestPackages", "NewestDirect", "NewestOther", "Objective"]
+__all__ = [
+    "DEFAULT_OBJECTIVES",
+    "FewestDowngrades",
+    "FewestPackages",
+    "FewestRemovals",
+    "KeepInstalled",
+    "NewestDirect",
+    "NewestOther",
+    "Objective",
+    "Unbroken",
+]
 
 
 class Objective(Protocol):
@@ -60,8 +77,71 @@ class FewestPackages:
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         return [(-encoding.project_installed(name), 1)
-                for name in sorted(encoding.universe.projects)
-                if encoding.universe.projects[name].candidates]
+                for name in sorted(encoding.universe.projects) if encoding.encoded(name)]
 
 
-DEFAULT_OBJECTIVES: tuple[Objective, ...] = (NewestDirect(), NewestOther(), FewestPackages())
+class Unbroken:
+    """Break as few installed packages' requirements as possible (only with
+    ``allow_breaking``; otherwise they are hard)."""
+
+    name = "unbroken"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        return [(-broken, 1) for _, broken in encoding.breakable]
+
+
+class FewestRemovals:
+    """Uninstall as few installed packages as possible (not in sync mode, which removes
+    what nothing needs on purpose)."""
+
+    name = "fewest-removals"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        universe = encoding.universe
+        if universe.request.sync:
+            return []
+        return [(encoding.project_installed(name), 1) for name in sorted(universe.installed)
+                if encoding.encoded(name)]
+
+
+class FewestDowngrades:
+    """Move as few installed packages to an older version as possible."""
+
+    name = "fewest-downgrades"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        soft: list[tuple[int, int]] = []
+        for name, installed in sorted(encoding.universe.installed.items()):
+            older = [c for c in encoding.encoded(name) if c.version < installed.version]
+            if older:
+                down = encoding.fresh(("downgraded", name))
+                encoding.hard.extend([-encoding.candidate_var(c), down] for c in older)
+                soft.append((-down, 1))
+        return soft
+
+
+class KeepInstalled:
+    """Keep each installed package at its installed version while it stays installed
+    (pip's ``only-if-needed``); packages named by ``--upgrade-package``/``--upgrade`` are
+    free to move."""
+
+    name = "keep-installed"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        soft: list[tuple[int, int]] = []
+        request = encoding.universe.request
+        for name, installed in sorted(encoding.universe.installed.items()):
+            if request.upgrades(name) or installed.key not in encoding.var_of:
+                continue
+            kept = encoding.fresh(("kept", name))
+            # kept ⇒ (not installed at all, or installed at exactly the installed candidate)
+            encoding.hard.append([-kept, -encoding.project_installed(name),
+                                  encoding.candidate_var(installed)])
+            soft.append((kept, 1))
+        return soft
+
+
+DEFAULT_OBJECTIVES: tuple[Objective, ...] = (
+    FewestRemovals(), Unbroken(), FewestDowngrades(), KeepInstalled(),
+    NewestDirect(), NewestOther(), FewestPackages(),
+)

@@ -1,0 +1,115 @@
+"""Solving with what is installed: keep, change, shadow or remove, optimal and verified."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import HealthCheck, given, settings
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from depsat.api import request_from_universe_file, resolve, target_for
+from depsat.model import Action, Candidate, InstalledInfo, Origin
+from depsat.sources.universe_file import parse_universe
+from depsat.verify import verify
+from strategies import (
+    brute_force_installed_optimum,
+    full_cost,
+    installed_candidates,
+    installed_world,
+)
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _solve(data: dict[str, Any], installed: list[Candidate], **switches: Any) -> Any:
+    world = parse_universe(data)
+    request = attrs.evolve(request_from_universe_file(world), installed=tuple(installed),
+                           **switches)
+    return resolve(request, [world.source], target_for(world))
+
+
+@SETTINGS
+@given(installed_world())
+def test_installed_plans_are_verified_and_optimal(world: Any) -> None:
+    data, installed, switches = world
+    result = _solve(data, installed_candidates(data, installed), **switches)
+    optimum = brute_force_installed_optimum(result.universe)
+    if result.plan is None:
+        assert optimum is None, f"unsatisfiable, but brute force found {optimum}"
+        return
+    assert verify(result.universe, result.plan.chosen,
+                  {s.name: s.extras for s in result.plan.steps}) == []
+    assert full_cost(result.universe, result.plan.chosen) == optimum
+    for step in result.plan.steps:
+        previous = result.universe.installed.get(step.name)
+        if step.action is Action.REMOVE:
+            assert previous is not None and previous.installed is not None
+            assert not previous.installed.read_only
+        elif step.action is Action.KEEP:
+            assert step.candidate == previous
+        elif step.action is Action.SHADOW:
+            assert previous is not None and previous.installed and previous.installed.read_only
+
+
+def _installed(name: str, version: str, requires: list[str], *, read_only: bool = False,
+               layer: str = "venv") -> Candidate:
+    return Candidate(
+        name=name, version=Version(version),  # type: ignore[arg-type]
+        origin=Origin("installed", layer), requires=tuple(Requirement(r) for r in requires),
+        installed=InstalledInfo(layer=layer, layer_index=1 if read_only else 0,
+                                path=f"/{layer}/{name}", format="dist-info",
+                                read_only=read_only))
+
+
+INDEX = {"packages": {
+    "app": {"versions": {"1.0": {"requires": ["lib>=1"]}, "2.0": {"requires": ["lib>=2"]}}},
+    "lib": {"versions": {"1.0": {}, "2.0": {}, "3.0": {}}},
+    "tool": {"versions": {"1.0": {"requires": ["lib<2"]}}},
+}, "root": {"requires": ["app"]}}
+
+
+def test_keeps_what_satisfies_and_upgrade_moves_it() -> None:
+    installed = [_installed("app", "1.0", ["lib>=1"]), _installed("lib", "1.0", [])]
+    kept = _solve(INDEX, installed).plan
+    assert {s.name: s.action for s in kept.steps} == {"app": Action.KEEP, "lib": Action.KEEP}
+    upgraded = _solve(INDEX, installed, upgrade_all=True).plan
+    assert upgraded.versions() == {"app": "2.0", "lib": "3.0"}
+    assert {s.action for s in upgraded.steps} == {Action.UPGRADE}
+    only_lib = _solve(INDEX, installed, upgrade=frozenset({"lib"})).plan
+    assert only_lib.versions() == {"app": "1.0", "lib": "3.0"}
+
+
+def test_installed_requirements_stay_satisfied() -> None:
+    # tool (installed) needs lib<2: asking for app>=2 (needs lib>=2) must not silently break it.
+    installed = [_installed("tool", "1.0", ["lib<2"]), _installed("lib", "1.0", [])]
+    data = {**INDEX, "root": {"requires": ["app>=2"]}}
+    result = _solve(data, installed)
+    assert result.plan is not None
+    step = result.plan.step("tool")
+    assert step is not None and step.action is Action.REMOVE, result.plan
+    broken = _solve(data, installed, allow_breaking=True).plan
+    assert broken.step("tool").action is Action.KEEP
+    assert broken.broken == ("tool 1.0 requires lib<2",)
+
+
+def test_read_only_layer_is_shadowed_never_removed() -> None:
+    installed = [_installed("tool", "1.0", ["lib<2"], read_only=True, layer="system"),
+                 _installed("lib", "1.0", [], read_only=True, layer="system")]
+    unsat = _solve({**INDEX, "root": {"requires": ["app>=2"]}}, installed)
+    assert unsat.plan is None
+    assert any(label.kind.value == "read-only" for label in unsat.failure.core)
+    shadow = _solve({**INDEX, "root": {"requires": ["lib==3.0"]}},
+                    [_installed("lib", "1.0", [], read_only=True, layer="system")]).plan
+    step = shadow.step("lib")
+    assert step.action is Action.SHADOW and "read-only" in step.note
+
+
+def test_sync_removes_what_nothing_requires() -> None:
+    installed = [_installed("app", "1.0", ["lib>=1"]), _installed("lib", "1.0", []),
+                 _installed("stray", "0.1", [])]
+    plan = _solve(INDEX, installed, sync=True).plan
+    assert plan.step("stray").action is Action.REMOVE
+    assert plan.step("app").action is Action.KEEP
