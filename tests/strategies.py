@@ -130,7 +130,7 @@ def installed_world(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, st
     names = list(data["packages"])
     installed = []
     for name in draw(st.lists(st.sampled_from(names), unique=True, max_size=3)):
-        version = draw(st.sampled_from(VERSIONS[:3] + ["0.5"]))
+        version = draw(st.sampled_from([*VERSIONS[:3], "0.5"]))
         installed.append((name, version, draw(st.booleans()) and draw(st.booleans())))
     switches = {
         "sync": draw(st.booleans()),

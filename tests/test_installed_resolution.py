@@ -8,17 +8,17 @@ import attrs
 from hypothesis import HealthCheck, given, settings
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-from depsat.api import request_from_universe_file, resolve, target_for
-from depsat.model import Action, Candidate, InstalledInfo, Origin
-from depsat.sources.universe_file import parse_universe
-from depsat.verify import verify
 from strategies import (
     brute_force_installed_optimum,
     full_cost,
     installed_candidates,
     installed_world,
 )
+
+from depsat.api import request_from_universe_file, resolve, target_for
+from depsat.model import Action, Candidate, InstalledInfo, Origin
+from depsat.sources.universe_file import parse_universe
+from depsat.verify import verify
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

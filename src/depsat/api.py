@@ -24,7 +24,7 @@ from depsat.solver import LexicographicRC2, Optimum, Problem, SolverBackend
 from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
-from depsat.universe import SourcePolicy, Universe, admit_all, discover
+from depsat.universe import AdmitAll, SourcePolicy, Universe, discover
 
 __all__ = [
     "Failure",
@@ -44,7 +44,7 @@ class ResolveOptions:
 
     objectives: Sequence[Objective] = DEFAULT_OBJECTIVES
     backend: SolverBackend = attrs.field(factory=LexicographicRC2)
-    source_policy: SourcePolicy = admit_all
+    source_policy: SourcePolicy = attrs.field(factory=AdmitAll)
 
 
 @attrs.frozen(slots=True)

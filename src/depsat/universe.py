@@ -9,7 +9,8 @@ static `Universe` that the encoder turns into clauses.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 from packaging.markers import Marker
@@ -28,23 +29,40 @@ from depsat.sources.base import MetadataUnavailable, Source
 from depsat.sources.memory import MemorySource
 from depsat.target import Target
 
-__all__ = ["Dependency", "Project", "SourcePolicy", "Universe", "discover"]
+__all__ = ["Admission", "AdmitAll", "Dependency", "Project", "SourcePolicy", "Universe",
+           "discover"]
 
-SourcePolicy = Callable[
-    [NormalizedName, Sequence[tuple[Source, Sequence[Candidate]]]],
-    tuple[list[Candidate], list[Exclusion]],
-]
-"""Decides which sources' candidates of a project may be chosen (pins, index strategies).
+@attrs.frozen(slots=True)
+class Admission:
+    """A source policy's verdict on one project's candidates."""
 
-Given the candidates each source offers (sources in priority order), returns the admitted
-candidates and an `Exclusion` for each one refused. The default admits everything.
-"""
+    candidates: list[Candidate]
+    """The candidates that may be chosen."""
+    exclusions: list[Exclusion] = attrs.field(factory=list)
+    """One per refused candidate, with the rule in words."""
+    preference: Mapping[CandidateKey, int] = attrs.field(factory=dict)
+    """A group per candidate (default 0): a lower group is preferred over any version of a
+    higher one (``unsafe-first-match``); within a group, newer is better."""
 
 
-def admit_all(
-    name: NormalizedName, offered: Sequence[tuple[Source, Sequence[Candidate]]]
-) -> tuple[list[Candidate], list[Exclusion]]:
-    return [c for _, cands in offered for c in cands], []
+class SourcePolicy(Protocol):
+    """Decides which sources' candidates of a project may be chosen (pins, index strategies).
+
+    `offered` lists, for each source in priority order, the candidates it has for `name`.
+    """
+
+    def admit(
+        self, name: NormalizedName, offered: Sequence[tuple[Source, Sequence[Candidate]]]
+    ) -> Admission: ...
+
+
+class AdmitAll:
+    """No source rules: every source's candidates compete on version alone."""
+
+    def admit(
+        self, name: NormalizedName, offered: Sequence[tuple[Source, Sequence[Candidate]]]
+    ) -> Admission:
+        return Admission([c for _, cands in offered for c in cands])
 
 
 @attrs.frozen(slots=True)
@@ -74,10 +92,14 @@ class Project:
 
     name: NormalizedName
     candidates: tuple[Candidate, ...]
-    """Usable candidates, newest version first (ties: source priority order)."""
+    """Usable candidates, best first: preference group, then newest version, then source
+    priority order."""
     exclusions: tuple[Exclusion, ...]
     known: bool
     """Whether any source lists the project at all."""
+    ranks: Mapping[CandidateKey, int] = attrs.field(factory=dict)
+    """Each candidate's rank: 0 for the best (preference group, version) pair, then 1, 2, …
+    "Newest" objectives cost a chosen candidate its rank."""
 
 
 @attrs.frozen(slots=True)
@@ -143,8 +165,9 @@ class _Discovery:
     def _load(self, name: NormalizedName) -> Project:
         offered = [(source, source.candidates(name)) for source in self.sources]
         known = any(cands for _, cands in offered)
-        admitted, exclusions = self.source_policy(name, offered)
-        admitted = list({c.key: c for c in admitted}.values())  # a source listed twice
+        admission = self.source_policy.admit(name, offered)
+        admitted = list({c.key: c for c in admission.candidates}.values())  # listed twice
+        exclusions = list(admission.exclusions)
         allow_pre = prereleases_allowed(name, admitted, self.request)
         usable: list[Candidate] = []
         for candidate in admitted:
@@ -171,10 +194,15 @@ class _Discovery:
                 continue
             complete.append(meta)
         order = {id(s): i for i, (s, _) in enumerate(offered)}
-        rank = {c.key: order[id(origin_source[c.key])] for c in complete}
-        complete.sort(key=lambda c: (rank[c.key], c.origin.kind, c.origin.name))
+        source_rank = {c.key: order[id(origin_source[c.key])] for c in complete}
+        group = admission.preference
+        complete.sort(key=lambda c: (source_rank[c.key], c.origin.kind, c.origin.name))
         complete.sort(key=lambda c: c.version, reverse=True)
-        return Project(name, tuple(complete), tuple(exclusions), known)
+        complete.sort(key=lambda c: group.get(c.key, 0))
+        levels = list(dict.fromkeys((group.get(c.key, 0), c.version) for c in complete))
+        level_rank = {level: i for i, level in enumerate(levels)}
+        ranks = {c.key: level_rank[(group.get(c.key, 0), c.version)] for c in complete}
+        return Project(name, tuple(complete), tuple(exclusions), known, ranks)
 
     # -- requirements -------------------------------------------------------------
     def marker_holds(self, marker: Marker | None, extra: str) -> bool:
@@ -267,7 +295,7 @@ def discover(
     sources: Iterable[Source],
     target: Target,
     *,
-    source_policy: SourcePolicy = admit_all,
+    source_policy: SourcePolicy | None = None,
 ) -> Universe:
     """Collect every candidate the request can reach, with dependencies and exclusions."""
-    return _Discovery(list(sources), target, request, source_policy).run()
+    return _Discovery(list(sources), target, request, source_policy or AdmitAll()).run()

@@ -99,8 +99,8 @@ class Encoding:
         return var
 
     def staleness_ladder(self, name: NormalizedName) -> list[int]:
-        """Order-encoding variables ``ge[j]``: "the chosen version is j or more steps below
-        the newest usable version" (j = 1 … distinct versions - 1).
+        """Order-encoding variables ``ge[j]``: "the chosen candidate is j or more steps below
+        the best usable one" (j = 1 … levels - 1; levels are the project's `ranks`).
 
         Only the implications candidate ⇒ ge[rank] and ge[j] ⇒ ge[j-1] are needed: the soft
         literals ¬ge[j] push every ge down to what the chosen candidate forces, so the cost of
@@ -109,14 +109,13 @@ class Encoding:
         ladder = self.ladders.get(name)
         if ladder is not None:
             return ladder
-        versions = sorted({c.version for c in self.universe.projects[name].candidates},
-                          reverse=True)
-        rank = {v: i for i, v in enumerate(versions)}
-        ladder = [self.fresh(("ge", name, j)) for j in range(1, len(versions))]
+        ranks = self.universe.projects[name].ranks
+        levels = max(ranks.values(), default=0) + 1
+        ladder = [self.fresh(("ge", name, j)) for j in range(1, levels)]
         for j in range(1, len(ladder)):
             self.hard.append([-ladder[j], ladder[j - 1]])
         for candidate in self.encoded(name):
-            r = rank[candidate.version]
+            r = ranks[candidate.key]
             if r > 0:
                 self.hard.append([-self.candidate_var(candidate), ladder[r - 1]])
         self.ladders[name] = ladder
