@@ -12,9 +12,10 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.model import Candidate
+from depsat.source_rules import IndexStrategy, SourceRules
 from depsat.universe import Universe
 
-__all__ = ["verify"]
+__all__ = ["policy_problem", "verify"]
 
 
 def _holds(requirement: Requirement, environment: dict[str, str], extra: str) -> bool:
@@ -23,12 +24,42 @@ def _holds(requirement: Requirement, environment: dict[str, str], extra: str) ->
     return requirement.marker.evaluate({**environment, "extra": extra})
 
 
+def policy_problem(candidate: Candidate, rules: SourceRules,
+                   offered: Mapping[str, Iterable[Candidate]]) -> str | None:
+    """Re-check one candidate against the index rules, from what each index offers."""
+    origin = candidate.origin.name
+    pin = rules.pins.get(candidate.name)
+    if candidate.installed is not None or (origin not in rules.indexes
+                                           and origin not in rules.explicit):
+        if pin is not None and origin != pin and candidate.installed is None:
+            return f"{candidate} is from {origin}, but {candidate.name} is pinned to {pin}"
+        return None
+    if pin is not None:
+        return None if origin == pin else f"{candidate} is not from {pin}, its pinned index"
+    if origin in rules.explicit:
+        return f"{candidate} is from explicit index {origin} without a pin"
+    if rules.strategy_for(candidate.name) is IndexStrategy.FIRST_INDEX:
+        first = next((index for index in rules.indexes
+                      if index not in rules.explicit and any(
+                          c.name == candidate.name for c in offered.get(index, ()))), None)
+        if origin != first:
+            return f"{candidate} is from {origin}, but the first index with it is {first}"
+    return None
+
+
 def verify(
     universe: Universe,
     chosen: Iterable[Candidate],
     extras: Mapping[NormalizedName, Iterable[str]] | None = None,
+    *,
+    rules: SourceRules | None = None,
+    offered: Mapping[str, Iterable[Candidate]] | None = None,
 ) -> list[str]:
-    """Every way the chosen set fails the request; an empty list means the plan is valid."""
+    """Every way the chosen set fails the request; an empty list means the plan is valid.
+
+    With `rules` (and `offered`: every candidate each index has, by index name), each chosen
+    candidate is also checked against pins, explicit indexes and the index strategy.
+    """
     extras = extras or {}
     problems: list[str] = []
     environment = dict(universe.target.markers)
@@ -67,6 +98,11 @@ def verify(
         if installed.installed and installed.installed.read_only and name not in by_name:
             problems.append(f"{installed} is in the read-only {installed.installed.layer} layer "
                             "but the plan removes it")
+    if rules is not None:
+        for candidate in by_name.values():
+            why = policy_problem(candidate, rules, offered or {})
+            if why:
+                problems.append(why)
     python = universe.target.python_version
     may_break = universe.request.allow_breaking
     for name, candidate in by_name.items():
