@@ -1,0 +1,233 @@
+"""Distribution files: what a wheel or sdist filename says, and the core metadata inside.
+
+Pure functions over names and bytes (no network): the index and find-links sources fetch
+the bytes, this module reads them. Filenames are parsed with `packaging.utils` so that
+depsat and pip agree on what a file is; metadata with `packaging.metadata` for the same
+reason. Only the one member that holds the metadata is read from an archive.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from collections.abc import Iterable
+from typing import IO
+
+import attrs
+from packaging.metadata import InvalidMetadata, Metadata, parse_email
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from depsat.model import ArtifactKind
+
+__all__ = [
+    "CoreMetadata",
+    "DistFileError",
+    "DistFilename",
+    "UnsupportedDistFile",
+    "is_static_sdist_metadata",
+    "parse_core_metadata",
+    "parse_dist_filename",
+    "sdist_pkg_info",
+    "wheel_metadata",
+]
+
+_LEGACY_SDIST_SUFFIXES = (".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tgz", ".tar")
+_UNSUPPORTED_SUFFIXES = (".egg", ".exe", ".msi", ".rpm", ".dmg", ".deb", ".whl.metadata",
+                         ".metadata", ".asc", ".sig")
+_MAX_METADATA_BYTES = 16 * 1024 * 1024
+"""A METADATA member larger than this is treated as corrupt (zip bombs, garbage)."""
+
+
+class DistFileError(ValueError):
+    """A distribution file (name or contents) that cannot be read; the message says why."""
+
+
+class UnsupportedDistFile(DistFileError):
+    """A file that is not a wheel or sdist at all (an egg, an installer, a signature)."""
+
+
+@attrs.frozen(slots=True)
+class DistFilename:
+    """What a wheel's or sdist's filename says about it."""
+
+    kind: ArtifactKind
+    name: NormalizedName
+    version: Version
+    tags: frozenset[Tag] = frozenset()
+    """Wheels only: the expanded compressed tag set."""
+
+
+def parse_dist_filename(filename: str) -> DistFilename:
+    """Parse a wheel or sdist filename (legacy `.tar.bz2`/`.tgz`/... sdists included).
+
+    Raises `UnsupportedDistFile` for eggs, installers and signatures (not errors: indexes
+    list them), `DistFileError` for a wheel or sdist name that packaging rejects.
+    """
+    lower = filename.lower()
+    if lower.endswith(".whl"):
+        try:
+            name, version, _build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion) as exc:
+            raise DistFileError(f"invalid wheel filename {filename!r}: {exc}") from exc
+        return DistFilename(ArtifactKind.WHEEL, name, version, frozenset(tags))
+    sdist_name = filename
+    for suffix in _LEGACY_SDIST_SUFFIXES:
+        if lower.endswith(suffix):
+            sdist_name = filename[: -len(suffix)] + ".tar.gz"
+            break
+    if sdist_name.lower().endswith((".tar.gz", ".zip")):
+        try:
+            name, version = parse_sdist_filename(sdist_name)
+        except (InvalidSdistFilename, InvalidVersion) as exc:
+            raise DistFileError(f"invalid sdist filename {filename!r}: {exc}") from exc
+        return DistFilename(ArtifactKind.SDIST, name, version)
+    if lower.endswith(_UNSUPPORTED_SUFFIXES):
+        raise UnsupportedDistFile(f"{filename!r} is neither a wheel nor an sdist")
+    raise DistFileError(f"{filename!r} is neither a wheel nor an sdist")
+
+
+def _limited_read(stream: IO[bytes], what: str) -> bytes:
+    data: bytes = stream.read(_MAX_METADATA_BYTES + 1)
+    if len(data) > _MAX_METADATA_BYTES:
+        raise DistFileError(f"{what} is larger than {_MAX_METADATA_BYTES} bytes")
+    return data
+
+
+def _pick_dist_info(names: Iterable[str], dist: DistFilename) -> str:
+    """The `X.dist-info/METADATA` member, preferring the one named after the distribution."""
+    candidates = [
+        n for n in names
+        if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+    ]
+    if not candidates:
+        raise DistFileError("no .dist-info/METADATA member in the wheel")
+    for member in candidates:
+        stem = member.split("/", 1)[0][: -len(".dist-info")]
+        name, _, version = stem.rpartition("-")
+        try:
+            if canonicalize_name(name) == dist.name and Version(version) == dist.version:
+                return member
+        except InvalidVersion:
+            continue
+    if len(candidates) == 1:
+        return candidates[0]
+    raise DistFileError(f"several .dist-info directories, none named for {dist.name} "
+                        f"{dist.version}")
+
+
+def wheel_metadata(data: bytes, dist: DistFilename) -> bytes:
+    """The METADATA member of a wheel held in memory (only that member is decompressed)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            member = _pick_dist_info(archive.namelist(), dist)
+            with archive.open(member) as stream:
+                return _limited_read(stream, member)
+    except DistFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise DistFileError(f"not a readable wheel (zip) file: {exc}") from exc
+
+
+def sdist_pkg_info(data: bytes, filename: str) -> bytes:
+    """The top-level `PKG-INFO` of an sdist (tar, any compression, or zip) held in memory."""
+    try:
+        if filename.lower().endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = [n for n in archive.namelist()
+                           if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+                if not members:
+                    raise DistFileError("no top-level PKG-INFO in the sdist")
+                with archive.open(sorted(members, key=len)[0]) as stream:
+                    return _limited_read(stream, "PKG-INFO")
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            for info in archive:
+                parts = info.name.strip("/").split("/")
+                if len(parts) == 2 and parts[1] == "PKG-INFO" and info.isfile():
+                    extracted = archive.extractfile(info)
+                    if extracted is None:  # pragma: no cover - isfile() above
+                        break
+                    return _limited_read(extracted, "PKG-INFO")
+            raise DistFileError("no top-level PKG-INFO in the sdist")
+    except DistFileError:
+        raise
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DistFileError(f"not a readable sdist archive: {exc}") from exc
+
+
+@attrs.frozen(slots=True)
+class CoreMetadata:
+    """The fields of core metadata a resolver needs, already parsed."""
+
+    name: NormalizedName
+    version: Version
+    metadata_version: str
+    requires: tuple[Requirement, ...] = ()
+    provides_extras: frozenset[NormalizedName] = frozenset()
+    requires_python: SpecifierSet | None = None
+    dynamic: frozenset[str] = frozenset()
+    """Lower-cased field names declared Dynamic (Metadata 2.2+)."""
+
+
+def parse_core_metadata(raw: bytes) -> CoreMetadata:
+    """Parse METADATA / PKG-INFO bytes; `DistFileError` names the first bad field.
+
+    `validate=False` keeps unrelated junk (a bad license classifier) from failing the whole
+    file; each field the resolver needs is then converted, and checked, on its own.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    raw_fields, _unparsed = parse_email(text)
+    metadata = Metadata.from_raw(raw_fields, validate=False)
+    metadata_version = str(raw_fields.get("metadata_version", ""))
+    if not metadata_version:
+        raise DistFileError("core metadata has no Metadata-Version")
+    field = "Name"
+    try:
+        raw_name, raw_version = metadata.name, metadata.version
+        if not raw_name or raw_version is None:
+            raise DistFileError("core metadata has no Name or Version")
+        field = "Requires-Dist"
+        requires = tuple(metadata.requires_dist or ())
+        field = "Provides-Extra"
+        extras = frozenset(metadata.provides_extra or ())
+        field = "Requires-Python"
+        requires_python = metadata.requires_python
+        field = "Dynamic"
+        dynamic = frozenset(d.lower() for d in metadata.dynamic or ())
+    except (InvalidMetadata, ValueError) as exc:
+        if isinstance(exc, DistFileError):
+            raise
+        raise DistFileError(f"invalid {field} in core metadata: {exc}") from exc
+    return CoreMetadata(
+        name=canonicalize_name(raw_name),
+        version=raw_version,
+        metadata_version=metadata_version,
+        requires=requires,
+        provides_extras=extras,
+        requires_python=requires_python,
+        dynamic=dynamic,
+    )
+
+
+def is_static_sdist_metadata(metadata: CoreMetadata) -> bool:
+    """PEP 643: PKG-INFO can be trusted for dependencies from Metadata 2.2 on, unless Dynamic."""
+    try:
+        new_enough = Version(metadata.metadata_version) >= Version("2.2")
+    except InvalidVersion:
+        return False
+    return new_enough and not {"requires-dist", "requires-python",
+                               "provides-extra"} & metadata.dynamic

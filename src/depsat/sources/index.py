@@ -1,0 +1,398 @@
+"""Simple-repository indexes (PEP 503/691) as a `Source`, and the file handling find-links shares.
+
+`candidates()` costs one request per project (a project page), and `metadata()` one per
+release actually reached: the PEP 658 `.metadata` file when the index offers it, else the
+wheel itself (only its METADATA member is read), else the sdist's PKG-INFO when PEP 643 says
+it is static. `prefetch()` runs those fetches on a small thread pool and memoizes them, so the
+resolver's later `metadata()` calls return at once. Nothing here filters by target: the
+artifacts carry tags, Requires-Python and yanked flags for discovery to judge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+from urllib.request import url2pathname
+
+import attrs
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from depsat.errors import SourceError
+from depsat.model import (
+    Artifact,
+    ArtifactKind,
+    Candidate,
+    CandidateKey,
+    Diagnostic,
+    ExclusionKind,
+    NormalizedName,
+    Origin,
+    canonicalize_name,
+)
+from depsat.sources.base import MetadataUnavailable, Source
+from depsat.sources.distfiles import (
+    CoreMetadata,
+    DistFileError,
+    DistFilename,
+    UnsupportedDistFile,
+    is_static_sdist_metadata,
+    parse_core_metadata,
+    parse_dist_filename,
+    sdist_pkg_info,
+    wheel_metadata,
+)
+from depsat.sources.http import HttpClient, HttpError, redact_url
+from depsat.sources.simple_api import (
+    ACCEPT,
+    ProjectFile,
+    ProjectPage,
+    SimpleApiError,
+    parse_project_page,
+)
+
+__all__ = [
+    "NEEDS_BUILD_DETAIL",
+    "DistributionSource",
+    "IndexSource",
+    "file_url_path",
+    "local_directory_files",
+]
+
+NEEDS_BUILD_DETAIL = "needs a build to know its dependencies"
+_PREFERRED_HASHES = ("sha256", "sha384", "sha512", "blake2b", "sha3_256", "sha224", "sha1",
+                     "md5")
+
+
+def _check_hash(data: bytes, hashes: Mapping[str, str], url: str) -> str | None:
+    """None when `data` matches the strongest published hash (or none is published)."""
+    for algorithm in _PREFERRED_HASHES:
+        expected = hashes.get(algorithm)
+        if expected is None:
+            continue
+        actual = hashlib.new(algorithm, data).hexdigest()
+        if actual != expected.lower():
+            return (f"hash mismatch for {redact_url(url)}: expected {algorithm} {expected}, "
+                    f"got {actual}")
+        return None
+    return None
+
+
+class DistributionSource(Source):
+    """What an index and a find-links location have in common: files, grouped into candidates.
+
+    Subclasses list `ProjectFile`s; this class turns them into candidates, and reads metadata
+    from the files (memoized, thread-safe, fetched concurrently by `prefetch`).
+    """
+
+    def __init__(self, name: str, client: HttpClient | None, *, workers: int = 8,
+                 http_options: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self._owns_client = client is None
+        self.client = client if client is not None else HttpClient(**(http_options or {}))
+        self._workers = max(1, workers)
+        self._lock = threading.Lock()
+        self._files: dict[str, ProjectFile] = {}
+        self._diagnostics: list[Diagnostic] = []
+        self._metadata: dict[CandidateKey, Future[Candidate | MetadataUnavailable]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the worker threads, and the HTTP client if this source made it."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> DistributionSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._workers,
+                                                    thread_name_prefix=f"depsat-{self.name}")
+            return self._executor
+
+    def _warn(self, message: str, culprit: str) -> None:
+        with self._lock:
+            self._diagnostics.append(Diagnostic(message, culprit))
+
+    def diagnostics(self) -> Sequence[Diagnostic]:
+        with self._lock:
+            return tuple(self._diagnostics)
+
+    # -- candidates -----------------------------------------------------------------------
+    def _group(self, files: Iterable[ProjectFile], origin: Origin,
+               project: NormalizedName | None = None) -> dict[NormalizedName, list[Candidate]]:
+        """Group files by (name, version) into candidates. With `project`, other names are
+        warned about and skipped (an index page lists one project)."""
+        releases: dict[tuple[NormalizedName, Version], list[Artifact]] = {}
+        for file in files:
+            culprit = redact_url(file.url)
+            try:
+                dist: DistFilename = parse_dist_filename(file.filename)
+            except UnsupportedDistFile:
+                continue
+            except DistFileError as exc:
+                self._warn(f"skipped: {exc}", culprit)
+                continue
+            if project is not None and dist.name != project:
+                self._warn(f"skipped: {file.filename!r} is not a file of {project}", culprit)
+                continue
+            requires_python = None
+            if file.requires_python:
+                try:
+                    requires_python = SpecifierSet(file.requires_python)
+                except InvalidSpecifier:
+                    self._warn(f"ignored invalid Requires-Python {file.requires_python!r}",
+                               culprit)
+            artifact = Artifact(
+                kind=dist.kind,
+                filename=file.filename,
+                url=file.url,
+                tags=dist.tags,
+                hashes=dict(file.hashes),
+                requires_python=requires_python,
+                yanked=file.yanked,
+                yanked_reason=file.yanked_reason,
+            )
+            with self._lock:
+                self._files[file.url] = file
+            releases.setdefault((dist.name, dist.version), []).append(artifact)
+        grouped: dict[NormalizedName, list[Candidate]] = {}
+        for (name, version), artifacts in sorted(releases.items(), key=lambda kv: kv[0][1],
+                                                 reverse=True):
+            specifiers = {a.requires_python for a in artifacts}
+            yanked = all(a.yanked for a in artifacts)
+            reasons = [a.yanked_reason for a in artifacts if a.yanked_reason]
+            grouped.setdefault(name, []).append(Candidate(
+                name=name,
+                version=version,
+                origin=origin,
+                requires_python=specifiers.pop() if len(specifiers) == 1 else None,
+                yanked=yanked,
+                yanked_reason=reasons[0] if yanked and reasons else None,
+                artifacts=tuple(artifacts),
+            ))
+        return grouped
+
+    # -- metadata -------------------------------------------------------------------------
+    def _future(self, candidate: Candidate) -> Future[Candidate | MetadataUnavailable]:
+        key = candidate.key
+        with self._lock:
+            future = self._metadata.get(key)
+            if future is not None:
+                return future
+        pool = self._pool()
+        with self._lock:
+            future = self._metadata.get(key)
+            if future is None:
+                future = pool.submit(self._load_metadata, candidate)
+                self._metadata[key] = future
+            return future
+
+    def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+        """`candidate` with its dependencies, from the cheapest file that has them."""
+        return self._future(candidate).result()
+
+    def prefetch(self, candidates: Iterable[Candidate]) -> None:
+        """Start fetching metadata for all of these on the thread pool; returns at once."""
+        for candidate in candidates:
+            self._future(candidate)
+
+    def _load_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+        wheels = [a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]
+        sdists = [a for a in candidate.artifacts if a.kind is ArtifactKind.SDIST]
+
+        def preference(artifact: Artifact) -> tuple[bool, bool]:
+            file = self._files.get(artifact.url or "")
+            return artifact.yanked, not (file is not None and file.core_metadata)
+
+        first_failure: MetadataUnavailable | None = None
+        for artifact in sorted(wheels, key=preference) or sorted(sdists, key=preference):
+            result = self._artifact_metadata(candidate, artifact)
+            if isinstance(result, CoreMetadata):
+                return attrs.evolve(
+                    candidate,
+                    requires=result.requires,
+                    provides_extras=result.provides_extras,
+                    requires_python=result.requires_python or candidate.requires_python,
+                )
+            if first_failure is None:
+                first_failure = result
+        if first_failure is None:
+            return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                       f"{candidate} has no wheel or sdist to read metadata from")
+        return first_failure
+
+    def _fetch_checked(self, url: str, hashes: Mapping[str, str]) -> bytes | MetadataUnavailable:
+        """Fetch a file and check its hash; a bad cached copy is dropped and fetched again."""
+        for attempt in range(2):
+            try:
+                fetched = self.client.get(url, immutable=bool(hashes))
+            except HttpError as exc:
+                return MetadataUnavailable(ExclusionKind.METADATA_ERROR, str(exc))
+            if fetched.status == 404:
+                return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                           f"{redact_url(url)} not found (HTTP 404)")
+            mismatch = _check_hash(fetched.content, hashes, url)
+            if mismatch is None:
+                return fetched.content
+            self.client.forget(url)
+            if not fetched.from_cache or attempt:
+                return MetadataUnavailable(ExclusionKind.METADATA_ERROR, mismatch)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _artifact_metadata(self, candidate: Candidate,
+                           artifact: Artifact) -> CoreMetadata | MetadataUnavailable:
+        url = artifact.url or ""
+        shown = redact_url(url)
+        file = self._files.get(url)
+        dist = DistFilename(artifact.kind, candidate.name, candidate.version, artifact.tags)
+        raw: bytes | MetadataUnavailable
+        source = shown
+        raw = MetadataUnavailable(ExclusionKind.METADATA_ERROR, "")
+        if file is not None and file.core_metadata:
+            source = redact_url(file.metadata_url)
+            raw = self._fetch_checked(file.metadata_url, file.core_metadata_hashes)
+        if file is None or not file.core_metadata or (
+            # an index that advertises PEP 658 files but lacks one: read the file itself
+            isinstance(raw, MetadataUnavailable) and raw.detail.endswith("(HTTP 404)")
+        ):
+            source = shown
+            raw = self._fetch_checked(url, artifact.hashes)
+            if isinstance(raw, bytes):
+                try:
+                    if artifact.kind is ArtifactKind.WHEEL:
+                        raw = wheel_metadata(raw, dist)
+                    else:
+                        raw = sdist_pkg_info(raw, artifact.filename)
+                except DistFileError as exc:
+                    return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}")
+        if isinstance(raw, MetadataUnavailable):
+            return raw
+        try:
+            metadata = parse_core_metadata(raw)
+        except DistFileError as exc:
+            return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{source}: {exc}")
+        if metadata.name != candidate.name or metadata.version != candidate.version:
+            return MetadataUnavailable(
+                ExclusionKind.METADATA_ERROR,
+                f"{source}: metadata says {metadata.name} {metadata.version}, "
+                f"but the file is {candidate.name} {candidate.version}")
+        if artifact.kind is ArtifactKind.SDIST and not is_static_sdist_metadata(metadata):
+            return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
+        return metadata
+
+
+def file_url_path(url: str) -> Path:
+    parts = urlsplit(url)
+    path = url2pathname(parts.path)
+    return Path(f"//{parts.netloc}{path}") if parts.netloc not in ("", "localhost") else Path(path)
+
+
+def local_directory_files(directory: Path) -> list[ProjectFile]:
+    """A directory of distributions as links (find-links folders, file:// pages without
+    an index file). PEP 658 sidecars (`<file>.metadata`) are used when present."""
+    files: list[ProjectFile] = []
+    for entry in sorted(directory.iterdir()):
+        if not entry.is_file() or entry.name.endswith(".metadata"):
+            continue
+        sidecar = entry.with_name(entry.name + ".metadata")
+        files.append(ProjectFile(filename=entry.name, url=entry.resolve().as_uri(),
+                                 core_metadata=sidecar.is_file()))
+    return files
+
+
+class IndexSource(DistributionSource):
+    """One simple index (`https://`, `http://`, or a `file://` directory laid out as one).
+
+    Give either a shared `client` or the HTTP options (`cache_dir`, `offline`, `no_cache`,
+    `timeout`, `retries`, `verify`, `netrc_file`) for a client of its own.
+    """
+
+    def __init__(self, url: str, name: str = "pypi", *, client: HttpClient | None = None,
+                 workers: int = 8, **http_options: Any) -> None:
+        if "://" not in url:
+            url = Path(url).resolve().as_uri()
+        super().__init__(name, client, workers=workers, http_options=http_options)
+        self.url = url.rstrip("/") + "/"
+        self.origin = Origin("index", name, redact_url(self.url))
+        self._pages: dict[NormalizedName, Future[tuple[Candidate, ...]]] = {}
+
+    def project_url(self, project: NormalizedName) -> str:
+        """PEP 503: `<index>/<normalized name>/`, with the trailing slash."""
+        return f"{self.url}{quote(canonicalize_name(project))}/"
+
+    def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
+        """Every release of `project` on this index; empty when the index does not have it.
+
+        Raises `SourceError` naming the URL when the page cannot be fetched or read."""
+        return self._page_future(canonicalize_name(project)).result()
+
+    def prefetch_projects(self, projects: Iterable[NormalizedName]) -> None:
+        """Start fetching these project pages concurrently; `candidates` then waits for them."""
+        for project in projects:
+            self._page_future(canonicalize_name(project))
+
+    def _page_future(self, project: NormalizedName) -> Future[tuple[Candidate, ...]]:
+        with self._lock:
+            future = self._pages.get(project)
+            if future is not None:
+                return future
+        pool = self._pool()
+        with self._lock:
+            future = self._pages.get(project)
+            if future is None:
+                future = pool.submit(self._load_candidates, project)
+                self._pages[project] = future
+            return future
+
+    def _load_candidates(self, project: NormalizedName) -> tuple[Candidate, ...]:
+        page = self._fetch_page(project)
+        if page is None:
+            return ()
+        for warning in page.warnings:
+            self._warn(warning, redact_url(page.url))
+        return tuple(self._group(page.files, self.origin, project).get(project, ()))
+
+    def _fetch_page(self, project: NormalizedName) -> ProjectPage | None:
+        url = self.project_url(project)
+        shown = redact_url(url)
+        if url.startswith("file:"):
+            return self._local_page(url)
+        fetched = self.client.get(url, accept=ACCEPT)
+        if fetched.status == 404:
+            return None
+        try:
+            return parse_project_page(fetched.content, fetched.content_type, fetched.url)
+        except SimpleApiError as exc:
+            raise SourceError(f"malformed project page {shown}: {exc}", shown) from exc
+
+    def _local_page(self, url: str) -> ProjectPage | None:
+        """A file:// project directory: `index.json` (PEP 691), else `index.html`, else files."""
+        directory = file_url_path(url)
+        for index_name in ("index.json", "index.html"):
+            index_file = directory / index_name
+            if index_file.is_file():
+                fetched = self.client.get(index_file.as_uri())
+                try:
+                    return parse_project_page(fetched.content, fetched.content_type, url)
+                except SimpleApiError as exc:
+                    raise SourceError(f"malformed project page {index_file}: {exc}",
+                                      str(index_file)) from exc
+        if directory.is_dir():
+            return ProjectPage(url=url, name=None, files=tuple(local_directory_files(directory)))
+        return None

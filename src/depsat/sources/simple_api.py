@@ -1,0 +1,277 @@
+"""The simple repository API, parsed: PEP 503 HTML and PEP 691 JSON project pages.
+
+Pure parsing, no I/O: the caller fetches a page and hands over its bytes, content type and
+final URL (after redirects, since relative links resolve against it). Both forms give the
+same `ProjectPage`, so the rest of depsat never knows which one the index served.
+
+Covered: PEP 503 (anchors, hash fragments, `<base>`), PEP 592 (yanked, with reason), PEP 629
+(`api-version`: a newer major version is refused, a newer minor one is a warning), PEP 658 /
+PEP 714 (`core-metadata`, falling back to `dist-info-metadata`), PEP 700 (`versions`, `size`,
+`upload-time`), `requires-python` (HTML-unescaped). The same HTML parser reads find-links pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+import attrs
+
+__all__ = [
+    "ACCEPT",
+    "HTML_CONTENT_TYPES",
+    "JSON_CONTENT_TYPES",
+    "ProjectFile",
+    "ProjectPage",
+    "SimpleApiError",
+    "parse_hash_fragment",
+    "parse_html_page",
+    "parse_json_page",
+    "parse_project_page",
+]
+
+SUPPORTED_API_VERSION = (1, 1)
+JSON_CONTENT_TYPES = ("application/vnd.pypi.simple.v1+json",
+                      "application/vnd.pypi.simple.latest+json")
+HTML_CONTENT_TYPES = ("application/vnd.pypi.simple.v1+html",
+                      "application/vnd.pypi.simple.latest+html", "text/html")
+ACCEPT = ("application/vnd.pypi.simple.v1+json, "
+          "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01")
+"""What depsat asks an index for: JSON preferred (PEP 691), HTML accepted."""
+
+_HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
+
+
+class SimpleApiError(ValueError):
+    """A page that is not a valid simple-API page; the message says what is wrong."""
+
+
+@attrs.frozen(slots=True)
+class ProjectFile:
+    """One file a project page lists, with every URL already absolute and fragment-free."""
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
+    requires_python: str | None = None
+    """As written (HTML already unescaped); the caller parses it, so one bad value costs a file."""
+    yanked: bool = False
+    yanked_reason: str | None = None
+    core_metadata: bool = False
+    """PEP 658/714: the index serves `<url>.metadata`."""
+    core_metadata_hashes: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
+    size: int | None = None
+    upload_time: str | None = None
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url + ".metadata"
+
+
+@attrs.frozen(slots=True)
+class ProjectPage:
+    """A parsed project page."""
+
+    url: str
+    name: str | None
+    files: tuple[ProjectFile, ...]
+    api_version: str | None = None
+    versions: tuple[str, ...] | None = None
+    """PEP 700 (JSON only): every version the project has, files or not."""
+    warnings: tuple[str, ...] = ()
+
+
+def parse_hash_fragment(fragment: str) -> dict[str, str]:
+    """`sha256=abc` (PEP 503 URL fragment, or `data-core-metadata`): known algorithms only."""
+    hashes: dict[str, str] = {}
+    for part in fragment.split("&"):
+        algorithm, sep, value = part.partition("=")
+        algorithm = algorithm.strip().lower()
+        if sep and value and algorithm in _HASH_NAMES:
+            hashes[algorithm] = value.strip().lower()
+    return hashes
+
+
+def _check_api_version(version: str | None, url: str) -> list[str]:
+    """PEP 629: refuse a newer major version, warn about a newer minor one."""
+    if version is None:
+        return []
+    try:
+        major, minor = (int(part) for part in version.split(".", 1))
+    except ValueError as exc:
+        raise SimpleApiError(f"invalid repository api-version {version!r}") from exc
+    if major > SUPPORTED_API_VERSION[0]:
+        raise SimpleApiError(
+            f"repository api-version {version} is newer than depsat understands "
+            f"({SUPPORTED_API_VERSION[0]}.x)")
+    if (major, minor) > SUPPORTED_API_VERSION:
+        return [f"{url}: repository api-version {version} is newer than "
+                f"{'.'.join(map(str, SUPPORTED_API_VERSION))}; newer fields are ignored"]
+    return []
+
+
+def _filename_from_url(url: str) -> str:
+    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+
+
+class _AnchorParser(HTMLParser):
+    """Collect `<a>` tags, `<base href>` and `<meta name="pypi:repository-version">`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base: str | None = None
+        self.api_version: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "a" and attributes.get("href"):
+            self.anchors.append(attributes)
+        elif tag == "base" and self.base is None and attributes.get("href"):
+            self.base = attributes["href"]
+        elif tag == "meta" and attributes.get("name") == "pypi:repository-version":
+            self.api_version = attributes.get("content")
+
+
+def parse_html_page(text: str, url: str, *, name: str | None = None) -> ProjectPage:
+    """A PEP 503 page (or a find-links page: the same anchors). `url` is the page's final URL."""
+    parser = _AnchorParser()
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError as exc:  # html.parser's way of rejecting hopeless markup
+        raise SimpleApiError(f"malformed HTML: {exc}") from exc
+    warnings = _check_api_version(parser.api_version, url)
+    base = urljoin(url, parser.base) if parser.base else url
+    files: list[ProjectFile] = []
+    for anchor in parser.anchors:
+        href = anchor["href"] or ""
+        absolute, fragment = urldefrag(urljoin(base, href.strip()))
+        filename = _filename_from_url(absolute)
+        if not filename:
+            continue
+        metadata_attr = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata"))
+        has_metadata = metadata_attr is not None and metadata_attr.strip().lower() != "false"
+        yanked_attr = anchor.get("data-yanked")
+        files.append(ProjectFile(
+            filename=filename,
+            url=absolute,
+            hashes=parse_hash_fragment(fragment),
+            requires_python=(anchor.get("data-requires-python") or "").strip() or None,
+            yanked=yanked_attr is not None,
+            yanked_reason=(yanked_attr or "").strip() or None,
+            core_metadata=has_metadata,
+            core_metadata_hashes=parse_hash_fragment(metadata_attr or "") if has_metadata
+            else {},
+        ))
+    return ProjectPage(url=url, name=name, files=tuple(files), api_version=parser.api_version,
+                       warnings=tuple(warnings))
+
+
+def _str_or_none(value: Any, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise SimpleApiError(f"{field!r} must be a string, not {type(value).__name__}")
+
+
+def _hash_dict(value: Any, field: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise SimpleApiError(f"{field!r} must be a table of hash names to hex digests")
+    return {k.lower(): v.lower() for k, v in value.items() if k.lower() in _HASH_NAMES}
+
+
+def _json_file(entry: Any, base: str, index: int) -> ProjectFile:
+    where = f"files[{index}]"
+    if not isinstance(entry, dict):
+        raise SimpleApiError(f"{where} must be an object")
+    filename, file_url = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(file_url, str) or not filename:
+        raise SimpleApiError(f"{where} needs string 'filename' and 'url'")
+    absolute, fragment = urldefrag(urljoin(base, file_url))
+    hashes = parse_hash_fragment(fragment)
+    hashes.update(_hash_dict(entry.get("hashes", {}), f"{where}.hashes"))
+    metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    if isinstance(metadata, dict):
+        metadata_hashes = _hash_dict(metadata, f"{where}.core-metadata")
+        has_metadata = True
+    elif isinstance(metadata, bool):
+        metadata_hashes, has_metadata = {}, metadata
+    else:
+        raise SimpleApiError(f"{where}.core-metadata must be a boolean or a table of hashes")
+    yanked = entry.get("yanked", False)
+    if not isinstance(yanked, (bool, str)):
+        raise SimpleApiError(f"{where}.yanked must be a boolean or a string")
+    size = entry.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+        raise SimpleApiError(f"{where}.size must be an integer")
+    return ProjectFile(
+        filename=filename,
+        url=absolute,
+        hashes=hashes,
+        requires_python=(_str_or_none(entry.get("requires-python"), f"{where}.requires-python")
+                         or "").strip() or None,
+        yanked=yanked is not False,
+        yanked_reason=yanked.strip() or None if isinstance(yanked, str) else None,
+        core_metadata=has_metadata,
+        core_metadata_hashes=metadata_hashes,
+        size=size,
+        upload_time=_str_or_none(entry.get("upload-time"), f"{where}.upload-time"),
+    )
+
+
+def parse_json_page(content: bytes | str, url: str) -> ProjectPage:
+    """A PEP 691 JSON project page. `url` is the page's final URL."""
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SimpleApiError(f"malformed JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SimpleApiError("the JSON page must be an object")
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        raise SimpleApiError("'meta' must be an object")
+    api_version = _str_or_none(meta.get("api-version"), "meta.api-version")
+    warnings = _check_api_version(api_version, url)
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise SimpleApiError("'files' must be a list")
+    versions = data.get("versions")
+    if versions is not None and (
+        not isinstance(versions, list) or not all(isinstance(v, str) for v in versions)
+    ):
+        raise SimpleApiError("'versions' must be a list of strings")
+    return ProjectPage(
+        url=url,
+        name=_str_or_none(data.get("name"), "name"),
+        files=tuple(_json_file(entry, url, i) for i, entry in enumerate(files)),
+        api_version=api_version,
+        versions=tuple(versions) if versions is not None else None,
+        warnings=tuple(warnings),
+    )
+
+
+def parse_project_page(content: bytes, content_type: str | None, url: str) -> ProjectPage:
+    """Dispatch on the content type; sniff when the server did not say (file://, bad servers)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media in JSON_CONTENT_TYPES or media == "application/json":
+        return parse_json_page(content, url)
+    if media and media not in HTML_CONTENT_TYPES and not media.startswith("text/"):
+        raise SimpleApiError(f"unexpected content type {media!r} for a project page")
+    if not media and content.lstrip()[:1] == b"{":
+        return parse_json_page(content, url)
+    charset = "utf-8"
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    try:
+        text = content.decode(charset)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise SimpleApiError(f"page is not valid {charset}: {exc}") from exc
+    return parse_html_page(text, url)

@@ -1,0 +1,527 @@
+"""Index and find-links sources against real files and real HTTP(S) servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from indexbuild import Fault, build_index, serve
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.version import Version
+
+from depsat.errors import SourceError
+from depsat.model import ArtifactKind, Candidate, ExclusionKind, canonicalize_name
+from depsat.sources.base import MetadataUnavailable
+from depsat.sources.distfiles import (
+    DistFileError,
+    UnsupportedDistFile,
+    parse_core_metadata,
+    parse_dist_filename,
+)
+from depsat.sources.find_links import FindLinksSource
+from depsat.sources.http import HttpClient, redact_url
+from depsat.sources.index import IndexSource
+from depsat.sources.simple_api import (
+    SimpleApiError,
+    parse_html_page,
+    parse_json_page,
+    parse_project_page,
+)
+
+SPEC: dict[str, Any] = {
+    "alpha": {
+        "1.0.0": {"requires": ["beta>=1"], "extras": {"fast": ["gamma"]}},
+        "2.0.0": {"requires": ["beta>=2", "gamma; python_version < '3'"],
+                  "requires_python": ">=3.8,<4", "wheel_tags": ["py3-none-any",
+                                                                "cp312-cp312-manylinux_2_17_x86_64"]},
+        "3.0.0": {"yanked": "broke the API", "requires": ["beta"]},
+    },
+    "beta": {"1.0": {}, "2.0": {"yanked": True}},
+    "gamma": {"0.1": {"wheel": False}},
+    "Needs_Build": {"1.0": {"wheel": False, "sdist_metadata_version": "2.1"}},
+    "dyn": {"1.0": {"wheel": False, "dynamic": ["Requires-Dist"]}},
+    "corrupt": {"1.0": {"corrupt_wheel": True, "sdist": False}},
+    "liar": {"1.0": {"metadata_version_override": "9.9", "sdist": False}},
+}
+
+
+def summary(candidates: Any) -> list[tuple[Any, ...]]:
+    """What must agree between two ways of reading the same index (URLs aside)."""
+    return [
+        (c.name, c.version, c.yanked, c.yanked_reason, c.requires_python,
+         sorted((a.kind.value, a.filename, a.tags, dict(a.hashes).get("sha256"),
+                 a.requires_python, a.yanked, a.yanked_reason) for a in c.artifacts))
+        for c in candidates
+    ]
+
+
+def deps(candidate: Candidate | MetadataUnavailable) -> tuple[Any, ...]:
+    assert isinstance(candidate, Candidate), candidate
+    return (sorted(map(str, candidate.requires)), sorted(candidate.provides_extras),
+            candidate.requires_python)
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """root/full (JSON + HTML + PEP 658), root/html (HTML only, no PEP 658)."""
+    root = tmp_path_factory.mktemp("indexes")
+    build_index(SPEC, root / "full")
+    build_index(SPEC, root / "html", pep658=False, json=False)
+    return root
+
+
+@pytest.fixture
+def server(indexes: Path) -> Iterator[str]:
+    with serve(indexes) as url:
+        yield url
+
+
+def client(tmp_path: Path, **options: Any) -> HttpClient:
+    options.setdefault("timeout", 2.0)
+    options.setdefault("retries", 1)
+    options.setdefault("backoff", 0.01)
+    return HttpClient(cache_dir=tmp_path / "cache", **options)
+
+
+# -- pure parsing --------------------------------------------------------------------------
+
+def test_html_and_json_pages_on_disk_parse_the_same(indexes: Path) -> None:
+    page_dir = indexes / "full" / "simple" / "alpha"
+    url = page_dir.as_uri() + "/"
+    html = parse_html_page((page_dir / "index.html").read_text(), url)
+    json = parse_json_page((page_dir / "index.json").read_bytes(), url)
+    # eq covers filename, url, requires-python, yanked, core-metadata; size is PEP 700 JSON-only
+    assert html.files == tuple(attrs.evolve(f, size=None) for f in json.files)
+    assert all(f.size for f in json.files)
+    assert [f.hashes for f in html.files] == [f.hashes for f in json.files]
+    assert [f.core_metadata_hashes for f in html.files] == [f.core_metadata_hashes
+                                                            for f in json.files]
+    assert json.versions == ("1.0.0", "2.0.0", "3.0.0")
+    assert html.api_version == json.api_version == "1.1"
+
+
+def test_html_page_details() -> None:
+    page = parse_html_page(
+        '<html><head><base href="https://files.example/pkgs/"></head><body>'
+        '<a href="a-1.0.tar.gz#sha256=ABCD&amp;egg=a" data-requires-python="&gt;=3.8,&lt;4"'
+        ' data-yanked="">a-1.0.tar.gz</a>'
+        '<a href="/abs/a-1.0-py3-none-any.whl" data-dist-info-metadata="true">w</a>'
+        '<a href="https://other.example/a-2.0.zip" data-yanked="bad &amp; sad"'
+        ' data-core-metadata="sha256=ff">a-2.0.zip</a>'
+        "</body></html>",
+        "https://index.example/simple/a/")
+    first, second, third = page.files
+    assert first.url == "https://files.example/pkgs/a-1.0.tar.gz"
+    assert first.hashes == {"sha256": "abcd"}
+    assert first.requires_python == ">=3.8,<4"
+    assert first.yanked and first.yanked_reason is None
+    assert second.url == "https://files.example/abs/a-1.0-py3-none-any.whl"
+    assert second.core_metadata and not second.core_metadata_hashes
+    assert third.yanked_reason == "bad & sad"
+    assert third.core_metadata_hashes == {"sha256": "ff"}
+
+
+def test_api_versions() -> None:
+    with pytest.raises(SimpleApiError, match="newer"):
+        parse_json_page(b'{"meta": {"api-version": "2.0"}, "files": []}', "https://x/")
+    page = parse_json_page(b'{"meta": {"api-version": "1.9"}, "files": []}', "https://x/")
+    assert page.warnings and "1.9" in page.warnings[0]
+    with pytest.raises(SimpleApiError, match="JSON"):
+        parse_project_page(b'{"files": [', "application/vnd.pypi.simple.v1+json", "https://x/")
+    with pytest.raises(SimpleApiError):
+        parse_json_page(b'{"files": [{"filename": 3}]}', "https://x/")
+
+
+def test_dist_filenames() -> None:
+    wheel = parse_dist_filename("Foo_Bar-1.0-py2.py3-none-any.whl")
+    assert wheel.kind is ArtifactKind.WHEEL and wheel.name == "foo-bar"
+    assert Tag("py2", "none", "any") in wheel.tags
+    assert parse_dist_filename("foo-bar-1.0.tar.bz2").version == Version("1.0")
+    assert parse_dist_filename("foo-1.0.zip").kind is ArtifactKind.SDIST
+    with pytest.raises(UnsupportedDistFile):
+        parse_dist_filename("foo-1.0-py2.7.egg")
+    with pytest.raises(DistFileError):
+        parse_dist_filename("foo-notaversion-py3-none-any.whl")
+
+
+def test_core_metadata_parsing() -> None:
+    meta = parse_core_metadata(
+        b"Metadata-Version: 2.1\nName: Foo.Bar\nVersion: 1.0\nRequires-Dist: a>1\n"
+        b'Requires-Dist: b ; extra == "X"\nProvides-Extra: X\nRequires-Python: >=3.8\n'
+        b"Classifier: not a real classifier\n\nlong description\n")
+    assert meta.name == "foo-bar" and meta.version == Version("1.0")
+    assert [str(r) for r in meta.requires] == ["a>1", 'b; extra == "x"']
+    assert meta.provides_extras == {"x"} and meta.requires_python == SpecifierSet(">=3.8")
+    with pytest.raises(DistFileError, match="Requires-Dist"):
+        parse_core_metadata(b"Metadata-Version: 2.1\nName: a\nVersion: 1\nRequires-Dist: a>>1\n")
+
+
+# -- file:// and find-links ----------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["full", "html"])
+def test_file_index(indexes: Path, tmp_path: Path, variant: str) -> None:
+    with IndexSource((indexes / variant / "simple").as_uri(), "local",
+                     client=client(tmp_path)) as source:
+        alpha = source.candidates(canonicalize_name("alpha"))
+        assert [c.version for c in alpha] == [Version("3.0.0"), Version("2.0.0"),
+                                              Version("1.0.0")]
+        assert alpha[0].origin.kind == "index" and alpha[0].origin.name == "local"
+        assert deps(source.metadata(alpha[2])) == (
+            ["beta>=1", 'gamma; extra == "fast"'], ["fast"], None)
+        assert source.candidates(canonicalize_name("nothing-here")) == ()
+
+
+def test_find_links_directory(indexes: Path, tmp_path: Path) -> None:
+    (indexes / "full" / "files" / "README.txt").write_text("not a distribution")
+    try:
+        with FindLinksSource(indexes / "full" / "files", client=client(tmp_path)) as source:
+            alpha = source.candidates(canonicalize_name("alpha"))
+            assert [str(c.version) for c in alpha] == ["3.0.0", "2.0.0", "1.0.0"]
+            assert alpha[0].origin.kind == "find-links"
+            assert deps(source.metadata(alpha[1]))[0] == ["beta>=2",
+                                                          "gamma; python_version < \"3\""]
+            gamma = source.candidates(canonicalize_name("gamma"))
+            assert deps(source.metadata(gamma[0]))[0] == []
+            assert any("README.txt" in d.culprit for d in source.diagnostics())
+    finally:
+        (indexes / "full" / "files" / "README.txt").unlink()
+
+
+def test_find_links_html_page_over_http(indexes: Path, server: str, tmp_path: Path) -> None:
+    links = "".join(f'<a href="full/files/{p.name}">{p.name}</a>\n'
+                    for p in sorted((indexes / "full" / "files").iterdir())
+                    if not p.name.endswith(".metadata"))
+    (indexes / "links.html").write_text(f"<html><body>{links}</body></html>")
+    with FindLinksSource(f"{server}links.html", "page", client=client(tmp_path)) as source:
+        beta = source.candidates(canonicalize_name("beta"))
+        assert [str(c.version) for c in beta] == ["2.0", "1.0"]
+        assert deps(source.metadata(beta[1])) == ([], [], None)
+        assert beta[0].artifacts[0].url == f"{server}full/files/beta-2.0-py3-none-any.whl"
+
+
+def test_missing_find_links_location(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="does not exist"):
+        FindLinksSource(tmp_path / "nope").candidates(canonicalize_name("a"))
+
+
+# -- HTTP ----------------------------------------------------------------------------------
+
+def test_json_and_html_over_http_give_the_same_candidates(server: Any, tmp_path: Path) -> None:
+    http = client(tmp_path)
+    full = IndexSource(f"{server}full/simple/", "full", client=http)
+    html = IndexSource(f"{server}html/simple", "html", client=http)
+    for project in ("alpha", "beta", "gamma", "needs-build"):
+        name = canonicalize_name(project)
+        assert summary(full.candidates(name)) == summary(html.candidates(name))
+    served = {path: accept for _m, path, accept in server.requests}
+    assert "application/vnd.pypi.simple.v1+json" in served["/full/simple/alpha/"]
+
+
+def test_pep658_and_wheel_metadata_agree(server: Any, tmp_path: Path) -> None:
+    http = client(tmp_path)
+    full = IndexSource(f"{server}full/simple/", "full", client=http)
+    html = IndexSource(f"{server}html/simple/", "html", client=http)
+    for project in ("alpha", "beta", "gamma"):
+        name = canonicalize_name(project)
+        from_658 = full.candidates(name)
+        from_wheels = html.candidates(name)
+        full.prefetch(from_658)
+        assert [deps(full.metadata(c)) for c in from_658] == [
+            deps(html.metadata(c)) for c in from_wheels]
+    paths = [path for _m, path, _a in server.requests]
+    assert "/full/files/alpha-1.0.0-py3-none-any.whl.metadata" in paths
+    assert "/html/files/alpha-1.0.0-py3-none-any.whl" in paths
+    assert not any(p.startswith("/full/files/") and p.endswith(".whl") for p in paths)
+
+
+def test_yanked_and_requires_python(server: Any, tmp_path: Path) -> None:
+    source = IndexSource(f"{server}html/simple/", "html", client=client(tmp_path))
+    v3, v2, _v1 = source.candidates(canonicalize_name("alpha"))
+    assert v3.yanked and v3.yanked_reason == "broke the API"
+    assert all(a.yanked_reason == "broke the API" for a in v3.artifacts)
+    assert v2.requires_python == SpecifierSet(">=3.8,<4")
+    assert {a.tags for a in v2.artifacts if a.kind is ArtifactKind.WHEEL} == {
+        frozenset({Tag("py3", "none", "any")}),
+        frozenset({Tag("cp312", "cp312", "manylinux_2_17_x86_64")})}
+    assert deps(source.metadata(v2))[2] == SpecifierSet(">=3.8,<4")
+    beta2 = source.candidates(canonicalize_name("beta"))[0]
+    assert beta2.yanked and beta2.yanked_reason is None
+
+
+def test_candidate_is_yanked_only_if_every_file_is(tmp_path: Path) -> None:
+    simple = build_index({"p": {"1.0": {}}}, tmp_path / "idx", json=False)
+    page = simple / "p" / "index.html"
+    text = page.read_text()
+    page.write_text(text.replace(
+        '<a href="../../files/p-1.0-py3-none-any.whl',
+        '<a data-yanked="wheel only" href="../../files/p-1.0-py3-none-any.whl'))
+    candidate, = IndexSource(simple.as_uri(), client=client(tmp_path)).candidates(
+        canonicalize_name("p"))
+    assert not candidate.yanked
+    assert [a.yanked for a in candidate.artifacts] == [True, False]
+
+
+def test_sdists_need_static_metadata(server: Any, tmp_path: Path) -> None:
+    source = IndexSource(f"{server}html/simple/", "html", client=client(tmp_path))
+    for project in ("needs-build", "dyn"):
+        result = source.metadata(source.candidates(canonicalize_name(project))[0])
+        assert result == MetadataUnavailable(ExclusionKind.NEEDS_BUILD,
+                                             "needs a build to know its dependencies")
+    gamma = source.metadata(source.candidates(canonicalize_name("gamma"))[0])
+    assert isinstance(gamma, Candidate)
+
+
+def test_bad_files_are_metadata_errors(server: Any, tmp_path: Path) -> None:
+    source = IndexSource(f"{server}html/simple/", "html", client=client(tmp_path))
+    corrupt = source.metadata(source.candidates(canonicalize_name("corrupt"))[0])
+    assert isinstance(corrupt, MetadataUnavailable)
+    assert corrupt.kind is ExclusionKind.METADATA_ERROR
+    assert f"{server}html/files/corrupt-1.0-py3-none-any.whl" in corrupt.detail
+    liar = source.metadata(source.candidates(canonicalize_name("liar"))[0])
+    assert isinstance(liar, MetadataUnavailable) and "9.9" in liar.detail
+    assert "liar-1.0-py3-none-any.whl" in liar.detail
+
+
+def test_unparsable_filenames_are_diagnostics(tmp_path: Path) -> None:
+    simple = build_index({"p": {"1.0": {}}}, tmp_path / "idx", json=False)
+    page = simple / "p" / "index.html"
+    page.write_text(page.read_text().replace(
+        "</body>", '<a href="../../files/p-bad_version-py3-none-any.whl">x</a>'
+                   '<a href="../../files/p-1.0-py2.7.egg">egg</a></body>'))
+    source = IndexSource(simple.as_uri(), client=client(tmp_path))
+    assert len(source.candidates(canonicalize_name("p"))) == 1
+    culprits = [d.culprit for d in source.diagnostics()]
+    assert culprits == [(tmp_path / "idx" / "files" / "p-bad_version-py3-none-any.whl")
+                        .as_uri()]
+
+
+def test_redirect_to_normalized_name(server: Any, tmp_path: Path) -> None:
+    http = client(tmp_path)
+    fetched = http.get(f"{server}full/simple/Needs_Build/")
+    assert fetched.url == f"{server}full/simple/needs-build/"
+    page = parse_project_page(fetched.content, fetched.content_type, fetched.url)
+    assert page.files[0].url == f"{server}full/files/needs_build-1.0.tar.gz"
+
+
+def test_warm_cache_honours_max_age(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, max_age=600) as url:
+        first = IndexSource(f"{url}full/simple/", client=client(tmp_path))
+        alpha = first.candidates(canonicalize_name("alpha"))
+        [first.metadata(c) for c in alpha]
+        assert first.client.requests_made == 4
+        second = IndexSource(f"{url}full/simple/", client=client(tmp_path))
+        again = second.candidates(canonicalize_name("alpha"))
+        assert summary(again) == summary(alpha)
+        assert [deps(second.metadata(c)) for c in again] == [deps(first.metadata(c))
+                                                             for c in alpha]
+        assert second.client.requests_made == 0 and second.client.cache_hits == 4
+
+
+def test_revalidation_uses_etag(server: Any, tmp_path: Path) -> None:
+    IndexSource(f"{server}full/simple/", client=client(tmp_path)).candidates(
+        canonicalize_name("beta"))
+    http = client(tmp_path)
+    IndexSource(f"{server}full/simple/", client=http).candidates(canonicalize_name("beta"))
+    assert http.requests_made == 1  # a conditional request answered 304
+
+
+def test_offline_uses_only_the_cache(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes) as url:
+        online = IndexSource(f"{url}full/simple/", client=client(tmp_path))
+        beta = online.candidates(canonicalize_name("beta"))
+        expected = [deps(online.metadata(c)) for c in beta]
+    offline = IndexSource(f"{url}full/simple/", client=client(tmp_path, offline=True))
+    again = offline.candidates(canonicalize_name("beta"))
+    assert summary(again) == summary(beta)
+    assert [deps(offline.metadata(c)) for c in again] == expected
+    with pytest.raises(SourceError) as error:
+        offline.candidates(canonicalize_name("alpha"))
+    assert f"{url}full/simple/alpha/" in str(error.value)
+    assert "offline" in str(error.value)
+
+
+def test_no_cache_writes_nothing(server: Any, tmp_path: Path) -> None:
+    source = IndexSource(f"{server}full/simple/", client=client(tmp_path, no_cache=True))
+    assert source.candidates(canonicalize_name("beta"))
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.slow
+def test_https_with_trustme(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, https=True) as url:
+        assert url.startswith("https://") and url.ca_file
+        source = IndexSource(f"{url}full/simple/", client=client(tmp_path, verify=url.ca_file))
+        beta = source.candidates(canonicalize_name("beta"))
+        assert deps(source.metadata(beta[1])) == ([], [], None)
+        untrusted = IndexSource(f"{url}full/simple/", client=client(tmp_path / "2"))
+        with pytest.raises(SourceError) as error:
+            untrusted.candidates(canonicalize_name("beta"))
+        assert f"{url}full/simple/beta/" in str(error.value)
+        assert "CERTIFICATE" in str(error.value).upper()
+
+
+def test_netrc_and_url_credentials(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, auth=("alice", "s3cret")) as url:
+        anonymous = IndexSource(f"{url}full/simple/", client=client(tmp_path / "a"))
+        with pytest.raises(SourceError) as error:
+            anonymous.candidates(canonicalize_name("beta"))
+        assert "401" in str(error.value) and f"{url}full/simple/beta/" in str(error.value)
+
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
+        netrc.chmod(0o600)
+        with_netrc = IndexSource(f"{url}full/simple/",
+                                 client=client(tmp_path / "b", netrc_file=netrc))
+        beta = with_netrc.candidates(canonicalize_name("beta"))
+        assert isinstance(with_netrc.metadata(beta[0]), Candidate)
+
+        in_url = url.replace("http://", "http://alice:s3cret@")
+        with_userinfo = IndexSource(f"{in_url}full/simple/", "private",
+                                    client=client(tmp_path / "c"))
+        beta = with_userinfo.candidates(canonicalize_name("beta"))
+        assert isinstance(with_userinfo.metadata(beta[0]), Candidate)
+        assert "s3cret" not in repr(beta) and "s3cret" not in with_userinfo.origin.location
+        for cache_file in (tmp_path / "c").rglob("*"):
+            if cache_file.is_file():
+                assert b"s3cret" not in cache_file.read_bytes()
+                assert b"Authorization" not in cache_file.read_bytes()
+    assert redact_url("https://u:p@h/x") == "https://u:****@h/x"
+
+
+# -- faults --------------------------------------------------------------------------------
+
+def test_project_404_is_empty(server: Any, tmp_path: Path) -> None:
+    source = IndexSource(f"{server}full/simple/", client=client(tmp_path))
+    assert source.candidates(canonicalize_name("no-such-project")) == ()
+
+
+def test_server_error_names_the_url(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, fault="500") as url:
+        source = IndexSource(f"{url}full/simple/", client=client(tmp_path, retries=2))
+        with pytest.raises(SourceError) as error:
+            source.candidates(canonicalize_name("alpha"))
+        message = str(error.value)
+        assert f"{url}full/simple/alpha/" in message and "500" in message
+        assert "\n" not in message
+        assert len([r for r in url.requests if r[1] == "/full/simple/alpha/"]) == 3
+
+
+@pytest.mark.slow
+def test_hang_times_out(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, fault="hang", hang_seconds=5) as url:
+        source = IndexSource(f"{url}full/simple/",
+                             client=client(tmp_path, timeout=0.3, retries=1))
+        with pytest.raises(SourceError) as error:
+            source.candidates(canonicalize_name("alpha"))
+        assert f"{url}full/simple/alpha/" in str(error.value)
+        assert "timed out" in str(error.value)
+
+
+def test_unreachable_host(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    source = IndexSource(f"http://127.0.0.1:{port}/simple/", client=client(tmp_path))
+    with pytest.raises(SourceError) as error:
+        source.candidates(canonicalize_name("alpha"))
+    assert f"http://127.0.0.1:{port}/simple/alpha/" in str(error.value)
+
+
+def test_truncated_page_is_an_error_and_not_cached(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, fault=Fault("truncate", "/simple/")) as url:
+        source = IndexSource(f"{url}full/simple/", client=client(tmp_path))
+        with pytest.raises(SourceError) as error:
+            source.candidates(canonicalize_name("alpha"))
+        assert f"{url}full/simple/alpha/" in str(error.value)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
+def test_truncated_file_is_a_metadata_error_and_not_cached(indexes: Path, tmp_path: Path) -> None:
+    with serve(indexes, fault=Fault("truncate", "/files/")) as url:
+        source = IndexSource(f"{url}html/simple/", client=client(tmp_path))
+        beta = source.candidates(canonicalize_name("beta"))
+        result = source.metadata(beta[1])
+        assert isinstance(result, MetadataUnavailable)
+        assert result.kind is ExclusionKind.METADATA_ERROR
+        assert f"{url}html/files/beta-1.0-py3-none-any.whl" in result.detail
+    cached = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert len(cached) == 1  # the project page only: no entry, no temporary file for the wheel
+    assert b"/simple/beta/" in cached[0].read_bytes().split(b"\n", 1)[0]
+
+
+@pytest.mark.parametrize("variant", ["full", "html"])
+def test_wrong_hash(indexes: Path, tmp_path: Path, variant: str) -> None:
+    with serve(indexes, fault=Fault("wrong-hash", "/files/")) as url:
+        source = IndexSource(f"{url}{variant}/simple/", client=client(tmp_path))
+        beta = source.candidates(canonicalize_name("beta"))
+        result = source.metadata(beta[1])
+        assert isinstance(result, MetadataUnavailable)
+        assert result.kind is ExclusionKind.METADATA_ERROR
+        assert "hash mismatch" in result.detail
+        assert f"{url}{variant}/files/beta-1.0-py3-none-any.whl" in result.detail
+
+
+def test_malformed_json_page(tmp_path: Path) -> None:
+    simple = build_index({"p": {"1.0": {}}}, tmp_path / "idx")
+    (simple / "p" / "index.json").write_text('{"meta": {"api-version": "1.1"}, "files": [')
+    with serve(tmp_path / "idx") as url:
+        source = IndexSource(f"{url}simple/", client=client(tmp_path))
+        with pytest.raises(SourceError) as error:
+            source.candidates(canonicalize_name("p"))
+    assert f"{url}simple/p/" in str(error.value) and "JSON" in str(error.value)
+
+
+def test_wheel_hash_checked_when_downloaded(tmp_path: Path) -> None:
+    simple = build_index({"p": {"1.0": {"sdist": False}}}, tmp_path / "idx", pep658=False,
+                         json=False)
+    wheel = tmp_path / "idx" / "files" / "p-1.0-py3-none-any.whl"
+    good = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    wheel.write_bytes(wheel.read_bytes() + b"junk")
+    source = IndexSource(simple.as_uri(), client=client(tmp_path))
+    result = source.metadata(source.candidates(canonicalize_name("p"))[0])
+    assert isinstance(result, MetadataUnavailable) and good in result.detail
+    assert wheel.as_uri() in result.detail
+
+
+def test_missing_pep658_file_falls_back_to_the_wheel(tmp_path: Path) -> None:
+    simple = build_index({"p": {"1.0": {"requires": ["q"], "sdist": False}}}, tmp_path / "idx")
+    (tmp_path / "idx" / "files" / "p-1.0-py3-none-any.whl.metadata").unlink()
+    with serve(tmp_path / "idx") as url:
+        source = IndexSource(f"{url}simple/", client=client(tmp_path))
+        assert deps(source.metadata(source.candidates(canonicalize_name("p"))[0]))[0] == ["q"]
+        assert ("GET", "/files/p-1.0-py3-none-any.whl", "*/*") in url.requests
+    assert simple.name == "simple"
+
+
+def test_build_index_from_packse_scenario(tmp_path: Path) -> None:
+    from conftest import PACKSE
+    from indexbuild import load_scenario_packages
+
+    scenario = PACKSE / "wheels" / "specific-tag-and-default.toml"
+    if not scenario.exists():
+        pytest.skip("packse corpus not available")
+    simple = build_index(load_scenario_packages(scenario), tmp_path / "idx")
+    source = IndexSource(simple.as_uri(), client=client(tmp_path))
+    (candidate,) = source.candidates(canonicalize_name("a"))
+    assert candidate.requires_python == SpecifierSet(">=3.12")
+    assert len([a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]) >= 2
+
+
+def test_unwritable_cache_still_fetches(server: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    http = HttpClient(cache_dir=blocker, timeout=2.0, retries=0)
+    source = IndexSource(f"{server}full/simple/", client=http)
+    beta = source.candidates(canonicalize_name("beta"))
+    assert isinstance(source.metadata(beta[1]), Candidate)
+
+
+def test_offline_and_no_cache_conflict(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="offline"):
+        HttpClient(cache_dir=tmp_path, offline=True, no_cache=True)
