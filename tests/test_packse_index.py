@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import indexbuild
+import pytest
 from conftest import PACKSE
+
 from depsat.api import request_from_universe_file, resolve, target_for
 from depsat.sources.http import HttpClient
 from depsat.sources.index import IndexSource
