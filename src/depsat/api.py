@@ -18,6 +18,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from depsat.encoding import DEFAULT_OBJECTIVES, Encoding, Label, Objective, encode
 from depsat.errors import InvalidRequirementError
+from depsat.explain import Explanation, WhyReport, explain_encoding
+from depsat.explain import why as why_in_plan
 from depsat.model import Diagnostic, PrereleaseMode, Request
 from depsat.plan import Plan, decode_plan
 from depsat.solver import LexicographicRC2, Optimum, Problem, SolverBackend
@@ -27,14 +29,17 @@ from depsat.target import Target
 from depsat.universe import AdmitAll, SourcePolicy, Universe, discover
 
 __all__ = [
+    "Explanation",
     "Failure",
     "Resolution",
     "ResolveOptions",
+    "explain",
     "parse_requirement",
     "request_from_strings",
     "request_from_universe_file",
     "resolve",
     "target_for",
+    "why",
 ]
 
 
@@ -49,7 +54,11 @@ class ResolveOptions:
 
 @attrs.frozen(slots=True)
 class Failure:
-    """No plan exists. `core` holds facts that cannot all hold (not necessarily minimal)."""
+    """No plan exists. `core` holds facts that cannot all hold (not necessarily minimal).
+
+    `explain(resolution)` turns it into a minimal, merged, plain-English explanation with
+    fixes; it is computed on demand because a minimal core costs more SAT calls.
+    """
 
     core: tuple[Label, ...]
 
@@ -81,6 +90,38 @@ class Resolution:
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         return self.universe.diagnostics
+
+    def explain(self, *, smallest: bool = False, budget_seconds: float = 5.0,
+                ) -> Explanation | None:
+        """`explain(self, ...)`: why there is no plan (None when there is one)."""
+        return explain(self, smallest=smallest, budget_seconds=budget_seconds)
+
+
+def explain(
+    resolution: Resolution,
+    *,
+    smallest: bool = False,
+    budget_seconds: float = 5.0,
+) -> Explanation | None:
+    """Why `resolution` has no plan: a minimal core as a chain of facts, and ranked fixes.
+
+    `smallest` asks for a smallest core (PySAT's OptUx) rather than any minimal one (MUSX).
+    When `budget_seconds` runs out the plain core is used and the explanation says it is not
+    minimal. None when the resolution has a plan.
+    """
+    if resolution.ok:
+        return None
+    return explain_encoding(resolution.encoding, smallest=smallest,
+                            budget_seconds=budget_seconds)
+
+
+def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) -> WhyReport:
+    """Why `package` is in the plan at its version: who requires it, and which rules block
+    each newer version (or that only the preferences did)."""
+    if resolution.plan is None:
+        raise ValueError("why() needs a resolution with a plan; use explain() for a failure")
+    return why_in_plan(resolution.encoding, resolution.plan, package,
+                       budget_seconds=budget_seconds)
 
 
 def parse_requirement(text: str) -> Requirement:

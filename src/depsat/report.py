@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from depsat.api import Resolution
+from depsat.api import Resolution, explain
+from depsat.explain import explanation_to_json
 from depsat.model import Action, PlanStep
 
 __all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines"]
@@ -36,7 +37,8 @@ def _step_json(step: PlanStep) -> dict[str, Any]:
 
 
 def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
-    """The machine-readable form of a resolution."""
+    """The machine-readable form of a resolution; an unsatisfiable one carries its
+    explanation (schema ``depsat.explanation/1``)."""
     universe = resolution.universe
     data: dict[str, Any] = {
         "schema": PLAN_SCHEMA,
@@ -55,7 +57,11 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
         data["packages"] = [_step_json(s) for s in resolution.plan.steps]
         data["costs"] = dict(resolution.plan.costs)
     if resolution.failure is not None:
-        data["summary"] = resolution.failure.summary()
+        explanation = explain(resolution)
+        data["summary"] = (explanation.text() if explanation is not None
+                           else resolution.failure.summary())
+        if explanation is not None:
+            data["explanation"] = explanation_to_json(explanation)
         data["core"] = [
             {
                 "kind": label.kind.value,

@@ -24,12 +24,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from depsat.cli import resolve_command
+    from depsat.cli import env_command, explain_command, resolve_command
 
     parser = _Parser(prog="depsat", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"depsat {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     resolve_command.add_parser(subparsers)
+    env_command.add_env_parser(subparsers)
+    explain_command.add_explain_parser(subparsers)
+    explain_command.add_why_parser(subparsers)
     return parser
 
 
@@ -43,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # pragma: no cover
         return 130
+    except BrokenPipeError:  # the reader (``| head``) went away: not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
     return code
 
 

@@ -53,7 +53,7 @@ def _layer_argument(text: str) -> tuple[str | None, str]:
 def run_env(args: argparse.Namespace) -> int:
     """Read the environment the options describe and print it."""
     try:
-        source = _source(args)
+        source = installed_source(args)
         distributions = source.distributions()
         diagnostics = tuple(source.diagnostics())
     except DepsatError as exc:
@@ -68,7 +68,8 @@ def run_env(args: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
-def _source(args: argparse.Namespace) -> InstalledSource:
+def installed_source(args: argparse.Namespace) -> InstalledSource:
+    """The environment that ``--python`` / ``--layer`` describe (shared with ``resolve``)."""
     layers: list[str] = list(args.layers or [])
     if not layers:
         return InstalledSource.from_interpreter(args.python)

@@ -13,22 +13,31 @@ import attrs
 from packaging.utils import canonicalize_name
 
 from depsat.api import (
+    Resolution,
     ResolveOptions,
+    explain,
     request_from_strings,
     request_from_universe_file,
     resolve,
     target_for,
 )
 from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE
+from depsat.cli.env_command import installed_source
 from depsat.errors import ConfigurationError
-from depsat.model import PrereleaseMode, Request
+from depsat.model import Candidate, PrereleaseMode, Request
 from depsat.report import requirements_lines, resolution_to_json, table_lines
 from depsat.solver import LexicographicRC2, SolverBackend, StratifiedRC2
 from depsat.sources.base import Source
 from depsat.sources.universe_file import load_universe_file
 from depsat.target import Target
 
-__all__ = ["add_parser", "read_requirements_file"]
+__all__ = [
+    "add_input_arguments",
+    "add_parser",
+    "print_diagnostics",
+    "read_requirements_file",
+    "resolution_from_args",
+]
 
 BACKENDS: dict[str, Callable[[], SolverBackend]] = {
     "rc2-lex": LexicographicRC2, "rc2-stratified": StratifiedRC2}
@@ -38,6 +47,16 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "resolve", help="resolve requirements into a plan",
         description="Resolve requirements into an optimal plan, or explain why none exists.")
+    add_input_arguments(parser)
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the plan as JSON")
+    output.add_argument("--format", choices=["table", "json", "requirements"], default="table")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
+    parser.set_defaults(handler=run)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say what to resolve and where from; shared by resolve, explain, why."""
     parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
                         help="PEP 508 requirements, e.g. 'requests>=2'")
     parser.add_argument("-r", "--requirement", dest="requirement_files", action="append",
@@ -62,11 +81,27 @@ def add_parser(subparsers: Any) -> None:
                         help="honour '<' and '<=' in Requires-Python (ignored by default)")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="rc2-lex",
                         help="the MaxSAT strategy")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print the plan as JSON")
-    output.add_argument("--format", choices=["table", "json", "requirements"], default="table")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
-    parser.set_defaults(handler=run)
+    installed = parser.add_argument_group("installed environment")
+    installed.add_argument("--python", metavar="PATH",
+                           help="resolve for this interpreter's environment: what it has "
+                                "installed is a source, and it is the target")
+    installed.add_argument("--layer", dest="layers", action="append", default=[],
+                           metavar="[NAME=]PATH",
+                           help="a site directory of the environment (repeat, top first); "
+                                "lower layers are read-only")
+    installed.add_argument("-U", "--upgrade", action="store_true",
+                           help="prefer the newest versions over what is installed")
+    installed.add_argument("-P", "--upgrade-package", action="append", default=[],
+                           metavar="NAME", help="prefer the newest NAME over what is installed")
+    installed.add_argument("--reinstall", "--ignore-installed", dest="reinstall",
+                           action="store_true", help="resolve as if nothing were installed")
+    installed.add_argument("--exact", action="store_true",
+                           help="sync: also remove installed packages nothing requires")
+    installed.add_argument("--allow-breaking", action="store_true",
+                           help="leave installed packages in place even if the plan breaks "
+                                "their requirements (each broken one is reported)")
+    parser.add_argument("--no-index", action="store_true",
+                        help="use no package index: only what is installed (and --universe)")
 
 
 def read_requirements_file(path: str, seen: frozenset[str] = frozenset()) -> list[str]:
@@ -117,13 +152,22 @@ def _target(args: argparse.Namespace, default: Target | None) -> Target:
     return target
 
 
-def run(args: argparse.Namespace) -> int:
+def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolve",
+                         ) -> Resolution:
+    """Resolve what the options of `add_input_arguments` describe."""
     requirements = list(args.requirements)
     for path in args.requirement_files:
         requirements.extend(read_requirements_file(path))
     constraints = [c for path in args.constraint_files for c in read_requirements_file(path)]
     sources: list[Source] = []
     default_target: Target | None = None
+    installed: tuple[Candidate, ...] = ()
+    if args.python or args.layers:
+        environment = installed_source(args)
+        installed = tuple(c for c in (environment.visible(p) for p in environment.projects())
+                          if c is not None)
+        sources.append(environment)
+        default_target = environment.environment.target()
     if args.universe:
         world = load_universe_file(args.universe)
         sources.append(world.source)
@@ -133,9 +177,10 @@ def run(args: argparse.Namespace) -> int:
         request = request_from_strings(requirements)
     if not request.requirements:
         raise ConfigurationError("nothing to resolve: give requirements or a universe file "
-                                 "with [root] requires", "depsat resolve")
+                                 "with [root] requires", command)
     if not sources:
-        raise ConfigurationError("no source: give --universe FILE", "depsat resolve")
+        raise ConfigurationError("no source: give --universe FILE, --python PATH or --layer "
+                                 "PATH", command)
     no_binary, no_binary_all = _names(args.no_binary)
     only_binary, only_binary_all = _names(args.only_binary)
     request = Request(
@@ -147,19 +192,38 @@ def run(args: argparse.Namespace) -> int:
         no_binary_all=no_binary_all,
         only_binary_all=only_binary_all,
         python_upper_bounds=args.python_upper_bounds,
+        installed=installed,
+        upgrade=frozenset(canonicalize_name(n) for n in args.upgrade_package),
+        upgrade_all=args.upgrade,
+        ignore_installed=args.reinstall,
+        sync=args.exact,
+        allow_breaking=args.allow_breaking,
     )
     target = _target(args, default_target)
     options = ResolveOptions(backend=BACKENDS[args.backend]())
-    resolution = resolve(request, sources, target, options)
+    return resolve(request, sources, target, options)
+
+
+def print_diagnostics(resolution: Resolution) -> None:
+    for diagnostic in resolution.diagnostics:
+        print(f"warning: {diagnostic}", file=sys.stderr)
+    for broken in resolution.plan.broken if resolution.plan else ():
+        print(f"warning: the plan breaks an installed package: {broken}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    resolution = resolution_from_args(args)
     fmt = "json" if args.json else args.format
     if not args.quiet and fmt != "json":
-        for diagnostic in resolution.diagnostics:
-            print(f"warning: {diagnostic}", file=sys.stderr)
+        print_diagnostics(resolution)
     if fmt == "json":
         print(json.dumps(resolution_to_json(resolution), indent=2))
     elif resolution.plan is None:
         assert resolution.failure is not None
-        print(f"depsat: {resolution.failure.summary()}", file=sys.stderr)
+        explanation = explain(resolution)
+        text = (explanation.text() if explanation is not None
+                else resolution.failure.summary())
+        print(f"depsat: no solution.\n{text}", file=sys.stderr)
     elif fmt == "requirements":
         print("\n".join(requirements_lines(resolution)))
     else:

@@ -1,0 +1,114 @@
+"""Why a plan has this package at this version, and what blocks a newer one.
+
+"Who requires it" is the plan's reason chain. "Why not newer" is asked of the solver, not
+guessed: the newer version is added as an assumption group; if everything still holds, the
+newer version was possible and only the preferences ranked it lower; if not, the minimal
+core with that assumption names exactly the rules that block it.
+"""
+
+from __future__ import annotations
+
+import attrs
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from depsat.encoding import Encoding
+from depsat.explain.analysis import Explanation, explain_encoding
+from depsat.explain.facts import Hypothesis
+from depsat.model import Exclusion, PlanStep
+from depsat.plan import Plan
+from depsat.solver import LexicographicRC2, Optimum, Problem
+
+__all__ = ["Blocker", "WhyReport", "why"]
+
+
+@attrs.frozen(slots=True)
+class Blocker:
+    """A newer version and why it is not in the plan.
+
+    `explanation` None: the version would work too; `preference` says why it lost.
+    """
+
+    version: Version
+    explanation: Explanation | None
+    preference: str = ""
+
+
+@attrs.frozen(slots=True)
+class WhyReport:
+    """The answer to `depsat why NAME`."""
+
+    name: NormalizedName
+    step: PlanStep | None
+    newer: tuple[Blocker, ...] = ()
+    excluded: tuple[Exclusion, ...] = ()
+    """Newer releases that discovery left out, with the reason."""
+
+    def text(self) -> str:
+        from depsat.explain.render import why_text
+
+        return why_text(self)
+
+
+def _newer_versions(encoding: Encoding, name: NormalizedName, version: Version,
+                    limit: int) -> list[Version]:
+    """The newest usable version above `version` and the one just above it (the two ends a
+    person asks about), newest first."""
+    project = encoding.universe.projects.get(name)
+    if project is None:
+        return []
+    newer = sorted({c.version for c in project.candidates if c.version > version}, reverse=True)
+    if len(newer) <= limit:
+        return newer
+    return [*newer[: limit - 1], newer[-1]]
+
+
+def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
+    """What the best plan with the newer version gives up: re-optimise with it forced (the
+    same lexicographic objectives) and name the packages whose choice changes."""
+    problem = Problem(hard=encoding.hard,
+                      groups=[*(clauses for _, clauses in encoding.groups), [variables]],
+                      tiers=[tier for _, tier in encoding.tiers], top=encoding.pool.top)
+    outcome = LexicographicRC2().solve(problem)
+    if not isinstance(outcome, Optimum):  # pragma: no cover - a SAT check said it holds
+        return "the preferences rank the chosen plan higher"
+    before = {c.name: c.version for c in plan.chosen}
+    after = {c.name: c.version for c in encoding.chosen(outcome.model)[0]}
+    direct = encoding.universe.request.direct_names
+    changes = [f"{name} {after[name]} instead of {before[name]}"
+               for name in sorted(before.keys() & after.keys(), key=lambda n: (n not in direct, n))
+               if before[name] != after[name] and variables
+               and encoding.candidate_of[variables[0]].name != name]
+    changes += [f"{name} {after[name]} in addition"
+                for name in sorted(after.keys() - before.keys())]
+    changes += [f"no {name}" for name in sorted(before.keys() - after.keys())]
+    if not changes:
+        return "the preferences rank the chosen plan higher"
+    more = len(changes) - 3
+    shown = changes[:3] + ([f"{more} other change{'s' if more > 1 else ''}"] if more > 0 else [])
+    return "the best plan with it needs " + ", ".join(shown[:-1]) + (
+        " and " if len(shown) > 1 else "") + shown[-1]
+
+
+def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float = 5.0,
+        limit: int = 2) -> WhyReport:
+    """The reason chain of `package` in `plan`, and for up to `limit` newer versions what
+    blocks each (or that only preferences did)."""
+    name = canonicalize_name(package)
+    step = plan.step(name)
+    if step is None or step.candidate is None:
+        return WhyReport(name, step)
+    chosen = step.candidate.version
+    project = encoding.universe.projects.get(name)
+    excluded = tuple(e for e in (project.exclusions if project else ())
+                     if e.candidate.version > chosen)
+    blockers: list[Blocker] = []
+    for version in _newer_versions(encoding, name, chosen, limit):
+        variables = [encoding.var_of[c.key] for c in (project.candidates if project else ())
+                     if c.version == version]
+        explanation = explain_encoding(
+            encoding, budget_seconds=budget_seconds, fixes=False,
+            hypotheses=[(Hypothesis(name, version), [variables])])
+        preference = "" if explanation is not None else _trade_off(encoding, plan, variables)
+        blockers.append(Blocker(version, explanation, preference))
+    return WhyReport(name, step, tuple(blockers), excluded)

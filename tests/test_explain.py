@@ -1,0 +1,233 @@
+"""Explanations: minimal cores, confirmed fixes, smallest cores, packse snapshots, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PACKSE, ROOT
+from hypothesis import HealthCheck, given, settings
+from strategies import universe_data
+from syrupy.assertion import SnapshotAssertion
+
+from depsat.api import Resolution, explain, request_from_universe_file, resolve, target_for, why
+from depsat.explain import explain_encoding, explanation_to_json
+from depsat.explain.analysis import problem_for
+from depsat.explain.facts import versions_phrase
+from depsat.solver import GroupSolver
+from depsat.solver.mus import correction_sets, minimal_core
+from depsat.sources.universe_file import load_universe_file, parse_universe
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+EXAMPLE = ROOT / "examples" / "web-app.toml"
+
+
+def _resolve(data: dict[str, Any]) -> Resolution:
+    world = parse_universe(data)
+    return resolve(request_from_universe_file(world), [world.source], target_for(world))
+
+
+@SETTINGS
+@given(universe_data())
+def test_core_is_minimal_and_fixes_hold(data: dict[str, Any]) -> None:
+    result = _resolve(data)
+    explanation = explain(result)
+    if result.ok:
+        assert explanation is None
+        return
+    assert explanation is not None and explanation.minimal
+    problem = problem_for(result.encoding)
+    everything = range(len(problem.groups))
+    core = list(explanation.core)
+    assert {g for fact in explanation.facts for g in fact.groups} == set(core)
+    with GroupSolver(problem) as oracle:  # an independent solver, not the one that found it
+        assert not oracle.satisfiable(core)
+        for group in core:
+            assert oracle.satisfiable([g for g in core if g != group]), group
+        for fix in explanation.fixes:
+            if fix.confirmed:
+                assert fix.groups
+                assert oracle.satisfiable([g for g in everything if g not in fix.groups]), fix
+    assert explanation.sentences[-1].startswith("So ")
+    assert explanation.text()
+
+
+@SETTINGS
+@given(universe_data())
+def test_smallest_core_is_never_larger(data: dict[str, Any]) -> None:
+    result = _resolve(data)
+    if result.ok:
+        return
+    problem = problem_for(result.encoding)
+    fast = minimal_core(problem)
+    best = minimal_core(problem, smallest=True, budget_seconds=30)
+    assert fast is not None and best is not None
+    assert best.smallest and best.minimal
+    assert len(best.groups) <= len(fast.groups)
+    with GroupSolver(problem) as oracle:
+        assert not oracle.satisfiable(best.groups)
+
+
+@SETTINGS
+@given(universe_data())
+def test_correction_sets_are_minimal(data: dict[str, Any]) -> None:
+    result = _resolve(data)
+    if result.ok:
+        return
+    problem = problem_for(result.encoding)
+    relaxable = [i for i, (label, _) in enumerate(result.encoding.groups) if label.relaxable]
+    with GroupSolver(problem) as oracle:
+        for mcs in correction_sets(problem, relaxable):
+            rest = [g for g in range(len(problem.groups)) if g not in mcs]
+            assert oracle.satisfiable(rest)
+            for kept in mcs:
+                assert not oracle.satisfiable([*rest, kept]), (mcs, kept)
+
+
+def test_budget_exhausted_falls_back_to_marked_core() -> None:
+    world = load_universe_file(PACKSE / "backtracking" / "backtrack-to-missing-package.toml")
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world))
+    explanation = explain_encoding(result.encoding, budget_seconds=0.0)
+    assert explanation is not None
+    if not explanation.minimal:
+        assert explanation.method == "core"
+        assert "not be needed" in explanation.text()
+
+
+def test_versions_phrase_merges_runs() -> None:
+    from packaging.version import Version
+
+    vs = [Version(v) for v in ("1.0", "1.1", "2.0", "3.0", "4.0")]
+    assert versions_phrase("b", vs, vs) == "all versions of b"
+    assert versions_phrase("b", vs[:1], vs[:1]) == "b 1.0 (the only version)"
+    assert versions_phrase("b", vs[3:], vs) == "b>=3.0"
+    assert versions_phrase("b", vs[:2], vs) == "b<=1.1"
+    assert versions_phrase("b", [vs[0], vs[2], vs[3]], vs) == "b 1.0 and 2.0 to 3.0"
+
+
+# -- packse ---------------------------------------------------------------------------------
+
+def _unsatisfiable() -> list[Path]:
+    found = []
+    for path in sorted(p for p in PACKSE.glob("*/*") if p.suffix in (".toml", ".json")):
+        world = load_universe_file(path)
+        if not world.universal and not world.expected_satisfiable:
+            found.append(path)
+    return found
+
+
+UNSATISFIABLE = _unsatisfiable()
+
+
+def _stable(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON without timings and group indices (those follow the encoder's numbering)."""
+    def strip(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in item.items() if k != "groups"} for item in items]
+
+    return {**{k: v for k, v in data.items() if k != "seconds"},
+            "facts": strip(data["facts"]), "fixes": strip(data["fixes"])}
+
+
+@pytest.mark.parametrize("path", UNSATISFIABLE, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_packse_explanation(path: Path, snapshot: SnapshotAssertion) -> None:
+    world = load_universe_file(path)
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world))
+    explanation = explain(result)
+    assert explanation is not None and explanation.minimal
+    words = len(" ".join(explanation.sentences).split())
+    assert words <= 60, explanation.text()
+    assert explanation.text() == snapshot(name="text")
+    assert _stable(explanation_to_json(explanation)) == snapshot(name="json")
+
+
+def test_packse_has_unsatisfiable_scenarios() -> None:
+    assert len(UNSATISFIABLE) >= 40
+
+
+def test_backtrack_to_missing_package_is_shorter_than_uv() -> None:
+    world = load_universe_file(PACKSE / "backtracking" / "backtrack-to-missing-package.toml")
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world))
+    explanation = explain(result)
+    assert explanation is not None
+    text = " ".join(explanation.sentences)
+    assert "All versions of b depend on a==1.0.0" in text
+    assert "no version of c exists" in text
+    assert len(text.split()) < 51  # uv's message on the same scenario
+
+
+# -- why --------------------------------------------------------------------------------------
+
+def test_why_names_the_blocking_requirement() -> None:
+    world = load_universe_file(EXAMPLE)
+    from depsat.api import request_from_strings
+
+    result = resolve(request_from_strings(["webapp", "templating<3"]), [world.source],
+                     target_for(world))
+    report = why(result, "framework")
+    assert report.step is not None and str(report.step.version) == "3.0.0"
+    [blocker] = report.newer
+    assert blocker.explanation is not None
+    text = report.text()
+    assert "framework 3.1.0 depends on templating>=3" in text
+    assert "You require templating<3" in text
+
+
+def test_why_reports_a_trade_off() -> None:
+    world = load_universe_file(EXAMPLE)
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world))
+    report = why(result, "templating")
+    assert report.newer and report.newer[0].explanation is None
+    assert "webapp 1.5.0 instead of 2.0.0" in report.newer[0].preference
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+def depsat(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "depsat", *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_cli_explain_text_and_json() -> None:
+    scenario = str(PACKSE / "backtracking" / "backtrack-to-missing-package.toml")
+    run = depsat("explain", "--universe", scenario)
+    assert run.returncode == 1, run.stderr
+    assert "no version of c exists" in run.stdout and "To fix it:" in run.stdout
+    data = json.loads(depsat("explain", "--universe", scenario, "--json", "--smallest").stdout)
+    assert data["schema"] == "depsat.explanation/1"
+    assert data["minimal"] and data["smallest"]
+    assert {f["kind"] for f in data["facts"]} >= {"requirement", "dependency", "missing"}
+    assert data["chain"][0]["facts"]
+
+
+def test_cli_explain_when_it_resolves() -> None:
+    run = depsat("explain", "--universe", str(EXAMPLE))
+    assert run.returncode == 0 and "nothing to explain" in run.stdout
+
+
+def test_cli_resolve_failure_is_english_and_json_carries_explanation() -> None:
+    run = depsat("resolve", "--universe", str(EXAMPLE), "webapp>=2", "framework<3")
+    assert run.returncode == 1
+    assert "webapp 2.0.0 depends on framework>=3" in run.stderr
+    assert "loosen framework<3" in run.stderr
+    data = json.loads(depsat("resolve", "--universe", str(EXAMPLE), "webapp>=2",
+                             "framework<3", "--json").stdout)
+    assert data["explanation"]["schema"] == "depsat.explanation/1"
+    assert data["explanation"]["fixes"][0]["confirmed"]
+
+
+def test_cli_why() -> None:
+    run = depsat("why", "framework", "webapp", "templating<3", "--universe", str(EXAMPLE))
+    assert run.returncode == 0, run.stderr
+    assert "Why not framework 3.1.0?" in run.stdout
+    assert "templating>=3" in run.stdout
+    data = json.loads(depsat("why", "urllib3", "--universe", str(EXAMPLE), "--json").stdout)
+    assert data["schema"] == "depsat.why/1"
+    assert data["reason"][0]["required_by"] is None
+    assert any(e["kind"] == "yanked" for e in data["excluded"])
+    missing = depsat("why", "--universe", str(EXAMPLE))
+    assert missing.returncode == 2
