@@ -96,15 +96,16 @@ class SourceRules:
                     admitted.extend(candidates)
                 else:
                     refused.extend(Exclusion(c, ExclusionKind.SOURCE_POLICY,
-                                             f"{c} is on index {index}, but {name} is pinned "
-                                             f"to index {pin}") for c in candidates)
+                                             f"{name} is pinned to index {pin}, so {c} on "
+                                             f"index {index} is not used") for c in candidates)
             return Admission(admitted, refused)
         usable = [(i, c) for i, c in index_offers if i not in self.explicit]
         for index, candidates in index_offers:
             if index in self.explicit:
                 refused.extend(Exclusion(c, ExclusionKind.SOURCE_POLICY,
-                                         f"{c} is on index {index}, which is explicit: it "
-                                         f"serves only packages pinned to it") for c in candidates)
+                                         f"index {index} is explicit (it serves only packages "
+                                         f"pinned to it), so {c} there is not used")
+                               for c in candidates)
         strategy = self.strategy_for(name)
         preference: dict[CandidateKey, int] = {}
         if strategy is IndexStrategy.FIRST_INDEX:
@@ -115,8 +116,9 @@ class SourceRules:
                     continue
                 refused.extend(Exclusion(
                     c, ExclusionKind.SOURCE_POLICY,
-                    f"{c} is on index {index}, but under first-index {name} is taken from "
-                    f"index {first}, which has {_versions(usable, first)}") for c in candidates)
+                    f"under first-index, {name} is taken from index {first} (which has "
+                    f"{_versions(usable, first)}), not from index {index}, which has "
+                    f"{c.version}") for c in candidates)
         else:
             for order, (_, candidates) in enumerate(usable):
                 admitted.extend(candidates)
@@ -130,15 +132,16 @@ class SourceRules:
             return None
         info = candidate.installed
         if info is None:
-            return (f"{candidate} comes from {candidate.origin}, but {candidate.name} is pinned "
-                    f"to index {pin}")
+            return (f"{candidate.name} is pinned to index {pin}, so {candidate} from "
+                    f"{candidate.origin} is not used")
         if self.installed_pins is InstalledPinRule.STRICT:
-            return (f"{candidate} is installed, but {candidate.name} is pinned to index {pin} "
-                    "and installed copies are not trusted to match pins (installed-pins=strict)")
+            return (f"{candidate.name} is pinned to index {pin}, and installed copies are not "
+                    f"trusted to match pins (installed-pins=strict), so the installed "
+                    f"{candidate} is not used")
         if info.direct_url or info.editable:
             where = info.direct_url or "an editable checkout"
-            return (f"{candidate} was installed from {where}, not from index {pin}, to which "
-                    f"{candidate.name} is pinned")
+            return (f"{candidate.name} is pinned to index {pin}, so the installed {candidate}, "
+                    f"which came from {where}, is not used")
         return None
 
 

@@ -23,6 +23,9 @@ from depsat.api import (
 )
 from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE
 from depsat.cli.env_command import installed_source
+from depsat.cli.source_options import add_source_arguments, index_sources, load_config
+from depsat.config import Settings
+from depsat.encoding import DEFAULT_OBJECTIVES, Objective
 from depsat.errors import ConfigurationError
 from depsat.model import Candidate, PrereleaseMode, Request
 from depsat.report import requirements_lines, resolution_to_json, table_lines
@@ -100,8 +103,10 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     installed.add_argument("--allow-breaking", action="store_true",
                            help="leave installed packages in place even if the plan breaks "
                                 "their requirements (each broken one is reported)")
-    parser.add_argument("--no-index", action="store_true",
-                        help="use no package index: only what is installed (and --universe)")
+    parser.add_argument("--objectives", metavar="NAME,NAME,…",
+                        help="the preference tiers in order (default: "
+                             f"{','.join(o.name for o in DEFAULT_OBJECTIVES)})")
+    add_source_arguments(parser)
 
 
 def read_requirements_file(path: str, seen: frozenset[str] = frozenset()) -> list[str]:
@@ -178,9 +183,12 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     if not request.requirements:
         raise ConfigurationError("nothing to resolve: give requirements or a universe file "
                                  "with [root] requires", command)
+    settings = load_config(args)
+    indexes, rules = index_sources(args, settings, other_sources=bool(sources))
+    sources.extend(indexes)
     if not sources:
-        raise ConfigurationError("no source: give --universe FILE, --python PATH or --layer "
-                                 "PATH", command)
+        raise ConfigurationError("no source: --no-index leaves nothing; give --find-links, "
+                                 "--universe FILE, --python PATH or --layer PATH", command)
     no_binary, no_binary_all = _names(args.no_binary)
     only_binary, only_binary_all = _names(args.only_binary)
     request = Request(
@@ -200,8 +208,30 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         allow_breaking=args.allow_breaking,
     )
     target = _target(args, default_target)
-    options = ResolveOptions(backend=BACKENDS[args.backend]())
-    return resolve(request, sources, target, options)
+    options = ResolveOptions(objectives=_objectives(args.objectives, settings),
+                             backend=BACKENDS[args.backend](), source_policy=rules)
+    try:
+        return resolve(request, sources, target, options)
+    finally:
+        for index in indexes:
+            close = getattr(index, "close", None)
+            if close is not None:
+                close()
+
+
+def _objectives(option: str | None, settings: Settings) -> tuple[Objective, ...]:
+    """Objective tiers by name, from ``--objectives`` or the configuration file."""
+    names = ([n.strip() for n in option.split(",") if n.strip()] if option
+             else list(settings.objectives or ()))
+    if not names:
+        return DEFAULT_OBJECTIVES
+    known = {o.name: o for o in DEFAULT_OBJECTIVES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        where = "--objectives" if option else settings.source
+        raise ConfigurationError(f"unknown objective {unknown[0]!r} (known: "
+                                 f"{', '.join(known)})", where)
+    return tuple(known[n] for n in names)
 
 
 def print_diagnostics(resolution: Resolution) -> None:

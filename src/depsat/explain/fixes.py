@@ -118,6 +118,13 @@ def _hint(fact: Fact) -> Fix | None:
         return Fix("change-platform", f"target a platform that {name} {newest} has wheels "
                    "for, or provide a source distribution", _HINT_COST + 1, False, (name,),
                    note=note)
+    if kind is ExclusionKind.SOURCE_POLICY and newest is not None:
+        indexes = [origin.split(" ", 1)[1] for origin in fact.source.split(", ")
+                   if origin.startswith("index ")]
+        if indexes:
+            return Fix("pin-index", f"take {name} from index {indexes[0]}, which has "
+                       f"{name} {newest}: pin it with --pin {name}={indexes[0]}",
+                       _HINT_COST, False, (name,), note=note)
     if kind is ExclusionKind.NO_BINARY:
         return Fix("allow-wheels", f"allow wheels of {name}: drop --no-binary", _HINT_COST,
                    False, (name,), note=note)

@@ -232,23 +232,15 @@ class Environment:
         `env` is the subprocess environment (default: inherited, so PYTHONPATH and
         PYTHONUSERBASE count as they would for the user's own programs).
         """
+        # Most venvs have no `packaging`; then `info.tags` were computed by depsat with the
+        # same rules (tests check they equal packaging.tags.sys_tags()), so no warning.
         info = inspect_interpreter(python, env=env)
-        diagnostics: list[Diagnostic] = []
-        if not info.tags_from_interpreter:
-            diagnostics.append(
-                Diagnostic(
-                    "packaging is not importable in this interpreter; its wheel tags were "
-                    "computed by depsat from its version and platform",
-                    info.executable,
-                )
-            )
         return cls(
             layers=layers_from_interpreter(info),
             python_version=info.version,
             markers=info.markers,
             tags=info.tags,
             interpreter=info.executable,
-            diagnostics=tuple(diagnostics),
         )
 
     @classmethod

@@ -1,0 +1,128 @@
+"""Index, find-links and source-rule options, spelled as pip and uv spell them.
+
+Priority (highest first), as uv orders them: ``--index`` entries in the order given, then
+``--explicit-index``, the configuration file's named indexes, ``--extra-index-url`` entries,
+and last the default index (``--default-index`` / ``--index-url``, the configuration's
+``default = true`` index, or PyPI when nothing else gives a source).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from depsat.config import IndexConfig, Settings, find_config, load_settings
+from depsat.errors import ConfigurationError
+from depsat.source_rules import IndexStrategy, InstalledPinRule, SourceRules, parse_pins
+from depsat.sources.base import Source
+from depsat.sources.find_links import FindLinksSource
+from depsat.sources.http import HttpClient
+from depsat.sources.index import IndexSource
+
+__all__ = ["PYPI", "add_source_arguments", "index_sources", "load_config"]
+
+PYPI = "https://pypi.org/simple"
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("indexes and source rules")
+    group.add_argument("--index", dest="indexes", action="append", default=[],
+                       metavar="NAME=URL", help="a named index; repeat, first is preferred")
+    group.add_argument("--default-index", metavar="URL",
+                       help="the lowest-priority index (default: PyPI)")
+    group.add_argument("-i", "--index-url", metavar="URL", help="pip's name for --default-index")
+    group.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
+                       help="another index, preferred over the default index")
+    group.add_argument("--explicit-index", action="append", default=[], metavar="NAME=URL",
+                       help="an index used only for the packages pinned to it")
+    group.add_argument("-f", "--find-links", action="append", default=[], metavar="PATH|URL",
+                       help="a folder or page of distributions")
+    group.add_argument("--pin", action="append", default=[], metavar="PACKAGE=INDEX",
+                       help="take PACKAGE only from the index named INDEX")
+    group.add_argument("--index-strategy", metavar="STRATEGY",
+                       help="first-index (default), unsafe-first-match or unsafe-best-match")
+    group.add_argument("--installed-pins", choices=[r.value for r in InstalledPinRule],
+                       help="whether an installed copy satisfies a pin (default: trust)")
+    group.add_argument("--no-index", action="store_true",
+                       help="use no package index: only what is installed, --find-links and "
+                            "--universe")
+    group.add_argument("--offline", action="store_true", help="use only the HTTP cache")
+    group.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    group.add_argument("--cache-dir", metavar="DIR", help="where the HTTP cache lives")
+    group.add_argument("--config", metavar="FILE",
+                       help="a depsat.toml or pyproject.toml (default: the one in the current "
+                            "directory, if any)")
+    group.add_argument("--no-config", action="store_true", help="read no configuration file")
+
+
+def load_config(args: argparse.Namespace) -> Settings:
+    if args.no_config:
+        return Settings()
+    if args.config:
+        return load_settings(Path(args.config))
+    found = find_config(Path.cwd())
+    return load_settings(found) if found else Settings()
+
+
+def _named(items: list[str], option: str, *, explicit: bool = False) -> list[IndexConfig]:
+    found: list[IndexConfig] = []
+    for item in items:
+        name, sep, url = item.partition("=")
+        if not sep or not name.strip() or not url.strip():
+            raise ConfigurationError(f"expected NAME=URL, got {item!r}", option)
+        found.append(IndexConfig(name.strip(), url.strip(), explicit=explicit))
+    return found
+
+
+def index_sources(args: argparse.Namespace, settings: Settings,
+                  other_sources: bool) -> tuple[list[Source], SourceRules]:
+    """The index and find-links sources the options and configuration name, and their rules.
+
+    `other_sources` says whether a universe file or an environment already gives candidates:
+    then PyPI is not added as a default index.
+    """
+    indexes: list[IndexConfig] = [
+        *_named(args.indexes, "--index"),
+        *_named(args.explicit_index, "--explicit-index", explicit=True),
+        *[i for i in settings.ordered_indexes() if not i.default],
+        *[IndexConfig(url, url) for url in args.extra_index_url],
+    ]
+    default_url = args.default_index or args.index_url
+    if default_url:
+        indexes.append(IndexConfig(default_url, default_url, default=True))
+    else:
+        indexes.extend(i for i in settings.ordered_indexes() if i.default)
+    find_links = [*args.find_links, *settings.find_links]
+    if args.no_index:
+        indexes = []
+    elif not indexes and not find_links and not other_sources:
+        indexes.append(IndexConfig("pypi", PYPI, default=True))
+    names = [i.name for i in indexes]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigurationError(f"index name {duplicate!r} is given twice", "--index")
+
+    client = HttpClient(cache_dir=args.cache_dir, offline=args.offline, no_cache=args.no_cache)
+    sources: list[Source] = [IndexSource(i.url, i.name, client=client) for i in indexes]
+    sources += [FindLinksSource(location, client=client) for location in find_links]
+    pins = dict(settings.pins)
+    pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
+    strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX
+    if args.index_strategy:
+        try:
+            strategy = IndexStrategy.parse(args.index_strategy)
+        except ValueError:
+            raise ConfigurationError(
+                f"unknown index strategy {args.index_strategy!r} (use "
+                f"{', '.join(s.value for s in IndexStrategy)})", "--index-strategy") from None
+    rules = SourceRules(
+        indexes=tuple(names),
+        pins=pins,
+        explicit=frozenset(i.name for i in indexes if i.explicit),
+        strategy=strategy,
+        package_strategies=settings.package_strategies,
+        installed_pins=(InstalledPinRule(args.installed_pins) if args.installed_pins
+                        else settings.installed_pins or InstalledPinRule.TRUST),
+    )
+    return sources, rules
