@@ -8,13 +8,11 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 import envbuild as eb
 import indexbuild
+import pytest
 
 pytestmark = pytest.mark.slow
 
