@@ -22,7 +22,7 @@ from depsat.explain import Explanation, WhyReport, explain_encoding
 from depsat.explain import why as why_in_plan
 from depsat.model import Diagnostic, PrereleaseMode, Request
 from depsat.plan import Plan, decode_plan
-from depsat.solver import LexicographicRC2, Optimum, Problem, SolverBackend
+from depsat.solver import Optimum, Problem, SolverBackend, StratifiedRC2
 from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
@@ -48,7 +48,7 @@ class ResolveOptions:
     """The pluggable parts: objectives (in lexicographic order), backend, source policy."""
 
     objectives: Sequence[Objective] = DEFAULT_OBJECTIVES
-    backend: SolverBackend = attrs.field(factory=LexicographicRC2)
+    backend: SolverBackend = attrs.field(factory=StratifiedRC2)
     source_policy: SourcePolicy = attrs.field(factory=AdmitAll)
 
 

@@ -109,7 +109,9 @@ def decode_plan(
                               note="nothing requires it" if universe.request.sync
                               else "it conflicts with the request"))
     steps.sort(key=lambda s: s.name)
-    names = [name for name, tier in encoding.tiers if tier]
+    solved = dict(zip([name for name, tier in encoding.tiers if tier], costs, strict=False))
+    reported = {name: solved.get(name, 0) + encoding.offsets.get(name, 0)
+                for name, tier in encoding.tiers if tier or encoding.offsets.get(name)}
     true = set(model)
     broken = tuple(str(label) for label, var in encoding.breakable if var in true)
-    return Plan(tuple(steps), dict(zip(names, costs, strict=False)), broken)
+    return Plan(tuple(steps), reported, broken)

@@ -82,7 +82,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="never build NAME from source (':all:' for every package)")
     parser.add_argument("--python-upper-bounds", action="store_true",
                         help="honour '<' and '<=' in Requires-Python (ignored by default)")
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default="rc2-lex",
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="rc2-stratified",
                         help="the MaxSAT strategy")
     installed = parser.add_argument_group("installed environment")
     installed.add_argument("--python", metavar="PATH",

@@ -50,6 +50,8 @@ class Encoding:
         self.hard: list[Clause] = []
         self.groups: list[tuple[Label, list[Clause]]] = []
         self.tiers: list[tuple[str, list[tuple[int, int]]]] = []
+        self.offsets: dict[str, int] = {}
+        """A constant cost per objective that no plan avoids (added to reported costs)."""
         self.installed_var: dict[NormalizedName, int] = {}
         self.ladders: dict[NormalizedName, list[int]] = {}
         self.breakable: list[tuple[Label, int]] = []
@@ -129,9 +131,15 @@ class Encoding:
         """`guard ⇒ dependency` (guard None: unconditionally, for root requirements)."""
         prefix = [] if guard is None else [-guard]
         if not dependency.extras:
-            return [prefix + [self.candidate_var(c) for c in dependency.matches]]
-        return [prefix + [self.extra_literal(c, extra) for c in dependency.matches]
-                for extra in sorted(dependency.extras)]
+            clauses = [prefix + [self.candidate_var(c) for c in dependency.matches]]
+        else:
+            clauses = [prefix + [self.extra_literal(c, extra) for c in dependency.matches]
+                       for extra in sorted(dependency.extras)]
+        if dependency.matches:
+            # Implied, but it lets unit propagation see "the project is installed" without a
+            # case split over its versions: cores of package-count objectives become trivial.
+            clauses.append([*prefix, self.project_installed(dependency.name)])
+        return clauses
 
     # -- model --------------------------------------------------------------------
     def chosen(self, model: Iterable[int]) -> tuple[list[Candidate], dict[CandidateKey,

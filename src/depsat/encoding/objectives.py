@@ -70,14 +70,46 @@ class NewestOther:
                           sorted(n for n in encoding.universe.projects if n not in direct))
 
 
+def necessary_projects(encoding: Encoding) -> set[NormalizedName]:
+    """Projects installed in every plan: what you require, what read-only layers hold, and
+    (to a fixpoint) what every usable release of a necessary project requires."""
+    universe = encoding.universe
+    necessary = {dep.name for dep in universe.root if dep.matches}
+    necessary |= {name for name, c in universe.installed.items()
+                  if c.installed is not None and c.installed.read_only}
+    frontier = list(necessary)
+    while frontier:
+        name = frontier.pop()
+        releases = encoding.encoded(name)
+        if not releases:
+            continue
+        common: set[NormalizedName] | None = None
+        for candidate in releases:
+            needs = {dep.name for dep in universe.dependencies.get(candidate.key, ())
+                     if dep.matches}
+            common = needs if common is None else common & needs
+        for needed in (common or set()) - necessary:
+            necessary.add(needed)
+            frontier.append(needed)
+    return necessary
+
+
 class FewestPackages:
-    """No package nobody needs: each installed project costs 1."""
+    """No package nobody needs: each installed project costs 1.
+
+    Projects installed in every plan (`necessary_projects`) are counted as a constant offset
+    instead of soft literals: the optimum is the same, and the core-guided solver no longer
+    needs one core per necessary package to prove it.
+    """
 
     name = "fewest-packages"
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        return [(-encoding.project_installed(name), 1)
-                for name in sorted(encoding.universe.projects) if encoding.encoded(name)]
+        necessary = necessary_projects(encoding)
+        names = [name for name in sorted(encoding.universe.projects) if encoding.encoded(name)]
+        encoding.offsets[self.name] = sum(1 for name in names if name in necessary)
+        return [(-encoding.project_installed(name), 1) for name in names
+                if name not in necessary]
 
 
 class Unbroken:

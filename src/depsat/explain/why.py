@@ -17,7 +17,7 @@ from depsat.explain.analysis import Explanation, explain_encoding
 from depsat.explain.facts import Hypothesis
 from depsat.model import Exclusion, PlanStep
 from depsat.plan import Plan
-from depsat.solver import LexicographicRC2, Optimum, Problem
+from depsat.solver import Optimum, Problem, StratifiedRC2
 
 __all__ = ["Blocker", "WhyReport", "why"]
 
@@ -69,7 +69,7 @@ def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
     problem = Problem(hard=encoding.hard,
                       groups=[*(clauses for _, clauses in encoding.groups), [variables]],
                       tiers=[tier for _, tier in encoding.tiers], top=encoding.pool.top)
-    outcome = LexicographicRC2().solve(problem)
+    outcome = StratifiedRC2().solve(problem)
     if not isinstance(outcome, Optimum):  # pragma: no cover - a SAT check said it holds
         return "the preferences rank the chosen plan higher"
     before = {c.name: c.version for c in plan.chosen}

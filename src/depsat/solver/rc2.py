@@ -1,9 +1,19 @@
-"""Exact lexicographic optimisation with PySAT's RC2, one tier after another.
+"""Exact lexicographic optimisation with PySAT's RC2.
 
-Each tier is solved with RC2 over the hard clauses plus the bounds fixed by earlier tiers;
-its optimum then becomes a hard bound (a cardinality constraint when the tier's weights are
-uniform). Solving tiers in turn keeps every RC2 call on few, equal weights: one stratified
-call with huge lexicographic weights was measured ~50x slower on the same universes.
+Two strategies, both exact:
+
+* `StratifiedRC2` (the default): every tier in one ``RC2Stratified`` call, tier k weighted
+  above everything after it, so Boolean lexicographic optimisation (BLO) stratification
+  solves the tiers in order inside one incremental oracle, hardening each finished level.
+  With core exhaustion and minimisation (``exhaust``, ``minz``) it was the fastest measured:
+  on a generated 200 x 10 universe 0.03 s against 4-8 s tier by tier, and 12x faster than
+  the same call without exhaustion/minimisation at 1000 x 10.
+* `LexicographicRC2`: one RC2 call per tier, each optimum then fixed as a hard cardinality
+  bound (a k-modulo totaliser: 2x smaller and faster than the sequential counter here).
+  Kept as a comparison point and for objectives whose tiers must be inspected one by one.
+
+Soft literals are units throughout (see docs/objectives.md): RC2 appends selectors to
+non-unit soft clauses, and unit softs keep each stratum's weights equal.
 """
 
 from __future__ import annotations
@@ -28,6 +38,14 @@ def _refute(problem: Problem) -> Optimum | Refutation:
         return Refutation(oracle.core())
 
 
+def _satisfy(problem: Problem, sat_solver: str) -> Optimum | Refutation:
+    """No preferences at all: one plain SAT call (RC2 returns no model without softs)."""
+    with GroupSolver(problem, sat_solver) as oracle:
+        if not oracle.satisfiable(range(len(problem.groups))):
+            return Refutation(oracle.core())
+        return Optimum(tuple(lit for lit in oracle.model() if abs(lit) <= problem.top), ())
+
+
 def _hard_clauses(problem: Problem) -> list[list[int]] | None:
     """All hard clauses, or None when one is empty: RC2 silently drops empty clauses, so a
     requirement nothing satisfies must go to the refutation path instead."""
@@ -39,8 +57,11 @@ def _hard_clauses(problem: Problem) -> list[list[int]] | None:
     return clauses
 
 
+_RC2_OPTIONS = {"exhaust": True, "minz": True}
+
+
 class LexicographicRC2:
-    """Tier by tier RC2; the default backend."""
+    """Tier by tier RC2, each optimum fixed as a hard bound before the next tier."""
 
     name = "rc2-lex"
 
@@ -56,11 +77,7 @@ class LexicographicRC2:
         model: list[int] | None = None
         tiers = [tier for tier in problem.tiers if tier]
         if not tiers:
-            with GroupSolver(problem, self.sat_solver) as oracle:
-                if not oracle.satisfiable(range(len(problem.groups))):
-                    return Refutation(oracle.core())
-                return Optimum(tuple(lit for lit in oracle.model()
-                                     if abs(lit) <= problem.top), ())
+            return _satisfy(problem, self.sat_solver)
         for tier in tiers:
             wcnf = WCNF()
             wcnf.extend(hard)
@@ -68,7 +85,7 @@ class LexicographicRC2:
                 wcnf.append([literal], weight=weight)
             uniform = len({w for _, w in tier}) == 1
             solver_class = RC2 if uniform else RC2Stratified
-            with solver_class(wcnf, solver=self.sat_solver) as rc2:
+            with solver_class(wcnf, solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
                 found = rc2.compute()
                 if found is None:
                     return _refute(problem)
@@ -89,7 +106,7 @@ def _bound(tier: Sequence[tuple[int, int]], cost: int, pool: IDPool,
     weights = {w for _, w in tier}
     if weights == {1}:
         card = CardEnc.atmost([-lit for lit, _ in tier], bound=cost, vpool=pool,
-                              encoding=EncType.seqcounter)
+                              encoding=EncType.kmtotalizer)
         return [list(c) for c in card.clauses]
     from pysat.pb import PBEnc  # optional dependency (pypblib) only for weighted tiers
 
@@ -99,10 +116,8 @@ def _bound(tier: Sequence[tuple[int, int]], cost: int, pool: IDPool,
 
 
 class StratifiedRC2:
-    """All tiers in one RC2Stratified call, tier k weighted above everything after it.
-
-    Kept for comparison in benchmarks: exact, but large weights slow RC2 down.
-    """
+    """All tiers in one RC2Stratified (BLO) call, tier k weighted above everything after it;
+    the default backend."""
 
     name = "rc2-stratified"
 
@@ -113,6 +128,8 @@ class StratifiedRC2:
         hard = _hard_clauses(problem)
         if hard is None:
             return _refute(problem)
+        if not any(problem.tiers):
+            return _satisfy(problem, self.sat_solver)
         wcnf = WCNF()
         wcnf.extend(hard)
         scale = 1
@@ -122,7 +139,7 @@ class StratifiedRC2:
             scale *= sum(w for _, w in tier) + 1
         for literal, weight in weighted:
             wcnf.append([literal], weight=weight)
-        with RC2Stratified(wcnf, solver=self.sat_solver) as rc2:
+        with RC2Stratified(wcnf, solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
             found = rc2.compute()
             if found is None:
                 return _refute(problem)
