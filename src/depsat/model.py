@@ -62,7 +62,7 @@ class Artifact:
     yanked_reason: str | None = None
 
 
-@attrs.frozen(slots=True, order=True)
+@attrs.frozen(slots=True, order=True, cache_hash=True)
 class Origin:
     """Where a candidate comes from: a kind of source and the source's name.
 
@@ -101,7 +101,7 @@ class InstalledInfo:
     editable: bool = False
 
 
-@attrs.frozen(slots=True, order=True)
+@attrs.frozen(slots=True, order=True, cache_hash=True)
 class CandidateKey:
     """A candidate's identity: (name, version, origin)."""
 
@@ -132,9 +132,12 @@ class Candidate:
     yanked_reason: str | None = None
     artifacts: tuple[Artifact, ...] = ()
     installed: InstalledInfo | None = None
+    key: CandidateKey = attrs.field(init=False, eq=False, repr=False)
+    """(name, version, origin), built once: discovery and encoding look it up millions of
+    times on large universes."""
 
-    @property
-    def key(self) -> CandidateKey:
+    @key.default
+    def _key(self) -> CandidateKey:
         return CandidateKey(self.name, self.version, self.origin)
 
     def __str__(self) -> str:

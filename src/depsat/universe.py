@@ -149,6 +149,7 @@ class _Discovery:
         self.missing_extras: set[tuple[CandidateKey, NormalizedName]] = set()
         self.diagnostics: list[Diagnostic] = []
         self._matches: dict[tuple[NormalizedName, str], tuple[Candidate, ...]] = {}
+        self._by_requirement: dict[int, tuple[Requirement, tuple[Candidate, ...]]] = {}
         self._marker_cache: dict[tuple[str, str], bool] = {}
         self._environment = dict(target.markers)
         self._queue: deque[tuple[Candidate, NormalizedName | None]] = deque()
@@ -223,13 +224,19 @@ class _Discovery:
     ) -> Dependency:
         name = canonicalize_name(requirement.name)
         project = self.project(name)
-        cache_key = (name, str(requirement.specifier))
-        matches = self._matches.get(cache_key)
-        if matches is None:
-            specifier = requirement.specifier
-            matches = tuple(c for c in project.candidates
-                            if specifier.contains(c.version, prereleases=True))
-            self._matches[cache_key] = matches
+        seen = self._by_requirement.get(id(requirement))
+        if seen is not None and seen[0] is requirement:
+            matches = seen[1]  # the same (shared) requirement object: same answer
+        else:
+            cache_key = (name, str(requirement.specifier))
+            found = self._matches.get(cache_key)
+            if found is None:
+                specifier = requirement.specifier
+                found = tuple(c for c in project.candidates
+                              if specifier.contains(c.version, prereleases=True))
+                self._matches[cache_key] = found
+            matches = found
+            self._by_requirement[id(requirement)] = (requirement, matches)
         extras = frozenset(canonicalize_name(e) for e in requirement.extras)
         for match in matches:
             self._enqueue(match, None)

@@ -50,6 +50,8 @@ class Encoding:
         self.hard: list[Clause] = []
         self.groups: list[tuple[Label, list[Clause]]] = []
         self.tiers: list[tuple[str, list[tuple[int, int]]]] = []
+        self._literals: dict[int, list[int]] = {}
+        self._keep_alive: list[object] = []  # ids in `_literals` stay valid while we live
         self.offsets: dict[str, int] = {}
         """A constant cost per objective that no plan avoids (added to reported costs)."""
         self.installed_var: dict[NormalizedName, int] = {}
@@ -131,7 +133,14 @@ class Encoding:
         """`guard ⇒ dependency` (guard None: unconditionally, for root requirements)."""
         prefix = [] if guard is None else [-guard]
         if not dependency.extras:
-            clauses = [prefix + [self.candidate_var(c) for c in dependency.matches]]
+            # Discovery shares one `matches` tuple between every requirement with the same
+            # specifier; build its literals once.
+            literals = self._literals.get(id(dependency.matches))
+            if literals is None:
+                literals = [self.candidate_var(c) for c in dependency.matches]
+                self._literals[id(dependency.matches)] = literals
+                self._keep_alive.append(dependency.matches)
+            clauses = [prefix + literals]
         else:
             clauses = [prefix + [self.extra_literal(c, extra) for c in dependency.matches]
                        for extra in sorted(dependency.extras)]

@@ -36,6 +36,7 @@ An invalid requirement is an error naming the file, package and version.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Mapping
@@ -114,9 +115,17 @@ def _str_list(value: Any, what: str, where: str) -> list[str]:
     return value
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parse(text: str) -> Requirement:
+    """One shared, never mutated Requirement per distinct string: generated and real
+    universes repeat the same requirement strings across thousands of releases, and sharing
+    the objects lets discovery cache matches by identity."""
+    return Requirement(text)
+
+
 def _requirement(text: str, where: str) -> Requirement:
     try:
-        return Requirement(text)
+        return _parse(text)
     except InvalidRequirement as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise UniverseFileError(f"invalid requirement {text!r}: {first_line}", where) from exc
@@ -200,8 +209,9 @@ def _candidate(
             marker = f"extra == '{extra_name}'"
             if requirement.marker is not None:
                 marker = f"({requirement.marker}) and {marker}"
-            requirement.marker = _requirement(f"x; {marker}", culprit).marker
-            requires.append(requirement)
+            base = text.split(";", 1)[0].strip() if requirement.url is None else (
+                f"{text.split(';', 1)[0].strip()} ")
+            requires.append(_requirement(f"{base}; {marker}", culprit))
     raw_rp = meta.get("requires_python", default_requires_python)
     try:
         requires_python = SpecifierSet(raw_rp) if raw_rp else None
