@@ -487,7 +487,7 @@ def profile_child(argv: Sequence[str], out: Path, *, serial: bool = False) -> in
     profile says what that work is (without its concurrency)."""
     from pyinstrument import Profiler
 
-    import depsat.cli.resolve_command as resolve_command
+    import depsat.api as api
     from depsat.cli import main as depsat_main
 
     if serial:
@@ -496,15 +496,14 @@ def profile_child(argv: Sequence[str], out: Path, *, serial: bool = False) -> in
         cast(Any, index_module.DistributionSource)._pool = lambda self: _LazyExecutor()
 
     timings: dict[str, float] = {}
-    namespace = vars(resolve_command)  # the CLI's own binding of depsat.api.resolve
-    original = namespace["resolve"]
+    original = api.resolve  # the CLI imports it from depsat.api when it runs
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         resolution = original(*args, **kwargs)
         timings.update(resolution.timings)
         return resolution
 
-    namespace["resolve"] = timed
+    cast(Any, api).resolve = timed
     profiler = Profiler(interval=0.001)
     start = time.perf_counter()
     profiler.start()
@@ -664,28 +663,12 @@ def _log(message: str) -> None:
 @contextlib.contextmanager
 def _serving(root: Path, enabled: bool, max_age: int | None, nagle: bool,
              ) -> Iterator[indexbuild.BaseUrl | None]:
-    """`indexbuild.serve`, with TCP_NODELAY on its connections unless `nagle`.
-
-    `http.server` writes a response's headers and body in two sends; with Nagle's algorithm
-    on, the body waits for the client's delayed ACK of the headers (about 40 ms on Linux) on
-    every keep-alive request: 50 sequential page fetches take 2.2 s instead of 0.04 s. Real
-    servers (nginx's ``tcp_nodelay on``) do not do that, so by default neither does this."""
+    """`indexbuild.serve` (TCP_NODELAY on its connections unless `nagle`), or nothing."""
     if not enabled:
         yield None
         return
-    original = indexbuild._make_handler
-
-    def no_delay(*args: Any, **kwargs: Any) -> type:
-        handler = original(*args, **kwargs)
-        return type(handler.__name__, (handler,), {"disable_nagle_algorithm": True})
-
-    if not nagle:
-        indexbuild._make_handler = no_delay
-    try:
-        with indexbuild.serve(root, max_age=max_age) as server:
-            yield server
-    finally:
-        indexbuild._make_handler = original
+    with indexbuild.serve(root, max_age=max_age, nagle=nagle) as server:
+        yield server
 
 
 def bench_universe(universe: Universe, args: argparse.Namespace, work: Path,

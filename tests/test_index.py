@@ -321,6 +321,7 @@ def test_warm_cache_honours_max_age(indexes: Path, tmp_path: Path) -> None:
         assert [deps(second.metadata(c)) for c in again] == [deps(first.metadata(c))
                                                              for c in alpha]
         assert second.client.requests_made == 0 and second.client.cache_hits == 4
+        assert second.client._network is None  # all from the fast path: httpx never used
 
 
 def test_revalidation_uses_etag(server: Any, tmp_path: Path) -> None:
@@ -525,3 +526,26 @@ def test_unwritable_cache_still_fetches(server: Any, tmp_path: Path) -> None:
 def test_offline_and_no_cache_conflict(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="offline"):
         HttpClient(cache_dir=tmp_path, offline=True, no_cache=True)
+
+
+@pytest.mark.parametrize("text", [
+    "Metadata-Version: 2.1\nName: a\nVersion: 1.0\nRequires-Dist: b>=1  \n"
+    "Provides-Extra: x\n\nbody\nName: other\n",
+    "Metadata-Version: 2.1\nName: a\nName: b\nVersion: 1.0\n",
+    "Metadata-Version: 2.1\nName: a\nVersion: 1.0\nRequires-Dist: b\n >=1\n",
+    "Metadata-Version: 2.1\r\nName: a\r\nVersion: 1.0\r\nRequires-Dist: b\r\n",
+    "Metadata-Version: 2.1\nName: a\nVersion: 1.0\nnot a header\nRequires-Dist: q\n",
+    "Metadata-Version: 2.1\nName: a\nVersion: 1.0\nDescription: x\n  y\nRequires-Dist: z\n",
+    "Metadata-Version: 2.2\nname: A_b\nVERSION: 1.0.0\nDynamic: Requires-Dist\n",
+    "Metadata-Version: 2.1\nName: a\nVersion: 1.0\nRequires-Dist: ???\n",
+    "Metadata-Version: 2.1\nName:\nVersion: 1.0\n",
+])
+def test_fast_metadata_headers_match_the_email_parser(text: str) -> None:
+    from packaging.metadata import parse_email
+
+    from depsat.sources import distfiles
+
+    fast = distfiles._read_headers(text)
+    if fast is not None:
+        full, _ = parse_email(text)
+        assert dict(fast) == {k: v for k, v in full.items() if k in distfiles._WANTED.values()}

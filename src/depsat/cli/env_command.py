@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depsat.errors import DepsatError
-from depsat.model import Diagnostic
-from depsat.sources.environment import Environment
-from depsat.sources.installed import InstalledDistribution, InstalledSource
+
+if TYPE_CHECKING:  # imported where used: `depsat --help` should not load them
+    from depsat.model import Diagnostic
+    from depsat.sources.environment import Environment
+    from depsat.sources.installed import InstalledDistribution, InstalledSource
 
 __all__ = ["add_env_parser", "env_to_json", "run_env"]
 
@@ -70,6 +72,8 @@ def run_env(args: argparse.Namespace) -> int:
 
 def installed_source(args: argparse.Namespace) -> InstalledSource:
     """The environment that ``--python`` / ``--layer`` describe (shared with ``resolve``)."""
+    from depsat.sources.installed import InstalledSource
+
     layers: list[str] = list(args.layers or [])
     if not layers:
         return InstalledSource.from_interpreter(args.python)

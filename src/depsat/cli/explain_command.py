@@ -11,7 +11,6 @@ import json
 import sys
 from typing import Any
 
-from depsat.api import explain, why
 from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE
 from depsat.cli.resolve_command import (
     add_input_arguments,
@@ -19,7 +18,6 @@ from depsat.cli.resolve_command import (
     resolution_from_args,
 )
 from depsat.errors import ConfigurationError
-from depsat.explain import explanation_to_json, why_to_json
 
 __all__ = ["add_explain_parser", "add_why_parser"]
 
@@ -57,6 +55,9 @@ def add_why_parser(subparsers: Any) -> None:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from depsat.api import explain
+    from depsat.explain import explanation_to_json
+
     resolution = resolution_from_args(args, "depsat explain")
     if not args.quiet and not args.json:
         print_diagnostics(resolution)
@@ -75,6 +76,9 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_why(args: argparse.Namespace) -> int:
+    from depsat.api import explain, why
+    from depsat.explain import why_to_json
+
     if not args.requirements:
         raise ConfigurationError("which package? give PACKAGE first", "depsat why")
     package, *args.requirements = args.requirements

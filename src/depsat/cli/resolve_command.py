@@ -5,34 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
 from packaging.utils import canonicalize_name
 
-from depsat.api import (
-    Resolution,
-    ResolveOptions,
-    explain,
-    request_from_strings,
-    request_from_universe_file,
-    resolve,
-    target_for,
-)
 from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE
 from depsat.cli.env_command import installed_source
 from depsat.cli.source_options import add_source_arguments, index_sources, load_config
-from depsat.config import Settings
-from depsat.encoding import DEFAULT_OBJECTIVES, Objective
 from depsat.errors import ConfigurationError
-from depsat.model import Candidate, PrereleaseMode, Request
-from depsat.report import requirements_lines, resolution_to_json, table_lines
-from depsat.solver import LexicographicRC2, SolverBackend, StratifiedRC2
-from depsat.sources.base import Source
-from depsat.sources.universe_file import load_universe_file
-from depsat.target import Target
+from depsat.model import PrereleaseMode
+
+# The resolver (depsat.api, and through it the encoder, PySAT and the solvers), the report
+# and the sources are imported where they are used, so that `depsat --help` and parsing
+# the command line stay cheap.
+if TYPE_CHECKING:
+    from depsat.api import Resolution
+    from depsat.config import Settings
+    from depsat.encoding import Objective
+    from depsat.model import Candidate
+    from depsat.solver import SolverBackend
+    from depsat.sources.base import Source
+    from depsat.target import Target
 
 __all__ = [
     "add_input_arguments",
@@ -42,8 +36,34 @@ __all__ = [
     "resolution_from_args",
 ]
 
-BACKENDS: dict[str, Callable[[], SolverBackend]] = {
-    "rc2-lex": LexicographicRC2, "rc2-stratified": StratifiedRC2}
+BACKENDS = ("rc2-lex", "rc2-stratified")
+"""`--backend` choices: LexicographicRC2 and StratifiedRC2."""
+
+
+def _backend(name: str) -> SolverBackend:
+    from depsat.solver import LexicographicRC2, StratifiedRC2
+
+    return LexicographicRC2() if name == "rc2-lex" else StratifiedRC2()
+
+
+class _ObjectivesHelp(argparse.Action):
+    """`--objectives`; its help names the default tiers, looked up only when help is shown
+    (the tiers live in depsat.encoding, which loads PySAT)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                  values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+
+    @property
+    def help(self) -> str:
+        from depsat.encoding import DEFAULT_OBJECTIVES
+
+        names = ",".join(o.name for o in DEFAULT_OBJECTIVES)
+        return f"the preference tiers in order (default: {names})"
+
+    @help.setter
+    def help(self, value: str | None) -> None:
+        pass
 
 
 def add_parser(subparsers: Any) -> None:
@@ -103,9 +123,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     installed.add_argument("--allow-breaking", action="store_true",
                            help="leave installed packages in place even if the plan breaks "
                                 "their requirements (each broken one is reported)")
-    parser.add_argument("--objectives", metavar="NAME,NAME,…",
-                        help="the preference tiers in order (default: "
-                             f"{','.join(o.name for o in DEFAULT_OBJECTIVES)})")
+    parser.add_argument("--objectives", metavar="NAME,NAME,…", action=_ObjectivesHelp)
     add_source_arguments(parser)
 
 
@@ -140,6 +158,10 @@ def _names(values: list[str]) -> tuple[frozenset[Any], bool]:
 
 
 def _target(args: argparse.Namespace, default: Target | None) -> Target:
+    import attrs
+
+    from depsat.target import Target
+
     markers: dict[str, str] = {}
     for item in args.marker:
         key, sep, value = item.partition("=")
@@ -160,6 +182,16 @@ def _target(args: argparse.Namespace, default: Target | None) -> Target:
 def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolve",
                          ) -> Resolution:
     """Resolve what the options of `add_input_arguments` describe."""
+    from depsat.api import (
+        ResolveOptions,
+        request_from_strings,
+        request_from_universe_file,
+        resolve,
+        target_for,
+    )
+    from depsat.model import Request
+    from depsat.sources.universe_file import load_universe_file
+
     requirements = list(args.requirements)
     for path in args.requirement_files:
         requirements.extend(read_requirements_file(path))
@@ -209,7 +241,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     )
     target = _target(args, default_target)
     options = ResolveOptions(objectives=_objectives(args.objectives, settings),
-                             backend=BACKENDS[args.backend](), source_policy=rules)
+                             backend=_backend(args.backend), source_policy=rules)
     try:
         return resolve(request, sources, target, options)
     finally:
@@ -221,6 +253,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
 
 def _objectives(option: str | None, settings: Settings) -> tuple[Objective, ...]:
     """Objective tiers by name, from ``--objectives`` or the configuration file."""
+    from depsat.encoding import DEFAULT_OBJECTIVES
+
     names = ([n.strip() for n in option.split(",") if n.strip()] if option
              else list(settings.objectives or ()))
     if not names:
@@ -242,6 +276,9 @@ def print_diagnostics(resolution: Resolution) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from depsat.api import explain
+    from depsat.report import requirements_lines, resolution_to_json, table_lines
+
     resolution = resolution_from_args(args)
     fmt = "json" if args.json else args.format
     if not args.quiet and fmt != "json":

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depsat.config import IndexConfig, Settings, find_config, load_settings
 from depsat.errors import ConfigurationError
 from depsat.source_rules import IndexStrategy, InstalledPinRule, SourceRules, parse_pins
-from depsat.sources.base import Source
-from depsat.sources.find_links import FindLinksSource
-from depsat.sources.http import HttpClient
-from depsat.sources.index import IndexSource
+
+if TYPE_CHECKING:
+    from depsat.sources.base import Source
 
 __all__ = ["PYPI", "add_source_arguments", "index_sources", "load_config"]
 
@@ -103,9 +102,20 @@ def index_sources(args: argparse.Namespace, settings: Settings,
     if duplicate:
         raise ConfigurationError(f"index name {duplicate!r} is given twice", "--index")
 
+    # Imported here, not at the top: `--help`, a universe-file or an environment run never
+    # loads the index sources (the client itself is light until it makes a request).
+    from depsat.sources.http import HttpClient
+
     client = HttpClient(cache_dir=args.cache_dir, offline=args.offline, no_cache=args.no_cache)
-    sources: list[Source] = [IndexSource(i.url, i.name, client=client) for i in indexes]
-    sources += [FindLinksSource(location, client=client) for location in find_links]
+    sources: list[Source] = []
+    if indexes:
+        from depsat.sources.index import IndexSource
+
+        sources += [IndexSource(i.url, i.name, client=client) for i in indexes]
+    if find_links:
+        from depsat.sources.find_links import FindLinksSource
+
+        sources += [FindLinksSource(location, client=client) for location in find_links]
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX

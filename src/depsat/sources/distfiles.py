@@ -9,14 +9,16 @@ reason. Only the one member that holds the metadata is read from an archive.
 from __future__ import annotations
 
 import io
+import re
 import tarfile
+import threading
 import zipfile
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, cast
 
 import attrs
-from packaging.metadata import InvalidMetadata, Metadata, parse_email
-from packaging.requirements import Requirement
+from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
@@ -180,6 +182,86 @@ class CoreMetadata:
     """Lower-cased field names declared Dynamic (Metadata 2.2+)."""
 
 
+_HEADER_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+"""What the email parser accepts as a header name (printable ASCII, no colon)."""
+_WANTED = {"metadata-version": "metadata_version", "name": "name", "version": "version",
+           "requires-python": "requires_python", "requires-dist": "requires_dist",
+           "provides-extra": "provides_extra", "dynamic": "dynamic"}
+_LIST_FIELDS = frozenset({"requires_dist", "provides_extra", "dynamic"})
+
+
+def _read_headers(text: str) -> RawMetadata | None:
+    """The fields depsat needs from core metadata, as `packaging.metadata.parse_email` would
+    give them; None when the text is unusual enough that only the email parser should judge.
+
+    Why not `parse_email` every time: it runs the general `email` package over the whole file
+    (description included), building a message object per header, about 100 us a file, which
+    over a warm resolution of thousands of files was the largest cost after I/O. Core metadata
+    headers are simple RFC 822 fields (``Name: value`` lines up to the first empty line), so
+    the common case is a split per line. Whatever would need the email parser's judgement
+    (continuation lines in a field read here, carriage returns, lines that are not headers,
+    a field given twice that may appear once) falls back to it, so the result is the same.
+    """
+    if "\r" in text:
+        return None
+    values: dict[str, list[str]] = {}
+    wanted: str | None = None
+    for line in text.split("\n"):
+        if not line:
+            break  # the end of the headers; the body (description) is not needed
+        if line[0] in " \t":
+            if wanted is not None:
+                return None  # a folded value of a field depsat reads
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not _HEADER_NAME.fullmatch(name):
+            return None
+        wanted = _WANTED.get(name.lower())
+        if wanted is not None:
+            values.setdefault(wanted, []).append(value.lstrip(" \t"))
+    raw: dict[str, str | list[str]] = {}
+    for field, found in values.items():
+        if field in _LIST_FIELDS:
+            raw[field] = found
+        elif len(found) == 1:
+            raw[field] = found[0]
+        else:
+            return None  # parse_email leaves a repeated single field out; let it say so
+    return cast("RawMetadata", raw)
+
+
+_REQUIREMENTS: dict[str, Requirement] = {}
+_REQUIREMENTS_LOCK = threading.Lock()
+
+
+def _requirement(text: str) -> Requirement:
+    """`Requirement(text)`, memoized: releases of a project repeat the same lines. The
+    instances are shared, so callers treat them as immutable (as depsat does)."""
+    found = _REQUIREMENTS.get(text)
+    if found is None:
+        found = Requirement(text)
+        with _REQUIREMENTS_LOCK:
+            if len(_REQUIREMENTS) >= 1 << 16:
+                _REQUIREMENTS.clear()
+            _REQUIREMENTS[text] = found
+    return found
+
+
+def _requires_dist(metadata: Metadata, raw: RawMetadata) -> tuple[Requirement, ...]:
+    """`metadata.requires_dist`, with the same error, from the memo."""
+    lines = raw.get("requires_dist")
+    if lines is None:
+        return tuple(metadata.requires_dist or ())
+    requirements = []
+    for line in lines:
+        try:
+            requirements.append(_requirement(line))
+        except InvalidRequirement as exc:
+            raise InvalidMetadata("requires-dist",
+                                  f"{line!r} is invalid for 'requires-dist'") from exc
+    return tuple(requirements)
+
+
 def parse_core_metadata(raw: bytes) -> CoreMetadata:
     """Parse METADATA / PKG-INFO bytes; `DistFileError` names the first bad field.
 
@@ -190,7 +272,9 @@ def parse_core_metadata(raw: bytes) -> CoreMetadata:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    raw_fields, _unparsed = parse_email(text)
+    raw_fields = _read_headers(text)
+    if raw_fields is None:
+        raw_fields, _unparsed = parse_email(text)
     metadata = Metadata.from_raw(raw_fields, validate=False)
     metadata_version = str(raw_fields.get("metadata_version", ""))
     if not metadata_version:
@@ -201,7 +285,7 @@ def parse_core_metadata(raw: bytes) -> CoreMetadata:
         if not raw_name or raw_version is None:
             raise DistFileError("core metadata has no Name or Version")
         field = "Requires-Dist"
-        requires = tuple(metadata.requires_dist or ())
+        requires = _requires_dist(metadata, raw_fields)
         field = "Provides-Extra"
         extras = frozenset(metadata.provides_extra or ())
         field = "Requires-Python"

@@ -17,7 +17,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
-from urllib.request import url2pathname
 
 import attrs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -47,7 +46,7 @@ from depsat.sources.distfiles import (
     sdist_pkg_info,
     wheel_metadata,
 )
-from depsat.sources.http import HttpClient, HttpError, redact_url
+from depsat.sources.http import HttpClient, HttpError, redact_url, url2pathname
 from depsat.sources.simple_api import (
     ACCEPT,
     ProjectFile,
@@ -382,17 +381,25 @@ class IndexSource(DistributionSource):
             raise SourceError(f"malformed project page {shown}: {exc}", shown) from exc
 
     def _local_page(self, url: str) -> ProjectPage | None:
-        """A file:// project directory: `index.json` (PEP 691), else `index.html`, else files."""
+        """A file:// project directory: `index.json` (PEP 691), else `index.html`, else files.
+
+        Read directly: local files need neither the HTTP client nor its cache."""
         directory = file_url_path(url)
-        for index_name in ("index.json", "index.html"):
+        for index_name, content_type in (("index.json", "application/vnd.pypi.simple.v1+json"),
+                                         ("index.html", "text/html")):
             index_file = directory / index_name
-            if index_file.is_file():
-                fetched = self.client.get(index_file.as_uri())
-                try:
-                    return parse_project_page(fetched.content, fetched.content_type, url)
-                except SimpleApiError as exc:
-                    raise SourceError(f"malformed project page {index_file}: {exc}",
-                                      str(index_file)) from exc
+            try:
+                content = index_file.read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue
+            except OSError as exc:
+                shown = index_file.as_uri()
+                raise HttpError(f"cannot read {shown}: {exc.strerror}", shown) from exc
+            try:
+                return parse_project_page(content, content_type, url)
+            except SimpleApiError as exc:
+                raise SourceError(f"malformed project page {index_file}: {exc}",
+                                  str(index_file)) from exc
         if directory.is_dir():
             return ProjectPage(url=url, name=None, files=tuple(local_directory_files(directory)))
         return None

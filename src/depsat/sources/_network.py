@@ -1,0 +1,368 @@
+"""The network half of `depsat.sources.http.HttpClient`: httpx, hishel and the cache storage.
+
+Imported only when a request must reach the network (a cache miss, a stale page, a
+redirect, offline mode's error path): reading a warm cache, a `file://` index or a universe
+file never loads httpx or hishel (about 0.15 s of imports), and never builds an
+`httpx.Request`. TLS is set up on the first `https://` request only, so plain HTTP does not
+pay for loading the CA bundle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import hishel
+import httpx
+from hishel.httpx import CacheTransport
+
+from depsat.sources.http import (
+    CACHE_FORMAT,
+    Fetched,
+    HttpError,
+    cache_entry_name,
+    cache_key,
+    redact_url,
+)
+
+if TYPE_CHECKING:
+    from depsat.sources.http import HttpClient
+
+__all__ = ["AtomicFileStorage", "Network"]
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 10
+_CHUNK = 256 * 1024
+
+
+class AtomicFileStorage(hishel.BaseStorage):
+    """A hishel storage keeping one entry per cache key in one file, replaced atomically.
+
+    File layout: one line of JSON (request and response heads, no credentials), then the raw
+    body. A new entry is streamed to a temporary file beside its final name and moved into
+    place only after the body has been read completely; anything else deletes the temporary
+    file. depsat sends the same headers for a URL every time, so keeping the newest entry per
+    key (the contract allows entries to disappear) loses nothing and bounds the cache.
+    `HttpClient` reads these files directly on its cache-hit fast path.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.directory = directory
+
+    @staticmethod
+    def _id(key: str) -> uuid.UUID:
+        """Entry ids derive from keys (one entry per key), so an id finds its file directly."""
+        return uuid.UUID(hex=cache_entry_name(key))
+
+    def _path_for_id(self, entry_id: uuid.UUID) -> Path:
+        return self.directory / entry_id.hex[:2] / entry_id.hex
+
+    def _path(self, key: str) -> Path:
+        return self._path_for_id(self._id(key))
+
+    @staticmethod
+    def _head(entry_id: uuid.UUID, request: hishel.Request, status: int,
+              headers: hishel.Headers) -> bytes:
+        request_headers = {k: request.headers.get_list(k) or [] for k in request.headers
+                           if k not in ("authorization", "cookie", "proxy-authorization")}
+        head = {
+            "id": str(entry_id),
+            "stored": time.time(),
+            "request": {"method": request.method, "url": request.url,
+                        "headers": request_headers},
+            "response": {"status": status,
+                         "headers": {k: headers.get_list(k) or [] for k in headers}},
+        }
+        return json.dumps(head, separators=(",", ":")).encode() + b"\n"
+
+    def _write_atomic(self, path: Path, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """Yield `chunks` while writing them to a temporary file, then move it into place.
+
+        A storage failure (read-only or full disk) stops saving, never the download; an
+        unfinished stream (truncated body, reader gone) leaves no file at all."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError:
+            yield from chunks
+            return
+        out = os.fdopen(fd, "wb")
+        saving, completed = True, False
+        try:
+            for chunk in chunks:
+                if saving:
+                    try:
+                        out.write(chunk)
+                    except OSError:
+                        saving = False
+                yield chunk
+            out.close()
+            if saving:
+                os.replace(tmp, path)
+                completed = True
+        except OSError:
+            pass
+        finally:
+            if not out.closed:
+                out.close()
+            if not completed:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def create_entry(self, request: hishel.Request, response: hishel.Response, key: str, *,
+                     ttl: float | None = None, tti: float | None = None) -> hishel.Entry:
+        entry_id = self._id(key)
+        head = self._head(entry_id, request, response.status_code, response.headers)
+        source = response.stream
+        assert source is not None and not hasattr(source, "__aiter__")
+        body = iter(source)
+
+        def with_head() -> Iterator[bytes]:
+            yield head
+            yield from body
+
+        def body_only() -> Iterator[bytes]:
+            chunks = self._write_atomic(self._path(key), with_head())
+            next(chunks)  # the head
+            yield from chunks
+
+        stored = hishel.Response(status_code=response.status_code, headers=response.headers,
+                                 stream=body_only())
+        return hishel.Entry(id=entry_id, request=request, response=stored)
+
+    def _read_head(self, path: Path) -> tuple[dict[str, Any], int] | None:
+        try:
+            with path.open("rb") as handle:
+                line = handle.readline()
+            head = json.loads(line)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(head, dict) or "response" not in head:
+            return None
+        return head, len(line)
+
+    def _body(self, path: Path, offset: int) -> Iterator[bytes]:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+
+    def get_entries(self, key: str) -> list[hishel.Entry]:
+        path = self._path(key)
+        found = self._read_head(path)
+        if found is None:
+            return []
+        head, offset = found
+        try:
+            request = hishel.Request(method=head["request"]["method"], url=head["request"]["url"],
+                                     headers=hishel.Headers(head["request"]["headers"]))
+            response = hishel.Response(status_code=int(head["response"]["status"]),
+                                       headers=hishel.Headers(head["response"]["headers"]),
+                                       stream=self._body(path, offset))
+            return [hishel.Entry(id=uuid.UUID(head["id"]), request=request, response=response)]
+        except (KeyError, TypeError, ValueError):
+            return []
+
+    def update_headers(self, id: uuid.UUID, headers: hishel.Headers) -> None:
+        path = self._path_for_id(id)
+        found = self._read_head(path)
+        if found is None:
+            return
+        head, offset = found
+        head["response"]["headers"] = {k: headers.get_list(k) or [] for k in headers}
+        new_head = json.dumps(head, separators=(",", ":")).encode() + b"\n"
+        with contextlib.suppress(OSError):
+            for _ in self._write_atomic(path, iter([new_head, *self._body(path, offset)])):
+                pass
+
+    def remove_entry(self, id: uuid.UUID) -> None:
+        with contextlib.suppress(OSError):
+            self._path_for_id(id).unlink()
+
+    def remove_key(self, key: str) -> None:
+        """Drop whatever is stored under `key`."""
+        self.remove_entry(self._id(key))
+
+
+class _NotCached(httpx.TransportError):
+    """Offline mode and the cache does not have the URL."""
+
+
+class _OfflineTransport(httpx.BaseTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise _NotCached(f"{request.url} is not in the cache", request=request)
+
+
+class _SchemeTransport(httpx.BaseTransport):
+    """Plain HTTP and HTTPS on separate connection pools, the HTTPS one (with its SSL
+    context, whose CA bundle takes tens of milliseconds to load) made on first use."""
+
+    def __init__(self, verify: bool | str | Path | ssl.SSLContext, limits: httpx.Limits) -> None:
+        self._verify = verify
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._plain: httpx.HTTPTransport | None = None
+        self._secure: httpx.HTTPTransport | None = None
+
+    def _ssl_verify(self) -> bool | ssl.SSLContext:
+        verify = self._verify
+        ssl_verify: bool | ssl.SSLContext = verify if isinstance(verify, bool) else True
+        if verify is True and os.environ.get("SSL_CERT_FILE"):
+            verify = os.environ["SSL_CERT_FILE"]  # a corporate or private CA bundle
+        if isinstance(verify, (str, Path)):
+            ssl_verify = ssl.create_default_context(cafile=str(verify))
+        elif isinstance(verify, ssl.SSLContext):
+            ssl_verify = verify
+        return ssl_verify
+
+    def _transport(self, secure: bool) -> httpx.HTTPTransport:
+        with self._lock:
+            if secure:
+                if self._secure is None:
+                    self._secure = httpx.HTTPTransport(verify=self._ssl_verify(),
+                                                       limits=self._limits, retries=0)
+                return self._secure
+            if self._plain is None:
+                # verify=False: no CA bundle to load; this pool never speaks TLS.
+                self._plain = httpx.HTTPTransport(verify=False, limits=self._limits, retries=0)
+            return self._plain
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport(request.url.scheme == "https").handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            transports = [t for t in (self._plain, self._secure) if t is not None]
+            self._plain = self._secure = None
+        for transport in transports:
+            transport.close()
+
+
+class Network:
+    """Requests that go through httpx and hishel (the RFC 9111 cache), for `HttpClient`.
+
+    The client owns credentials, counters and the fast path; this class does everything
+    that needs an HTTP request: redirects, retries with backoff, revalidation, storing."""
+
+    def __init__(self, owner: HttpClient, *, timeout: float,
+                 verify: bool | str | Path | ssl.SSLContext, max_connections: int,
+                 user_agent: str) -> None:
+        self.owner = owner
+        limits = httpx.Limits(max_connections=max_connections,
+                              max_keepalive_connections=max_connections)
+        network: httpx.BaseTransport = _SchemeTransport(verify, limits)
+        self.storage: AtomicFileStorage | None = None
+        if owner.offline:
+            self.storage = AtomicFileStorage(owner.cache_dir / CACHE_FORMAT)
+            transport: httpx.BaseTransport = CacheTransport(_OfflineTransport(), self.storage,
+                                                            rfc=False)
+        elif owner.no_cache:
+            transport = network
+        else:
+            self.storage = AtomicFileStorage(owner.cache_dir / CACHE_FORMAT)
+            transport = CacheTransport(network, self.storage,
+                                       rfc=hishel.CacheOptions(shared=False))
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            headers={"User-Agent": user_agent},
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _auth(self, url: str) -> tuple[str, httpx.Auth | None]:
+        clean, credentials = self.owner.prepare(url)
+        return clean, httpx.BasicAuth(*credentials) if credentials else None
+
+    def get(self, url: str, *, accept: str | None, immutable: bool) -> Fetched:
+        current, auth = self._auth(url)
+        if urlsplit(current).scheme not in ("http", "https"):
+            raise HttpError(f"unsupported URL scheme in {redact_url(url)}", redact_url(url))
+        for _hop in range(_MAX_REDIRECTS + 1):
+            response = self._get_with_retries(current, accept, auth, immutable)
+            location = response.headers.get("location")
+            if response.status_code in _REDIRECT_STATUSES and location:
+                target = str(httpx.URL(current).join(location))
+                current, new_auth = self._auth(target)
+                if urlsplit(current).netloc != urlsplit(url).netloc:
+                    auth = new_auth  # never send one host's credentials to another
+                else:
+                    auth = new_auth or auth
+                continue
+            return self._finish(current, response)
+        raise HttpError(f"too many redirects fetching {redact_url(url)}", redact_url(url))
+
+    @staticmethod
+    def _finish(url: str, response: httpx.Response) -> Fetched:
+        status = response.status_code
+        shown = redact_url(url)
+        if status == 404 or status == 410:
+            return Fetched(url, 404, b"", response.headers.get("content-type"))
+        if status in (401, 403):
+            raise HttpError(f"HTTP {status} (credentials missing or refused) for {shown}", shown)
+        if status >= 400:
+            raise HttpError(f"HTTP {status} for {shown}", shown)
+        caching = response.extensions.get("caching") or {}
+        return Fetched(url, status, response.content, response.headers.get("content-type"),
+                       from_cache=bool(caching.get("from_cache")))
+
+    def _get_with_retries(self, url: str, accept: str | None, auth: httpx.Auth | None,
+                          immutable: bool) -> httpx.Response:
+        """One GET, retried with exponential backoff on connection errors, timeouts,
+        truncated bodies and 429/5xx; a bounded number of times, so a dead index fails fast."""
+        owner = self.owner
+        headers = {"Accept": accept} if accept else {}
+        caching: dict[str, Any] = {"key": cache_key(url)}
+        if immutable:
+            caching["rfc"] = False
+        extensions: dict[str, Any] = {} if owner.no_cache else {"caching": caching}
+        shown = redact_url(url)
+        attempt = 0
+        while True:
+            problem: str
+            cause: Exception | None = None
+            try:
+                response = self._client.get(url, headers=headers, auth=auth,
+                                            extensions=extensions)
+            except _NotCached as exc:
+                raise HttpError(f"{shown} is not in the cache (offline mode)", shown) from exc
+            except httpx.TimeoutException as exc:
+                problem, cause = f"timed out fetching {shown}", exc
+            except httpx.TransportError as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                problem, cause = f"cannot fetch {shown}: {reason}", exc
+            except (httpx.RequestError, httpx.InvalidURL) as exc:  # e.g. a corrupt gzip body
+                raise HttpError(f"cannot fetch {shown}: {exc}", shown) from exc
+            except OSError as exc:  # the cache vanished under a reader
+                raise HttpError(f"cannot read the cached copy of {shown}: {exc}", shown) from exc
+            else:
+                status = response.extensions.get("caching") or {}
+                from_cache = bool(status.get("from_cache")) and not status.get("revalidated")
+                owner.count(cache_hit=from_cache)
+                if response.status_code not in _RETRY_STATUSES:
+                    return response
+                problem = f"HTTP {response.status_code} for {shown}"
+            if cause is not None:
+                owner.count(cache_hit=False)
+            if attempt >= owner.retries:
+                tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise HttpError(problem + tries, shown) from cause
+            time.sleep(min(owner.backoff * 2**attempt, 2.0))
+            attempt += 1
+
+
