@@ -40,6 +40,20 @@ def test_plan_is_verified_and_optimal(data: dict[str, Any]) -> None:
 
 @SETTINGS
 @given(universe_data())
+def test_lazy_reading_gives_the_same_optimum(data: dict[str, Any]) -> None:
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.ok == lazy.ok
+    if eager.plan is not None and lazy.plan is not None:
+        assert verify(lazy.universe, lazy.plan.chosen,
+                      {s.name: s.extras for s in lazy.plan.steps}) == []
+        assert (cost(eager.universe, eager.plan.chosen)
+                == cost(lazy.universe, lazy.plan.chosen))
+        assert not any(c.key in lazy.universe.free for c in lazy.plan.chosen)
+
+
+@SETTINGS
+@given(universe_data())
 def test_backends_agree(data: dict[str, Any]) -> None:
     lexicographic = _resolve(data)
     stratified = _resolve(data, ResolveOptions(backend=StratifiedRC2()))

@@ -26,7 +26,7 @@ from depsat.solver import Optimum, Problem, SolverBackend, StratifiedRC2
 from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
-from depsat.universe import AdmitAll, SourcePolicy, Universe, discover
+from depsat.universe import AdmitAll, Discovery, SourcePolicy, Universe
 
 __all__ = [
     "Explanation",
@@ -50,6 +50,9 @@ class ResolveOptions:
     objectives: Sequence[Objective] = DEFAULT_OBJECTIVES
     backend: SolverBackend = attrs.field(factory=StratifiedRC2)
     source_policy: SourcePolicy = attrs.field(factory=AdmitAll)
+    lazy: bool | None = None
+    """Read dependencies only for candidates a plan may pick, re-solving until the optimum
+    uses nothing unread (exact). None: when some source's metadata costs I/O (indexes)."""
 
 
 @attrs.frozen(slots=True)
@@ -180,26 +183,45 @@ def resolve(
     """Find the best plan for `request` from `sources`, or the facts that rule every plan out."""
     options = options or ResolveOptions()
     target = target or Target.current()
-    timings: dict[str, float] = {}
+    sources = list(sources)
+    lazy = options.lazy if options.lazy is not None else any(
+        getattr(s, "lazy_metadata", False) for s in sources)
+    timings = {"discovery": 0.0, "encoding": 0.0, "solving": 0.0}
     start = time.perf_counter()
-    universe = discover(request, sources, target, source_policy=options.source_policy)
-    timings["discovery"] = time.perf_counter() - start
+    discovery = Discovery(request, sources, target, source_policy=options.source_policy,
+                          lazy=lazy)
+    universe = discovery.run()
+    timings["discovery"] += time.perf_counter() - start
+    rounds = 0
+    while True:
+        rounds += 1
+        start = time.perf_counter()
+        encoding = encode(universe, options.objectives)
+        problem = Problem(
+            hard=encoding.hard,
+            groups=[clauses for _, clauses in encoding.groups],
+            tiers=[tier for _, tier in encoding.tiers],
+            top=encoding.pool.top,
+        )
+        timings["encoding"] += time.perf_counter() - start
 
-    start = time.perf_counter()
-    encoding = encode(universe, options.objectives)
-    problem = Problem(
-        hard=encoding.hard,
-        groups=[clauses for _, clauses in encoding.groups],
-        tiers=[tier for _, tier in encoding.tiers],
-        top=encoding.pool.top,
-    )
-    timings["encoding"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    outcome = options.backend.solve(problem)
-    timings["solving"] = time.perf_counter() - start
-    if isinstance(outcome, Optimum):
-        plan = decode_plan(encoding, outcome.model, outcome.costs)
-        return Resolution(universe, encoding, plan, None, timings)
-    core = tuple(encoding.groups[i][0] for i in outcome.core)
-    return Resolution(universe, encoding, None, Failure(core), timings)
+        start = time.perf_counter()
+        outcome = options.backend.solve(problem)
+        timings["solving"] += time.perf_counter() - start
+        if not isinstance(outcome, Optimum):
+            # Free candidates only relax the problem: no plan here means none at all.
+            core = tuple(encoding.groups[i][0] for i in outcome.core)
+            timings["rounds"] = rounds
+            return Resolution(universe, encoding, None, Failure(core), timings)
+        chosen, _ = encoding.chosen(outcome.model)
+        unread = [c for c in chosen if c.key in universe.free]
+        if not unread:
+            # Optimal for the relaxation and uses nothing unread, so optimal for the whole
+            # problem: every full plan is also a plan of the relaxation, costing no less.
+            plan = decode_plan(encoding, outcome.model, outcome.costs)
+            timings["rounds"] = rounds
+            return Resolution(universe, encoding, plan, None, timings)
+        start = time.perf_counter()
+        discovery.expand(unread)
+        universe = discovery.run()
+        timings["discovery"] += time.perf_counter() - start

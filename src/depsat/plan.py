@@ -53,8 +53,8 @@ def reason_chains(
         candidate = by_name.get(dependency.name)
         if candidate is None or dependency.name in chains:
             continue
-        if candidate not in dependency.matches:
-            continue
+        if all(m.key != candidate.key for m in dependency.matches):
+            continue  # (keys: lazy discovery lists a release before reading its metadata)
         chain = (*before, Reason(requirement_text(dependency.requirement),
                                  None if dependency.parent is None
                                  else dependency.describe_parent()))

@@ -29,8 +29,8 @@ from depsat.sources.base import MetadataUnavailable, Source
 from depsat.sources.memory import MemorySource
 from depsat.target import Target
 
-__all__ = ["Admission", "AdmitAll", "Dependency", "Project", "SourcePolicy", "Universe",
-           "discover"]
+__all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "Project", "SourcePolicy",
+           "Universe", "discover"]
 
 @attrs.frozen(slots=True)
 class Admission:
@@ -116,10 +116,18 @@ class Universe:
     diagnostics: tuple[Diagnostic, ...]
     installed: Mapping[NormalizedName, Candidate] = attrs.field(factory=dict)
     """The installed distribution import sees, per project (empty when ignored)."""
+    free: frozenset[CandidateKey] = frozenset()
+    """Lazy discovery only: candidates some requirement matches whose dependencies are not
+    read yet. The encoder lets them be chosen with no dependencies (a relaxation); a plan
+    that chooses one sends discovery back to read it (see `api.resolve`)."""
 
     def expanded(self, candidate: Candidate) -> bool:
-        """Whether discovery read the candidate's dependencies (only those can be chosen)."""
+        """Whether discovery read the candidate's dependencies."""
         return candidate.key in self.dependencies
+
+    def choosable(self, candidate: Candidate) -> bool:
+        """Whether the encoder gives the candidate a variable: read, or free (lazy)."""
+        return candidate.key in self.dependencies or candidate.key in self.free
 
     def candidate_count(self) -> int:
         return sum(len(p.candidates) for p in self.projects.values())
@@ -132,7 +140,9 @@ class _Discovery:
         target: Target,
         request: Request,
         source_policy: SourcePolicy,
+        lazy: bool = False,
     ) -> None:
+        self.lazy = lazy
         installed = () if request.ignore_installed else request.installed
         self.installed = {c.name: c for c in installed}
         if installed:
@@ -154,6 +164,13 @@ class _Discovery:
         self._environment = dict(target.markers)
         self._queue: deque[tuple[Candidate, NormalizedName | None]] = deque()
         self._seen: set[tuple[CandidateKey, NormalizedName | None]] = set()
+        self._source_of: dict[CandidateKey, Source] = {}
+        self._allow_pre: dict[NormalizedName, bool] = {}
+        self._root: tuple[Dependency, ...] = ()
+        self._complete: dict[CandidateKey, Candidate] = {}
+        self._late: dict[CandidateKey, Exclusion] = {}
+        self._matched: dict[CandidateKey, Candidate] = {}
+        self._wanted_extras: dict[CandidateKey, set[NormalizedName]] = {}
 
     # -- projects -----------------------------------------------------------------
     def project(self, name: NormalizedName) -> Project:
@@ -180,20 +197,22 @@ class _Discovery:
                 exclusions.append(why)
         by_source = {id(source): source for source, _ in offered}
         origin_source = {c.key: by_source[id(s)] for s, cands in offered for c in cands}
-        for source in {id(origin_source[c.key]): origin_source[c.key] for c in usable}.values():
-            source.prefetch([c for c in usable if origin_source[c.key] is source])
+        self._source_of.update(origin_source)
+        self._allow_pre[name] = allow_pre
         complete: list[Candidate] = []
-        for candidate in usable:
-            meta = origin_source[candidate.key].metadata(candidate)
-            if isinstance(meta, MetadataUnavailable):
-                exclusions.append(Exclusion(candidate, meta.kind, meta.detail))
-                continue
-            # Requires-Python may only be known from metadata (a wheel's METADATA).
-            late = self.filter.exclusion(meta, allow_pre) if meta is not candidate else None
-            if late is not None:
-                exclusions.append(late)
-                continue
-            complete.append(meta)
+        if self.lazy:
+            # Metadata is read when a candidate is expanded, not for every release listed.
+            complete = usable
+        else:
+            for source in {id(origin_source[c.key]): origin_source[c.key]
+                           for c in usable}.values():
+                source.prefetch([c for c in usable if origin_source[c.key] is source])
+            for candidate in usable:
+                meta = self._read_metadata(candidate, allow_pre)
+                if isinstance(meta, Exclusion):
+                    exclusions.append(meta)
+                else:
+                    complete.append(meta)
         order = {id(s): i for i, (s, _) in enumerate(offered)}
         source_rank = {c.key: order[id(origin_source[c.key])] for c in complete}
         group = admission.preference
@@ -204,6 +223,18 @@ class _Discovery:
         level_rank = {level: i for i, level in enumerate(levels)}
         ranks = {c.key: level_rank[(group.get(c.key, 0), c.version)] for c in complete}
         return Project(name, tuple(complete), tuple(exclusions), known, ranks)
+
+    def _read_metadata(self, candidate: Candidate, allow_pre: bool) -> Candidate | Exclusion:
+        """The candidate with its dependencies, or why it cannot be used after all."""
+        meta = self._source_of[candidate.key].metadata(candidate)
+        if isinstance(meta, MetadataUnavailable):
+            return Exclusion(candidate, meta.kind, meta.detail)
+        # Requires-Python may only be known from metadata (a wheel's METADATA).
+        late = self.filter.exclusion(meta, allow_pre) if meta is not candidate else None
+        if late is not None:
+            return late
+        self._complete[candidate.key] = meta
+        return meta
 
     # -- requirements -------------------------------------------------------------
     def marker_holds(self, marker: Marker | None, extra: str) -> bool:
@@ -238,11 +269,26 @@ class _Discovery:
             matches = found
             self._by_requirement[id(requirement)] = (requirement, matches)
         extras = frozenset(canonicalize_name(e) for e in requirement.extras)
+        if self.lazy:
+            for match in matches:
+                self._matched[match.key] = match
+                if extras:
+                    self._wanted_extras.setdefault(match.key, set()).update(extras)
+            # Read only the best match now; the others stay free until a plan picks one.
+            for match in matches[:1]:
+                self.expand(match)
+            return Dependency(requirement, name, extras, matches, parent, parent_extra)
         for match in matches:
             self._enqueue(match, None)
             for extra in extras:
                 self._enqueue(match, extra)
         return Dependency(requirement, name, extras, matches, parent, parent_extra)
+
+    def expand(self, candidate: Candidate) -> None:
+        """Read `candidate`'s dependencies (and those of the extras asked of it) next."""
+        self._enqueue(candidate, None)
+        for extra in sorted(self._wanted_extras.get(candidate.key, ())):
+            self._enqueue(candidate, extra)
 
     def _enqueue(self, candidate: Candidate, extra: NormalizedName | None) -> None:
         key = (candidate.key, extra)
@@ -251,6 +297,19 @@ class _Discovery:
             self._queue.append((candidate, extra))
 
     def _expand(self, candidate: Candidate, extra: NormalizedName | None) -> None:
+        if self.lazy:
+            if candidate.key in self._late:
+                return
+            complete = self._complete.get(candidate.key)
+            if complete is None:
+                found = self._read_metadata(candidate, self._allow_pre.get(candidate.name, True))
+                if isinstance(found, Exclusion):
+                    self._late[candidate.key] = found
+                    return
+                complete = found
+            candidate = complete
+            if extra is not None and (candidate.key, None) not in self._seen:
+                self._enqueue(candidate, None)
         if extra is None:
             self.dependencies[candidate.key] = tuple(
                 self.dependency(req, candidate, None)
@@ -266,35 +325,83 @@ class _Discovery:
             and self.marker_holds(req.marker, extra)
             and not self.marker_holds(req.marker, ""))
 
-    def run(self) -> Universe:
-        root = tuple(self.dependency(req, None, None) for req in self.request.requirements
-                     if self.marker_holds(req.marker, ""))
+    def start(self) -> None:
+        self._root = tuple(self.dependency(req, None, None) for req in self.request.requirements
+                           if self.marker_holds(req.marker, ""))
         for name in self.installed:
             # Every release of an installed project may end up installed (kept, upgraded,
-            # downgraded), so each must have its dependencies read.
-            for candidate in self.project(name).candidates:
-                self._enqueue(candidate, None)
-        while self._queue:
-            self._expand(*self._queue.popleft())
+            # downgraded), so each must be choosable: read now, or free under lazy reading.
+            releases = self.project(name).candidates
+            for candidate in releases:
+                if not self.lazy or candidate is releases[0] or candidate.installed:
+                    self._enqueue(candidate, None)
+                else:
+                    self._matched[candidate.key] = candidate
         for constraint in self.request.constraints:
             self.project(canonicalize_name(constraint.name))
+
+    def run(self) -> Universe:
+        """Read everything queued, then take a snapshot."""
+        while self._queue:
+            self._expand(*self._queue.popleft())
+        return self.snapshot()
+
+    def snapshot(self) -> Universe:
+        diagnostics = list(self.diagnostics)
         for source in self.sources:
-            self.diagnostics.extend(source.diagnostics())
+            diagnostics.extend(source.diagnostics())
         for key, extra in sorted(self.missing_extras, key=str):
-            self.diagnostics.append(Diagnostic(
+            diagnostics.append(Diagnostic(
                 f"{key.name} {key.version} does not provide the extra '{extra}'",
                 str(key.origin)))
+        projects = self.projects
+        if self.lazy:
+            projects = {name: self._with_metadata(project)
+                        for name, project in self.projects.items()}
+        free = frozenset(key for key in self._matched
+                         if key not in self.dependencies and key not in self._late)
         return Universe(
             target=self.target,
             request=self.request,
-            projects=self.projects,
-            root=root,
-            dependencies=self.dependencies,
-            extra_dependencies=self.extra_dependencies,
+            projects=projects,
+            root=self._root,
+            dependencies=dict(self.dependencies),
+            extra_dependencies=dict(self.extra_dependencies),
             missing_extras=frozenset(self.missing_extras),
-            diagnostics=tuple(self.diagnostics),
+            diagnostics=tuple(diagnostics),
             installed=self.installed,
+            free=free,
         )
+
+    def _with_metadata(self, project: Project) -> Project:
+        """The project with read candidates in place of listed ones, and the ones whose
+        metadata ruled them out moved to the exclusions. Ranks stay as listed."""
+        late = [self._late[c.key] for c in project.candidates if c.key in self._late]
+        if not late and not any(c.key in self._complete for c in project.candidates):
+            return project
+        return attrs.evolve(
+            project,
+            candidates=tuple(self._complete.get(c.key, c) for c in project.candidates
+                             if c.key not in self._late),
+            exclusions=(*project.exclusions, *late))
+
+
+class Discovery:
+    """Discovery that can be resumed: `run()` reads what is queued and returns a snapshot;
+    `expand(candidates)` queues free candidates a plan picked (lazy reading)."""
+
+    def __init__(self, request: Request, sources: Iterable[Source], target: Target, *,
+                 source_policy: SourcePolicy | None = None, lazy: bool = False) -> None:
+        self._state = _Discovery(list(sources), target, request, source_policy or AdmitAll(),
+                                 lazy)
+        self._state.start()
+
+    def run(self) -> Universe:
+        return self._state.run()
+
+    def expand(self, candidates: Iterable[Candidate]) -> None:
+        for candidate in candidates:
+            self._state.expand(candidate)
 
 
 def discover(
@@ -303,6 +410,11 @@ def discover(
     target: Target,
     *,
     source_policy: SourcePolicy | None = None,
+    lazy: bool = False,
 ) -> Universe:
-    """Collect every candidate the request can reach, with dependencies and exclusions."""
-    return _Discovery(list(sources), target, request, source_policy or AdmitAll()).run()
+    """Collect every candidate the request can reach, with dependencies and exclusions.
+
+    With `lazy`, only the best match of each requirement is read; the other matches are
+    `Universe.free` (see `Discovery` to continue reading).
+    """
+    return Discovery(request, sources, target, source_policy=source_policy, lazy=lazy).run()

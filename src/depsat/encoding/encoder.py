@@ -63,7 +63,7 @@ class Encoding:
     def encoded(self, name: NormalizedName) -> list[Candidate]:
         """The candidates of `name` that can be chosen (discovery read their dependencies)."""
         return [c for c in self.universe.projects[name].candidates
-                if self.universe.expanded(c)]
+                if self.universe.choosable(c)]
 
     # -- variables ----------------------------------------------------------------
     def candidate_var(self, candidate: Candidate) -> int:
@@ -137,14 +137,16 @@ class Encoding:
             # specifier; build its literals once.
             literals = self._literals.get(id(dependency.matches))
             if literals is None:
-                literals = [self.candidate_var(c) for c in dependency.matches]
+                literals = [self.candidate_var(c) for c in dependency.matches
+                            if self.universe.choosable(c)]
                 self._literals[id(dependency.matches)] = literals
                 self._keep_alive.append(dependency.matches)
             clauses = [prefix + literals]
         else:
-            clauses = [prefix + [self.extra_literal(c, extra) for c in dependency.matches]
+            clauses = [prefix + [self.extra_literal(c, extra) for c in dependency.matches
+                                 if self.universe.choosable(c)]
                        for extra in sorted(dependency.extras)]
-        if dependency.matches:
+        if len(clauses[0]) > len(prefix):
             # Implied, but it lets unit propagation see "the project is installed" without a
             # case split over its versions: cores of package-count objectives become trivial.
             clauses.append([*prefix, self.project_installed(dependency.name)])

@@ -35,6 +35,10 @@ class Source(abc.ABC):
     name: str
     """The user-facing name, used by source policy (pins) and in messages."""
 
+    lazy_metadata: bool = False
+    """Whether reading metadata costs I/O per candidate (an index): then discovery reads
+    it only for the candidates a plan may pick (see `depsat.universe.Discovery`)."""
+
     @abc.abstractmethod
     def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
         """Every release of `project` this source has; empty when it has none."""

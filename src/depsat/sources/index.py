@@ -89,6 +89,8 @@ class DistributionSource(Source):
     from the files (memoized, thread-safe, fetched concurrently by `prefetch`).
     """
 
+    lazy_metadata = True
+
     def __init__(self, name: str, client: HttpClient | None, *, workers: int = 8,
                  http_options: Mapping[str, Any] | None = None) -> None:
         self.name = name
