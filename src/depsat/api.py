@@ -222,6 +222,10 @@ def resolve(
             timings["rounds"] = rounds
             return Resolution(universe, encoding, plan, None, timings)
         start = time.perf_counter()
-        discovery.expand(unread)
+        # Read every free release of each project the optimum took a free one from: one
+        # round per project instead of one per version keeps the rounds few.
+        names = {c.name for c in unread}
+        discovery.expand(c for name in names for c in universe.projects[name].candidates
+                         if c.key in universe.free)
         universe = discovery.run()
         timings["discovery"] += time.perf_counter() - start
