@@ -15,14 +15,16 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from depsat.encoding import DEFAULT_OBJECTIVES, Encoding, Label, Objective, encode
 from depsat.errors import InvalidRequirementError
-from depsat.explain import Explanation, WhyReport, explain_encoding
+from depsat.explain import Explanation, Fix, WhyReport, explain_encoding
 from depsat.explain import why as why_in_plan
 from depsat.model import Diagnostic, PrereleaseMode, Request
 from depsat.plan import Plan, decode_plan
 from depsat.solver import Optimum, Problem, SolverBackend, StratifiedRC2
+from depsat.source_rules import SourceRules
 from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
@@ -85,6 +87,9 @@ class Resolution:
     plan: Plan | None
     failure: Failure | None
     timings: dict[str, float]
+    sources: tuple[Source, ...] = attrs.field(default=(), eq=False, repr=False)
+    options: ResolveOptions | None = attrs.field(default=None, eq=False, repr=False)
+    """What was resolved from, so that fixes outside the clauses can be checked."""
 
     @property
     def ok(self) -> bool:
@@ -114,8 +119,51 @@ def explain(
     """
     if resolution.ok:
         return None
-    return explain_encoding(resolution.encoding, smallest=smallest,
-                            budget_seconds=budget_seconds)
+    explanation = explain_encoding(resolution.encoding, smallest=smallest,
+                                   budget_seconds=budget_seconds)
+    if explanation is None:
+        return None
+    fixes = tuple(_confirm(fix, resolution) for fix in explanation.fixes)
+    return attrs.evolve(explanation, fixes=fixes)
+
+
+def _relaxed(fix: Fix, resolution: Resolution) -> tuple[Request, ResolveOptions] | None:
+    """The request and options with `fix` applied, for fixes the clauses cannot check."""
+    request = resolution.universe.request
+    options = resolution.options or ResolveOptions()
+    names = {canonicalize_name(p) for p in fix.packages}
+    if fix.action == "pin-index" and isinstance(options.source_policy, SourceRules):
+        index = fix.text.rsplit("=", 1)[-1]
+        pins = {**options.source_policy.pins, **dict.fromkeys(names, index)}
+        return request, attrs.evolve(
+            options, source_policy=attrs.evolve(options.source_policy, pins=pins))
+    if fix.action == "allow-prerelease":
+        return attrs.evolve(request, prerelease=PrereleaseMode.ALLOW), options
+    if fix.action == "allow-yanked" and fix.requirements:
+        exact = tuple(parse_requirement(r) for r in fix.requirements)
+        return attrs.evolve(request, requirements=(*request.requirements, *exact)), options
+    if fix.action == "allow-wheels":
+        return attrs.evolve(request, no_binary=request.no_binary - names,
+                            no_binary_all=False), options
+    if fix.action == "allow-build":
+        return attrs.evolve(request, only_binary=request.only_binary - names,
+                            only_binary_all=False), options
+    return None
+
+
+def _confirm(fix: Fix, resolution: Resolution) -> Fix:
+    """Check a hint read from exclusions by resolving again with it applied (a check of one
+    change, not a search): discovery has to read releases it had excluded."""
+    if fix.confirmed or not resolution.sources:
+        return fix
+    relaxed = _relaxed(fix, resolution)
+    if relaxed is None:
+        return fix
+    request, options = relaxed
+    retry = resolve(request, resolution.sources, resolution.universe.target, options)
+    if not retry.ok:
+        return attrs.evolve(fix, note="checked: not enough on its own")
+    return attrs.evolve(fix, confirmed=True, note="")
 
 
 def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) -> WhyReport:
@@ -212,7 +260,8 @@ def resolve(
             # Free candidates only relax the problem: no plan here means none at all.
             core = tuple(encoding.groups[i][0] for i in outcome.core)
             timings["rounds"] = rounds
-            return Resolution(universe, encoding, None, Failure(core), timings)
+            return Resolution(universe, encoding, None, Failure(core), timings,
+                              tuple(sources), options)
         chosen, _ = encoding.chosen(outcome.model)
         unread = [c for c in chosen if c.key in universe.free]
         if not unread:
@@ -220,7 +269,8 @@ def resolve(
             # problem: every full plan is also a plan of the relaxation, costing no less.
             plan = decode_plan(encoding, outcome.model, outcome.costs)
             timings["rounds"] = rounds
-            return Resolution(universe, encoding, plan, None, timings)
+            return Resolution(universe, encoding, plan, None, timings, tuple(sources),
+                              options)
         start = time.perf_counter()
         # Read every free release of each project the optimum took a free one from: one
         # round per project instead of one per version keeps the rounds few.
