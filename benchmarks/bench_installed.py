@@ -132,7 +132,7 @@ def resolving(installed: int, work: Path) -> None:
     print(f"{'read env':>9} {'discovery':>10} {'encoding':>9} {'solving':>8} {'total':>8} "
           f"{'status':>8} {'kept':>5}")
     kept = sum(1 for s in result.plan.steps if s.action.value == "keep") if result.plan else 0
-    total = read_seconds + sum(t.values())
+    total = read_seconds + t["discovery"] + t["encoding"] + t["solving"]
     print(f"{read_seconds:9.3f} {t['discovery']:10.3f} {t['encoding']:9.3f} "
           f"{t['solving']:8.3f} {total:8.3f} {'solved' if result.ok else 'unsat':>8} "
           f"{kept:5d}")
