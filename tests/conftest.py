@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,21 @@ PACKSE = SHARED / "corpora" / "packse" / "scenarios"
 
 # Filled by test_packse.py; printed at the end of the run.
 PACKSE_COUNTS: dict[str, Counter[str]] = {}
+
+
+def assert_as_expected(result: Any, world: Any) -> None:
+    """A packse scenario's expectation: satisfiability, verified plan, expected versions."""
+    from depsat.verify import verify
+
+    assert result.ok == world.expected_satisfiable, (
+        result.failure.summary() if result.failure else result.plan)
+    if result.plan is not None:
+        assert verify(result.universe, result.plan.chosen,
+                      {s.name: s.extras for s in result.plan.steps}) == []
+        if world.expected_packages:
+            assert result.plan.versions() == dict(world.expected_packages)
+    else:
+        assert result.failure is not None and result.failure.core
 
 
 def clean_env() -> dict[str, str]:

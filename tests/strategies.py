@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -110,14 +110,18 @@ def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int
     return stale_direct, stale_other, len(chosen)
 
 
-def brute_force_optimum(universe: Universe) -> tuple[int, int, int] | None:
-    best: tuple[int, int, int] | None = None
+def brute_force_optimum(
+    universe: Universe,
+    value: Callable[[Universe, Sequence[Candidate]], tuple[int, ...]] = cost,
+) -> tuple[int, ...] | None:
+    """The least `value` over every assignment the verifier accepts (None: no plan)."""
+    best: tuple[int, ...] | None = None
     for chosen in assignments(universe):
         if verify(universe, chosen, needed_extras(universe, chosen)):
             continue
-        value = cost(universe, chosen)
-        if best is None or value < best:
-            best = value
+        found = value(universe, chosen)
+        if best is None or found < best:
+            best = found
     return best
 
 
@@ -179,11 +183,4 @@ def full_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, ...
 
 
 def brute_force_installed_optimum(universe: Universe) -> tuple[int, ...] | None:
-    best: tuple[int, ...] | None = None
-    for chosen in assignments(universe):
-        if verify(universe, chosen, needed_extras(universe, chosen)):
-            continue
-        value = full_cost(universe, chosen)
-        if best is None or value < best:
-            best = value
-    return best
+    return brute_force_optimum(universe, full_cost)

@@ -61,10 +61,10 @@ def _hard_clauses(problem: Problem) -> list[list[int]] | None:
 _RC2_OPTIONS = {"adapt": True, "exhaust": True, "minz": True}
 
 
-class LexicographicRC2:
-    """Tier by tier RC2, each optimum fixed as a hard bound before the next tier."""
+class _RC2Backend:
+    """What both strategies share: the empty-clause and no-preference shortcuts."""
 
-    name = "rc2-lex"
+    name = ""
 
     def __init__(self, sat_solver: str = "g3") -> None:
         self.sat_solver = sat_solver
@@ -73,12 +73,26 @@ class LexicographicRC2:
         hard = _hard_clauses(problem)
         if hard is None:
             return _refute(problem)
-        pool = IDPool(start_from=problem.top + 1)
-        costs: list[int] = []
-        model: list[int] | None = None
         tiers = [tier for tier in problem.tiers if tier]
         if not tiers:
             return _satisfy(problem, self.sat_solver)
+        return self._optimise(problem, hard, tiers)
+
+    def _optimise(self, problem: Problem, hard: list[list[int]],
+                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
+        raise NotImplementedError
+
+
+class LexicographicRC2(_RC2Backend):
+    """Tier by tier RC2, each optimum fixed as a hard bound before the next tier."""
+
+    name = "rc2-lex"
+
+    def _optimise(self, problem: Problem, hard: list[list[int]],
+                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
+        pool = IDPool(start_from=problem.top + 1)
+        costs: list[int] = []
+        model: list[int] = []
         for tier in tiers:
             wcnf = WCNF()
             wcnf.extend(hard)
@@ -94,7 +108,6 @@ class LexicographicRC2:
                 cost = int(rc2.cost)
             costs.append(cost)
             hard.extend(_bound(tier, cost, pool, max(problem.top, wcnf.nv)))
-        assert model is not None
         return Optimum(tuple(lit for lit in model if abs(lit) <= problem.top), tuple(costs))
 
 
@@ -116,26 +129,19 @@ def _bound(tier: Sequence[tuple[int, int]], cost: int, pool: IDPool,
     return [list(c) for c in pb.clauses]
 
 
-class StratifiedRC2:
+class StratifiedRC2(_RC2Backend):
     """All tiers in one RC2Stratified (BLO) call, tier k weighted above everything after it;
     the default backend."""
 
     name = "rc2-stratified"
 
-    def __init__(self, sat_solver: str = "g3") -> None:
-        self.sat_solver = sat_solver
-
-    def solve(self, problem: Problem) -> Optimum | Refutation:
-        hard = _hard_clauses(problem)
-        if hard is None:
-            return _refute(problem)
-        if not any(problem.tiers):
-            return _satisfy(problem, self.sat_solver)
+    def _optimise(self, problem: Problem, hard: list[list[int]],
+                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
         wcnf = WCNF()
         wcnf.extend(hard)
         scale = 1
         weighted: list[tuple[int, int]] = []
-        for tier in reversed([t for t in problem.tiers if t]):
+        for tier in reversed(tiers):
             weighted.extend((lit, w * scale) for lit, w in tier)
             scale *= sum(w for _, w in tier) + 1
         for literal, weight in weighted:
@@ -145,9 +151,6 @@ class StratifiedRC2:
             if found is None:
                 return _refute(problem)
             model = tuple(lit for lit in found if abs(lit) <= problem.top)
-        costs = []
         true = set(model)
-        for tier in problem.tiers:
-            if tier:
-                costs.append(sum(w for lit, w in tier if lit not in true))
-        return Optimum(model, tuple(costs))
+        costs = tuple(sum(w for lit, w in tier if lit not in true) for tier in tiers)
+        return Optimum(model, costs)
