@@ -82,6 +82,16 @@ def test_first_index_without_pin_takes_alpine(world: dict[str, Any]) -> None:
     assert packages["cryptography"]["version"] == "41.0.3"
 
 
+def test_per_package_strategy_override(world: dict[str, Any]) -> None:
+    # unsafe-first-match for cryptography alone searches every index: alpine comes first but
+    # has no 41.0.3, so cryptography==41.0.3 is taken from pypi without a pin.
+    first_match = plan(depsat(world, "alpine_old", "--package-strategy",
+                              "cryptography=unsafe-first-match", "--json"))
+    assert first_match["cryptography"]["source"] == "index pypi"
+    bad = depsat(world, "alpine", "--package-strategy", "cryptography=fastest")
+    assert bad.returncode == 2 and "--package-strategy" in bad.stderr
+
+
 def test_first_index_hides_pypi_and_the_explanation_says_so(world: dict[str, Any]) -> None:
     run = depsat(world, "alpine_old")
     assert run.returncode == 1

@@ -12,6 +12,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
+
 from depsat.config import IndexConfig, Settings, find_config, load_settings
 from depsat.errors import ConfigurationError
 from depsat.source_rules import IndexStrategy, InstalledPinRule, SourceRules, parse_pins
@@ -41,6 +43,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                        help="take PACKAGE only from the index named INDEX")
     group.add_argument("--index-strategy", metavar="STRATEGY",
                        help="first-index (default), unsafe-first-match or unsafe-best-match")
+    group.add_argument("--package-strategy", action="append", default=[],
+                       metavar="PACKAGE=STRATEGY",
+                       help="an index strategy for one package, over --index-strategy")
     group.add_argument("--installed-pins", choices=[r.value for r in InstalledPinRule],
                        help="whether an installed copy satisfies a pin (default: trust)")
     group.add_argument("--no-index", action="store_true",
@@ -126,12 +131,25 @@ def index_sources(args: argparse.Namespace, settings: Settings,
             raise ConfigurationError(
                 f"unknown index strategy {args.index_strategy!r} (use "
                 f"{', '.join(s.value for s in IndexStrategy)})", "--index-strategy") from None
+    package_strategies = dict(settings.package_strategies)
+    for item in args.package_strategy:
+        package, sep, value = item.partition("=")
+        try:
+            if not sep or not package.strip():
+                raise ValueError
+            package_strategies[canonicalize_name(package.strip())] = IndexStrategy.parse(
+                value.strip())
+        except ValueError:
+            raise ConfigurationError(
+                f"expected PACKAGE=STRATEGY with STRATEGY one of "
+                f"{', '.join(s.value for s in IndexStrategy)}, got {item!r}",
+                "--package-strategy") from None
     rules = SourceRules(
         indexes=tuple(names),
         pins=pins,
         explicit=frozenset(i.name for i in indexes if i.explicit),
         strategy=strategy,
-        package_strategies=settings.package_strategies,
+        package_strategies=package_strategies,
         installed_pins=(InstalledPinRule(args.installed_pins) if args.installed_pins
                         else settings.installed_pins or InstalledPinRule.TRUST),
     )
