@@ -246,3 +246,16 @@ def test_cli_why() -> None:
     assert any(e["kind"] == "yanked" for e in data["excluded"])
     missing = depsat("why", "--universe", str(EXAMPLE))
     assert missing.returncode == 2
+
+
+def test_second_level_names_only_the_extra_that_conflicts() -> None:
+    data = {"root": {"requires": ["a[x,y]", "b==2"]},
+            "packages": {
+                "a": {"versions": {"1.0": {"extras": {"x": ["b==1"], "y": ["c"]}}}},
+                "b": {"versions": {"1.0": {}, "2.0": {}}},
+                "c": {"versions": {"1.0": {}}}}}
+    explanation = explain(_resolve(data))
+    assert explanation is not None and explanation.minimal
+    story = "\n".join(explanation.sentences)  # the chain; fixes still name what you wrote
+    assert "a[x]" in story and "a[x,y]" not in story, story
+    assert "b==2" in story and "b==1" in story, story

@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 from depsat.encoding import Encoding, Label, LabelKind
 from depsat.explain.facts import Fact, FactKind, Hypothesis, facts_from_core
 from depsat.solver import GroupSolver, Problem
-from depsat.solver.mus import minimal_core
+from depsat.solver.mus import clause_core, minimal_core
 
 __all__ = ["Explanation", "Fix", "Step", "explain_encoding", "problem_for"]
 
@@ -231,7 +231,8 @@ def explain_encoding(
     for index in core.groups:
         labels.append((index, encoding.groups[index][0] if index < base
                        else hypotheses[index - base][0]))
-    facts = facts_from_core(encoding.universe, labels)
+    narrowed = _needed_extras(problem, core.groups, labels) if core.minimal else {}
+    facts = facts_from_core(encoding.universe, labels, narrowed)
     steps, requested = _chain(facts)
     pinch = _one_version_step(facts, encoding)
     if pinch is not None:
@@ -243,6 +244,25 @@ def explain_encoding(
         facts=tuple(facts), chain=tuple(steps), conclusion=_conclusion(facts, requested),
         fixes=found, core=core.groups, minimal=core.minimal, smallest=core.smallest,
         method=core.method, seconds=core.seconds)
+
+
+def _needed_extras(problem: Problem, groups: Sequence[int],
+                   labels: Sequence[tuple[int, Label | Hypothesis]],
+                   ) -> dict[int, frozenset[str]]:
+    """The second level: for a requirement naming several extras, the extras the conflict
+    actually needs. `requirement_clauses` makes one clause per extra, in sorted order."""
+    with_extras = {index: sorted(label.dependency.extras) for index, label in labels
+                   if isinstance(label, Label) and label.dependency is not None
+                   and len(label.dependency.extras) > 1}
+    if not with_extras:
+        return {}
+    kept = clause_core(problem, groups)
+    narrowed: dict[int, frozenset[str]] = {}
+    for index, extras in with_extras.items():
+        needed = frozenset(extras[i] for i in kept.get(index, ()) if i < len(extras))
+        if needed and len(needed) < len(extras):
+            narrowed[index] = needed
+    return narrowed
 
 
 def root_label_groups(encoding: Encoding) -> list[int]:

@@ -10,9 +10,10 @@ exclusions for every package the core requires: they say *why* nothing else matc
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -226,9 +227,22 @@ def _project_versions(universe: Universe, name: NormalizedName) -> list[Version]
 def facts_from_core(
     universe: Universe,
     labels: Sequence[tuple[int, Label | Hypothesis]],
+    narrowed: Mapping[int, frozenset[str]] | None = None,
 ) -> list[Fact]:
     """Facts for a core given as (group index, label) pairs, merged across versions, with
-    the unavailability facts of every package the core requires."""
+    the unavailability facts of every package the core requires.
+
+    `narrowed` maps a group to the only extras of its requirement that the conflict needs
+    (the second-level core), so "you require a[x,y]" can read "you require a[x]"."""
+    narrowed = narrowed or {}
+
+    def shown(index: int, requirement: Requirement) -> str:
+        extras = narrowed.get(index)
+        if extras is None:
+            return requirement_text(requirement)
+        return requirement_text(Requirement(
+            f"{requirement.name}[{','.join(sorted(extras))}]{requirement.specifier}"))
+
     facts: list[Fact] = []
     merged: dict[tuple[NormalizedName, NormalizedName | None, str], list[tuple[int, Label]]] = {}
     on_target: dict[NormalizedName, list[Label]] = {}
@@ -244,11 +258,11 @@ def facts_from_core(
         if label.kind is LabelKind.DEPENDENCY and label.candidate is not None \
                 and label.requirement is not None:
             extra = label.dependency.parent_extra if label.dependency else None
-            key = (label.candidate.name, extra, requirement_text(label.requirement))
+            key = (label.candidate.name, extra, shown(index, label.requirement))
             merged.setdefault(key, []).append((index, label))
             continue
         if label.kind is LabelKind.ROOT and label.requirement is not None:
-            text = requirement_text(label.requirement)
+            text = shown(index, label.requirement)
             facts.append(Fact(kind=FactKind.REQUIREMENT, package=label.name, target=label.name,
                               requirement=text, text=f"you require {text}", groups=(index,),
                               label_kind=label.kind.value, relaxable=label.relaxable))

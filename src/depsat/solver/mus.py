@@ -202,3 +202,24 @@ def correction_sets(
     finally:
         lbx.delete()
     return found
+
+
+def clause_core(problem: Problem, groups: Sequence[int], *,
+                budget_seconds: float = 1.0) -> dict[int, tuple[int, ...]]:
+    """The second level: within `groups` (an unsatisfiable set), a minimal set of their
+    individual clauses, as group -> indices of its clauses that are needed. A group whose
+    clauses are all needed maps to all of them; when the budget runs out, every clause."""
+    everything = {g: tuple(range(len(problem.groups[g]))) for g in groups}
+    pieces = [(g, i) for g in groups for i in range(len(problem.groups[g]))]
+    if len(pieces) == len(groups):
+        return everything  # one clause per group: the first level already said it all
+    split = Problem(hard=problem.hard, groups=[[problem.groups[g][i]] for g, i in pieces],
+                    top=problem.top)
+    core = minimal_core(split, budget_seconds=budget_seconds)
+    if core is None or not core.minimal:
+        return everything
+    kept: dict[int, list[int]] = {g: [] for g in groups}
+    for piece in core.groups:
+        group, clause = pieces[piece]
+        kept[group].append(clause)
+    return {g: tuple(sorted(found)) for g, found in kept.items()}
