@@ -140,29 +140,31 @@ def minimal_core(
                 seconds=time.perf_counter() - start)
 
 
-def _musx(problem: Problem, scope: Sequence[int], deadline: float) -> tuple[int, ...]:
+def _run(make: Any, problem: Problem, scope: Sequence[int],
+         deadline: float) -> tuple[int, ...] | None:
+    """Run a PySAT MUS tool (`make(wcnf)`) over `scope` with the deadline on its oracle; the
+    groups it keeps, or None when it finds none."""
     wcnf, _ = _wcnf(problem, scope)
-    musx = MUSX(wcnf, solver="cd19", verbosity=0)
+    tool = make(wcnf)
     try:
-        musx.oracle = _DeadlineOracle(musx.oracle, deadline)
-        found = musx.compute()
+        tool.oracle = _DeadlineOracle(tool.oracle, deadline)
+        found = tool.compute()
     finally:
-        musx.delete()
-    assert found is not None, "MUSX was given a satisfiable set of groups"
-    return tuple(sorted(scope[i - 1] for i in found))
-
-
-def _optux(problem: Problem, scope: Sequence[int], deadline: float) -> tuple[int, ...] | None:
-    wcnf, _ = _wcnf(problem, scope)
-    optux = OptUx(wcnf, solver="g3", verbose=0)
-    try:
-        optux.oracle = _DeadlineOracle(optux.oracle, deadline)
-        found = optux.compute()
-    finally:
-        optux.delete()
+        tool.delete()
     if found is None:
         return None
     return tuple(sorted(scope[i - 1] for i in found))
+
+
+def _musx(problem: Problem, scope: Sequence[int], deadline: float) -> tuple[int, ...]:
+    found = _run(lambda wcnf: MUSX(wcnf, solver="cd19", verbosity=0), problem, scope,
+                 deadline)
+    assert found is not None, "MUSX was given a satisfiable set of groups"
+    return found
+
+
+def _optux(problem: Problem, scope: Sequence[int], deadline: float) -> tuple[int, ...] | None:
+    return _run(lambda wcnf: OptUx(wcnf, solver="g3", verbose=0), problem, scope, deadline)
 
 
 def correction_sets(
