@@ -1,9 +1,11 @@
 """The library entry point: `resolve()` orchestrates discovery, encoding, solving and decoding.
 
-    >>> from depsat.api import resolve, request_from_strings
+    >>> from depsat.api import request_from_strings, resolve, target_for
     >>> from depsat.sources.universe_file import load_universe_file
     >>> world = load_universe_file("examples/web-app.toml")
     >>> result = resolve(request_from_strings(["webapp"]), [world.source], target_for(world))
+    >>> result.plan.versions()["webapp"]
+    '2.0.0'
 
 Everything here is pure orchestration: sources do the I/O, the solver does the search.
 """
