@@ -54,6 +54,20 @@ def test_lazy_reading_gives_the_same_optimum(data: dict[str, Any]) -> None:
 
 @SETTINGS
 @given(universe_data())
+def test_pruning_dominated_releases_keeps_the_optimum(data: dict[str, Any]) -> None:
+    pruned = _resolve(data, ResolveOptions(prune=True))
+    full = _resolve(data, ResolveOptions(prune=False))
+    assert pruned.ok == full.ok
+    if pruned.plan is not None and full.plan is not None:
+        assert not pruned.encoding.pruned & {c.key for c in pruned.plan.chosen}
+        assert cost(pruned.universe, pruned.plan.chosen) == cost(full.universe,
+                                                                 full.plan.chosen)
+    if pruned.failure is not None:
+        assert not pruned.encoding.pruned  # explained from the full encoding
+
+
+@SETTINGS
+@given(universe_data())
 def test_backends_agree(data: dict[str, Any]) -> None:
     lexicographic = _resolve(data)
     stratified = _resolve(data, ResolveOptions(backend=StratifiedRC2()))

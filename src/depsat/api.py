@@ -25,7 +25,7 @@ from depsat.explain import Explanation, Fix, WhyReport, explain_encoding
 from depsat.explain import why as why_in_plan
 from depsat.model import Diagnostic, PrereleaseMode, Request
 from depsat.plan import Plan, decode_plan
-from depsat.solver import Optimum, Problem, SolverBackend, StratifiedRC2
+from depsat.solver import Optimum, Problem, Refutation, SolverBackend, StratifiedRC2
 from depsat.source_rules import SourceRules
 from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
@@ -54,6 +54,9 @@ class ResolveOptions:
     objectives: Sequence[Objective] = DEFAULT_OBJECTIVES
     backend: SolverBackend = attrs.field(factory=StratifiedRC2)
     source_policy: SourcePolicy = attrs.field(factory=AdmitAll)
+    prune: bool = True
+    """Leave dominated releases out of the optimisation (same optimum, smaller problem);
+    a failure is always explained from the full encoding."""
     lazy: bool | None = None
     """Read dependencies only for candidates a plan may pick, re-solving until the optimum
     uses nothing unread (exact). None: when some source's metadata costs I/O (indexes)."""
@@ -224,6 +227,23 @@ def target_for(world: UniverseFile) -> Target:
     return Target.for_python(python, platform=world.python_platform)
 
 
+def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict[str, float],
+                      prune: bool) -> tuple[Encoding, Optimum | Refutation]:
+    start = time.perf_counter()
+    encoding = encode(universe, options.objectives, prune=prune)
+    problem = Problem(
+        hard=encoding.hard,
+        groups=[clauses for _, clauses in encoding.groups],
+        tiers=[tier for _, tier in encoding.tiers],
+        top=encoding.pool.top,
+    )
+    timings["encoding"] += time.perf_counter() - start
+    start = time.perf_counter()
+    outcome = options.backend.solve(problem)
+    timings["solving"] += time.perf_counter() - start
+    return encoding, outcome
+
+
 def resolve(
     request: Request,
     sources: Iterable[Source],
@@ -245,19 +265,10 @@ def resolve(
     rounds = 0
     while True:
         rounds += 1
-        start = time.perf_counter()
-        encoding = encode(universe, options.objectives)
-        problem = Problem(
-            hard=encoding.hard,
-            groups=[clauses for _, clauses in encoding.groups],
-            tiers=[tier for _, tier in encoding.tiers],
-            top=encoding.pool.top,
-        )
-        timings["encoding"] += time.perf_counter() - start
-
-        start = time.perf_counter()
-        outcome = options.backend.solve(problem)
-        timings["solving"] += time.perf_counter() - start
+        encoding, outcome = _encode_and_solve(universe, options, timings, options.prune)
+        if not isinstance(outcome, Optimum) and encoding.pruned:
+            # Cores of a pruned encoding are not facts about the full problem.
+            encoding, outcome = _encode_and_solve(universe, options, timings, False)
         if not isinstance(outcome, Optimum):
             # Free candidates only relax the problem: no plan here means none at all.
             core = tuple(encoding.groups[i][0] for i in outcome.core)

@@ -22,6 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 
+from depsat.encoding.dominance import dominated
 from depsat.encoding.labels import Label, LabelKind
 from depsat.model import Candidate, CandidateKey
 from depsat.universe import Dependency, Universe
@@ -40,8 +41,10 @@ _PAIRWISE_LIMIT = 5
 class Encoding:
     """The CNF of one universe, with the maps needed to read models and cores back."""
 
-    def __init__(self, universe: Universe) -> None:
+    def __init__(self, universe: Universe, *, prune: bool = False) -> None:
         self.universe = universe
+        self.pruned = dominated(universe) if prune else frozenset()
+        """Releases left out because a better one always does at least as well."""
         self.pool = IDPool()
         self.var_of: dict[CandidateKey, int] = {}
         self.candidate_of: dict[int, Candidate] = {}
@@ -62,8 +65,11 @@ class Encoding:
 
     def encoded(self, name: NormalizedName) -> list[Candidate]:
         """The candidates of `name` that can be chosen (discovery read their dependencies)."""
-        return [c for c in self.universe.projects[name].candidates
-                if self.universe.choosable(c)]
+        return [c for c in self.universe.projects[name].candidates if self.usable(c)]
+
+    def usable(self, candidate: Candidate) -> bool:
+        """Whether the candidate gets a variable: choosable and not pruned."""
+        return self.universe.choosable(candidate) and candidate.key not in self.pruned
 
     # -- variables ----------------------------------------------------------------
     def candidate_var(self, candidate: Candidate) -> int:
@@ -138,13 +144,13 @@ class Encoding:
             literals = self._literals.get(id(dependency.matches))
             if literals is None:
                 literals = [self.candidate_var(c) for c in dependency.matches
-                            if self.universe.choosable(c)]
+                            if self.usable(c)]
                 self._literals[id(dependency.matches)] = literals
                 self._keep_alive.append(dependency.matches)
             clauses = [prefix + literals]
         else:
             clauses = [prefix + [self.extra_literal(c, extra) for c in dependency.matches
-                                 if self.universe.choosable(c)]
+                                 if self.usable(c)]
                        for extra in sorted(dependency.extras)]
         if len(clauses[0]) > len(prefix):
             # Implied, but it lets unit propagation see "the project is installed" without a
@@ -195,9 +201,13 @@ def _dependency_group(encoding: Encoding, dependency: Dependency, guard: int) ->
     encoding.add_group(label, clauses)
 
 
-def encode(universe: Universe, objectives: Sequence[Objective]) -> Encoding:
-    """Hard clauses for `universe`, then one soft tier per objective, in order."""
-    encoding = Encoding(universe)
+def encode(universe: Universe, objectives: Sequence[Objective], *,
+           prune: bool = False) -> Encoding:
+    """Hard clauses for `universe`, then one soft tier per objective, in order.
+
+    `prune` leaves out dominated releases (`depsat.encoding.dominance`): the optimum is the
+    same, but cores of a pruned encoding are not facts about the full problem."""
+    encoding = Encoding(universe, prune=prune)
     for name in universe.projects:
         _at_most_one(encoding, [encoding.candidate_var(c) for c in encoding.encoded(name)])
     for dependency in universe.root:
@@ -205,10 +215,14 @@ def encode(universe: Universe, objectives: Sequence[Objective]) -> Encoding:
                       name=dependency.name)
         encoding.add_group(label, encoding.requirement_clauses(dependency, None))
     for key, dependencies in universe.dependencies.items():
-        guard = encoding.var_of[key]
+        guard = encoding.var_of.get(key)
+        if guard is None:
+            continue  # pruned
         for dependency in dependencies:
             _dependency_group(encoding, dependency, guard)
-    for (_, extra), dependencies in universe.extra_dependencies.items():
+    for (key, extra), dependencies in universe.extra_dependencies.items():
+        if key in encoding.pruned:
+            continue
         for dependency in dependencies:
             assert dependency.parent is not None
             _dependency_group(encoding, dependency, encoding.extra_literal(dependency.parent,
