@@ -53,7 +53,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from benchmarks.adapters import Answer, quality
-from benchmarks.generate import GeneratorConfig, generate, universe_name
+from benchmarks.generate import GeneratorConfig, generate, parse_sizes, universe_name
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -643,10 +643,7 @@ def format_table(runs: Sequence[Run], timeout: float) -> list[str]:
 # -- main --------------------------------------------------------------------------------
 def _grid(args: argparse.Namespace) -> list[tuple[int, int, float]]:
     if args.sizes:
-        sizes = []
-        for item in args.sizes.split(","):
-            packages, _, versions = item.strip().lower().partition("x")
-            sizes.append((int(packages), int(versions or 10)))
+        sizes = parse_sizes(args.sizes)
         conflicts = [float(c) for c in (args.conflicts or "0").split(",") if c.strip()]
         return [(p, v, c) for p, v in sizes for c in conflicts]
     grid = QUICK if args.quick else FULL

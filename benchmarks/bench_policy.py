@@ -37,7 +37,13 @@ from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from benchmarks.generate import GeneratorConfig, generate, universe_name, write_universe
+from benchmarks.generate import (
+    GeneratorConfig,
+    generate,
+    parse_sizes,
+    universe_name,
+    write_universe,
+)
 
 __all__ = ["PolicyRecord", "Spread", "choose_pins", "main", "run_policy", "spread"]
 
@@ -546,14 +552,6 @@ def to_json(cells: Sequence[Cell], argv: Sequence[str], timeout: float) -> dict[
     }
 
 
-def _parse_sizes(text: str) -> list[tuple[int, int]]:
-    sizes = []
-    for item in text.split(","):
-        packages, _, versions = item.lower().partition("x")
-        sizes.append((int(packages), int(versions or 10)))
-    return sizes
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description="depsat source-policy overhead.")
@@ -580,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         parser.error(f"unknown strateg(ies) {', '.join(unknown)}; known: {', '.join(STRATEGIES)}")
-    sizes = _parse_sizes(args.sizes) if args.sizes else (QUICK if args.quick else FULL)
+    sizes = parse_sizes(args.sizes) if args.sizes else (QUICK if args.quick else FULL)
     conflicts = [float(c) for c in args.conflicts.split(",")]
     configs = [GeneratorConfig(packages=p, versions=v, conflict=c, seed=args.seed,
                                roots=args.roots) for p, v in sizes for c in conflicts]

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GeneratorConfig", "generate", "universe_name", "write_universe"]
+__all__ = ["GeneratorConfig", "generate", "parse_sizes", "universe_name", "write_universe"]
 
 EXTRA = "speed"
 TRUE_MARKER = "python_version >= '3.8'"
@@ -64,6 +64,16 @@ class GeneratorConfig:
         if self.layers:
             return max(2, min(self.layers, self.packages))
         return max(3, min(12, int(math.log2(max(self.packages, 2)))))
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """``"1000x10,3000x20"`` as (packages, versions) pairs; versions default to 10. Shared by
+    every benchmark's ``--sizes``."""
+    sizes = []
+    for item in text.split(","):
+        packages, _, versions = item.strip().lower().partition("x")
+        sizes.append((int(packages), int(versions or 10)))
+    return sizes
 
 
 def universe_name(config: GeneratorConfig) -> str:

@@ -22,7 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.generate import GeneratorConfig, generate, universe_name, write_universe
+from benchmarks.generate import (
+    GeneratorConfig,
+    generate,
+    parse_sizes,
+    universe_name,
+    write_universe,
+)
 from benchmarks.worker import Record
 
 __all__ = ["Cell", "Suite", "aggregate", "format_table", "main", "run_isolated", "suite"]
@@ -268,14 +274,6 @@ def plot(result: Suite, path: Path) -> None:
     plt.close(fig)
 
 
-def _parse_sizes(text: str) -> list[tuple[int, int]]:
-    sizes = []
-    for item in text.split(","):
-        packages, _, versions = item.lower().partition("x")
-        sizes.append((int(packages), int(versions or 10)))
-    return sizes
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description="depsat vs resolvelib vs libsolv.")
@@ -306,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("libsolv skipped: the 'solv' bindings are not installed (pip install solv)",
               file=sys.stderr)
         tools.remove("libsolv")
-    sizes = _parse_sizes(args.sizes) if args.sizes else (QUICK if args.quick else FULL)
+    sizes = parse_sizes(args.sizes) if args.sizes else (QUICK if args.quick else FULL)
     if args.huge:
         sizes = [*sizes, *HUGE]
     conflicts = [float(c) for c in args.conflicts.split(",")]
