@@ -19,7 +19,7 @@ import attrs
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from depsat.encoding import DEFAULT_OBJECTIVES, Encoding, Label, Objective, encode
+from depsat.encoding import DEFAULT_OBJECTIVES, Encoding, Label, LabelKind, Objective, encode
 from depsat.errors import InvalidRequirementError
 from depsat.explain import Explanation, Fix, WhyReport, explain_encoding
 from depsat.explain import why as why_in_plan
@@ -75,7 +75,7 @@ class Failure:
     @property
     def root_requirements(self) -> tuple[Requirement, ...]:
         return tuple(label.requirement for label in self.core
-                     if label.kind.value == "root-requirement" and label.requirement)
+                     if label.kind is LabelKind.ROOT and label.requirement)
 
     def summary(self) -> str:
         roots = ", ".join(str(r) for r in self.root_requirements) or "the installed packages"

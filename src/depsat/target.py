@@ -7,8 +7,7 @@ resolve for another (a musllinux Alpine box, say) without running it.
 from __future__ import annotations
 
 import platform as _platform
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import attrs
 from packaging import tags as _tags
@@ -143,15 +142,3 @@ def _manylinux_version(rest: str, platform: str) -> tuple[int, int]:
         return int(parts[1]), int(parts[2])
     except (IndexError, ValueError) as exc:
         raise ConfigurationError(f"unknown platform {platform!r}", "--python-platform") from exc
-
-
-def tags_supported(wheel_tags: Sequence[Tag] | frozenset[Tag], target: Target) -> bool:
-    """Whether any of a wheel's tags is among the target's."""
-    if target.tags is None:
-        return True
-    supported = set(target.tags)
-    return any(tag in supported for tag in wheel_tags)
-
-
-def running_python_tuple() -> tuple[int, int]:
-    return sys.version_info[:2]
