@@ -110,24 +110,31 @@ class Encoding:
 
     def staleness_ladder(self, name: NormalizedName) -> list[int]:
         """Order-encoding variables ``ge[j]``: "the chosen candidate is j or more steps below
-        the best usable one" (j = 1 … levels - 1; levels are the project's `ranks`).
+        the best usable one" (j = 1 … the largest rank encoded; ranks are the project's
+        `ranks`).
 
-        Only the implications candidate ⇒ ge[rank] and ge[j] ⇒ ge[j-1] are needed: the soft
-        literals ¬ge[j] push every ge down to what the chosen candidate forces, so the cost of
-        a project is exactly its version rank, with unit weights that RC2 handles well.
+        A candidate of rank r implies ge[r] and ¬ge[r+1], and ge[j] implies ge[j-1], so while
+        the project is installed the ladder spells out exactly its rank (cost r as r unit
+        soft literals ¬ge[j] of equal weight, which RC2 handles well); when it is not, the
+        soft literals push every ge[j] to false. The same clauses also make at most one
+        rank true (`_at_most_one`), so this is built for every project with a choice.
         """
         ladder = self.ladders.get(name)
         if ladder is not None:
             return ladder
         ranks = self.universe.projects[name].ranks
-        levels = max(ranks.values(), default=0) + 1
+        releases = self.encoded(name)
+        levels = max((ranks[c.key] for c in releases), default=0) + 1
         ladder = [self.fresh(("ge", name, j)) for j in range(1, levels)]
         for j in range(1, len(ladder)):
             self.hard.append([-ladder[j], ladder[j - 1]])
-        for candidate in self.encoded(name):
+        for candidate in releases:
             r = ranks[candidate.key]
+            var = self.candidate_var(candidate)
             if r > 0:
-                self.hard.append([-self.candidate_var(candidate), ladder[r - 1]])
+                self.hard.append([-var, ladder[r - 1]])
+            if r < len(ladder):
+                self.hard.append([-var, -ladder[r]])
         self.ladders[name] = ladder
         return ladder
 
@@ -175,15 +182,28 @@ class Encoding:
         return len(self.hard) + sum(len(c) for _, c in self.groups)
 
 
-def _at_most_one(encoding: Encoding, literals: Sequence[int]) -> None:
-    if len(literals) <= 1:
+def _at_most_one(encoding: Encoding, name: NormalizedName) -> None:
+    """At most one release of `name`: the staleness ladder already forbids two different
+    ranks (rank r implies ¬ge[r+1], rank s > r implies ge[s], hence ge[r+1]), in one binary
+    clause per release and no auxiliary variables, against about three clauses and one
+    auxiliary per release for a sequential counter; only releases sharing a rank (the
+    same version from several files or indexes) need their own at-most-one."""
+    releases = encoding.encoded(name)
+    if len(releases) <= 1:
         return
-    if len(literals) <= _PAIRWISE_LIMIT:
-        encoding.hard.extend([-a, -b] for i, a in enumerate(literals) for b in literals[i + 1:])
-        return
-    card = CardEnc.atmost(lits=list(literals), bound=1, vpool=encoding.pool,
-                          encoding=EncType.seqcounter)
-    encoding.hard.extend(card.clauses)
+    encoding.staleness_ladder(name)
+    ranks = encoding.universe.projects[name].ranks
+    same_rank: dict[int, list[int]] = {}
+    for candidate in releases:
+        same_rank.setdefault(ranks[candidate.key], []).append(encoding.candidate_var(candidate))
+    for literals in same_rank.values():
+        if len(literals) <= _PAIRWISE_LIMIT:
+            encoding.hard.extend([-a, -b] for i, a in enumerate(literals)
+                                 for b in literals[i + 1:])
+        else:
+            card = CardEnc.atmost(lits=literals, bound=1, vpool=encoding.pool,
+                                  encoding=EncType.seqcounter)
+            encoding.hard.extend(card.clauses)
 
 
 def _dependency_group(encoding: Encoding, dependency: Dependency, guard: int) -> None:
@@ -209,7 +229,9 @@ def encode(universe: Universe, objectives: Sequence[Objective], *,
     same, but cores of a pruned encoding are not facts about the full problem."""
     encoding = Encoding(universe, prune=prune)
     for name in universe.projects:
-        _at_most_one(encoding, [encoding.candidate_var(c) for c in encoding.encoded(name)])
+        for candidate in encoding.encoded(name):
+            encoding.candidate_var(candidate)
+        _at_most_one(encoding, name)
     for dependency in universe.root:
         label = Label(LabelKind.ROOT, dependency=dependency, requirement=dependency.requirement,
                       name=dependency.name)

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pysat.card import CardEnc, EncType
-from pysat.examples.rc2 import RC2, RC2Stratified
+from pysat.examples.rc2 import RC2Stratified
 from pysat.formula import WCNF, IDPool
 
-from depsat.solver.problem import Optimum, Problem, Refutation
+from depsat.solver.problem import Clause, Optimum, Problem, Refutation
 from depsat.solver.sat import GroupSolver
 
 __all__ = ["LexicographicRC2", "StratifiedRC2"]
@@ -47,18 +47,91 @@ def _satisfy(problem: Problem, sat_solver: str) -> Optimum | Refutation:
         return Optimum(tuple(lit for lit in oracle.model() if abs(lit) <= problem.top), ())
 
 
-def _hard_clauses(problem: Problem) -> list[list[int]] | None:
+def _hard_clauses(problem: Problem) -> list[Clause] | None:
     """All hard clauses, or None when one is empty: RC2 silently drops empty clauses, so a
     requirement nothing satisfies must go to the refutation path instead."""
-    clauses = [list(c) for c in problem.hard]
+    clauses = list(problem.hard)
     for group in problem.groups:
-        clauses.extend(list(c) for c in group)
-    if any(not clause for clause in clauses):
+        clauses.extend(group)
+    if not all(clauses):
         return None
     return clauses
 
 
-_RC2_OPTIONS = {"adapt": True, "exhaust": True, "minz": True}
+def _wcnf(hard: list[Clause], soft: Sequence[tuple[int, int]], top: int) -> WCNF:
+    """A WCNF holding `hard` as is and unit `soft` literals.
+
+    Filled field by field because `WCNF.append` copies each clause and rescans it for the
+    largest variable: 0.6 s for 240k clauses, while the encoder already knows `top`."""
+    wcnf = WCNF()
+    wcnf.hard = hard
+    wcnf.soft = [[literal] for literal, _ in soft]
+    wcnf.wght = [weight for _, weight in soft]
+    wcnf.topw = sum(wcnf.wght) + 1
+    wcnf.nv = top
+    return wcnf
+
+
+_RC2_OPTIONS = {"adapt": True, "exhaust": True, "minz": True, "trim": 5}
+
+
+class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
+    """PySAT's RC2Stratified with cheaper core minimisation.
+
+    RC2's `minimize_core` tests each core literal with a SAT call that drops every other
+    soft assumption, so each "still needed" answer rebuilds a whole model: 9 ms apiece,
+    two thirds of all solving time at 3000 x 20. Our cores almost always come from unit
+    propagation alone (a project's newest release needs something another forbids), so
+    this version first asks the oracle to *propagate* the core; while that conflicts,
+    chunks of the core are dropped as long as propagation still conflicts (a tenth of a
+    millisecond per test). The result is a core that is minimal for propagation, not
+    necessarily an MUS, which RC2 does not need. Cores that propagation cannot refute get
+    RC2's own deletion-based minimisation, improved by keeping the refined core that every
+    "unsatisfiable" answer carries. Measured at 3000 x 20, conflict 0: solving 10.1 s → 3.1 s.
+    """
+
+    core: list[int]  # RC2's current core (assumption literals); PySAT is untyped
+
+    def minimize_core(self) -> None:
+        if not self.minz or len(self.core) < 2:
+            return
+        core: list[int] = sorted(self.core, key=lambda lit: self.wght[lit])
+        if self._propagation_conflict(core):
+            self.core = self._shrink_by_propagation(core)
+            return
+        self.oracle.conf_budget(1000)
+        i = 0
+        while i < len(core):
+            rest = core[:i] + core[i + 1:]
+            if self.oracle.solve_limited(assumptions=rest) is False:
+                refined = set(self.oracle.get_core())
+                core = [lit for lit in rest if lit in refined]
+            elif self.oracle.get_status() is True:
+                i += 1
+            else:
+                break  # budget spent: keep what we have
+        self.oracle.conf_budget(budget=-1)
+        self.core = core
+
+    def _propagation_conflict(self, assumptions: list[int]) -> bool:
+        status, _ = self.oracle.propagate(assumptions=assumptions)
+        return not status
+
+    def _shrink_by_propagation(self, core: list[int]) -> list[int]:
+        """Drop chunks (halving their size down to one literal) while propagation still
+        refutes the rest: few tests when most of a core is noise, as it usually is."""
+        size = max(1, len(core) // 2)
+        while True:
+            i = 0
+            while i < len(core):
+                rest = core[:i] + core[i + size:]
+                if rest and self._propagation_conflict(rest):
+                    core = rest
+                else:
+                    i += size
+            if size == 1:
+                return core
+            size = max(1, size // 2)
 
 
 class _RC2Backend:
@@ -78,7 +151,7 @@ class _RC2Backend:
             return _satisfy(problem, self.sat_solver)
         return self._optimise(problem, hard, tiers)
 
-    def _optimise(self, problem: Problem, hard: list[list[int]],
+    def _optimise(self, problem: Problem, hard: list[Clause],
                   tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
         raise NotImplementedError
 
@@ -88,19 +161,14 @@ class LexicographicRC2(_RC2Backend):
 
     name = "rc2-lex"
 
-    def _optimise(self, problem: Problem, hard: list[list[int]],
+    def _optimise(self, problem: Problem, hard: list[Clause],
                   tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
         pool = IDPool(start_from=problem.top + 1)
         costs: list[int] = []
         model: list[int] = []
         for tier in tiers:
-            wcnf = WCNF()
-            wcnf.extend(hard)
-            for literal, weight in tier:
-                wcnf.append([literal], weight=weight)
-            uniform = len({w for _, w in tier}) == 1
-            solver_class = RC2 if uniform else RC2Stratified
-            with solver_class(wcnf, solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
+            wcnf = _wcnf(list(hard), tier, max(problem.top, pool.top))
+            with _FastRC2Stratified(wcnf, solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
                 found = rc2.compute()
                 if found is None:
                     return _refute(problem)
@@ -135,18 +203,15 @@ class StratifiedRC2(_RC2Backend):
 
     name = "rc2-stratified"
 
-    def _optimise(self, problem: Problem, hard: list[list[int]],
+    def _optimise(self, problem: Problem, hard: list[Clause],
                   tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
-        wcnf = WCNF()
-        wcnf.extend(hard)
         scale = 1
         weighted: list[tuple[int, int]] = []
         for tier in reversed(tiers):
             weighted.extend((lit, w * scale) for lit, w in tier)
             scale *= sum(w for _, w in tier) + 1
-        for literal, weight in weighted:
-            wcnf.append([literal], weight=weight)
-        with RC2Stratified(wcnf, solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
+        wcnf = _wcnf(hard, weighted, problem.top)
+        with _FastRC2Stratified(wcnf, solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
             found = rc2.compute()
             if found is None:
                 return _refute(problem)
