@@ -19,7 +19,15 @@ import attrs
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from depsat.encoding import DEFAULT_OBJECTIVES, Encoding, Label, LabelKind, Objective, encode
+from depsat.encoding import (
+    DEFAULT_OBJECTIVES,
+    Encoding,
+    Label,
+    LabelKind,
+    Objective,
+    encode,
+    grow,
+)
 from depsat.errors import InvalidRequirementError
 from depsat.explain import Explanation, Fix, WhyReport, explain_encoding
 from depsat.explain import why as why_in_plan
@@ -228,9 +236,14 @@ def target_for(world: UniverseFile) -> Target:
 
 
 def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict[str, float],
-                      prune: bool) -> tuple[Encoding, Optimum | Refutation]:
+                      prune: bool, previous: Encoding | None = None,
+                      ) -> tuple[Encoding, Optimum | Refutation]:
+    """Encode (or grow `previous`, a lazy round's encoding, to `universe`) and solve."""
     start = time.perf_counter()
-    encoding = encode(universe, options.objectives, prune=prune)
+    if previous is None:
+        encoding = encode(universe, options.objectives, prune=prune)
+    else:
+        encoding = grow(previous, universe, options.objectives)
     problem = Problem(
         hard=encoding.hard,
         groups=[clauses for _, clauses in encoding.groups],
@@ -263,9 +276,14 @@ def resolve(
     universe = discovery.run()
     timings["discovery"] += time.perf_counter() - start
     rounds = 0
+    # Lazy rounds grow one encoding instead of encoding everything again; pruning is left
+    # out there, since a release dominated now may not be once more requirements are read.
+    prune = options.prune and not lazy
+    previous: Encoding | None = None
     while True:
         rounds += 1
-        encoding, outcome = _encode_and_solve(universe, options, timings, options.prune)
+        encoding, outcome = _encode_and_solve(universe, options, timings, prune, previous)
+        previous = encoding
         if not isinstance(outcome, Optimum) and encoding.pruned:
             # Cores of a pruned encoding are not facts about the full problem.
             encoding, outcome = _encode_and_solve(universe, options, timings, False)

@@ -1,6 +1,6 @@
 """Encoding: a universe and a request become labelled hard clauses and soft objectives."""
 
-from depsat.encoding.encoder import Encoding, encode
+from depsat.encoding.encoder import Encoding, encode, grow
 from depsat.encoding.labels import Label, LabelKind
 from depsat.encoding.objectives import (
     DEFAULT_OBJECTIVES,
@@ -28,4 +28,5 @@ __all__ = [
     "Objective",
     "Unbroken",
     "encode",
+    "grow",
 ]

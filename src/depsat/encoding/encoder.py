@@ -30,7 +30,7 @@ from depsat.universe import Dependency, Universe
 if TYPE_CHECKING:
     from depsat.encoding.objectives import Objective
 
-__all__ = ["Encoding", "encode"]
+__all__ = ["Encoding", "encode", "grow"]
 
 Clause = list[int]
 
@@ -59,6 +59,11 @@ class Encoding:
         """A constant cost per objective that no plan avoids (added to reported costs)."""
         self.installed_var: dict[NormalizedName, int] = {}
         self.ladders: dict[NormalizedName, list[int]] = {}
+        self.projects_done: set[NormalizedName] = set()
+        self.dependencies_done: set[CandidateKey] = set()
+        self.extras_done: set[tuple[CandidateKey, NormalizedName]] = set()
+        self.ruled_out: set[CandidateKey] = set()
+        """What `grow` has encoded already (lazy reading adds to a universe round by round)."""
         self.breakable: list[tuple[Label, int]] = []
         """Installed packages' requirements that may break (``allow_breaking``): each group
         carries a relaxation literal; the `Unbroken` objective counts the true ones."""
@@ -96,6 +101,10 @@ class Encoding:
     def fresh(self, tag: object) -> int:
         """The variable named by `tag` (a new one the first time)."""
         return int(self.pool.id(tag))
+
+    def defined(self, tag: object) -> bool:
+        """Whether `fresh(tag)` exists already (its defining clauses were added then)."""
+        return tag in self.pool.obj2id
 
     def project_installed(self, name: NormalizedName) -> int:
         """A variable true exactly when some candidate of `name` is installed."""
@@ -228,7 +237,63 @@ def encode(universe: Universe, objectives: Sequence[Objective], *,
     `prune` leaves out dominated releases (`depsat.encoding.dominance`): the optimum is the
     same, but cores of a pruned encoding are not facts about the full problem."""
     encoding = Encoding(universe, prune=prune)
+    _encode_requests(encoding)
+    return grow(encoding, universe, objectives)
+
+
+def grow(encoding: Encoding, universe: Universe,
+         objectives: Sequence[Objective]) -> Encoding:
+    """Bring `encoding` up to `universe`, a later snapshot of the same discovery (lazy
+    reading), adding only what is new: projects reached since, dependencies read since, and a
+    unit clause for each release whose metadata has since ruled it out. Soft tiers are
+    rebuilt. Each round of lazy reading then costs what it reads, not the whole universe
+    again. An unpruned encoding only: a release pruned before may stop being dominated once
+    new requirements are read."""
+    if encoding.pruned and universe is not encoding.universe:
+        raise ValueError("a pruned encoding cannot grow")
+    encoding.universe = universe
+    for name, project in universe.projects.items():
+        if name in encoding.projects_done:
+            for candidate in project.candidates:  # now with the metadata read since
+                var = encoding.var_of.get(candidate.key)
+                if var is not None:
+                    encoding.candidate_of[var] = candidate
+            continue
+        encoding.projects_done.add(name)
+        for candidate in encoding.encoded(name):
+            encoding.candidate_var(candidate)
+        _at_most_one(encoding, name)
+    for key, var in encoding.var_of.items():
+        if key not in encoding.ruled_out and not universe.choosable(
+                encoding.candidate_of[var]):
+            encoding.ruled_out.add(key)  # read since, and its metadata excludes it
+            encoding.hard.append([-var])
+    for key, dependencies in universe.dependencies.items():
+        guard = encoding.var_of.get(key)
+        if guard is None or key in encoding.dependencies_done:
+            continue  # pruned, or encoded in an earlier round
+        encoding.dependencies_done.add(key)
+        for dependency in dependencies:
+            _dependency_group(encoding, dependency, guard)
+    for (key, extra), dependencies in universe.extra_dependencies.items():
+        if key in encoding.pruned or (key, extra) in encoding.extras_done:
+            continue
+        encoding.extras_done.add((key, extra))
+        for dependency in dependencies:
+            assert dependency.parent is not None
+            _dependency_group(encoding, dependency, encoding.extra_literal(dependency.parent,
+                                                                           extra))
+    encoding.tiers = [(objective.name, objective.soft_literals(encoding))
+                      for objective in objectives]
+    return encoding
+
+
+def _encode_requests(encoding: Encoding) -> None:
+    """What the request itself says (fixed across lazy rounds): roots, constraints and
+    read-only installed packages. Their projects are loaded when discovery starts."""
+    universe = encoding.universe
     for name in universe.projects:
+        encoding.projects_done.add(name)
         for candidate in encoding.encoded(name):
             encoding.candidate_var(candidate)
         _at_most_one(encoding, name)
@@ -236,19 +301,6 @@ def encode(universe: Universe, objectives: Sequence[Objective], *,
         label = Label(LabelKind.ROOT, dependency=dependency, requirement=dependency.requirement,
                       name=dependency.name)
         encoding.add_group(label, encoding.requirement_clauses(dependency, None))
-    for key, dependencies in universe.dependencies.items():
-        guard = encoding.var_of.get(key)
-        if guard is None:
-            continue  # pruned
-        for dependency in dependencies:
-            _dependency_group(encoding, dependency, guard)
-    for (key, extra), dependencies in universe.extra_dependencies.items():
-        if key in encoding.pruned:
-            continue
-        for dependency in dependencies:
-            assert dependency.parent is not None
-            _dependency_group(encoding, dependency, encoding.extra_literal(dependency.parent,
-                                                                           extra))
     for constraint in universe.request.constraints:
         name = canonicalize_name(constraint.name)
         outside = [c for c in encoding.encoded(name)
@@ -263,6 +315,3 @@ def encode(universe: Universe, objectives: Sequence[Objective], *,
                           detail=f"{installed} is installed in the read-only "
                                  f"{installed.installed.layer} layer, so {name} stays installed")
             encoding.add_group(label, [[encoding.project_installed(name)]])
-    for objective in objectives:
-        encoding.tiers.append((objective.name, objective.soft_literals(encoding)))
-    return encoding

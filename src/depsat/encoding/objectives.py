@@ -146,9 +146,11 @@ class FewestDowngrades:
         for name, installed in sorted(encoding.universe.installed.items()):
             older = [c for c in encoding.encoded(name) if c.version < installed.version]
             if older:
-                down = encoding.fresh(("downgraded", name))
-                encoding.hard.extend([-encoding.candidate_var(c), down] for c in older)
-                soft.append((-down, 1))
+                tag = ("downgraded", name)
+                if not encoding.defined(tag):  # once, even when a lazy round re-asks
+                    encoding.hard.extend([-encoding.candidate_var(c), encoding.fresh(tag)]
+                                         for c in older)
+                soft.append((-encoding.fresh(tag), 1))
         return soft
 
 
@@ -165,11 +167,12 @@ class KeepInstalled:
         for name, installed in sorted(encoding.universe.installed.items()):
             if request.upgrades(name) or installed.key not in encoding.var_of:
                 continue
-            kept = encoding.fresh(("kept", name))
-            # kept ⇒ (not installed at all, or installed at exactly the installed candidate)
-            encoding.hard.append([-kept, -encoding.project_installed(name),
-                                  encoding.candidate_var(installed)])
-            soft.append((kept, 1))
+            tag = ("kept", name)
+            if not encoding.defined(tag):  # once, even when a lazy round re-asks
+                # kept ⇒ (not installed at all, or installed at exactly the installed one)
+                encoding.hard.append([-encoding.fresh(tag), -encoding.project_installed(name),
+                                      encoding.candidate_var(installed)])
+            soft.append((encoding.fresh(tag), 1))
         return soft
 
 

@@ -19,6 +19,7 @@ non-unit soft clauses, and unit softs keep each stratum's weights equal.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from pysat.card import CardEnc, EncType
@@ -215,7 +216,8 @@ class StratifiedRC2(_RC2Backend):
             found = rc2.compute()
             if found is None:
                 return _refute(problem)
-            model = tuple(lit for lit in found if abs(lit) <= problem.top)
+            # RC2 returns the model sorted by variable: cut it at our last one.
+            model = tuple(found[:bisect.bisect_right(found, problem.top, key=abs)])
         true = set(model)
         costs = tuple(sum(w for lit, w in tier if lit not in true) for tier in tiers)
         return Optimum(model, costs)
