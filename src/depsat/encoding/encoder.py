@@ -59,6 +59,7 @@ class Encoding:
         """A constant cost per objective that no plan avoids (added to reported costs)."""
         self.installed_var: dict[NormalizedName, int] = {}
         self.ladders: dict[NormalizedName, list[int]] = {}
+        self._encoded: dict[NormalizedName, tuple[Candidate, ...]] = {}
         self.projects_done: set[NormalizedName] = set()
         self.dependencies_done: set[CandidateKey] = set()
         self.extras_done: set[tuple[CandidateKey, NormalizedName]] = set()
@@ -68,9 +69,19 @@ class Encoding:
         """Installed packages' requirements that may break (``allow_breaking``): each group
         carries a relaxation literal; the `Unbroken` objective counts the true ones."""
 
-    def encoded(self, name: NormalizedName) -> list[Candidate]:
-        """The candidates of `name` that can be chosen (discovery read their dependencies)."""
-        return [c for c in self.universe.projects[name].candidates if self.usable(c)]
+    def encoded(self, name: NormalizedName) -> Sequence[Candidate]:
+        """The candidates of `name` that can be chosen (discovery read their dependencies);
+        memoised until `grow` moves to a newer universe."""
+        found = self._encoded.get(name)
+        if found is None:
+            found = tuple(c for c in self.universe.projects[name].candidates if self.usable(c))
+            self._encoded[name] = found
+        return found
+
+    def move_to(self, universe: Universe) -> None:
+        """Read `universe` (a later snapshot of the same discovery) from now on."""
+        self.universe = universe
+        self._encoded.clear()
 
     def usable(self, candidate: Candidate) -> bool:
         """Whether the candidate gets a variable: choosable and not pruned."""
@@ -80,7 +91,7 @@ class Encoding:
     def candidate_var(self, candidate: Candidate) -> int:
         var = self.var_of.get(candidate.key)
         if var is None:
-            var = self.fresh(("c", candidate.key))
+            var = self.anonymous()
             self.var_of[candidate.key] = var
             self.candidate_of[var] = candidate
         return var
@@ -101,6 +112,11 @@ class Encoding:
     def fresh(self, tag: object) -> int:
         """The variable named by `tag` (a new one the first time)."""
         return int(self.pool.id(tag))
+
+    def anonymous(self) -> int:
+        """A new variable with no tag, for ones our own maps already name (candidates,
+        ladders): tagging them cost a tuple hash per variable."""
+        return int(self.pool.id())
 
     def defined(self, tag: object) -> bool:
         """Whether `fresh(tag)` exists already (its defining clauses were added then)."""
@@ -134,7 +150,7 @@ class Encoding:
         ranks = self.universe.projects[name].ranks
         releases = self.encoded(name)
         levels = max((ranks[c.key] for c in releases), default=0) + 1
-        ladder = [self.fresh(("ge", name, j)) for j in range(1, levels)]
+        ladder = [self.anonymous() for _ in range(1, levels)]
         for j in range(1, len(ladder)):
             self.hard.append([-ladder[j], ladder[j - 1]])
         for candidate in releases:
@@ -159,14 +175,16 @@ class Encoding:
             # specifier; build its literals once.
             literals = self._literals.get(id(dependency.matches))
             if literals is None:
-                literals = [self.candidate_var(c) for c in dependency.matches
-                            if self.usable(c)]
+                # Every usable release has its variable by now (`grow` makes them first).
+                var_of = self.var_of
+                literals = [var for c in dependency.matches
+                            if (var := var_of.get(c.key)) is not None]
                 self._literals[id(dependency.matches)] = literals
                 self._keep_alive.append(dependency.matches)
             clauses = [prefix + literals]
         else:
             clauses = [prefix + [self.extra_literal(c, extra) for c in dependency.matches
-                                 if self.usable(c)]
+                                 if c.key in self.var_of]
                        for extra in sorted(dependency.extras)]
         if len(clauses[0]) > len(prefix):
             # Implied, but it lets unit propagation see "the project is installed" without a
@@ -251,7 +269,7 @@ def grow(encoding: Encoding, universe: Universe,
     new requirements are read."""
     if encoding.pruned and universe is not encoding.universe:
         raise ValueError("a pruned encoding cannot grow")
-    encoding.universe = universe
+    encoding.move_to(universe)
     for name, project in universe.projects.items():
         if name in encoding.projects_done:
             for candidate in project.candidates:  # now with the metadata read since
