@@ -249,6 +249,7 @@ def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict
         groups=[clauses for _, clauses in encoding.groups],
         tiers=[tier for _, tier in encoding.tiers],
         top=encoding.pool.top,
+        phases=encoding.phase_hints(),
     )
     timings["encoding"] += time.perf_counter() - start
     start = time.perf_counter()

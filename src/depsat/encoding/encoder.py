@@ -205,6 +205,10 @@ class Encoding:
                 extras.setdefault(found[0].key, set()).add(found[1])
         return candidates, extras
 
+    def phase_hints(self) -> list[int]:
+        """"Install nothing unless needed": the polarity a solver should try first."""
+        return [-var for var in self.candidate_of]
+
     def clause_count(self) -> int:
         return len(self.hard) + sum(len(c) for _, c in self.groups)
 

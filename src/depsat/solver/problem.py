@@ -25,6 +25,10 @@ class Problem:
     tiers: Sequence[Sequence[tuple[int, int]]] = ()
     top: int = 0
     """The largest variable used; backends number their own auxiliaries above it."""
+    phases: Sequence[int] = ()
+    """Decision hints: literals a backend's SAT oracle should try first. They change how
+    fast an answer comes, never the answer (the encoder hints "install nothing" so that an
+    oracle left without soft assumptions searches like a greedy resolver)."""
 
 
 @attrs.frozen(slots=True)
