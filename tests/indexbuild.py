@@ -27,7 +27,11 @@ level in between is accepted too, as packse writes it). Per-version keys: ``requ
 ``wheel_tags`` (default ``["py3-none-any"]``, one wheel per entry), ``wheel``/``sdist`` (default
 true), and knobs for bad files: ``sdist_metadata_version`` (default "2.2"), ``dynamic`` (PKG-INFO
 Dynamic fields), ``metadata_version_override`` (METADATA claims another version),
-``corrupt_wheel`` (the wheel is not a zip).
+``corrupt_wheel`` (the wheel is not a zip). For sdists that must be built: ``sdist_backend``
+(the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
+sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_requires``
+(``[build-system] requires``, default none) and ``build_backend`` (the backend's name, default
+``depsat_test_backend``).
 """
 
 from __future__ import annotations
@@ -119,7 +123,9 @@ def _wheel(name: str, version: str, tag: str, metadata: str) -> bytes:
     return _zip(files)
 
 
-def _sdist(name: str, version: str, pkg_info: str) -> bytes:
+def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None,
+           build_requires: list[str] | None = None,
+           build_backend: str = "depsat_test_backend") -> bytes:
     stem = _dist_stem(name, version)
     members = {
         f"{stem}/PKG-INFO": pkg_info.encode(),
@@ -128,6 +134,11 @@ def _sdist(name: str, version: str, pkg_info: str) -> bytes:
             f'"setuptools.build_meta"\n\n[project]\nname = "{name}"\nversion = "{version}"\n'
         ).encode(),
     }
+    if backend is not None:
+        members[f"{stem}/pyproject.toml"] = (
+            f"[build-system]\nrequires = {jsonlib.dumps(build_requires or [])}\n"
+            f'build-backend = "{build_backend}"\nbackend-path = ["_backend"]\n').encode()
+        members[f"{stem}/_backend/depsat_test_backend.py"] = backend.encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for member, data in members.items():
@@ -184,7 +195,11 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                                           meta, meta.get("sdist_metadata_version", "2.2"),
                                           meta.get("dynamic"))
                 made.append((f"{_dist_stem(raw_name, version)}.tar.gz",
-                             _sdist(raw_name, version, pkg_info), pkg_info))
+                             _sdist(raw_name, version, pkg_info, backend=meta.get("sdist_backend"),
+                                    build_requires=meta.get("build_requires"),
+                                    build_backend=meta.get("build_backend",
+                                                           "depsat_test_backend")),
+                             pkg_info))
             for filename, data, metadata_text in made:
                 (files_dir / filename).write_bytes(data)
                 entry: dict[str, Any] = {

@@ -216,7 +216,13 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         raise ConfigurationError("nothing to resolve: give requirements or a universe file "
                                  "with [root] requires", command)
     settings = load_config(args)
-    indexes, rules = index_sources(args, settings, other_sources=bool(sources))
+    from depsat.cli.progress import RichProgress, wants_progress
+
+    # On a terminal, fetches are shown as they happen (drawn from the first event, so never
+    # before `resolve` below; erased when it returns).
+    progress = RichProgress() if wants_progress(args) else None
+    indexes, rules = index_sources(args, settings, other_sources=bool(sources),
+                                   progress=progress)
     sources.extend(indexes)
     if not sources:
         raise ConfigurationError("no source: --no-index leaves nothing; give --find-links, "
@@ -245,6 +251,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     try:
         return resolve(request, sources, target, options)
     finally:
+        if progress is not None:
+            progress.close()
         for index in indexes:
             close = getattr(index, "close", None)
             if close is not None:

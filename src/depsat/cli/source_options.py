@@ -20,6 +20,8 @@ from depsat.source_rules import IndexStrategy, InstalledPinRule, SourceRules, pa
 
 if TYPE_CHECKING:
     from depsat.sources.base import Source
+    from depsat.sources.build_metadata import MetadataBuilder
+    from depsat.sources.http import ProgressCallback
 
 __all__ = ["PYPI", "add_source_arguments", "index_sources", "load_config"]
 
@@ -54,6 +56,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--offline", action="store_true", help="use only the HTTP cache")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     group.add_argument("--cache-dir", metavar="DIR", help="where the HTTP cache lives")
+    group.add_argument("--build-metadata", action="store_true",
+                       help="run the build backend of sdists whose dependencies are only "
+                            "known after a build (runs code from the sdist; cached)")
     group.add_argument("--config", metavar="FILE",
                        help="a depsat.toml or pyproject.toml (default: the one in the current "
                             "directory, if any)")
@@ -79,12 +84,12 @@ def _named(items: list[str], option: str, *, explicit: bool = False) -> list[Ind
     return found
 
 
-def index_sources(args: argparse.Namespace, settings: Settings,
-                  other_sources: bool) -> tuple[list[Source], SourceRules]:
+def index_sources(args: argparse.Namespace, settings: Settings, other_sources: bool, *,
+                  progress: ProgressCallback | None = None) -> tuple[list[Source], SourceRules]:
     """The index and find-links sources the options and configuration name, and their rules.
 
     `other_sources` says whether a universe file or an environment already gives candidates:
-    then PyPI is not added as a default index.
+    then PyPI is not added as a default index. `progress` hears of the sources' fetches.
     """
     indexes: list[IndexConfig] = [
         *_named(args.indexes, "--index"),
@@ -109,18 +114,26 @@ def index_sources(args: argparse.Namespace, settings: Settings,
 
     # Imported here, not at the top: `--help`, a universe-file or an environment run never
     # loads the index sources (the client itself is light until it makes a request).
-    from depsat.sources.http import HttpClient
+    from depsat.sources.http import HttpClient, no_progress
 
-    client = HttpClient(cache_dir=args.cache_dir, offline=args.offline, no_cache=args.no_cache)
+    client = HttpClient(cache_dir=args.cache_dir, offline=args.offline, no_cache=args.no_cache,
+                        progress=progress or no_progress)
     sources: list[Source] = []
+    builder: MetadataBuilder | None = None
+    if args.build_metadata:
+        builder = _metadata_builder(args, client.cache_dir, indexes, find_links)
     if indexes:
         from depsat.sources.index import IndexSource
 
-        sources += [IndexSource(i.url, i.name, client=client) for i in indexes]
+        sources += [IndexSource(i.url, i.name, client=client, metadata_builder=builder)
+                    for i in indexes]
     if find_links:
         from depsat.sources.find_links import FindLinksSource
 
-        sources += [FindLinksSource(location, client=client) for location in find_links]
+        for location in find_links:
+            found = FindLinksSource(location, client=client)
+            found.metadata_builder = builder
+            sources.append(found)
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX
@@ -154,3 +167,19 @@ def index_sources(args: argparse.Namespace, settings: Settings,
                         else settings.installed_pins or InstalledPinRule.TRUST),
     )
     return sources, rules
+
+
+def _metadata_builder(args: argparse.Namespace, cache_dir: Path, indexes: list[IndexConfig],
+                      find_links: list[str]) -> MetadataBuilder:
+    """`--build-metadata`: one builder for every source, whose isolated build environments
+    install from the same indexes and find-links (explicit indexes aside) as the resolution."""
+    from depsat.sources.build_metadata import MetadataBuilder, build_environ
+
+    def uri(location: str) -> str:
+        return location if "://" in location else Path(location).resolve().as_uri()
+
+    # pip's --index-url is the default index; the others are extra indexes to it.
+    ordered = sorted((i for i in indexes if not i.explicit), key=lambda i: not i.default)
+    environ = build_environ([uri(i.url) for i in ordered], [uri(f) for f in find_links],
+                            offline=args.offline)
+    return MetadataBuilder(None if args.no_cache else cache_dir, environ=environ)

@@ -32,20 +32,27 @@ for a page a 200 that is fresh by the same rules hishel applies for a private ca
 status, a content encoding other than gzip) goes the full way through httpx and hishel,
 which are imported only then (`_network`), so a warm run, a `file://` index or a universe
 file never loads the HTTP stack at all.
+
+**Progress.** The client carries the one progress callback (`progress=`, default none) that
+every source sharing it reports through: a `FetchEvent` when a project page, a metadata read
+or a metadata build is queued and when it is finished. Sources never know how (or whether)
+progress is shown; the CLI renders the events.
 """
 
 from __future__ import annotations
 
 import calendar
 import contextlib
+import enum
 import hashlib
 import json
 import os
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
@@ -60,12 +67,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AtomicFileStorage",
+    "FetchEvent",
+    "FetchKind",
     "Fetched",
     "HttpClient",
     "HttpError",
+    "ProgressCallback",
     "cache_entry_name",
     "cache_key",
     "default_cache_dir",
+    "no_progress",
     "redact_url",
     "url2pathname",
 ]
@@ -162,6 +173,34 @@ class Fetched:
     from_cache: bool = False
 
 
+class FetchKind(enum.Enum):
+    """What a unit of source work is; the value is how a progress display names it."""
+
+    PAGE = "project pages"
+    METADATA = "metadata"
+    BUILD = "builds"
+
+
+@attrs.frozen(slots=True)
+class FetchEvent:
+    """One unit of source work queued (`done` false) or finished, successfully or not.
+
+    Every queued unit is finished exactly once, so a display can show "done of queued"."""
+
+    kind: FetchKind
+    done: bool
+    subject: str = ""
+    """What the work is about (a project name, a release, a file), for a display."""
+
+
+ProgressCallback: TypeAlias = Callable[[FetchEvent], None]
+"""Called from worker threads: it must be thread-safe, quick, and must not raise."""
+
+
+def no_progress(event: FetchEvent) -> None:
+    """The default `ProgressCallback`: nobody is watching."""
+
+
 def _parse_date(value: str | None) -> int | None:
     """An HTTP date as a Unix time, exactly as hishel reads it."""
     if not value:
@@ -246,11 +285,14 @@ class HttpClient:
         netrc_file: str | Path | None = None,
         max_connections: int = 16,
         user_agent: str = "depsat",
+        progress: ProgressCallback = no_progress,
     ) -> None:
         if offline and no_cache:
             raise SourceError("--offline needs the cache, but --no-cache turns it off")
         self.offline = offline
         self.no_cache = no_cache
+        self.progress = progress
+        """Where the sources sharing this client report their work (see `FetchEvent`)."""
         self.retries = max(0, retries)
         self.backoff = backoff
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()

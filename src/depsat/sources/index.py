@@ -3,9 +3,11 @@
 `candidates()` costs one request per project (a project page), and `metadata()` one per
 release actually reached: the PEP 658 `.metadata` file when the index offers it, else the
 wheel itself (only its METADATA member is read), else the sdist's PKG-INFO when PEP 643 says
-it is static. `prefetch()` runs those fetches on a small thread pool and memoizes them, so the
-resolver's later `metadata()` calls return at once. Nothing here filters by target: the
-artifacts carry tags, Requires-Python and yanked flags for discovery to judge.
+it is static, else (only with a `MetadataBuilder`, `--build-metadata`) the sdist's metadata as
+its build backend prepares it. `prefetch()` runs those fetches on a small thread pool and
+memoizes them, so the resolver's later `metadata()` calls return at once. Each page, metadata
+read and build is reported to the client's progress callback. Nothing here filters by
+target: the artifacts carry tags, Requires-Python and yanked flags for discovery to judge.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import attrs
@@ -46,7 +48,14 @@ from depsat.sources.distfiles import (
     sdist_pkg_info,
     wheel_metadata,
 )
-from depsat.sources.http import HttpClient, HttpError, redact_url, url2pathname
+from depsat.sources.http import (
+    FetchEvent,
+    FetchKind,
+    HttpClient,
+    HttpError,
+    redact_url,
+    url2pathname,
+)
 from depsat.sources.simple_api import (
     ACCEPT,
     ProjectFile,
@@ -54,6 +63,9 @@ from depsat.sources.simple_api import (
     SimpleApiError,
     parse_project_page,
 )
+
+if TYPE_CHECKING:
+    from depsat.sources.build_metadata import MetadataBuilder
 
 __all__ = [
     "NEEDS_BUILD_DETAIL",
@@ -87,13 +99,18 @@ class DistributionSource(Source):
 
     Subclasses list `ProjectFile`s; this class turns them into candidates, and reads metadata
     from the files (memoized, thread-safe, fetched concurrently by `prefetch`).
+
+    `metadata_builder` (None: sdists without static metadata are excluded as needing a
+    build) may also be set after construction, before the first `metadata` call.
     """
 
     lazy_metadata = True
 
     def __init__(self, name: str, client: HttpClient | None, *, workers: int = 8,
-                 http_options: Mapping[str, Any] | None = None) -> None:
+                 http_options: Mapping[str, Any] | None = None,
+                 metadata_builder: MetadataBuilder | None = None) -> None:
         self.name = name
+        self.metadata_builder = metadata_builder
         self._owns_client = client is None
         self.client = client if client is not None else HttpClient(**(http_options or {}))
         self._workers = max(1, workers)
@@ -200,6 +217,7 @@ class DistributionSource(Source):
         with self._lock:
             future = self._metadata.get(key)
             if future is None:
+                self.client.progress(FetchEvent(FetchKind.METADATA, False, str(candidate)))
                 future = pool.submit(self._load_metadata, candidate)
                 self._metadata[key] = future
             return future
@@ -214,6 +232,12 @@ class DistributionSource(Source):
             self._future(candidate)
 
     def _load_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+        try:
+            return self._read_metadata(candidate)
+        finally:
+            self.client.progress(FetchEvent(FetchKind.METADATA, True, str(candidate)))
+
+    def _read_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         wheels = [a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]
         sdists = [a for a in candidate.artifacts if a.kind is ArtifactKind.SDIST]
 
@@ -265,6 +289,7 @@ class DistributionSource(Source):
         raw: bytes | MetadataUnavailable
         source = shown
         raw = MetadataUnavailable(ExclusionKind.METADATA_ERROR, "")
+        sdist: bytes | None = None
         if file is not None and file.core_metadata:
             source = redact_url(file.metadata_url)
             raw = self._fetch_checked(file.metadata_url, file.core_metadata_hashes)
@@ -279,7 +304,7 @@ class DistributionSource(Source):
                     if artifact.kind is ArtifactKind.WHEEL:
                         raw = wheel_metadata(raw, dist)
                     else:
-                        raw = sdist_pkg_info(raw, artifact.filename)
+                        sdist, raw = raw, sdist_pkg_info(raw, artifact.filename)
                 except DistFileError as exc:
                     return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}")
         if isinstance(raw, MetadataUnavailable):
@@ -294,7 +319,37 @@ class DistributionSource(Source):
                 f"{source}: metadata says {metadata.name} {metadata.version}, "
                 f"but the file is {candidate.name} {candidate.version}")
         if artifact.kind is ArtifactKind.SDIST and not is_static_sdist_metadata(metadata):
-            return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
+            if self.metadata_builder is None:
+                return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
+            return self._built_metadata(candidate, artifact, sdist)
+        return metadata
+
+    def _built_metadata(self, candidate: Candidate, artifact: Artifact,
+                        sdist: bytes | None) -> CoreMetadata | MetadataUnavailable:
+        """The sdist's metadata from its build backend (cached by the sdist's SHA-256: a
+        published one is looked up before the sdist is even downloaded)."""
+        builder = self.metadata_builder
+        assert builder is not None
+        url = artifact.url or ""
+        shown = redact_url(url)
+        published = artifact.hashes.get("sha256")
+        metadata = builder.cached(published) if published and sdist is None else None
+        if metadata is None:
+            if sdist is None:
+                fetched = self._fetch_checked(url, artifact.hashes)
+                if isinstance(fetched, MetadataUnavailable):
+                    return fetched
+                sdist = fetched
+            try:
+                metadata = builder.metadata(sdist, artifact.filename, self.client.progress)
+            except DistFileError as exc:
+                return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                           f"{shown}: building its metadata failed: {exc}")
+        if metadata.name != candidate.name or metadata.version != candidate.version:
+            return MetadataUnavailable(
+                ExclusionKind.METADATA_ERROR,
+                f"{shown}: its build says {metadata.name} {metadata.version}, "
+                f"but the file is {candidate.name} {candidate.version}")
         return metadata
 
 
@@ -321,14 +376,16 @@ class IndexSource(DistributionSource):
     """One simple index (`https://`, `http://`, or a `file://` directory laid out as one).
 
     Give either a shared `client` or the HTTP options (`cache_dir`, `offline`, `no_cache`,
-    `timeout`, `retries`, `verify`, `netrc_file`) for a client of its own.
+    `timeout`, `retries`, `verify`, `netrc_file`, `progress`) for a client of its own.
     """
 
     def __init__(self, url: str, name: str = "pypi", *, client: HttpClient | None = None,
-                 workers: int = 8, **http_options: Any) -> None:
+                 workers: int = 8, metadata_builder: MetadataBuilder | None = None,
+                 **http_options: Any) -> None:
         if "://" not in url:
             url = Path(url).resolve().as_uri()
-        super().__init__(name, client, workers=workers, http_options=http_options)
+        super().__init__(name, client, workers=workers, http_options=http_options,
+                         metadata_builder=metadata_builder)
         self.url = url.rstrip("/") + "/"
         self.origin = Origin("index", name, redact_url(self.url))
         self._pages: dict[NormalizedName, Future[tuple[Candidate, ...]]] = {}
@@ -357,11 +414,18 @@ class IndexSource(DistributionSource):
         with self._lock:
             future = self._pages.get(project)
             if future is None:
+                self.client.progress(FetchEvent(FetchKind.PAGE, False, project))
                 future = pool.submit(self._load_candidates, project)
                 self._pages[project] = future
             return future
 
     def _load_candidates(self, project: NormalizedName) -> tuple[Candidate, ...]:
+        try:
+            return self._read_candidates(project)
+        finally:
+            self.client.progress(FetchEvent(FetchKind.PAGE, True, project))
+
+    def _read_candidates(self, project: NormalizedName) -> tuple[Candidate, ...]:
         page = self._fetch_page(project)
         if page is None:
             return ()
