@@ -167,6 +167,10 @@ def test_without_the_flag_the_sdist_needs_a_build(index: BaseUrl, tmp_path: Path
     (exclusion,) = result.universe.projects[canonicalize_name("needs-build")].exclusions
     assert exclusion.kind is ExclusionKind.NEEDS_BUILD and exclusion.detail == NEEDS_BUILD_DETAIL
     assert runs(tmp_path) == []
+    explanation = result.explain()
+    assert explanation is not None
+    (hint,) = [fix for fix in explanation.fixes if fix.action == "build-metadata"]
+    assert "--build-metadata" in hint.text and "needs-build 1.0" in hint.text
 
 
 def test_built_metadata_resolves_and_is_cached(index: BaseUrl, tmp_path: Path) -> None:

@@ -128,6 +128,11 @@ def _hint(fact: Fact) -> Fix | None:
     if kind is ExclusionKind.NO_BINARY:
         return Fix("allow-wheels", f"allow wheels of {name}: drop --no-binary", _HINT_COST,
                    False, (name,), note=note)
+    if kind is ExclusionKind.NEEDS_BUILD and newest is not None:
+        return Fix("build-metadata", f"let depsat read {name} {newest}'s dependencies by "
+                   "building its metadata with --build-metadata (runs its build backend)",
+                   _HINT_COST + 1, False, (name,),
+                   note="not checked: its dependencies are known only after the build")
     if kind is ExclusionKind.ONLY_BINARY:
         return Fix("allow-build", f"allow building {name} from source: drop --only-binary",
                    _HINT_COST, False, (name,), note=note)
