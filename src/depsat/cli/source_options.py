@@ -130,10 +130,8 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
     if find_links:
         from depsat.sources.find_links import FindLinksSource
 
-        for location in find_links:
-            found = FindLinksSource(location, client=client)
-            found.metadata_builder = builder
-            sources.append(found)
+        sources += [FindLinksSource(location, client=client, metadata_builder=builder)
+                    for location in find_links]
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX

@@ -51,6 +51,10 @@ class Source(abc.ABC):
         """Hint that `metadata` will be asked for all of these (remote sources fetch them
         concurrently)."""
 
+    def prefetch_projects(self, projects: Iterable[NormalizedName]) -> None:  # noqa: B027
+        """Hint that `candidates` will be asked for all of these (an index fetches their
+        pages concurrently). Optional, like `prefetch`."""
+
     def diagnostics(self) -> Sequence[Diagnostic]:
         """Warnings about input this source skipped or repaired."""
         return ()

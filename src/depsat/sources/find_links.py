@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depsat.errors import SourceError
 from depsat.model import Candidate, NormalizedName, Origin, canonicalize_name
@@ -24,6 +24,9 @@ from depsat.sources.simple_api import (
     parse_project_page,
 )
 
+if TYPE_CHECKING:
+    from depsat.sources.build_metadata import MetadataBuilder
+
 __all__ = ["FindLinksSource"]
 
 
@@ -32,12 +35,13 @@ class FindLinksSource(DistributionSource):
 
     def __init__(self, location: str | Path, name: str | None = None, *,
                  client: HttpClient | None = None, workers: int = 8,
+                 metadata_builder: MetadataBuilder | None = None,
                  **http_options: Any) -> None:
         text = str(location)
         if "://" not in text:
             text = Path(text).resolve().as_uri()
         super().__init__(name or redact_url(text), client, workers=workers,
-                         http_options=http_options)
+                         http_options=http_options, metadata_builder=metadata_builder)
         self.location = text
         self.origin = Origin("find-links", self.name, redact_url(text))
         self._by_project: dict[NormalizedName, tuple[Candidate, ...]] | None = None
