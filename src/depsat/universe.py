@@ -15,7 +15,9 @@ from typing import Protocol
 import attrs
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from depsat.model import (
     Candidate,
@@ -117,8 +119,8 @@ class Universe:
     installed: Mapping[NormalizedName, Candidate] = attrs.field(factory=dict)
     """The installed distribution import sees, per project (empty when ignored)."""
     free: frozenset[CandidateKey] = frozenset()
-    """Lazy discovery only: candidates some requirement matches whose dependencies are not
-    read yet. The encoder lets them be chosen with no dependencies (a relaxation); a plan
+    """Lazy discovery only: listed releases of the projects reached whose dependencies are
+    not read yet. The encoder lets them be chosen with no dependencies (a relaxation); a plan
     that chooses one sends discovery back to read it (see `api.resolve`)."""
 
     def expanded(self, candidate: Candidate) -> bool:
@@ -131,6 +133,204 @@ class Universe:
 
     def candidate_count(self) -> int:
         return sum(len(p.candidates) for p in self.projects.values())
+
+
+def _select(candidates: tuple[Candidate, ...], mask: int) -> tuple[Candidate, ...]:
+    """The candidates at the mask's bits, in order, as a new tuple (or the shared empty one):
+    discovery hands out one tuple per distinct requirement, and its identity is meaningful."""
+    if not mask:
+        return ()
+    low = mask & -mask
+    if not mask & (mask + low):
+        # A single run of ones: a slice, copied (the whole tuple's slice is the tuple).
+        return tuple(list(candidates[low.bit_length() - 1:mask.bit_length()]))
+    return tuple([c for i, c in enumerate(candidates) if mask >> i & 1])
+
+
+@attrs.define(slots=True)
+class _ProjectIndex:
+    """A project's distinct versions in ascending order, each with the mask of the candidates
+    (bits are positions in `candidates`) that have it, and the answers found so far."""
+
+    candidates: tuple[Candidate, ...]
+    texts: tuple[str, ...]
+    """The distinct normalized version strings, ascending."""
+    versions: tuple[Version, ...]
+    bits: tuple[int, ...]
+    """The mask of the candidates with each version."""
+    below: tuple[int, ...]
+    """``below[k]``: the mask of the candidates of ``versions[:k]``; ``below[-1]`` is all."""
+    position: dict[str, int]
+    """Each version string's index in `texts`."""
+    masks: dict[str, int] = attrs.field(factory=dict)
+    """Specifier string → mask of the candidates it contains."""
+    found: dict[str, tuple[Candidate, ...]] = attrs.field(factory=dict)
+    """``str(specifier set)`` → the candidates it contains (the shared tuple)."""
+    found_masks: dict[str, int] = attrs.field(factory=dict)
+    """``str(specifier set)`` → the mask of those candidates."""
+
+    @classmethod
+    def of(cls, candidates: tuple[Candidate, ...]) -> _ProjectIndex:
+        first: dict[str, Version] = {}
+        bits: dict[str, int] = {}
+        for i, candidate in enumerate(candidates):
+            text = str(candidate.version)
+            first.setdefault(text, candidate.version)
+            bits[text] = bits.get(text, 0) | 1 << i
+        # Candidates are usually newest first: reversed, the sort is one linear pass.
+        texts = sorted(reversed(first), key=first.__getitem__)
+        below = [0]
+        for text in texts:
+            below.append(below[-1] | bits[text])
+        return cls(candidates, tuple(texts), tuple(first[t] for t in texts),
+                   tuple(bits[t] for t in texts), tuple(below),
+                   {text: k for k, text in enumerate(texts)})
+
+
+class SpecifierMatcher:
+    """Which candidates of a project a `SpecifierSet` contains (prereleases included), with
+    one shared result tuple per (project, ``str(specifier)``).
+
+    The straightforward filter costs a `SpecifierSet.contains` per candidate and requirement,
+    and a ``str(specifier)`` per requirement. Here a set's matches are the intersection of its
+    specifiers' matches; an individual specifier is known by its string (all `packaging` reads
+    of it) and asked about a normalized version string at most once in the whole universe,
+    and about a few versions of a project only when it is a bound (binary search).
+    """
+
+    def __init__(self) -> None:
+        self._specifiers: dict[str, Specifier] = {}
+        """One representative per specifier string: it caches its parsed version."""
+        self._contains: dict[str, dict[str, bool]] = {}
+        """Specifier string → normalized version string → ``contains(prereleases=True)``."""
+        self._canonical: dict[tuple[str, ...], str] = {}
+        """A set's specifier strings, in its order → ``str()`` of the set."""
+        self._indexes: dict[NormalizedName, _ProjectIndex] = {}
+
+    def matches(self, project: Project,
+                specifier: SpecifierSet) -> tuple[tuple[Candidate, ...], int]:
+        """The candidates of `project` inside `specifier`, best first, and their mask.
+
+        Equal ``str(specifier)`` on one project gives the same tuple object (the encoder and
+        dominance read its identity as "the same requirement"); different strings give
+        different tuples even when they match the same candidates, as a plain cache would.
+        """
+        specs = tuple(specifier)
+        if len(specs) == 1:
+            canonical = str(specs[0])
+        elif not specs:
+            canonical = ""
+        else:
+            # A set's str() depends only on its specifiers' strings (sorted, deduplicated by
+            # canonical form), so it is computed once per combination.
+            texts = tuple([str(spec) for spec in specs])
+            found_canonical = self._canonical.get(texts)
+            if found_canonical is None:
+                found_canonical = self._canonical[texts] = str(SpecifierSet(
+                    [self._specifiers.setdefault(t, spec) for t, spec in zip(texts, specs,
+                                                                              strict=True)]))
+            canonical = found_canonical
+        index = self._indexes.get(project.name)
+        if index is None or index.candidates is not project.candidates:
+            index = self._indexes[project.name] = _ProjectIndex.of(project.candidates)
+        matches = index.found.get(canonical)
+        if matches is None:
+            if len(specs) == 1:
+                mask = self._mask(index, specs[0], canonical)
+            else:
+                mask = index.below[-1]
+                for spec in specs:
+                    if mask:
+                        mask &= self._mask(index, spec, str(spec))
+            index.found_masks[canonical] = mask
+            matches = index.found[canonical] = _select(index.candidates, mask)
+        return matches, index.found_masks[canonical]
+
+    def _mask(self, index: _ProjectIndex, spec: Specifier, text: str) -> int:
+        """The candidates `spec` (whose string is `text`) contains.
+
+        `packaging` turns every operator but ``===`` into intervals of versions: ``<``,
+        ``<=`` one from -∞, ``>``, ``>=`` one to ∞, ``==``, ``~=`` one, ``!=`` all but one
+        (property-tested here). So along the project's ascending versions the answers are
+        T…TF…F, F…FT…T, F…FT…TF…F or T…TF…FT…T, and only where they change is needed. A
+        bound is usually one of the project's versions: the change is next to it, and a few
+        answers confirm it; otherwise a binary search finds it, or (``==`` and ``!=`` not
+        at a version, ``===``) every version is asked.
+        """
+        mask = index.masks.get(text)
+        if mask is not None:
+            return mask
+        specifier = self._specifiers.setdefault(text, spec)
+        known = self._contains.get(text)
+        if known is None:
+            known = self._contains[text] = {}
+        texts, versions, below = index.texts, index.versions, index.below
+
+        def holds(k: int) -> bool:
+            hit = known.get(texts[k])
+            if hit is None:
+                hit = known[texts[k]] = specifier.contains(versions[k], prereleases=True)
+            return hit
+
+        operator = (text[:3] if text.startswith("===") else text[:2] if text[1] == "="
+                    else text[:1])
+        at = index.position.get(text[len(operator):])
+        count = len(texts)
+        if operator in ("<", "<=", ">", ">="):
+            upward = operator[0] == ">"
+            step = -1
+            if at is not None:  # ">=v": the first True is at v, ">v": after it, …
+                step = at + (upward != (operator[-1] == "="))
+                if (step > 0 and holds(step - 1) == upward) or (
+                        step < count and holds(step) != upward):
+                    step = -1
+            if step < 0:
+                lo, hi = 0, count
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if holds(mid) == upward:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                step = lo
+            return self._keep(index, text, below[-1] ^ below[step] if upward else below[step])
+        if operator in ("==", "~=", "!=") and at is not None:
+            inside = operator != "!="  # the answer inside the one interval
+            if holds(at) == inside:
+                lo, hi = at, at + 1
+                while lo > 0 and holds(lo - 1) == inside:
+                    lo -= 1
+                while hi < count and holds(hi) == inside:
+                    hi += 1
+                run = below[hi] ^ below[lo]
+                return self._keep(index, text, run if inside else below[-1] ^ run)
+        mask = 0
+        for k, bits in enumerate(index.bits):
+            if holds(k):
+                mask |= bits
+        return self._keep(index, text, mask)
+
+    @staticmethod
+    def _keep(index: _ProjectIndex, text: str, mask: int) -> int:
+        index.masks[text] = mask
+        return mask
+
+
+_NO_EXTRAS: frozenset[NormalizedName] = frozenset()
+
+
+@attrs.frozen(slots=True)
+class _Read:
+    """What `dependency` learned of one requirement object (sources share the objects)."""
+
+    requirement: Requirement
+    """Kept alive, so that its id stays unique."""
+    name: NormalizedName
+    extras: frozenset[NormalizedName]
+    matches: tuple[Candidate, ...]
+    mask: int
+    candidates: tuple[Candidate, ...]
+    """The project's candidates, which `mask` indexes."""
 
 
 class _Discovery:
@@ -158,18 +358,23 @@ class _Discovery:
                                       tuple[Dependency, ...]] = {}
         self.missing_extras: set[tuple[CandidateKey, NormalizedName]] = set()
         self.diagnostics: list[Diagnostic] = []
-        self._matches: dict[tuple[NormalizedName, str], tuple[Candidate, ...]] = {}
-        self._by_requirement: dict[int, tuple[Requirement, tuple[Candidate, ...]]] = {}
+        self._matcher = SpecifierMatcher()
+        self._by_requirement: dict[int, _Read] = {}
+        self._names: dict[str, NormalizedName] = {}
+        self._queued: dict[tuple[NormalizedName, NormalizedName | None], int] = {}
+        """Candidates (mask over the project's) already queued with that extra by
+        `dependency`: only a hint, `_seen` decides."""
+        self._registered: set[tuple[int, frozenset[NormalizedName]]] = set()
         self._marker_cache: dict[tuple[str, str], bool] = {}
         self._environment = dict(target.markers)
         self._queue: deque[tuple[Candidate, NormalizedName | None]] = deque()
-        self._seen: set[tuple[CandidateKey, NormalizedName | None]] = set()
+        self._seen: dict[NormalizedName | None, set[CandidateKey]] = {None: set()}
+        """Per extra (None: base requirements), the candidates queued with it."""
         self._source_of: dict[CandidateKey, Source] = {}
         self._allow_pre: dict[NormalizedName, bool] = {}
         self._root: tuple[Dependency, ...] = ()
         self._complete: dict[CandidateKey, Candidate] = {}
         self._late: dict[CandidateKey, Exclusion] = {}
-        self._matched: dict[CandidateKey, Candidate] = {}
         self._wanted_extras: dict[CandidateKey, set[NormalizedName]] = {}
 
     # -- projects -----------------------------------------------------------------
@@ -204,24 +409,37 @@ class _Discovery:
             # Metadata is read when a candidate is expanded, not for every release listed.
             complete = usable
         else:
-            for source in {id(origin_source[c.key]): origin_source[c.key]
-                           for c in usable}.values():
-                source.prefetch([c for c in usable if origin_source[c.key] is source])
+            if len(offered) == 1:  # the one source offered every usable candidate
+                if usable:
+                    offered[0][0].prefetch(list(usable))
+            else:
+                for source in {id(origin_source[c.key]): origin_source[c.key]
+                               for c in usable}.values():
+                    source.prefetch([c for c in usable if origin_source[c.key] is source])
             for candidate in usable:
                 meta = self._read_metadata(candidate, allow_pre)
                 if isinstance(meta, Exclusion):
                     exclusions.append(meta)
                 else:
                     complete.append(meta)
-        order = {id(s): i for i, (s, _) in enumerate(offered)}
-        source_rank = {c.key: order[id(origin_source[c.key])] for c in complete}
         group = admission.preference
-        complete.sort(key=lambda c: (source_rank[c.key], c.origin.kind, c.origin.name))
+        if len(offered) == 1:  # one source: its rank is the same for all
+            complete.sort(key=lambda c: (c.origin.kind, c.origin.name))
+        else:
+            order = {id(s): i for i, (s, _) in enumerate(offered)}
+            source_rank = {c.key: order[id(origin_source[c.key])] for c in complete}
+            complete.sort(key=lambda c: (source_rank[c.key], c.origin.kind, c.origin.name))
         complete.sort(key=lambda c: c.version, reverse=True)
-        complete.sort(key=lambda c: group.get(c.key, 0))
-        levels = list(dict.fromkeys((group.get(c.key, 0), c.version) for c in complete))
-        level_rank = {level: i for i, level in enumerate(levels)}
-        ranks = {c.key: level_rank[(group.get(c.key, 0), c.version)] for c in complete}
+        if group:  # (otherwise every group is 0, and the stable sort would change nothing)
+            complete.sort(key=lambda c: group.get(c.key, 0))
+        # Sorted, equal (group, version) levels are neighbours: a rank per run.
+        ranks: dict[CandidateKey, int] = {}
+        rank, level = -1, None
+        for candidate in complete:
+            current = (group.get(candidate.key, 0), candidate.version)
+            if current != level:
+                rank, level = rank + 1, current
+            ranks[candidate.key] = rank
         return Project(name, tuple(complete), tuple(exclusions), known, ranks)
 
     def _read_metadata(self, candidate: Candidate, allow_pre: bool) -> Candidate | Exclusion:
@@ -237,6 +455,11 @@ class _Discovery:
         return meta
 
     # -- requirements -------------------------------------------------------------
+    def _canonical_name(self, text: str) -> NormalizedName:
+        """`canonicalize_name` (a regular expression), once per spelling."""
+        name = self._names[text] = canonicalize_name(text)
+        return name
+
     def marker_holds(self, marker: Marker | None, extra: str) -> bool:
         if marker is None:
             return True
@@ -253,35 +476,47 @@ class _Discovery:
         parent: Candidate | None,
         parent_extra: NormalizedName | None,
     ) -> Dependency:
-        name = canonicalize_name(requirement.name)
-        project = self.project(name)
-        seen = self._by_requirement.get(id(requirement))
-        if seen is not None and seen[0] is requirement:
-            matches = seen[1]  # the same (shared) requirement object: same answer
-        else:
-            cache_key = (name, str(requirement.specifier))
-            found = self._matches.get(cache_key)
-            if found is None:
-                specifier = requirement.specifier
-                found = tuple(c for c in project.candidates
-                              if specifier.contains(c.version, prereleases=True))
-                self._matches[cache_key] = found
-            matches = found
-            self._by_requirement[id(requirement)] = (requirement, matches)
-        extras = frozenset(canonicalize_name(e) for e in requirement.extras)
+        read = self._by_requirement.get(id(requirement))
+        if read is None or read.requirement is not requirement:
+            name = self._names.get(requirement.name) or self._canonical_name(requirement.name)
+            project = self.project(name)
+            matches, mask = self._matcher.matches(project, requirement.specifier)
+            extras = (frozenset(canonicalize_name(e) for e in requirement.extras)
+                      if requirement.extras else _NO_EXTRAS)
+            read = _Read(requirement, name, extras, matches, mask, project.candidates)
+            self._by_requirement[id(requirement)] = read
+        # else: the same (shared) requirement object, same answer; its project is loaded.
+        name, extras, matches = read.name, read.extras, read.matches
         if self.lazy:
-            for match in matches:
-                self._matched[match.key] = match
+            registered = (id(matches), extras)  # `matches` lives in the matcher's cache
+            if registered not in self._registered:
+                self._registered.add(registered)
                 if extras:
-                    self._wanted_extras.setdefault(match.key, set()).update(extras)
+                    for match in matches:
+                        self._wanted_extras.setdefault(match.key, set()).update(extras)
             # Read only the best match now; the others stay free until a plan picks one.
             for match in matches[:1]:
                 self.expand(match)
             return Dependency(requirement, name, extras, matches, parent, parent_extra)
-        for match in matches:
-            self._enqueue(match, None)
+        # Queue every match with every extra, in order; the masks skip the (most) matches
+        # that an earlier requirement queued already.
+        mask = read.mask
+        queued = self._queued
+        todo = mask & ~queued.get((name, None), 0)
+        for extra in extras:
+            todo |= mask & ~queued.get((name, extra), 0)
+        if todo:
+            candidates = read.candidates
+            while todo:
+                low = todo & -todo
+                todo ^= low
+                match = candidates[low.bit_length() - 1]
+                self._enqueue(match, None)
+                for extra in extras:
+                    self._enqueue(match, extra)
+            queued[(name, None)] = queued.get((name, None), 0) | mask
             for extra in extras:
-                self._enqueue(match, extra)
+                queued[(name, extra)] = queued.get((name, extra), 0) | mask
         return Dependency(requirement, name, extras, matches, parent, parent_extra)
 
     def expand(self, candidate: Candidate) -> None:
@@ -291,9 +526,11 @@ class _Discovery:
             self._enqueue(candidate, extra)
 
     def _enqueue(self, candidate: Candidate, extra: NormalizedName | None) -> None:
-        key = (candidate.key, extra)
-        if key not in self._seen:
-            self._seen.add(key)
+        seen = self._seen.get(extra)
+        if seen is None:
+            seen = self._seen[extra] = set()
+        if candidate.key not in seen:
+            seen.add(candidate.key)
             self._queue.append((candidate, extra))
 
     def _expand(self, candidate: Candidate, extra: NormalizedName | None) -> None:
@@ -308,12 +545,12 @@ class _Discovery:
                     return
                 complete = found
             candidate = complete
-            if extra is not None and (candidate.key, None) not in self._seen:
+            if extra is not None and candidate.key not in self._seen[None]:
                 self._enqueue(candidate, None)
         if extra is None:
             self.dependencies[candidate.key] = tuple(
-                self.dependency(req, candidate, None)
-                for req in candidate.requires if self.marker_holds(req.marker, ""))
+                self.dependency(req, candidate, None) for req in candidate.requires
+                if req.marker is None or self.marker_holds(req.marker, ""))
             return
         if extra not in candidate.provides_extras:
             self.missing_extras.add((candidate.key, extra))
@@ -335,8 +572,6 @@ class _Discovery:
             for candidate in releases:
                 if not self.lazy or candidate is releases[0] or candidate.installed:
                     self._enqueue(candidate, None)
-                else:
-                    self._matched[candidate.key] = candidate
         for constraint in self.request.constraints:
             self.project(canonicalize_name(constraint.name))
 
@@ -358,8 +593,13 @@ class _Discovery:
         if self.lazy:
             projects = {name: self._with_metadata(project)
                         for name, project in self.projects.items()}
-        free = frozenset(key for key in self._matched
-                         if key not in self.dependencies and key not in self._late)
+        # Every listed release of a project reached is choosable: read, or free. (Only the
+        # matched ones would do for this snapshot, but a later round's requirements may match
+        # others, and an encoding that grows round by round must have their variables.)
+        free = frozenset(
+            c.key for project in self.projects.values() for c in project.candidates
+            if c.key not in self.dependencies and c.key not in self._late) if self.lazy \
+            else frozenset()
         return Universe(
             target=self.target,
             request=self.request,

@@ -19,8 +19,10 @@ encodes again without pruning when there is no plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby, pairwise
 
+import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.model import Candidate, CandidateKey
@@ -37,29 +39,115 @@ def _signature(dependencies: Iterable[Dependency]) -> Signature:
     return frozenset((d.name, id(d.matches), d.extras) for d in dependencies)
 
 
+def _bits(mask: int) -> Iterator[int]:
+    """Positions of the set bits, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+@attrs.define(slots=True, eq=False)
+class _Releases:
+    """A project's readable releases, best first, each one a bit of the masks below (bit i:
+    ``releases[i]``)."""
+
+    candidates: tuple[Candidate, ...]
+    """All the project's candidates (readable or not)."""
+    releases: list[Candidate] = attrs.field(factory=list)
+    below: list[int] = attrs.field(factory=lambda: [0])
+    """``below[k]``: the mask of the readable ones among ``candidates[:k]``."""
+    bits: dict[CandidateKey, int] = attrs.field(factory=dict)
+    """Each candidate's bit (0 when it is not readable)."""
+    admitting: set[int] = attrs.field(factory=set)
+    """Distinct masks of the releases that one requirement (or constraint) admits."""
+
+    def within(self) -> list[int]:
+        """Per release, the mask of the releases that everything admitting it admits."""
+        rows = [(1 << len(self.releases)) - 1] * len(self.releases)
+        for mask in self.admitting:
+            low = mask & -mask
+            if not mask & (mask + low):  # one run of releases, the usual case
+                start, end = low.bit_length() - 1, mask.bit_length()
+                rows[start:end] = [row & mask for row in rows[start:end]]
+                continue
+            rest = mask
+            while rest:
+                low = rest & -rest
+                rows[low.bit_length() - 1] &= mask
+                rest ^= low
+        return rows
+
+
 def dominated(universe: Universe) -> frozenset[CandidateKey]:
     """Keys of releases that a better release of the same project dominates."""
-    satisfies: dict[CandidateKey, set[int]] = {}
-    requirements: list[Dependency] = list(universe.root)
-    for deps in universe.dependencies.values():
-        requirements.extend(deps)
-    for deps in universe.extra_dependencies.values():
-        requirements.extend(deps)
-    for dependency in requirements:
-        for match in dependency.matches:
-            satisfies.setdefault(match.key, set()).add(id(dependency.matches))
-    allowed_by: dict[CandidateKey, set[int]] = {}
-    for number, constraint in enumerate(universe.request.constraints):
-        name = canonicalize_name(constraint.name)
-        project = universe.projects.get(name)
-        for candidate in project.candidates if project else ():
-            if constraint.specifier.contains(candidate.version, prereleases=True):
-                allowed_by.setdefault(candidate.key, set()).add(number)
+    projects: dict[NormalizedName, _Releases] = {}
+    place: dict[CandidateKey, tuple[_Releases, int]] = {}  # project, position in candidates
+    expanded = universe.dependencies
+    for name, project in universe.projects.items():
+        if name in universe.installed:
+            continue
+        entry = _Releases(project.candidates)
+        releases, below, bits = entry.releases, entry.below, entry.bits
+        for position, candidate in enumerate(project.candidates):
+            key = candidate.key
+            place[key] = (entry, position)
+            if key in expanded:
+                bits[key] = 1 << len(releases)
+                releases.append(candidate)
+            else:
+                bits[key] = 0
+            below.append(below[-1] | bits[key])
+        if len(releases) > 1:  # a single release has nothing to compare with
+            projects[name] = entry
 
+    # "Whatever admits c admits b", over all requirements and constraints at once: `within`
+    # gives per release the mask of the releases that every requirement admitting it also
+    # admits, so that test is one bit. Requirements are told apart by their shared `matches`
+    # tuple (as in `_signature`); each becomes a mask of readable releases, found as a slice
+    # of the project's candidates when it is one (nearly always), and equal masks count once.
     extras_asked: dict[NormalizedName, set[NormalizedName]] = {}
-    for dependency in requirements:
-        if dependency.extras:
-            extras_asked.setdefault(dependency.name, set()).update(dependency.extras)
+    requirements: dict[int, tuple[Candidate, ...]] = {}
+    for group in (universe.root, *universe.dependencies.values(),
+                  *universe.extra_dependencies.values()):
+        for dependency in group:
+            requirements[id(dependency.matches)] = dependency.matches
+            if dependency.extras:
+                extras_asked.setdefault(dependency.name, set()).update(dependency.extras)
+    admitted: list[Sequence[Candidate]] = []
+    for matches in requirements.values():
+        found = place.get(matches[0].key) if matches else None
+        if found is not None:
+            entry, start = found
+            end = start + len(matches)
+            if entry.candidates[start:end] == matches:
+                entry.admitting.add(entry.below[end] ^ entry.below[start])
+                continue
+        admitted.append(matches)
+    for constraint in universe.request.constraints:
+        constrained = universe.projects.get(canonicalize_name(constraint.name))
+        if constrained is not None:
+            admitted.append([c for c in constrained.candidates
+                             if constraint.specifier.contains(c.version, prereleases=True)])
+    for members in admitted:
+        found = place.get(members[0].key) if members else None
+        if found is not None:  # usually all of one project: look each one up there
+            bits, mask = found[0].bits, 0
+            for member in members:
+                bit = bits.get(member.key)
+                if bit is None:
+                    break
+                mask |= bit
+            else:
+                found[0].admitting.add(mask)
+                continue
+        masks: dict[_Releases, int] = {}
+        for member in members:
+            found = place.get(member.key)
+            if found is not None:
+                masks[found[0]] = masks.get(found[0], 0) | found[0].bits[member.key]
+        for entry, mask in masks.items():
+            entry.admitting.add(mask)
 
     def needs(candidate: Candidate, extra: NormalizedName | None) -> Signature | None:
         if extra is None:
@@ -70,25 +158,54 @@ def dominated(universe: Universe) -> frozenset[CandidateKey]:
         return None if found is None else _signature(found)
 
     pruned: set[CandidateKey] = set()
-    for name, project in universe.projects.items():
-        if name in universe.installed:
-            continue
-        readable = [c for c in project.candidates if universe.expanded(c)]
+    for name, entry in projects.items():
+        releases = entry.releases
+        within = entry.within()
+        better_ranked = _better_ranked([universe.projects[name].ranks[c.key]
+                                        for c in releases])
         asked = sorted(extras_asked.get(name, ()))
-        profiles: list[tuple[Candidate, set[int], set[int], list[Signature | None]]] = []
-        for candidate in readable:  # best first
-            profile = (candidate, satisfies.get(candidate.key, set()),
-                       allowed_by.get(candidate.key, set()),
-                       [needs(candidate, None), *(needs(candidate, e) for e in asked)])
-            for better, better_satisfies, better_allowed, better_needs in profiles:
-                if better.key in pruned or project.ranks[better.key] >= project.ranks[
-                        candidate.key]:
-                    continue
-                if (profile[1] <= better_satisfies and profile[2] <= better_allowed
-                        and all(mine is not None and theirs is not None and theirs <= mine
-                                for theirs, mine in zip(better_needs, profile[3],
-                                                        strict=True))):
+        kept = 0  # earlier releases not pruned: dominance is transitive, so they suffice
+        if not asked:  # base requirements only: one signature each, never None
+            signatures: list[Signature] = []
+            for i, candidate in enumerate(releases):
+                mine = _signature(expanded.get(candidate.key, ()))
+                signatures.append(mine)
+                betters = within[i] & better_ranked[i] & kept
+                if betters and any(signatures[j] <= mine for j in _bits(betters)):
                     pruned.add(candidate.key)
-                    break
+                else:
+                    kept |= 1 << i
+            continue
+        profiles: list[list[Signature | None]] = []
+        for i, candidate in enumerate(releases):
+            profile = [needs(candidate, None), *(needs(candidate, e) for e in asked)]
             profiles.append(profile)
+            betters = within[i] & better_ranked[i] & kept
+            if betters and all(signature is not None for signature in profile) and any(
+                    _covered(profiles[j], profile) for j in _bits(betters)):
+                pruned.add(candidate.key)
+            else:
+                kept |= 1 << i
     return frozenset(pruned)
+
+
+def _better_ranked(ranks: list[int]) -> list[int]:
+    """Per release, the mask of the releases of a lower (better) rank."""
+    if all(a < b for a, b in pairwise(ranks)):  # the usual: each rank its own level
+        return [(1 << i) - 1 for i in range(len(ranks))]
+    masks = [0] * len(ranks)
+    lower = 0
+    for _, level in groupby(sorted(range(len(ranks)), key=ranks.__getitem__),
+                            key=ranks.__getitem__):
+        positions = list(level)
+        for i in positions:
+            masks[i] = lower
+        for i in positions:
+            lower |= 1 << i
+    return masks
+
+
+def _covered(theirs: list[Signature | None], ours: list[Signature | None]) -> bool:
+    """Whether we require everything they require, for the base and each extra."""
+    return all(t is not None and o is not None and t <= o
+               for t, o in zip(theirs, ours, strict=True))
