@@ -489,11 +489,10 @@ class _Discovery:
         name, extras, matches = read.name, read.extras, read.matches
         if self.lazy:
             registered = (id(matches), extras)  # `matches` lives in the matcher's cache
-            if registered not in self._registered:
+            if extras and registered not in self._registered:
                 self._registered.add(registered)
-                if extras:
-                    for match in matches:
-                        self._wanted_extras.setdefault(match.key, set()).update(extras)
+                for match in matches:
+                    self._wanted_extras.setdefault(match.key, set()).update(extras)
             # Read only the best match now; the others stay free until a plan picks one.
             for match in matches[:1]:
                 self.expand(match)
