@@ -12,8 +12,10 @@ Everything here is pure orchestration: sources do the I/O, the solver does the s
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
@@ -265,6 +267,28 @@ def resolve(
     options: ResolveOptions | None = None,
 ) -> Resolution:
     """Find the best plan for `request` from `sources`, or the facts that rule every plan out."""
+    with _collector_paused():
+        return _resolve(request, sources, target, options)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while resolving, and restore it after.
+
+    Discovery and encoding allocate about a million long-lived objects and hardly any
+    cycles; each generational pass rescans them and frees nothing (one full pass took
+    0.6-0.7 s at 3000 x 20). Reference counting still frees everything else at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
+             options: ResolveOptions | None) -> Resolution:
     options = options or ResolveOptions()
     target = target or Target.current()
     sources = list(sources)
