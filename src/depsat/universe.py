@@ -575,10 +575,47 @@ class _Discovery:
             self.project(canonicalize_name(constraint.name))
 
     def run(self) -> Universe:
-        """Read everything queued, then take a snapshot."""
+        """Read everything queued, then take a snapshot.
+
+        The queue is read a wave at a time: first every source is asked to prefetch what the
+        wave needs (metadata, then the pages of the projects it requires), so an index
+        fetches them concurrently instead of one request after another. The order in which
+        candidates are expanded, and so the universe, is the same as one by one."""
         while self._queue:
-            self._expand(*self._queue.popleft())
+            wave = list(self._queue)
+            self._queue.clear()
+            self._prefetch(wave)
+            for candidate, extra in wave:
+                self._expand(candidate, extra)
         return self.snapshot()
+
+    def _prefetch(self, wave: list[tuple[Candidate, NormalizedName | None]]) -> None:
+        if self.lazy:
+            unread: dict[int, tuple[Source, list[Candidate]]] = {}
+            for candidate, _ in wave:
+                source = self._source_of.get(candidate.key)
+                if (source is not None and candidate.key not in self._complete
+                        and candidate.key not in self._late):
+                    unread.setdefault(id(source), (source, []))[1].append(candidate)
+            for source, candidates in unread.values():
+                source.prefetch(candidates)
+        names: set[NormalizedName] = set()
+        for candidate, extra in wave:
+            read = self._complete.get(candidate.key, candidate) if self.lazy else candidate
+            if (self.lazy and candidate.key not in self._complete
+                    and candidate.key not in self._late):
+                found = self._read_metadata(candidate, self._allow_pre.get(candidate.name,
+                                                                           True))
+                if isinstance(found, Exclusion):
+                    self._late[candidate.key] = found
+                    continue
+                read = found
+            names.update(canonicalize_name(req.name) for req in read.requires
+                         if req.marker is None or self.marker_holds(req.marker, extra or ""))
+        wanted = [name for name in names if name not in self.projects]
+        if wanted:
+            for source in self.sources:
+                source.prefetch_projects(wanted)
 
     def snapshot(self) -> Universe:
         diagnostics = list(self.diagnostics)
