@@ -13,6 +13,11 @@ Two strategies, both exact:
   bound (a k-modulo totaliser: 2x smaller and faster than the sequential counter here).
   Kept as a comparison point and for objectives whose tiers must be inspected one by one.
 
+Both run `_FastRC2Stratified` (RC2Stratified with core minimisation by unit propagation,
+trimmed cores) with the oracle's decision phases set to the soft literals and the problem's
+hints (`_hint`): at 3000 x 20 these took solving from 12 s to 2.4 s (conflict 0) and from
+32 s to 7 s (conflict 0.2).
+
 Soft literals are units throughout (see docs/objectives.md): RC2 appends selectors to
 non-unit soft clauses, and unit softs keep each stratum's weights equal.
 """
