@@ -532,17 +532,25 @@ class _Discovery:
             seen.add(candidate.key)
             self._queue.append((candidate, extra))
 
+    def _with_read_metadata(self, candidate: Candidate) -> Candidate | None:
+        """Lazy reading: `candidate` with its metadata (read once), or None when that
+        metadata rules it out."""
+        if candidate.key in self._late:
+            return None
+        complete = self._complete.get(candidate.key)
+        if complete is None:
+            found = self._read_metadata(candidate, self._allow_pre.get(candidate.name, True))
+            if isinstance(found, Exclusion):
+                self._late[candidate.key] = found
+                return None
+            complete = found
+        return complete
+
     def _expand(self, candidate: Candidate, extra: NormalizedName | None) -> None:
         if self.lazy:
-            if candidate.key in self._late:
-                return
-            complete = self._complete.get(candidate.key)
+            complete = self._with_read_metadata(candidate)
             if complete is None:
-                found = self._read_metadata(candidate, self._allow_pre.get(candidate.name, True))
-                if isinstance(found, Exclusion):
-                    self._late[candidate.key] = found
-                    return
-                complete = found
+                return
             candidate = complete
             if extra is not None and candidate.key not in self._seen[None]:
                 self._enqueue(candidate, None)
@@ -601,15 +609,9 @@ class _Discovery:
                 source.prefetch(candidates)
         names: set[NormalizedName] = set()
         for candidate, extra in wave:
-            read = self._complete.get(candidate.key, candidate) if self.lazy else candidate
-            if (self.lazy and candidate.key not in self._complete
-                    and candidate.key not in self._late):
-                found = self._read_metadata(candidate, self._allow_pre.get(candidate.name,
-                                                                           True))
-                if isinstance(found, Exclusion):
-                    self._late[candidate.key] = found
-                    continue
-                read = found
+            read = self._with_read_metadata(candidate) if self.lazy else candidate
+            if read is None:
+                continue
             names.update(canonicalize_name(req.name) for req in read.requires
                          if req.marker is None or self.marker_holds(req.marker, extra or ""))
         wanted = [name for name in names if name not in self.projects]
