@@ -274,17 +274,7 @@ def grow(encoding: Encoding, universe: Universe,
     if encoding.pruned and universe is not encoding.universe:
         raise ValueError("a pruned encoding cannot grow")
     encoding.move_to(universe)
-    for name, project in universe.projects.items():
-        if name in encoding.projects_done:
-            for candidate in project.candidates:  # now with the metadata read since
-                var = encoding.var_of.get(candidate.key)
-                if var is not None:
-                    encoding.candidate_of[var] = candidate
-            continue
-        encoding.projects_done.add(name)
-        for candidate in encoding.encoded(name):
-            encoding.candidate_var(candidate)
-        _at_most_one(encoding, name)
+    _add_projects(encoding)
     for key, var in encoding.var_of.items():
         if key not in encoding.ruled_out and not universe.choosable(
                 encoding.candidate_of[var]):
@@ -310,15 +300,27 @@ def grow(encoding: Encoding, universe: Universe,
     return encoding
 
 
-def _encode_requests(encoding: Encoding) -> None:
-    """What the request itself says (fixed across lazy rounds): roots, constraints and
-    read-only installed packages. Their projects are loaded when discovery starts."""
-    universe = encoding.universe
-    for name in universe.projects:
+def _add_projects(encoding: Encoding) -> None:
+    """Variables and at-most-one for the projects reached since the last call; for the
+    others, the current candidate objects (their metadata may have been read since)."""
+    for name, project in encoding.universe.projects.items():
+        if name in encoding.projects_done:
+            for candidate in project.candidates:
+                var = encoding.var_of.get(candidate.key)
+                if var is not None:
+                    encoding.candidate_of[var] = candidate
+            continue
         encoding.projects_done.add(name)
         for candidate in encoding.encoded(name):
             encoding.candidate_var(candidate)
         _at_most_one(encoding, name)
+
+
+def _encode_requests(encoding: Encoding) -> None:
+    """What the request itself says (fixed across lazy rounds): roots, constraints and
+    read-only installed packages. Their projects are loaded when discovery starts."""
+    universe = encoding.universe
+    _add_projects(encoding)
     for dependency in universe.root:
         label = Label(LabelKind.ROOT, dependency=dependency, requirement=dependency.requirement,
                       name=dependency.name)
