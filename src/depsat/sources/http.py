@@ -397,6 +397,28 @@ class HttpClient:
                 return hit
         return self._net().get(url, accept=accept, immutable=immutable)
 
+    def cached(self, url: str, *, accept: str | None = None) -> Fetched | None:
+        """The stored response `get` would serve for `url` without a request, else None.
+
+        Sources use it to do warm work in the calling thread: on a thread pool, parsing
+        cache hits only contends for the GIL (warm 1000 x 10: discovery 0.46 -> 0.33 s)."""
+        if self.no_cache or url.startswith("file:"):
+            return None
+        hit = self._from_cache(self._remember(url), accept, False)
+        if hit is not None:
+            self.count(cache_hit=True)
+        return hit
+
+    def is_local(self, url: str) -> bool:
+        """Whether fetching `url` reads a local file only: a `file:` URL, or an immutable
+        file already in the cache (its entry exists; its content is checked by hash)."""
+        if url.startswith("file:"):
+            return True
+        if self.no_cache:
+            return False
+        clean, _ = _strip_userinfo(url)
+        return os.path.exists(self._entry_path(clean))
+
     def _entry_path(self, url: str) -> str:
         path = self._entry_paths.get(url)
         if path is None:

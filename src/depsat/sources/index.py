@@ -5,7 +5,9 @@ release actually reached: the PEP 658 `.metadata` file when the index offers it,
 wheel itself (only its METADATA member is read), else the sdist's PKG-INFO when PEP 643 says
 it is static, else (only with a `MetadataBuilder`, `--build-metadata`) the sdist's metadata as
 its build backend prepares it. `prefetch()` runs those fetches on a small thread pool and
-memoizes them, so the resolver's later `metadata()` calls return at once. Each page, metadata
+memoizes them, so the resolver's later `metadata()` calls return at once; reads of local
+files (`file://`, cache hits) are deferred to the thread that asks instead, since on the
+pool they only contend for the GIL. Each page, metadata
 read and build is reported to the client's progress callback. Nothing here filters by
 target: the artifacts carry tags, Requires-Python and yanked flags for discovery to judge.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +51,7 @@ from depsat.sources.distfiles import (
     wheel_metadata,
 )
 from depsat.sources.http import (
+    Fetched,
     FetchEvent,
     FetchKind,
     HttpClient,
@@ -92,6 +95,27 @@ def _check_hash(data: bytes, hashes: Mapping[str, str], url: str) -> str | None:
                     f"got {actual}")
         return None
     return None
+
+
+class _Deferred(Future[Any]):
+    """A future whose call runs in the first thread that asks for its result: work that
+    only reads local files (a `file://` index, cache hits) gains nothing on a thread pool
+    but GIL contention."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        super().__init__()
+        self._call: Callable[[], Any] | None = call
+        self._run_lock = threading.Lock()
+
+    def result(self, timeout: float | None = None) -> Any:
+        with self._run_lock:
+            call, self._call = self._call, None
+            if call is not None:
+                try:
+                    self.set_result(call())
+                except BaseException as exc:
+                    self.set_exception(exc)
+        return super().result(timeout)
 
 
 class DistributionSource(Source):
@@ -213,14 +237,38 @@ class DistributionSource(Source):
             future = self._metadata.get(key)
             if future is not None:
                 return future
-        pool = self._pool()
+        local = self._reads_local_file(candidate)
+        pool = None if local else self._pool()
         with self._lock:
             future = self._metadata.get(key)
             if future is None:
                 self.client.progress(FetchEvent(FetchKind.METADATA, False, str(candidate)))
-                future = pool.submit(self._load_metadata, candidate)
+                future = (_Deferred(lambda: self._load_metadata(candidate)) if pool is None
+                          else pool.submit(self._load_metadata, candidate))
                 self._metadata[key] = future
             return future
+
+    def _reads_local_file(self, candidate: Candidate) -> bool:
+        """Whether the first file `_read_metadata` would read is local (`file:`, or cached
+        and checked by its hash), so that reading it is no work for the pool. Builds always
+        go to the pool."""
+        wheels = [a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]
+        if not wheels and self.metadata_builder is not None:
+            return False
+        artifacts = wheels or list(candidate.artifacts)
+        if not artifacts:
+            return False
+        files = self._files
+        artifact = min(artifacts, key=lambda a: (
+            a.yanked, not ((f := files.get(a.url or "")) is not None and f.core_metadata)))
+        file = files.get(artifact.url or "")
+        url: str | None = artifact.url
+        hashes: Mapping[str, str] = artifact.hashes
+        if file is not None and file.core_metadata:
+            url, hashes = file.metadata_url, file.core_metadata_hashes
+        # Without a hash a cached copy may need revalidating: a request, so the pool's.
+        return url is not None and (url.startswith("file:") or bool(hashes)) and \
+            self.client.is_local(url)
 
     def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         """`candidate` with its dependencies, from the cheapest file that has them."""
@@ -410,35 +458,43 @@ class IndexSource(DistributionSource):
             future = self._pages.get(project)
             if future is not None:
                 return future
-        pool = self._pool()
+        url = self.project_url(project)
+        # A local or cached page is read where it is asked for (see `_Deferred`).
+        hit = None if url.startswith("file:") else self.client.cached(url, accept=ACCEPT)
+        pool = None if hit is not None or url.startswith("file:") else self._pool()
         with self._lock:
             future = self._pages.get(project)
             if future is None:
                 self.client.progress(FetchEvent(FetchKind.PAGE, False, project))
-                future = pool.submit(self._load_candidates, project)
+                future = (_Deferred(lambda: self._load_candidates(project, hit))
+                          if pool is None else pool.submit(self._load_candidates, project))
                 self._pages[project] = future
             return future
 
-    def _load_candidates(self, project: NormalizedName) -> tuple[Candidate, ...]:
+    def _load_candidates(self, project: NormalizedName,
+                         hit: Fetched | None = None) -> tuple[Candidate, ...]:
         try:
-            return self._read_candidates(project)
+            return self._read_candidates(project, hit)
         finally:
             self.client.progress(FetchEvent(FetchKind.PAGE, True, project))
 
-    def _read_candidates(self, project: NormalizedName) -> tuple[Candidate, ...]:
-        page = self._fetch_page(project)
+    def _read_candidates(self, project: NormalizedName,
+                         hit: Fetched | None = None) -> tuple[Candidate, ...]:
+        page = self._fetch_page(project, hit)
         if page is None:
             return ()
         for warning in page.warnings:
             self._warn(warning, redact_url(page.url))
         return tuple(self._group(page.files, self.origin, project).get(project, ()))
 
-    def _fetch_page(self, project: NormalizedName) -> ProjectPage | None:
+    def _fetch_page(self, project: NormalizedName, hit: Fetched | None = None,
+                    ) -> ProjectPage | None:
+        """The project's page; `hit` is its cached response when already read."""
         url = self.project_url(project)
         shown = redact_url(url)
         if url.startswith("file:"):
             return self._local_page(url)
-        fetched = self.client.get(url, accept=ACCEPT)
+        fetched = hit or self.client.get(url, accept=ACCEPT)
         if fetched.status == 404:
             return None
         try:

@@ -1,0 +1,102 @@
+"""Warm and local index reads happen in the asking thread; network reads stay on the pool.
+
+Real indexes served on 127.0.0.1 and real caches: the plan must not depend on where the
+work ran, a stale page must still be revalidated, and a damaged cache entry re-fetched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from indexbuild import build_index, serve
+
+from depsat.api import ResolveOptions, request_from_strings, resolve
+from depsat.sources.http import HttpClient
+from depsat.sources.index import IndexSource
+from depsat.target import Target
+
+SPEC: dict[str, Any] = {
+    "app": {
+        "1.0": {"requires": ["lib>=1", "util"]},
+        "2.0": {"requires": ["lib>=2", "util<2"]},
+    },
+    "lib": {"1.0": {"requires": ["util"]}, "2.0": {"requires": ["util"]},
+            "3.0": {"requires": ["util>=3"]}},
+    "util": {"1.0": {}, "2.0": {}, "3.0": {}},
+}
+TARGET = Target.for_python("3.12")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("speed")
+    build_index(SPEC, root)
+    return root
+
+
+def _client(cache: Path) -> HttpClient:
+    return HttpClient(cache_dir=cache, timeout=2.0, retries=1, backoff=0.01)
+
+
+def _plan(source: IndexSource) -> dict[str, str]:
+    resolution = resolve(request_from_strings(["app"]), [source], TARGET)
+    assert resolution.plan is not None, resolution.failure
+    return resolution.plan.versions()
+
+
+def test_warm_run_reads_the_cache_without_the_pool(index: Path, tmp_path: Path) -> None:
+    with serve(index, max_age=600) as url:
+        cold = IndexSource(f"{url}simple/", client=_client(tmp_path))
+        expected = _plan(cold)
+        assert cold._executor is not None  # network reads ran concurrently
+        before = len(url.requests)
+        warm = IndexSource(f"{url}simple/", client=_client(tmp_path))
+        assert _plan(warm) == expected == {"app": "2.0", "lib": "2.0", "util": "1.0"}
+        assert len(url.requests) == before
+        assert warm._executor is None
+        assert warm.client.requests_made == 0 and warm.client.cache_hits > 0
+        cold.close()
+        warm.close()
+
+
+def test_stale_pages_are_revalidated_on_the_pool(index: Path, tmp_path: Path) -> None:
+    with serve(index, max_age=0) as url:
+        expected = _plan(IndexSource(f"{url}simple/", client=_client(tmp_path)))
+        again = IndexSource(f"{url}simple/", client=_client(tmp_path))
+        assert _plan(again) == expected
+        assert again._executor is not None
+        assert again.client.requests_made > 0  # pages asked again (conditionally)
+        assert again.client.cache_hits > 0  # metadata files still from the cache
+        again.close()
+
+
+def test_a_damaged_cached_metadata_file_is_fetched_again(index: Path, tmp_path: Path) -> None:
+    with serve(index, max_age=600) as url:
+        cold = IndexSource(f"{url}simple/", client=_client(tmp_path))
+        expected = _plan(cold)
+        wheel = next(u for u, f in cold._files.items() if f.filename.startswith("app-2.0-"))
+        metadata_url = cold._files[wheel].metadata_url
+        entry = Path(cold.client._entry_path(metadata_url))
+        assert entry.is_file()
+        head, _, _ = entry.read_bytes().partition(b"\n")
+        entry.write_bytes(head + b"\nMetadata-Version: 2.1\nName: garbage\n")
+        before = len(url.requests)
+        warm = IndexSource(f"{url}simple/", client=_client(tmp_path))
+        assert _plan(warm) == expected
+        fetched = [str(r) for r in url.requests[before:]]
+        assert len(fetched) == 1 and "app-2.0-" in fetched[0] and ".metadata" in fetched[0]
+        assert not [d for d in warm.diagnostics() if "hash" in d.message]
+        cold.close()
+        warm.close()
+
+
+def test_a_file_index_is_read_without_threads(index: Path, tmp_path: Path) -> None:
+    source = IndexSource((index / "simple").as_uri(), client=_client(tmp_path))
+    eager = resolve(request_from_strings(["app"]), [source], TARGET,
+                    ResolveOptions(lazy=False))
+    assert eager.plan is not None
+    assert _plan(source) == eager.plan.versions()
+    assert source._executor is None
+    source.close()
