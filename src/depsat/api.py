@@ -252,6 +252,7 @@ def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict
         tiers=[tier for _, tier in encoding.tiers],
         top=encoding.pool.top,
         phases=encoding.phase_hints(),
+        implied=encoding.implied_softs(),
     )
     timings["encoding"] += time.perf_counter() - start
     start = time.perf_counter()

@@ -209,6 +209,12 @@ class Encoding:
         """"Install nothing unless needed": the polarity a solver should try first."""
         return [-var for var in self.candidate_of]
 
+    def implied_softs(self) -> list[tuple[int, int]]:
+        """(¬ge[j], ¬ge[j+1]) for every ladder: the clause ge[j+1] ⇒ ge[j] makes the first
+        soft literal imply the second (`Problem.implied`)."""
+        return [(-ladder[j], -ladder[j + 1]) for ladder in self.ladders.values()
+                for j in range(len(ladder) - 1)]
+
     def clause_count(self) -> int:
         return len(self.hard) + sum(len(c) for _, c in self.groups)
 

@@ -69,7 +69,8 @@ def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
     problem = Problem(hard=encoding.hard,
                       groups=[*(clauses for _, clauses in encoding.groups), [variables]],
                       tiers=[tier for _, tier in encoding.tiers], top=encoding.pool.top,
-                      phases=encoding.phase_hints())
+                      phases=encoding.phase_hints(),
+                      implied=encoding.implied_softs())
     outcome = StratifiedRC2().solve(problem)
     if not isinstance(outcome, Optimum):  # pragma: no cover - a SAT check said it holds
         return "the preferences rank the chosen plan higher"

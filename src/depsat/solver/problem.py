@@ -29,6 +29,11 @@ class Problem:
     """Decision hints: literals a backend's SAT oracle should try first. They change how
     fast an answer comes, never the answer (the encoder hints "install nothing" so that an
     oracle left without soft assumptions searches like a greedy resolver)."""
+    implied: Sequence[tuple[int, int]] = ()
+    """Pairs (a, b) of soft literals of one tier where the hard clauses make a imply b (an
+    order encoding's ladder: "not one step stale" implies "not two steps stale"). While a
+    backend assumes a, assuming b too adds nothing, so it may hold b back until a is given
+    up. Like `phases`, this changes how fast an answer comes, never the answer."""
 
 
 @attrs.frozen(slots=True)
