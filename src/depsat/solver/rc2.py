@@ -25,10 +25,11 @@ non-unit soft clauses, and unit softs keep each stratum's weights equal.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pysat.card import CardEnc, EncType
-from pysat.examples.rc2 import RC2Stratified
+from pysat.examples.rc2 import RC2, RC2Stratified
 from pysat.formula import WCNF, IDPool
 
 from depsat.solver.problem import Clause, Optimum, Problem, Refutation
@@ -86,43 +87,68 @@ no chunk of 8 can (0.6 ms a test, and the few cores of 300-400 literals shrank b
 for a fifth of all solving time at 3000 x 20)."""
 
 
+_STEERING_BUDGET: int | None = 2
+"""Propagations per variable a main call may use before it counts as needing search: a call
+refuted by unit propagation assigns each variable about once. None exhausts every new sum
+before the next call, as RC2 itself does (for comparison, and for tests of that path)."""
+
+
 class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
-    """PySAT's RC2Stratified with three changes that keep it exact and make it 1.6-2.4x
-    faster on generated 3000 x 20 universes (8 universes, 35 s -> 20 s in all):
+    """PySAT's RC2Stratified with three changes that keep it exact. Against plain RC2 with
+    PySAT's exhaustion and our minimisation, solving 8 generated universes (3000 x 20 and
+    3000 x 10 at conflict 0 and 0.2) took 9.8-10.6 s instead of 35 s, and each got faster:
 
     * **Implied soft literals are held back.** A ladder's "not two steps stale" follows from
       "not one step stale", so it is assumed only once the latter has been relaxed in a core
       (`Problem.implied`). At 3000 x 20 that is about 1,500 assumptions instead of 26,000 per
       SAT call, and RC2's per-core bookkeeping shrinks with them. The optimum is the same: a
-      held-back literal is implied by an assumed one, so every model RC2 accepts satisfies it.
-    * **Exhaustion only where it pays.** RC2 follows each new core with a SAT call without
-      soft assumptions; it almost never raises the bound (3 of 239 cores), but the model it
-      leaves behind steers the next main call, which otherwise searches for up to 0.2 s.
-      When unit propagation already refutes the next call's assumptions, that call needs no
-      search, so the 15 ms exhaustion call is skipped.
+      held-back literal is implied by an assumed one, so every model RC2 accepts satisfies it
+      (and once its implier leaves the assumptions, it is assumed itself with its own weight).
+    * **Exhaustion only when the next call needs search.** RC2 follows each new sum with a
+      SAT call without soft assumptions ("exhaustion"). It seldom raises the bound (3 of 239
+      cores), but the model it leaves behind steers the next main call, which otherwise
+      searches for up to 0.2 s. Most next calls need no steering: unit propagation refutes
+      their assumptions. So the next call runs first on a propagation budget (twice the
+      variables; a refuted call assigns each about once), and only when that runs out is
+      the pending sum exhausted and the call repeated: 5-10 exhaustions instead of 250.
     * **Core minimisation by unit propagation.** RC2's `minimize_core` tests each core literal
       with a SAT call that rebuilds a whole model (9 ms each). Our cores come from propagation
       (a newest release needs something another forbids), so chunks of the core are dropped
       while propagation still conflicts (0.1 ms a test). Cores propagation cannot refute get
       RC2's deletion, keeping the refined core each "unsatisfiable" answer carries.
+
+    Tried and dropped (same 8 universes): exhaustion skipped when propagation refutes the next
+    call's assumptions, checked before it (20-23 s: the check repeats the call's propagation);
+    a conflict budget instead of a propagation budget (lost 2-3x on one universe: its aborted
+    searches left poor phases); disjoint cores before relaxing (31 s on one universe alone).
     """
 
-    core: list[int]  # RC2's current core (assumption literals); PySAT is untyped
+    # RC2's state that we read and write (PySAT is untyped): the current core (assumption
+    # literals), its weight and the relaxation literals of the newest sum.
+    core: list[int]
+    minw: int
+    rels: list[int]
 
     def __init__(self, formula: WCNF, implied: Sequence[tuple[int, int]] = (),
                  **options: object) -> None:
-        weights = dict(zip((clause[0] for clause in formula.soft), formula.wght, strict=True))
-        self._held_back: dict[int, list[int]] = {}
-        held: set[int] = set()
-        for a, b in implied:
-            if b not in held and a in weights and weights.get(b) == weights[a]:
-                self._held_back.setdefault(a, []).append(b)
-                held.add(b)
-        self._held = held
+        self._held_back: dict[int, list[int]] = {}  # assumed literal -> what it implies
+        self._held: set[int] = set()  # never activated by their level: released instead
         self._hardening = False
+        self._pending: tuple[Any, int] | None = None
         super().__init__(formula, **options)
+        for a, b in implied:
+            # Only behind a literal whose level comes no later (weights as RC2 merged them).
+            if b not in self._held and a in self.wght and b in self.wght \
+                    and self.wght[a] >= self.wght[b]:
+                self._held_back.setdefault(a, []).append(b)
+                self._held.add(b)
 
     # -- held-back soft literals --------------------------------------------------
+    # Invariant: a held-back literal is implied by one that is assumed. So whenever a literal
+    # leaves the assumptions (relaxed in a core, split and moved to a later level, or taken
+    # into an at-most-one group), what it held back is assumed from then on. Releasing early
+    # is always sound; only hardening (the literal becomes a hard fact) releases nothing.
+
     def activate_clauses(self, beg: int) -> int:
         """RC2Stratified's, leaving out the held-back literals of each new level."""
         end: int = min(self.levl + 1, len(self.blop))
@@ -138,7 +164,6 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
         return end
 
     def finish_level(self) -> None:
-        # Hardened literals stay true, and with them what they imply: release nothing.
         self._hardening = True
         try:
             super().finish_level()
@@ -146,26 +171,83 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
             self._hardening = False
 
     def filter_assumps(self) -> None:
-        """RC2's, then assume what the literals leaving the assumptions held back."""
-        released = [] if self._hardening else self._released()
+        """RC2's, then release what the relaxed literals (RC2's garbage) held back."""
+        leaving = [] if self._hardening else [a for a in self.garbage if a in self.sels_set]
         super().filter_assumps()
-        if released:
-            self.sels.extend(released)
-            self.sels_set.update(released)
+        self._release(leaving)
 
-    def _released(self) -> list[int]:
-        """What the selectors now leaving the assumptions (RC2's garbage) held back."""
-        return [b for a in self.garbage if a in self.sels_set for b in self._held_back.get(a, ())]
+    def process_sels(self) -> None:
+        """RC2Stratified's; a split literal may move to a later level, so release now."""
+        super().process_sels()
+        self._release([a for a in self.core_sels if a not in self.garbage])
+
+    def process_am1(self, am1: list[int]) -> None:
+        members = list(am1)
+        super().process_am1(am1)
+        self._release(members)
+
+    def _release(self, literals: Iterable[int]) -> None:
+        for a in literals:
+            released = self._held_back.pop(a, None)
+            if released:
+                self.sels.extend(released)
+                self.sels_set.update(released)
 
     # -- exhaustion ----------------------------------------------------------------
-    def exhaust_core(self, tobj: object) -> int | None:
-        following = [lit for lit in self.sels + self.sums if lit not in self.garbage]
-        following += self._released()
-        following.append(-tobj.rhs[1])  # type: ignore[attr-defined]
-        if self._propagation_conflict(following):
-            return 1  # the next main call is refuted by propagation: no search to steer
-        bound: int | None = super().exhaust_core(tobj)
-        return bound
+    def exhaust_core(self, tobj: Any) -> int:
+        """Defer: `compute_` exhausts this sum only if the next main call needs search."""
+        self._pending = (tobj, self.minw)
+        return 1
+
+    def compute_(self) -> bool:
+        """RC2's main loop, with the main call in `_main_call` (no interruption support)."""
+        if self.adapt:
+            self.adapt_am1()
+        self.interrupted = False
+        while not self._main_call():
+            self.get_core()
+            if not self.core:
+                return False  # the hard part alone is unsatisfiable
+            self.process_core()
+        return True
+
+    def _main_call(self) -> bool:
+        assumptions = self.sels + self.sums
+        if self._pending is None:
+            return bool(self.oracle.solve(assumptions=assumptions))
+        status = None
+        if _STEERING_BUDGET is not None:
+            # (PySAT reads a budget of 0 as none at all: hence the max)
+            self.oracle.prop_budget(max(1, _STEERING_BUDGET * self.oracle.nof_vars()))
+            status = self.oracle.solve_limited(assumptions=assumptions)
+            self.oracle.prop_budget(-1)
+        if status is None:  # it needs search: steer it with the pending exhaustion
+            self._exhaust_pending()
+            status = self.oracle.solve(assumptions=self.sels + self.sums)
+        self._pending = None
+        return bool(status)
+
+    def _exhaust_pending(self) -> None:
+        """RC2's exhaustion of the last new sum, after the fact: a model with the sum at
+        most one steers the next call; when there is none, raise the bound as RC2 would."""
+        assert self._pending is not None
+        tobj, weight = self._pending
+        bound_one = -tobj.rhs[1]
+        if bound_one not in self.sums:
+            return
+        if self.oracle.solve(assumptions=[bound_one]):
+            return
+        saved = self.minw, self.rels
+        self.minw, self.rels = weight, tobj.lits  # what RC2's exhaustion reads
+        bound: int | None = RC2.exhaust_core(self, tobj)  # adds weight per raise to the cost
+        self.minw, self.rels = saved
+        self.garbage.add(bound_one)
+        if bound:
+            self.set_bound(tobj, bound, weight)
+        else:  # no bound holds: every relaxed literal is violated
+            for relaxed in tobj.lits:
+                self.oracle.add_clause([relaxed])
+        self.filter_assumps()
 
     # -- minimisation ----------------------------------------------------------------
     def minimize_core(self) -> None:
