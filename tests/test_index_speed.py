@@ -6,6 +6,9 @@ work ran, a stale page must still be revalidated, and a damaged cache entry re-f
 
 from __future__ import annotations
 
+import gzip
+import http.server
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +103,55 @@ def test_a_file_index_is_read_without_threads(index: Path, tmp_path: Path) -> No
     assert _plan(source) == eager.plan.versions()
     assert source._executor is None
     source.close()
+
+
+class _GzipHandler(http.server.BaseHTTPRequestHandler):
+    """Serves one immutable file, gzipped when the client accepts it, and logs requests."""
+
+    body = b"Metadata-Version: 2.1\nName: lib\nVersion: 1.0\n" * 50
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).requests.append(self.path)
+        if self.path != "/files/lib-1.0-py3-none-any.whl.metadata":
+            self.send_error(404)
+            return
+        zipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        data = gzip.compress(self.body) if zipped else self.body
+        self.send_response(200)
+        self.send_header("Content-Type", "binary/octet-stream")
+        if zipped:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_immutable_files_skip_hishel_but_are_cached_decoded(tmp_path: Path) -> None:
+    """Files named by their hash go around hishel; the stored entry (decoded: the wire's gzip
+    is gone) is what a warm client and offline mode read, with no request."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/files/lib-1.0-py3-none-any.whl.metadata"
+        cold = _client(tmp_path)
+        fetched = cold.get(url, immutable=True)
+        assert (fetched.status, fetched.content, fetched.from_cache) == (
+            200, _GzipHandler.body, False)
+        assert len(_GzipHandler.requests) == 1
+        for warm in (_client(tmp_path), HttpClient(cache_dir=tmp_path, offline=True)):
+            again = warm.get(url, immutable=True)
+            assert (again.content, again.from_cache) == (_GzipHandler.body, True)
+        assert len(_GzipHandler.requests) == 1
+        missing = _client(tmp_path).get(url.replace("lib-1.0", "lib-2.0"), immutable=True)
+        assert missing.status == 404  # not stored: asked again next time
+        assert _client(tmp_path).get(url.replace("lib-1.0", "lib-2.0"),
+                                     immutable=True).status == 404
+        assert len(_GzipHandler.requests) == 3
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -142,6 +142,27 @@ class AtomicFileStorage(hishel.BaseStorage):
                                  stream=body_only())
         return hishel.Entry(id=entry_id, request=request, response=stored)
 
+    def store_immutable(self, key: str, url: str, request_headers: dict[str, str],
+                        response: httpx.Response) -> None:
+        """Store a response fetched without hishel, in the same layout (what `get_entries` and
+        `HttpClient`'s fast path read). Its body is stored decoded, so without the
+        content-encoding and content-length headers of the wire form."""
+        headers: dict[str, list[str]] = {}
+        for name, value in response.headers.multi_items():
+            if name not in ("content-encoding", "content-length"):
+                headers.setdefault(name, []).append(value)
+        entry_id = self._id(key)
+        head = {
+            "id": str(entry_id),
+            "stored": time.time(),
+            "request": {"method": "GET", "url": url,
+                        "headers": {k.lower(): [v] for k, v in request_headers.items()}},
+            "response": {"status": response.status_code, "headers": headers},
+        }
+        line = json.dumps(head, separators=(",", ":")).encode() + b"\n"
+        for _ in self._write_atomic(self._path(key), iter([line, response.content])):
+            pass
+
     def _read_head(self, path: Path) -> tuple[dict[str, Any], int] | None:
         try:
             with path.open("rb") as handle:
@@ -264,6 +285,7 @@ class Network:
                               max_keepalive_connections=max_connections)
         network: httpx.BaseTransport = _SchemeTransport(verify, limits)
         self.storage: AtomicFileStorage | None = None
+        self._direct: httpx.Client | None = None
         if owner.offline:
             self.storage = AtomicFileStorage(owner.cache_dir / CACHE_FORMAT)
             transport: httpx.BaseTransport = CacheTransport(_OfflineTransport(), self.storage,
@@ -274,15 +296,22 @@ class Network:
             self.storage = AtomicFileStorage(owner.cache_dir / CACHE_FORMAT)
             transport = CacheTransport(network, self.storage,
                                        rfc=hishel.CacheOptions(shared=False))
-        self._client = httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            headers={"User-Agent": user_agent},
-            trust_env=False,
-        )
+            # Files named by their hash (wheels, PEP 658 metadata) never need RFC 9111: they
+            # go around hishel, whose per-request state machine and storage calls cost 1.2 ms
+            # of a 2 ms cold fetch on 127.0.0.1 (1,200 such fetches at 1000 x 10).
+            self._direct = self._http_client(network, timeout, user_agent)
+        self._client = self._http_client(transport, timeout, user_agent)
+
+    @staticmethod
+    def _http_client(transport: httpx.BaseTransport, timeout: float,
+                     user_agent: str) -> httpx.Client:
+        return httpx.Client(transport=transport, timeout=httpx.Timeout(timeout),
+                            follow_redirects=False, headers={"User-Agent": user_agent},
+                            trust_env=False)
 
     def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         self._client.close()
 
     def _auth(self, url: str) -> tuple[str, httpx.Auth | None]:
@@ -331,14 +360,20 @@ class Network:
         if immutable:
             caching["rfc"] = False
         extensions: dict[str, Any] = {} if owner.no_cache else {"caching": caching}
+        direct = self._direct if immutable else None
         shown = redact_url(url)
         attempt = 0
         while True:
             problem: str
             cause: Exception | None = None
             try:
-                response = self._client.get(url, headers=headers, auth=auth,
-                                            extensions=extensions)
+                if direct is not None:
+                    response = direct.get(url, headers=headers, auth=auth)
+                    if response.status_code == 200 and self.storage is not None:
+                        self.storage.store_immutable(cache_key(url), url, headers, response)
+                else:
+                    response = self._client.get(url, headers=headers, auth=auth,
+                                                extensions=extensions)
             except _NotCached as exc:
                 raise HttpError(f"{shown} is not in the cache (offline mode)", shown) from exc
             except httpx.TimeoutException as exc:

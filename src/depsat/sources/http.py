@@ -14,7 +14,9 @@ Library choices:
 * **platformdirs**: the per-user cache directory (`~/.cache/depsat` on Linux).
 
 Files whose hash the index published are content-checked by the caller, so they are served
-from the cache without revalidation ("immutable"); project pages follow RFC 9111. Offline mode
+from the cache without revalidation ("immutable"); fetching one cold goes around hishel too
+(plain httpx, then the entry written in the same layout, its body decoded): hishel's state
+machine and storage calls were 1.2 ms of a 2 ms fetch. Project pages follow RFC 9111. Offline mode
 reads the cache only (any age) and names the URL it could not find. Credentials come from the
 URL's userinfo (remembered for the host, like pip) or from netrc; they are never written to
 the cache and never appear in messages.
