@@ -10,7 +10,7 @@ import gzip
 import http.server
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from indexbuild import build_index, serve
@@ -109,7 +109,7 @@ class _GzipHandler(http.server.BaseHTTPRequestHandler):
     """Serves one immutable file, gzipped when the client accepts it, and logs requests."""
 
     body = b"Metadata-Version: 2.1\nName: lib\nVersion: 1.0\n" * 50
-    requests: list[str] = []
+    requests: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         type(self).requests.append(self.path)
