@@ -111,7 +111,7 @@ class _GzipHandler(http.server.BaseHTTPRequestHandler):
     body = b"Metadata-Version: 2.1\nName: lib\nVersion: 1.0\n" * 50
     requests: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         type(self).requests.append(self.path)
         if self.path != "/files/lib-1.0-py3-none-any.whl.metadata":
             self.send_error(404)
