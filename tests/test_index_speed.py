@@ -113,6 +113,12 @@ class _GzipHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).requests.append(self.path)
+        if self.path.startswith("/moved/"):
+            self.send_response(301)
+            self.send_header("Location", self.path.replace("/moved/", "/files/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path != "/files/lib-1.0-py3-none-any.whl.metadata":
             self.send_error(404)
             return
@@ -132,7 +138,8 @@ class _GzipHandler(http.server.BaseHTTPRequestHandler):
 
 def test_immutable_files_skip_hishel_but_are_cached_decoded(tmp_path: Path) -> None:
     """Files named by their hash go around hishel; the stored entry (decoded: the wire's gzip
-    is gone) is what a warm client and offline mode read, with no request."""
+    is gone) is what a warm client and offline mode read, with no request. Behind a
+    redirect, the file is still read from the cache."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -152,6 +159,13 @@ def test_immutable_files_skip_hishel_but_are_cached_decoded(tmp_path: Path) -> N
         assert _client(tmp_path).get(url.replace("lib-1.0", "lib-2.0"),
                                      immutable=True).status == 404
         assert len(_GzipHandler.requests) == 3
+        moved = url.replace("/files/", "/moved/")
+        assert _client(tmp_path).get(moved, immutable=True).content == _GzipHandler.body
+        asked = len(_GzipHandler.requests)
+        again = _client(tmp_path).get(moved, immutable=True)
+        # The redirect is asked again (hishel stored none either); the file is not.
+        assert (again.content, _GzipHandler.requests[asked:]) == (
+            _GzipHandler.body, ["/moved/lib-1.0-py3-none-any.whl.metadata"])
     finally:
         server.shutdown()
         server.server_close()

@@ -13,10 +13,11 @@ Two strategies, both exact:
   bound (a k-modulo totaliser: 2x smaller and faster than the sequential counter here).
   Kept as a comparison point and for objectives whose tiers must be inspected one by one.
 
-Both run `_FastRC2Stratified` (RC2Stratified with core minimisation by unit propagation,
-trimmed cores) with the oracle's decision phases set to the soft literals and the problem's
-hints (`_hint`): at 3000 x 20 these took solving from 12 s to 2.4 s (conflict 0) and from
-32 s to 7 s (conflict 0.2).
+Both run `_FastRC2Stratified` (RC2Stratified holding implied soft literals back, exhausting
+a new sum only when the next call needs search, and minimising cores by unit propagation)
+with the oracle's decision phases set to the soft literals and the problem's hints
+(`_hint`). At 3000 x 20, conflict 0.2, solving went from 32 s to 7 s with the phases and
+minimisation, and to 2.3 s with the other two changes.
 
 Soft literals are units throughout (see docs/objectives.md): RC2 appends selectors to
 non-unit soft clauses, and unit softs keep each stratum's weights equal.
@@ -119,7 +120,7 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
 
     Tried and dropped (same 8 universes): exhaustion skipped when propagation refutes the next
     call's assumptions, checked before it (20-23 s: the check repeats the call's propagation);
-    a conflict budget instead of a propagation budget (lost 2-3x on one universe: its aborted
+    a conflict budget instead of a propagation budget (lost 2-4x on one universe: its aborted
     searches left poor phases); disjoint cores before relaxing (31 s on one universe alone).
     """
 

@@ -332,6 +332,10 @@ class Network:
                     auth = new_auth  # never send one host's credentials to another
                 else:
                     auth = new_auth or auth
+                if immutable:  # the file a redirect points to may be stored already
+                    hit = self.owner.cached(current, accept=accept, immutable=True)
+                    if hit is not None:
+                        return hit
                 continue
             return self._finish(current, response)
         raise HttpError(f"too many redirects fetching {redact_url(url)}", redact_url(url))
