@@ -36,7 +36,6 @@ An invalid requirement is an error naming the file, package and version.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from collections.abc import Mapping
@@ -115,20 +114,53 @@ def _str_list(value: Any, what: str, where: str) -> list[str]:
     return value
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _parse(text: str) -> Requirement:
-    """One shared, never mutated Requirement per distinct string: generated and real
-    universes repeat the same requirement strings across thousands of releases, and sharing
-    the objects lets discovery cache matches by identity."""
-    return Requirement(text)
+class _Shared:
+    """Objects every release of one universe shares: generated and real universes repeat the
+    same requirement strings, Requires-Python values and wheel tags across thousands of
+    releases. One never-mutated object per distinct string saves memory (a 10,000 x 20
+    universe read into 625 MB with a bounded LRU cache of requirements that kept missing)
+    and lets discovery cache matches by identity. Kept per universe, so a long-running
+    process does not hold on to strings of universes it no longer uses."""
 
+    def __init__(self) -> None:
+        self._requirements: dict[str, Requirement] = {}
+        self._specifiers: dict[str, SpecifierSet] = {}
+        self._tags: dict[tuple[str, ...], frozenset[Tag]] = {}
 
-def _requirement(text: str, where: str) -> Requirement:
-    try:
-        return _parse(text)
-    except InvalidRequirement as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
-        raise UniverseFileError(f"invalid requirement {text!r}: {first_line}", where) from exc
+    def requirement(self, text: str, where: str) -> Requirement:
+        found = self._requirements.get(text)
+        if found is None:
+            try:
+                found = Requirement(text)
+            except InvalidRequirement as exc:
+                first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
+                raise UniverseFileError(f"invalid requirement {text!r}: {first_line}",
+                                        where) from exc
+            self._requirements[text] = found
+        return found
+
+    def requires_python(self, text: str, where: str) -> SpecifierSet:
+        found = self._specifiers.get(text)
+        if found is None:
+            try:
+                found = SpecifierSet(text)
+            except InvalidSpecifier as exc:
+                raise UniverseFileError(f"invalid requires_python {text!r}", where) from exc
+            self._specifiers[text] = found
+        return found
+
+    def tags(self, strings: list[str], where: str) -> frozenset[Tag]:
+        key = tuple(strings)
+        found = self._tags.get(key)
+        if found is None:
+            tags: set[Tag] = set()
+            for tag in strings:
+                try:
+                    tags |= parse_tag(tag)
+                except ValueError as exc:
+                    raise UniverseFileError(f"invalid wheel tag {tag!r}", where) from exc
+            found = self._tags[key] = frozenset(tags)
+        return found
 
 
 def parse_universe(data: Mapping[str, Any], where: str = "<universe>") -> UniverseFile:
@@ -144,6 +176,7 @@ def parse_universe(data: Mapping[str, Any], where: str = "<universe>") -> Univer
 
     candidates: list[Candidate] = []
     diagnostics: list[Diagnostic] = []
+    shared = _Shared()
     for raw_name, package in _table(data, "packages", where).items():
         if not isinstance(package, dict):
             raise UniverseFileError(f"package {raw_name!r} must be a table", where)
@@ -161,7 +194,8 @@ def parse_universe(data: Mapping[str, Any], where: str = "<universe>") -> Univer
             if not isinstance(meta, dict):
                 raise UniverseFileError("a version's metadata must be a table", culprit)
             candidates.append(
-                _candidate(project, version, meta, origin, default_requires_python, culprit))
+                _candidate(project, version, meta, origin, default_requires_python, culprit,
+                           shared))
 
     python = options.get("python") or environment.get("python")
     if python is None and is_packse:
@@ -172,7 +206,7 @@ def parse_universe(data: Mapping[str, Any], where: str = "<universe>") -> Univer
         name=name,
         source=MemorySource(candidates, name=name, diagnostics=diagnostics),
         root_requires=tuple(
-            _requirement(r, f"{where}: [root]")
+            shared.requirement(r, f"{where}: [root]")
             for r in _str_list(root.get("requires", []), "root.requires", where)
         ),
         python=str(python) if python is not None else None,
@@ -194,9 +228,10 @@ def _candidate(
     origin: Origin,
     default_requires_python: str | None,
     culprit: str,
+    shared: _Shared,
 ) -> Candidate:
-    requires = [_requirement(r, culprit) for r in _str_list(meta.get("requires", []),
-                                                             "requires", culprit)]
+    requires = [shared.requirement(r, culprit) for r in _str_list(meta.get("requires", []),
+                                                                  "requires", culprit)]
     extras = meta.get("extras", {})
     if not isinstance(extras, dict):
         raise UniverseFileError("extras must be a table of lists", culprit)
@@ -205,31 +240,23 @@ def _candidate(
         extra_name = canonicalize_name(extra)
         provided.add(extra_name)
         for text in _str_list(extra_requires, f"extras.{extra}", culprit):
-            requirement = _requirement(text, culprit)
+            requirement = shared.requirement(text, culprit)
             marker = f"extra == '{extra_name}'"
             if requirement.marker is not None:
                 marker = f"({requirement.marker}) and {marker}"
             base = text.split(";", 1)[0].strip() if requirement.url is None else (
                 f"{text.split(';', 1)[0].strip()} ")
-            requires.append(_requirement(f"{base}; {marker}", culprit))
+            requires.append(shared.requirement(f"{base}; {marker}", culprit))
     raw_rp = meta.get("requires_python", default_requires_python)
-    try:
-        requires_python = SpecifierSet(raw_rp) if raw_rp else None
-    except InvalidSpecifier as exc:
-        raise UniverseFileError(f"invalid requires_python {raw_rp!r}", culprit) from exc
+    requires_python = shared.requires_python(str(raw_rp), culprit) if raw_rp else None
     yanked = bool(meta.get("yanked", False))
     artifacts: list[Artifact] = []
     if meta.get("wheel", True):
         tag_strings = _str_list(meta.get("wheel_tags", []) or ["py3-none-any"], "wheel_tags",
                                 culprit)
-        tags: set[Tag] = set()
-        for tag in tag_strings:
-            try:
-                tags |= parse_tag(tag)
-            except ValueError as exc:
-                raise UniverseFileError(f"invalid wheel tag {tag!r}", culprit) from exc
         artifacts.append(Artifact(ArtifactKind.WHEEL, filename=f"{project}-{version}.whl",
-                                  tags=frozenset(tags), requires_python=requires_python,
+                                  tags=shared.tags(tag_strings, culprit),
+                                  requires_python=requires_python,
                                   yanked=yanked))
     if meta.get("sdist", True):
         artifacts.append(Artifact(ArtifactKind.SDIST, filename=f"{project}-{version}.tar.gz",
