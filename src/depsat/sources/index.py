@@ -252,16 +252,13 @@ class DistributionSource(Source):
         """Whether the first file `_read_metadata` would read is local (`file:`, or cached
         and checked by its hash), so that reading it is no work for the pool. Builds always
         go to the pool."""
-        wheels = [a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]
-        if not wheels and self.metadata_builder is not None:
-            return False
-        artifacts = wheels or list(candidate.artifacts)
+        artifacts = self._metadata_artifacts(candidate)
         if not artifacts:
             return False
-        files = self._files
-        artifact = min(artifacts, key=lambda a: (
-            a.yanked, not ((f := files.get(a.url or "")) is not None and f.core_metadata)))
-        file = files.get(artifact.url or "")
+        artifact = artifacts[0]
+        if artifact.kind is not ArtifactKind.WHEEL and self.metadata_builder is not None:
+            return False
+        file = self._files.get(artifact.url or "")
         url: str | None = artifact.url
         hashes: Mapping[str, str] = artifact.hashes
         if file is not None and file.core_metadata:
@@ -285,7 +282,9 @@ class DistributionSource(Source):
         finally:
             self.client.progress(FetchEvent(FetchKind.METADATA, True, str(candidate)))
 
-    def _read_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+    def _metadata_artifacts(self, candidate: Candidate) -> list[Artifact]:
+        """The files to read `candidate`'s metadata from, best first: wheels (else sdists),
+        unyanked ones and those with a PEP 658 metadata file first."""
         wheels = [a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]
         sdists = [a for a in candidate.artifacts if a.kind is ArtifactKind.SDIST]
 
@@ -293,8 +292,11 @@ class DistributionSource(Source):
             file = self._files.get(artifact.url or "")
             return artifact.yanked, not (file is not None and file.core_metadata)
 
+        return sorted(wheels, key=preference) or sorted(sdists, key=preference)
+
+    def _read_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         first_failure: MetadataUnavailable | None = None
-        for artifact in sorted(wheels, key=preference) or sorted(sdists, key=preference):
+        for artifact in self._metadata_artifacts(candidate):
             result = self._artifact_metadata(candidate, artifact)
             if isinstance(result, CoreMetadata):
                 return attrs.evolve(
