@@ -104,11 +104,7 @@ def test_our_rc2_matches_pysats_on_generated_universes(seed: int, conflict: floa
     problem = Problem(hard=encoding.hard, groups=[c for _, c in encoding.groups],
                       tiers=[t for _, t in encoding.tiers if t], top=encoding.pool.top,
                       phases=encoding.phase_hints(), implied=encoding.implied_softs())
-    weighted: list[tuple[int, int]] = []
-    scale = 1
-    for tier in reversed(problem.tiers):
-        weighted += [(lit, w * scale) for lit, w in tier]
-        scale *= sum(w for _, w in tier) + 1
+    weighted = rc2._lexicographic_weights(problem.tiers)
     hard = [list(c) for c in problem.hard] + [list(c) for g in problem.groups for c in g]
     with RC2Stratified(rc2._wcnf(hard, weighted, problem.top)) as reference:
         assert reference.compute() is not None

@@ -80,6 +80,16 @@ def _wcnf(hard: list[Clause], soft: Sequence[tuple[int, int]], top: int) -> WCNF
     return wcnf
 
 
+def _lexicographic_weights(tiers: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int, int]]:
+    """Every tier's soft literals in one list, tier k weighted above all later tiers together."""
+    scale = 1
+    weighted: list[tuple[int, int]] = []
+    for tier in reversed(tiers):
+        weighted.extend((lit, w * scale) for lit, w in tier)
+        scale *= sum(w for _, w in tier) + 1
+    return weighted
+
+
 _RC2_OPTIONS = {"adapt": True, "exhaust": True, "minz": True, "trim": 5}
 
 _EXACT_MINIMISATION_LIMIT = 100
@@ -379,11 +389,7 @@ class StratifiedRC2(_RC2Backend):
 
     def _optimise(self, problem: Problem, hard: list[Clause],
                   tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
-        scale = 1
-        weighted: list[tuple[int, int]] = []
-        for tier in reversed(tiers):
-            weighted.extend((lit, w * scale) for lit, w in tier)
-            scale *= sum(w for _, w in tier) + 1
+        weighted = _lexicographic_weights(tiers)
         wcnf = _wcnf(hard, weighted, problem.top)
         with _FastRC2Stratified(wcnf, problem.implied, solver=self.sat_solver,
                                 **_RC2_OPTIONS) as rc2:
