@@ -16,7 +16,7 @@ import pytest
 from indexbuild import build_index, serve
 
 from depsat.api import ResolveOptions, request_from_strings, resolve
-from depsat.sources.http import HttpClient
+from depsat.sources.http import HttpClient, cache_key
 from depsat.sources.index import IndexSource
 from depsat.target import Target
 
@@ -81,10 +81,10 @@ def test_a_damaged_cached_metadata_file_is_fetched_again(index: Path, tmp_path: 
         expected = _plan(cold)
         wheel = next(u for u, f in cold._files.items() if f.filename.startswith("app-2.0-"))
         metadata_url = cold._files[wheel].metadata_url
-        entry = Path(cold.client._entry_path(metadata_url))
-        assert entry.is_file()
-        head, _, _ = entry.read_bytes().partition(b"\n")
-        entry.write_bytes(head + b"\nMetadata-Version: 2.1\nName: garbage\n")
+        key = cache_key(metadata_url)
+        assert cold.client.immutable.has(key)
+        cold.client.immutable.put(key, metadata_url, b"Metadata-Version: 2.1\nName: garbage\n",
+                                  None)
         before = len(url.requests)
         warm = IndexSource(f"{url}simple/", client=_client(tmp_path))
         assert _plan(warm) == expected

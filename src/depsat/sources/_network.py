@@ -142,27 +142,6 @@ class AtomicFileStorage(hishel.BaseStorage):
                                  stream=body_only())
         return hishel.Entry(id=entry_id, request=request, response=stored)
 
-    def store_immutable(self, key: str, url: str, request_headers: dict[str, str],
-                        response: httpx.Response) -> None:
-        """Store a response fetched without hishel, in the same layout (what `get_entries` and
-        `HttpClient`'s fast path read). Its body is stored decoded, so without the
-        content-encoding and content-length headers of the wire form."""
-        headers: dict[str, list[str]] = {}
-        for name, value in response.headers.multi_items():
-            if name not in ("content-encoding", "content-length"):
-                headers.setdefault(name, []).append(value)
-        entry_id = self._id(key)
-        head = {
-            "id": str(entry_id),
-            "stored": time.time(),
-            "request": {"method": "GET", "url": url,
-                        "headers": {k.lower(): [v] for k, v in request_headers.items()}},
-            "response": {"status": response.status_code, "headers": headers},
-        }
-        line = json.dumps(head, separators=(",", ":")).encode() + b"\n"
-        for _ in self._write_atomic(self._path(key), iter([line, response.content])):
-            pass
-
     def _read_head(self, path: Path) -> tuple[dict[str, Any], int] | None:
         try:
             with path.open("rb") as handle:
@@ -374,7 +353,8 @@ class Network:
                 if direct is not None:
                     response = direct.get(url, headers=headers, auth=auth)
                     if response.status_code == 200 and self.storage is not None:
-                        self.storage.store_immutable(cache_key(url), url, headers, response)
+                        owner.immutable.put(cache_key(url), url, response.content,
+                                            response.headers.get("content-type"))
                 else:
                     response = self._client.get(url, headers=headers, auth=auth,
                                                 extensions=extensions)

@@ -15,8 +15,9 @@ Library choices:
 
 Files whose hash the index published are content-checked by the caller, so they are served
 from the cache without revalidation ("immutable"); fetching one cold goes around hishel too
-(plain httpx, then the entry written in the same layout, its body decoded): hishel's state
-machine and storage calls were 1.2 ms of a 2 ms fetch. Project pages follow RFC 9111. Offline mode
+(plain httpx: hishel's state machine and storage calls were 1.2 ms of a 2 ms fetch), and
+they are kept decoded in one SQLite database (`ImmutableStore`), not a file each (creating
+1,200 files took 1.0 s of a 3.7 s cold resolve). Project pages follow RFC 9111. Offline mode
 reads the cache only (any age) and names the URL it could not find. Credentials come from the
 URL's userinfo (remembered for the host, like pip) or from netrc; they are never written to
 the cache and never appear in messages.
@@ -27,7 +28,8 @@ the RFC 9111 state machine) cost about 0.6 ms a hit, seconds in all. So `HttpCli
 first looks the entry up itself: the cache key and file name come from the URL with plain
 string operations and two SHA-256s, the file is read in one go (entries are replaced
 atomically, so a read sees one whole entry), and the entry is served when hishel would
-serve it without a request: any stored 200 for an immutable file or in offline mode, and
+serve it without a request: an immutable file the database holds, any stored 200 in
+offline mode, and
 for a page a 200 that is fresh by the same rules hishel applies for a private cache
 (`max-age`, else 10% of the time since `Last-Modified`, at most a week; age from `Date`;
 `Vary: Accept` matched). Anything else (a stale or unusual entry, a redirect, an error
@@ -60,6 +62,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import attrs
 
 from depsat.errors import SourceError
+from depsat.sources.immutable_store import ImmutableStore
 
 if TYPE_CHECKING:
     import netrc
@@ -85,6 +88,8 @@ __all__ = [
 
 CACHE_FORMAT = "http-v1"
 """The cache's subdirectory; bump it when the entry format changes."""
+IMMUTABLE_STORE = "immutable-v1.sqlite3"
+"""The database of files named by their hash, in the cache's subdirectory."""
 _ONE_WEEK = 604800
 """hishel's ceiling for a heuristic freshness lifetime."""
 _MAX_AGE_CAP = 2147483647
@@ -300,6 +305,8 @@ class HttpClient:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._entries = os.path.join(self.cache_dir, CACHE_FORMAT)
         self._entry_paths: dict[str, str] = {}
+        self.immutable = ImmutableStore(self.cache_dir / CACHE_FORMAT / IMMUTABLE_STORE)
+        """Where files named by their hash are kept (see `immutable_store`)."""
         self._network_options: dict[str, Any] = {
             "timeout": timeout, "verify": verify, "max_connections": max_connections,
             "user_agent": user_agent}
@@ -319,6 +326,7 @@ class HttpClient:
             network, self._network = self._network, None
         if network is not None:
             network.close()
+        self.immutable.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -420,7 +428,7 @@ class HttpClient:
         if self.no_cache:
             return False
         clean, _ = _strip_userinfo(url)
-        return os.path.exists(self._entry_path(clean))
+        return self.immutable.has(cache_key(clean))
 
     def _entry_path(self, url: str) -> str:
         path = self._entry_paths.get(url)
@@ -432,6 +440,12 @@ class HttpClient:
 
     def _from_cache(self, url: str, accept: str | None, immutable: bool) -> Fetched | None:
         """The fast path: the stored entry for `url`, if hishel would serve it as it is."""
+        if immutable:
+            stored = self.immutable.get(cache_key(url))
+            if stored is not None:
+                return Fetched(url, 200, stored[0], stored[1], from_cache=True)
+            if not self.offline:
+                return None
         try:
             with open(self._entry_path(url), "rb") as handle:
                 data = handle.read()
@@ -496,5 +510,6 @@ class HttpClient:
         """Drop `url` from the cache (a cached file that failed its hash check)."""
         if not self.no_cache:
             clean, _ = _strip_userinfo(url)
+            self.immutable.remove(cache_key(clean))
             with contextlib.suppress(OSError):
                 os.unlink(self._entry_path(clean))
