@@ -90,3 +90,27 @@ def test_refutation_core_is_unsatisfiable(data: dict[str, Any]) -> None:
                       top=encoding.pool.top)
     with GroupSolver(problem) as oracle:
         assert not oracle.satisfiable(core)
+
+
+def test_lazy_reading_leaves_a_speculative_release_s_dependencies_unread() -> None:
+    """The optimum takes the free `a 1.0` (its newest release drags in a stale `c`), so every
+    free release of `a` is read; `a 0.5`, read only speculatively, has its dependency's
+    project loaded but not its best release, and the plan is still the eager optimum."""
+    data = {
+        "root": {"requires": ["r"]},
+        "packages": {
+            "r": {"versions": {"1.0": {"requires": ["a"]}}},
+            "a": {"versions": {"2.0": {"requires": ["c==1.0"]}, "1.0": {},
+                               "0.5": {"requires": ["z"]}}},
+            "c": {"versions": {"1.0": {}, "2.0": {}, "3.0": {}, "4.0": {}}},
+            "z": {"versions": {"1.0": {}, "2.0": {}}},
+        },
+    }
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.plan is not None and lazy.plan is not None
+    assert lazy.plan.versions() == eager.plan.versions() == {"r": "1.0", "a": "1.0"}
+    z = lazy.universe.projects["z"].candidates
+    assert [str(c.version) for c in z] == ["2.0", "1.0"]
+    assert all(c.key in lazy.universe.free for c in z)
+    assert lazy.timings["rounds"] == 2

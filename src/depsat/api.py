@@ -330,9 +330,15 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
                               options)
         start = time.perf_counter()
         # Read every free release of each project the optimum took a free one from: one
-        # round per project instead of one per version keeps the rounds few.
-        names = {c.name for c in unread}
-        discovery.expand(c for name in names for c in universe.projects[name].candidates
-                         if c.key in universe.free)
+        # round per project instead of one per version keeps the rounds few. Only the releases
+        # it took lead on to their dependencies' best releases; the others are read
+        # speculatively, so their dependencies' pages are read but not their releases (at
+        # 1000 x 10 over HTTP: 1583 -> 1400 requests, the same 8 rounds).
+        picked = sorted(unread, key=lambda c: (c.name, c.version))
+        taken = {c.key for c in picked}
+        discovery.expand(picked)
+        discovery.expand((c for name in sorted({c.name for c in picked})
+                          for c in universe.projects[name].candidates
+                          if c.key in universe.free and c.key not in taken), speculative=True)
         universe = discovery.run()
         timings["discovery"] += time.perf_counter() - start

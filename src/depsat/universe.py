@@ -376,6 +376,9 @@ class _Discovery:
         self._complete: dict[CandidateKey, Candidate] = {}
         self._late: dict[CandidateKey, Exclusion] = {}
         self._wanted_extras: dict[CandidateKey, set[NormalizedName]] = {}
+        self._speculative: set[CandidateKey] = set()
+        """Candidates read although no plan took them yet (lazy reading): their dependencies'
+        projects are loaded, but their best matches stay free."""
 
     # -- projects -----------------------------------------------------------------
     def project(self, name: NormalizedName) -> Project:
@@ -493,9 +496,11 @@ class _Discovery:
                 self._registered.add(registered)
                 for match in matches:
                     self._wanted_extras.setdefault(match.key, set()).update(extras)
-            # Read only the best match now; the others stay free until a plan picks one.
-            for match in matches[:1]:
-                self.expand(match)
+            # Read only the best match now (none for a speculative parent); the others stay
+            # free until a plan picks one.
+            if parent is None or parent.key not in self._speculative:
+                for match in matches[:1]:
+                    self.expand(match)
             return Dependency(requirement, name, extras, matches, parent, parent_extra)
         # Queue every match with every extra, in order; the masks skip the (most) matches
         # that an earlier requirement queued already.
@@ -517,6 +522,12 @@ class _Discovery:
             for extra in extras:
                 queued[(name, extra)] = queued.get((name, extra), 0) | mask
         return Dependency(requirement, name, extras, matches, parent, parent_extra)
+
+    def expand_all(self, candidates: Iterable[Candidate], speculative: bool) -> None:
+        for candidate in candidates:
+            if speculative:
+                self._speculative.add(candidate.key)
+            self.expand(candidate)
 
     def expand(self, candidate: Candidate) -> None:
         """Read `candidate`'s dependencies (and those of the extras asked of it) next."""
@@ -677,9 +688,11 @@ class Discovery:
     def run(self) -> Universe:
         return self._state.run()
 
-    def expand(self, candidates: Iterable[Candidate]) -> None:
-        for candidate in candidates:
-            self._state.expand(candidate)
+    def expand(self, candidates: Iterable[Candidate], *, speculative: bool = False) -> None:
+        """Queue free candidates to be read. `speculative` ones (not taken by a plan, read
+        because a sibling was) load their dependencies' projects without reading the best
+        match of each, as a taken candidate's dependencies do."""
+        self._state.expand_all(candidates, speculative)
 
 
 def discover(
