@@ -259,3 +259,12 @@ def test_second_level_names_only_the_extra_that_conflicts() -> None:
     story = "\n".join(explanation.sentences)  # the chain; fixes still name what you wrote
     assert "a[x]" in story and "a[x,y]" not in story, story
     assert "b==2" in story and "b==1" in story, story
+
+
+def test_a_fix_dropping_several_requirements_names_them_in_one_phrase() -> None:
+    data = {"root": {"requires": ["app", "ghost-a", "ghost-b>=2"]},
+            "packages": {"app": {"versions": {"1.0": {}}}}}
+    explanation = explain(_resolve(data))
+    drops = [fix for fix in explanation.fixes if fix.action == "drop"]
+    assert [fix.text for fix in drops] == ["drop the requirements ghost-a and ghost-b>=2"]
+    assert drops[0].requirements == ("ghost-a", "ghost-b>=2")

@@ -96,7 +96,8 @@ def sentence(clause: str) -> str:
     return clause if clause.endswith((".", "?", "!")) else clause + "."
 
 
-def _join(items: Sequence[str]) -> str:
+def join_words(items: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -126,7 +127,7 @@ def _chain(facts: Sequence[Fact]) -> tuple[list[Step], list[NormalizedName]]:
         used.update(indices)
         used.update(reasons)
         if reasons:
-            text += ", but " + _join([facts[r].text for r in reasons])
+            text += ", but " + join_words([facts[r].text for r in reasons])
         return Step(sentence(text), (*indices, *reasons))
 
     queue: deque[NormalizedName] = deque()
@@ -136,11 +137,11 @@ def _chain(facts: Sequence[Fact]) -> tuple[list[Step], list[NormalizedName]]:
         if head is not None:
             queue.append(head)
     if roots:
-        steps.append(with_reasons(roots, "you require " + _join(
+        steps.append(with_reasons(roots, "you require " + join_words(
             [facts[i].requirement or "" for i in roots])))
         queue.extend(t for i in roots if (t := facts[i].target) is not None)
     if constraints:
-        steps.append(with_reasons(constraints, "you constrain " + _join(
+        steps.append(with_reasons(constraints, "you constrain " + join_words(
             [facts[i].requirement or "" for i in constraints])))
     reached: set[NormalizedName] = set(queue)
     dependencies = [i for i, f in enumerate(facts) if f.kind is FactKind.DEPENDENCY]
@@ -165,7 +166,7 @@ def _chain(facts: Sequence[Fact]) -> tuple[list[Step], list[NormalizedName]]:
     for name, indices in unavailable.items():
         if name not in explained:
             explained.add(name)
-            steps.append(Step(sentence(_join([facts[i].text for i in indices])),
+            steps.append(Step(sentence(join_words([facts[i].text for i in indices])),
                               tuple(indices)))
     requested = [t for i in roots if (t := facts[i].target) is not None]
     return steps, list(dict.fromkeys(requested))
@@ -200,7 +201,7 @@ def _conclusion(facts: Sequence[Fact], requested: Sequence[NormalizedName]) -> s
     if len(requested) == 1:
         return sentence(f"so {requested[0]} cannot be installed")
     if requested:
-        return sentence(f"so {_join(list(requested))} cannot be installed together")
+        return sentence(f"so {join_words(list(requested))} cannot be installed together")
     return sentence("so these rules cannot all hold")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from depsat.encoding import Encoding, LabelKind
 from depsat.encoding.labels import requirement_text
-from depsat.explain.analysis import Fix, problem_for
+from depsat.explain.analysis import Fix, join_words, problem_for
 from depsat.explain.facts import Fact, FactKind
 from depsat.model import ExclusionKind
 from depsat.solver import GroupSolver
@@ -55,6 +55,8 @@ def _mcs_fix(encoding: Encoding, mcs: Sequence[int], twin_of: dict[int, int],
              model: Sequence[int]) -> Fix:
     chosen = {c.name: c for c in encoding.chosen(model)[0]}
     parts: list[str] = []
+    dropped: list[str] = []
+    unconstrained: list[str] = []
     actions: list[str] = []
     packages: list[str] = []
     requirements: list[str] = []
@@ -75,11 +77,11 @@ def _mcs_fix(encoding: Encoding, mcs: Sequence[int], twin_of: dict[int, int],
                 actions.append("loosen")
                 cost += _LOOSEN_COST
             else:
-                parts.append(f"drop the requirement {text}")
+                dropped.append(text)
                 actions.append("drop")
                 cost += _DROP_COST
         elif label.kind is LabelKind.CONSTRAINT:
-            parts.append(f"drop the constraint {text}")
+            unconstrained.append(text)
             actions.append("drop-constraint")
             cost += _LOOSEN_COST
         else:
@@ -88,8 +90,16 @@ def _mcs_fix(encoding: Encoding, mcs: Sequence[int], twin_of: dict[int, int],
             cost += _LOOSEN_COST
         packages.append(name)
         requirements.append(text)
+    # One phrase per kind of change, each naming all its requirements: "drop the
+    # requirements a, b and c", not "drop the requirement a and drop the requirement b ...".
+    if dropped:
+        parts.append(f"drop the requirement{'s' if len(dropped) > 1 else ''} "
+                     f"{join_words(dropped)}")
+    if unconstrained:
+        parts.append(f"drop the constraint{'s' if len(unconstrained) > 1 else ''} "
+                     f"{join_words(unconstrained)}")
     action = actions[0] if len(set(actions)) == 1 else "combined"
-    return Fix(action=action, text=" and ".join(parts), cost=cost, confirmed=True,
+    return Fix(action=action, text="; ".join(parts), cost=cost, confirmed=True,
                packages=tuple(packages), requirements=tuple(requirements),
                groups=tuple(i for i in mcs if i < len(encoding.groups)))
 
