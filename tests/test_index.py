@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from depsat.sources.distfiles import (
     parse_dist_filename,
 )
 from depsat.sources.find_links import FindLinksSource
-from depsat.sources.http import HttpClient, redact_url
+from depsat.sources.http import CACHE_DATABASE, CACHE_FORMAT, HttpClient, redact_url
 from depsat.sources.index import IndexSource
 from depsat.sources.simple_api import (
     SimpleApiError,
@@ -451,9 +452,12 @@ def test_truncated_file_is_a_metadata_error_and_not_cached(indexes: Path, tmp_pa
         assert isinstance(result, MetadataUnavailable)
         assert result.kind is ExclusionKind.METADATA_ERROR
         assert f"{url}html/files/beta-1.0-py3-none-any.whl" in result.detail
-    cached = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
-    assert len(cached) == 1  # the project page only: no entry, no temporary file for the wheel
-    assert b"/simple/beta/" in cached[0].read_bytes().split(b"\n", 1)[0]
+    source.client.close()
+    with sqlite3.connect(tmp_path / "cache" / CACHE_FORMAT / CACHE_DATABASE) as database:
+        files = database.execute("SELECT url FROM files").fetchall()
+        pages = database.execute("SELECT head FROM responses").fetchall()
+    assert files == []  # the truncated wheel is not stored
+    assert len(pages) == 1 and b"/simple/beta/" in pages[0][0]  # the project page only
 
 
 @pytest.mark.parametrize("variant", ["full", "html"])

@@ -82,9 +82,9 @@ def test_a_damaged_cached_metadata_file_is_fetched_again(index: Path, tmp_path: 
         wheel = next(u for u, f in cold._files.items() if f.filename.startswith("app-2.0-"))
         metadata_url = cold._files[wheel].metadata_url
         key = cache_key(metadata_url)
-        assert cold.client.immutable.has(key)
-        cold.client.immutable.put(key, metadata_url, b"Metadata-Version: 2.1\nName: garbage\n",
-                                  None)
+        assert cold.client.store.has_file(key)
+        cold.client.store.put_file(key, metadata_url, b"Metadata-Version: 2.1\nName: garbage\n",
+                                   None)
         before = len(url.requests)
         warm = IndexSource(f"{url}simple/", client=_client(tmp_path))
         assert _plan(warm) == expected

@@ -9,11 +9,9 @@ pay for loading the CA bundle.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import ssl
-import tempfile
 import threading
 import time
 import uuid
@@ -26,8 +24,8 @@ import hishel
 import httpx
 from hishel.httpx import CacheTransport
 
+from depsat.sources.cache_store import CacheStore
 from depsat.sources.http import (
-    CACHE_FORMAT,
     Fetched,
     HttpError,
     cache_entry_name,
@@ -38,39 +36,32 @@ from depsat.sources.http import (
 if TYPE_CHECKING:
     from depsat.sources.http import HttpClient
 
-__all__ = ["AtomicFileStorage", "Network"]
+__all__ = ["DatabaseStorage", "Network"]
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 10
-_CHUNK = 256 * 1024
 
 
-class AtomicFileStorage(hishel.BaseStorage):
-    """A hishel storage keeping one entry per cache key in one file, replaced atomically.
+class DatabaseStorage(hishel.BaseStorage):
+    """A hishel storage in the cache database (`CacheStore`): one entry per cache key.
 
-    File layout: one line of JSON (request and response heads, no credentials), then the raw
-    body. A new entry is streamed to a temporary file beside its final name and moved into
-    place only after the body has been read completely; anything else deletes the temporary
-    file. depsat sends the same headers for a URL every time, so keeping the newest entry per
-    key (the contract allows entries to disappear) loses nothing and bounds the cache.
-    `HttpClient` reads these files directly on its cache-hit fast path.
+    An entry is the request and response heads as one line of JSON (no credentials) and the
+    raw body. It is written in one transaction once the body has been read to the end;
+    a truncated or abandoned stream stores nothing. depsat sends the same headers for a URL
+    every time, so keeping the newest entry per key (the contract allows entries to
+    disappear) loses nothing and bounds the cache. `HttpClient` reads these entries directly
+    on its cache-hit fast path.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, store: CacheStore) -> None:
         super().__init__()
-        self.directory = directory
+        self.store = store
 
     @staticmethod
     def _id(key: str) -> uuid.UUID:
-        """Entry ids derive from keys (one entry per key), so an id finds its file directly."""
+        """Entry ids derive from keys (one entry per key)."""
         return uuid.UUID(hex=cache_entry_name(key))
-
-    def _path_for_id(self, entry_id: uuid.UUID) -> Path:
-        return self.directory / entry_id.hex[:2] / entry_id.hex
-
-    def _path(self, key: str) -> Path:
-        return self._path_for_id(self._id(key))
 
     @staticmethod
     def _head(entry_id: uuid.UUID, request: hishel.Request, status: int,
@@ -85,41 +76,7 @@ class AtomicFileStorage(hishel.BaseStorage):
             "response": {"status": status,
                          "headers": {k: headers.get_list(k) or [] for k in headers}},
         }
-        return json.dumps(head, separators=(",", ":")).encode() + b"\n"
-
-    def _write_atomic(self, path: Path, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        """Yield `chunks` while writing them to a temporary file, then move it into place.
-
-        A storage failure (read-only or full disk) stops saving, never the download; an
-        unfinished stream (truncated body, reader gone) leaves no file at all."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        except OSError:
-            yield from chunks
-            return
-        out = os.fdopen(fd, "wb")
-        saving, completed = True, False
-        try:
-            for chunk in chunks:
-                if saving:
-                    try:
-                        out.write(chunk)
-                    except OSError:
-                        saving = False
-                yield chunk
-            out.close()
-            if saving:
-                os.replace(tmp, path)
-                completed = True
-        except OSError:
-            pass
-        finally:
-            if not out.closed:
-                out.close()
-            if not completed:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        return json.dumps(head, separators=(",", ":")).encode()
 
     def create_entry(self, request: hishel.Request, response: hishel.Response, key: str, *,
                      ttl: float | None = None, tti: float | None = None) -> hishel.Entry:
@@ -127,73 +84,48 @@ class AtomicFileStorage(hishel.BaseStorage):
         head = self._head(entry_id, request, response.status_code, response.headers)
         source = response.stream
         assert source is not None and not hasattr(source, "__aiter__")
-        body = iter(source)
+        store = self.store
 
-        def with_head() -> Iterator[bytes]:
-            yield head
-            yield from body
-
-        def body_only() -> Iterator[bytes]:
-            chunks = self._write_atomic(self._path(key), with_head())
-            next(chunks)  # the head
-            yield from chunks
+        def saving() -> Iterator[bytes]:
+            chunks = []
+            for chunk in source:
+                chunks.append(chunk)
+                yield chunk
+            store.put_response(key, entry_id.hex, head, b"".join(chunks))
 
         stored = hishel.Response(status_code=response.status_code, headers=response.headers,
-                                 stream=body_only())
+                                 stream=saving())
         return hishel.Entry(id=entry_id, request=request, response=stored)
 
-    def _read_head(self, path: Path) -> tuple[dict[str, Any], int] | None:
-        try:
-            with path.open("rb") as handle:
-                line = handle.readline()
-            head = json.loads(line)
-        except (OSError, ValueError):
-            return None
-        if not isinstance(head, dict) or "response" not in head:
-            return None
-        return head, len(line)
-
-    def _body(self, path: Path, offset: int) -> Iterator[bytes]:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            while chunk := handle.read(_CHUNK):
-                yield chunk
-
     def get_entries(self, key: str) -> list[hishel.Entry]:
-        path = self._path(key)
-        found = self._read_head(path)
+        found = self.store.response(key)
         if found is None:
             return []
-        head, offset = found
+        head_bytes, body = found
         try:
+            head = json.loads(head_bytes)
             request = hishel.Request(method=head["request"]["method"], url=head["request"]["url"],
                                      headers=hishel.Headers(head["request"]["headers"]))
             response = hishel.Response(status_code=int(head["response"]["status"]),
                                        headers=hishel.Headers(head["response"]["headers"]),
-                                       stream=self._body(path, offset))
+                                       stream=iter([body]))
             return [hishel.Entry(id=uuid.UUID(head["id"]), request=request, response=response)]
         except (KeyError, TypeError, ValueError):
             return []
 
     def update_headers(self, id: uuid.UUID, headers: hishel.Headers) -> None:
-        path = self._path_for_id(id)
-        found = self._read_head(path)
-        if found is None:
+        head_bytes = self.store.response_head(id.hex)
+        if head_bytes is None:
             return
-        head, offset = found
-        head["response"]["headers"] = {k: headers.get_list(k) or [] for k in headers}
-        new_head = json.dumps(head, separators=(",", ":")).encode() + b"\n"
-        with contextlib.suppress(OSError):
-            for _ in self._write_atomic(path, iter([new_head, *self._body(path, offset)])):
-                pass
+        try:
+            head = json.loads(head_bytes)
+            head["response"]["headers"] = {k: headers.get_list(k) or [] for k in headers}
+        except (KeyError, TypeError, ValueError):
+            return
+        self.store.set_response_head(id.hex, json.dumps(head, separators=(",", ":")).encode())
 
     def remove_entry(self, id: uuid.UUID) -> None:
-        with contextlib.suppress(OSError):
-            self._path_for_id(id).unlink()
-
-    def remove_key(self, key: str) -> None:
-        """Drop whatever is stored under `key`."""
-        self.remove_entry(self._id(key))
+        self.store.remove_response(entry_id=id.hex)
 
 
 class _NotCached(httpx.TransportError):
@@ -263,16 +195,16 @@ class Network:
         limits = httpx.Limits(max_connections=max_connections,
                               max_keepalive_connections=max_connections)
         network: httpx.BaseTransport = _SchemeTransport(verify, limits)
-        self.storage: AtomicFileStorage | None = None
+        self.storage: DatabaseStorage | None = None
         self._direct: httpx.Client | None = None
         if owner.offline:
-            self.storage = AtomicFileStorage(owner.cache_dir / CACHE_FORMAT)
+            self.storage = DatabaseStorage(owner.store)
             transport: httpx.BaseTransport = CacheTransport(_OfflineTransport(), self.storage,
                                                             rfc=False)
         elif owner.no_cache:
             transport = network
         else:
-            self.storage = AtomicFileStorage(owner.cache_dir / CACHE_FORMAT)
+            self.storage = DatabaseStorage(owner.store)
             transport = CacheTransport(network, self.storage,
                                        rfc=hishel.CacheOptions(shared=False))
             # Files named by their hash (wheels, PEP 658 metadata) never need RFC 9111: they
@@ -353,8 +285,8 @@ class Network:
                 if direct is not None:
                     response = direct.get(url, headers=headers, auth=auth)
                     if response.status_code == 200 and self.storage is not None:
-                        owner.immutable.put(cache_key(url), url, response.content,
-                                            response.headers.get("content-type"))
+                        owner.store.put_file(cache_key(url), url, response.content,
+                                             response.headers.get("content-type"))
                 else:
                     response = self._client.get(url, headers=headers, auth=auth,
                                                 extensions=extensions)

@@ -7,17 +7,16 @@ Library choices:
   file), explicit timeouts, `verify=` for a private CA (tests use a `trustme` CA).
 * **hishel** (2.x): the RFC 9111 state machine (freshness, `ETag`/`Last-Modified`
   revalidation, `Vary`) as an httpx transport. Its storage is pluggable, and depsat plugs in
-  `AtomicFileStorage` (in `depsat.sources._network`): one file per URL, written to a
-  temporary file and moved into place with `os.replace` only once the body has been read to
-  the end, so an interrupted or truncated download never leaves a cache entry behind, and
+  `DatabaseStorage` (in `depsat.sources._network`): one entry per URL in the cache database
+  (`CacheStore`, SQLite), written in one transaction only once the body has been read to the
+  end, so an interrupted or truncated download never leaves a cache entry behind, and
   concurrent writers never see each other's halves.
 * **platformdirs**: the per-user cache directory (`~/.cache/depsat` on Linux).
 
 Files whose hash the index published are content-checked by the caller, so they are served
 from the cache without revalidation ("immutable"); fetching one cold goes around hishel too
-(plain httpx: hishel's state machine and storage calls were 1.2 ms of a 2 ms fetch), and
-they are kept decoded in one SQLite database (`ImmutableStore`), not a file each (creating
-1,200 files took 1.0 s of a 3.7 s cold resolve). Project pages follow RFC 9111. Offline mode
+(plain httpx: hishel's state machine and storage calls were 1.2 ms of a 2 ms fetch) and
+kept decoded, beside the responses. Project pages follow RFC 9111. Offline mode
 reads the cache only (any age) and names the URL it could not find. Credentials come from the
 URL's userinfo (remembered for the host, like pip) or from netrc; they are never written to
 the cache and never appear in messages.
@@ -25,9 +24,9 @@ the cache and never appear in messages.
 **The cache-hit fast path.** A warm resolution reads thousands of cache entries; going
 through httpx and hishel for each (building `httpx.Request`s, parsing URLs, header objects,
 the RFC 9111 state machine) cost about 0.6 ms a hit, seconds in all. So `HttpClient.get`
-first looks the entry up itself: the cache key and file name come from the URL with plain
-string operations and two SHA-256s, the file is read in one go (entries are replaced
-atomically, so a read sees one whole entry), and the entry is served when hishel would
+first looks the entry up itself: the cache key comes from the URL with plain string
+operations and a SHA-256, the entry is one database row (written in one transaction, so a
+read sees one whole entry), and it is served when hishel would
 serve it without a request: an immutable file the database holds, any stored 200 in
 offline mode, and
 for a page a 200 that is fresh by the same rules hishel applies for a private cache
@@ -46,7 +45,6 @@ progress is shown; the CLI renders the events.
 from __future__ import annotations
 
 import calendar
-import contextlib
 import enum
 import hashlib
 import json
@@ -62,16 +60,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import attrs
 
 from depsat.errors import SourceError
-from depsat.sources.immutable_store import ImmutableStore
+from depsat.sources.cache_store import CacheStore
 
 if TYPE_CHECKING:
     import netrc
     import ssl
 
-    from depsat.sources._network import AtomicFileStorage, Network
+    from depsat.sources._network import DatabaseStorage, Network
 
 __all__ = [
-    "AtomicFileStorage",
+    "DatabaseStorage",
     "FetchEvent",
     "FetchKind",
     "Fetched",
@@ -86,10 +84,10 @@ __all__ = [
     "url2pathname",
 ]
 
-CACHE_FORMAT = "http-v1"
+CACHE_FORMAT = "http-v2"
 """The cache's subdirectory; bump it when the entry format changes."""
-IMMUTABLE_STORE = "immutable-v1.sqlite3"
-"""The database of files named by their hash, in the cache's subdirectory."""
+CACHE_DATABASE = "cache.sqlite3"
+"""The cache database (`CacheStore`), in the cache's subdirectory."""
 _ONE_WEEK = 604800
 """hishel's ceiling for a heuristic freshness lifetime."""
 _MAX_AGE_CAP = 2147483647
@@ -162,10 +160,10 @@ def cache_entry_name(key: str) -> str:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "AtomicFileStorage":  # lazily: it needs hishel
-        from depsat.sources._network import AtomicFileStorage
+    if name == "DatabaseStorage":  # lazily: it needs hishel
+        from depsat.sources._network import DatabaseStorage
 
-        return AtomicFileStorage
+        return DatabaseStorage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -303,10 +301,8 @@ class HttpClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self._entries = os.path.join(self.cache_dir, CACHE_FORMAT)
-        self._entry_paths: dict[str, str] = {}
-        self.immutable = ImmutableStore(self.cache_dir / CACHE_FORMAT / IMMUTABLE_STORE)
-        """Where files named by their hash are kept (see `immutable_store`)."""
+        self.store = CacheStore(self.cache_dir / CACHE_FORMAT / CACHE_DATABASE)
+        """The cache on disk: responses and files named by their hash (`CacheStore`)."""
         self._network_options: dict[str, Any] = {
             "timeout": timeout, "verify": verify, "max_connections": max_connections,
             "user_agent": user_agent}
@@ -326,7 +322,7 @@ class HttpClient:
             network, self._network = self._network, None
         if network is not None:
             network.close()
-        self.immutable.close()
+        self.store.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -344,7 +340,7 @@ class HttpClient:
             return self._network
 
     @property
-    def storage(self) -> AtomicFileStorage | None:
+    def storage(self) -> DatabaseStorage | None:
         """The hishel storage (None with `no_cache`); builds the network half."""
         return self._net().storage
 
@@ -428,34 +424,22 @@ class HttpClient:
         if self.no_cache:
             return False
         clean, _ = _strip_userinfo(url)
-        return self.immutable.has(cache_key(clean))
-
-    def _entry_path(self, url: str) -> str:
-        path = self._entry_paths.get(url)
-        if path is None:
-            name = cache_entry_name(cache_key(url))
-            path = self._entries + os.sep + name[:2] + os.sep + name
-            self._entry_paths[url] = path
-        return path
+        return self.store.has_file(cache_key(clean))
 
     def _from_cache(self, url: str, accept: str | None, immutable: bool) -> Fetched | None:
         """The fast path: the stored entry for `url`, if hishel would serve it as it is."""
         if immutable:
-            stored = self.immutable.get(cache_key(url))
+            stored = self.store.file(cache_key(url))
             if stored is not None:
                 return Fetched(url, 200, stored[0], stored[1], from_cache=True)
             if not self.offline:
                 return None
-        try:
-            with open(self._entry_path(url), "rb") as handle:
-                data = handle.read()
-        except OSError:
+        found = self.store.response(cache_key(url))
+        if found is None:
             return None
-        end = data.find(b"\n")
-        if end < 0:
-            return None
+        head_bytes, body = found
         try:
-            head = json.loads(data[:end])
+            head = json.loads(head_bytes)
             request, response = head["request"], head["response"]
             status = int(response["status"])
             headers = {k.lower(): list(v) for k, v in response["headers"].items()}
@@ -468,7 +452,6 @@ class HttpClient:
                 request.get("url") != url
                 or not _fresh(request, headers, accept or "*/*", time.time())):
             return None
-        body = data[end + 1:]
         encoding = [e.strip().lower() for v in headers.get("content-encoding", [])
                     for e in v.split(",") if e.strip()]
         encoding = [e for e in encoding if e != "identity"]
@@ -510,6 +493,6 @@ class HttpClient:
         """Drop `url` from the cache (a cached file that failed its hash check)."""
         if not self.no_cache:
             clean, _ = _strip_userinfo(url)
-            self.immutable.remove(cache_key(clean))
-            with contextlib.suppress(OSError):
-                os.unlink(self._entry_path(clean))
+            key = cache_key(clean)
+            self.store.remove_file(key)
+            self.store.remove_response(key=key)

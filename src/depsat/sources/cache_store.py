@@ -1,0 +1,159 @@
+"""depsat's HTTP cache on disk: one SQLite database.
+
+Two kinds of entries:
+
+* **files** named by their hash (PEP 658 metadata, wheels): immutable, so only the decoded
+  body and its content type are kept, and they are served without any HTTP caching rules;
+* **responses** (project pages) for hishel's RFC 9111 cache (`DatabaseStorage` in
+  `_network`): the request and response heads as one line of JSON, and the raw body.
+
+Why a database and not a file per entry (hishel's usual layout, and depsat's first one):
+creating a file cost about 0.25 ms on this machine's ext4, and a cold resolve at 1000 x 10
+writes about 1,550 entries: storing them took over 1 s of a 3.7 s run. SQLite (standard
+library) in WAL mode inserts one in about 35 us and reads one in 7 us. Each write is its own
+transaction, so an interrupted run keeps every finished entry and never half of one, and
+several depsat processes can share the cache (SQLite's locking, waited on for up to
+`_BUSY_SECONDS`).
+
+A storage failure (read-only or full disk, a database another program damaged) never stops
+a fetch: the store answers "not cached" and stops saving; a damaged database is moved aside
+once and started afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CacheStore"]
+
+_BUSY_SECONDS = 10.0
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS files (key TEXT PRIMARY KEY, url TEXT NOT NULL, "
+    "content_type TEXT, body BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    "head BLOB NOT NULL, body BLOB NOT NULL)",
+)
+
+
+class CacheStore:
+    """The cache database; thread-safe (one connection, one lock).
+
+    It is opened on first use and created on the first write, so reading a cache that has
+    none (or running with nothing to store) leaves no file behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._broken = False
+
+    # -- files named by their hash ----------------------------------------------------------
+    def file(self, key: str) -> tuple[bytes, str | None] | None:
+        """The stored body and content type, or None."""
+        row = self._one("SELECT body, content_type FROM files WHERE key = ?", (key,))
+        return None if row is None else (bytes(row[0]), row[1])
+
+    def has_file(self, key: str) -> bool:
+        return self._one("SELECT 1 FROM files WHERE key = ?", (key,)) is not None
+
+    def put_file(self, key: str, url: str, body: bytes, content_type: str | None) -> None:
+        """Store a file's whole, decoded body; replaces what `key` had."""
+        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                    (key, url, content_type, body))
+
+    def remove_file(self, key: str) -> None:
+        self._write("DELETE FROM files WHERE key = ?", (key,), create=False)
+
+    # -- HTTP responses (hishel's entries) --------------------------------------------------
+    def response(self, key: str) -> tuple[bytes, bytes] | None:
+        """The stored head (JSON) and raw body for `key`, or None."""
+        row = self._one("SELECT head, body FROM responses WHERE key = ?", (key,))
+        return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+    def response_head(self, entry_id: str) -> bytes | None:
+        row = self._one("SELECT head FROM responses WHERE id = ?", (entry_id,))
+        return None if row is None else bytes(row[0])
+
+    def put_response(self, key: str, entry_id: str, head: bytes, body: bytes) -> None:
+        self._write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                    (key, entry_id, head, body))
+
+    def set_response_head(self, entry_id: str, head: bytes) -> None:
+        self._write("UPDATE responses SET head = ? WHERE id = ?", (head, entry_id),
+                    create=False)
+
+    def remove_response(self, *, key: str | None = None, entry_id: str | None = None) -> None:
+        if key is not None:
+            self._write("DELETE FROM responses WHERE key = ?", (key,), create=False)
+        if entry_id is not None:
+            self._write("DELETE FROM responses WHERE id = ?", (entry_id,), create=False)
+
+    def close(self) -> None:
+        with self._lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    # -- the connection ---------------------------------------------------------------------
+    def _one(self, sql: str, parameters: Sequence[Any]) -> Any:
+        with self._lock:
+            connection = self._connect(create=False)
+            if connection is None:
+                return None
+            try:
+                return connection.execute(sql, parameters).fetchone()
+            except sqlite3.Error:
+                return None
+
+    def _write(self, sql: str, parameters: Sequence[Any], *, create: bool = True) -> None:
+        with self._lock:
+            connection = self._connect(create=create)
+            if connection is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute(sql, parameters)
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        """The open connection; opening (and with `create`, making) the database once."""
+        if self._connection is not None or self._broken:
+            return self._connection
+        if not create and not self.path.exists():
+            return None
+        for _attempt in range(2):
+            try:
+                if create:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=_BUSY_SECONDS,
+                                             isolation_level=None, check_same_thread=False)
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute("PRAGMA synchronous=NORMAL")
+                    for statement in _SCHEMA:
+                        connection.execute(statement)
+                except sqlite3.DatabaseError:
+                    connection.close()
+                    raise
+            except sqlite3.DatabaseError as exc:
+                if "not a database" in str(exc) or "malformed" in str(exc):
+                    self._set_aside()
+                    continue
+                self._broken = True  # unwritable, or locked for good: run without it
+                return None
+            except OSError:
+                self._broken = True
+                return None
+            self._connection = connection
+            return connection
+        self._broken = True
+        return None
+
+    def _set_aside(self) -> None:
+        """Move a damaged database (and its WAL files) out of the way."""
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.replace(f"{self.path}{suffix}", f"{self.path}.damaged{suffix}")

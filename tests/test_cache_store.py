@@ -1,0 +1,85 @@
+"""The cache database: shared by threads and processes, and a damaged or unwritable
+database never stops a fetch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from depsat.sources.cache_store import CacheStore
+
+
+def test_stores_reads_replaces_and_removes(tmp_path: Path) -> None:
+    store = CacheStore(tmp_path / "cache" / "files.sqlite3")
+    assert store.file("k") is None and not store.has_file("k") and store.response("k") is None
+    assert not (tmp_path / "cache").exists()  # reading creates nothing
+    store.put_file("k", "http://h/a.metadata", b"one", "text/plain")
+    assert store.file("k") == (b"one", "text/plain") and store.has_file("k")
+    store.put_file("k", "http://h/a.metadata", b"two", None)
+    assert store.file("k") == (b"two", None)
+    store.remove_file("k")
+    assert store.file("k") is None
+
+    store.put_response("k", "id1", b'{"head": 1}', b"page")
+    assert store.response("k") == (b'{"head": 1}', b"page")
+    assert store.file("k") is None  # the two kinds do not mix
+    store.set_response_head("id1", b'{"head": 2}')
+    assert store.response_head("id1") == b'{"head": 2}'
+    store.remove_response(entry_id="id1")
+    assert store.response("k") is None
+    store.put_response("k", "id1", b"{}", b"page")
+    store.remove_response(key="k")
+    assert store.response_head("id1") is None
+    store.close()
+
+
+def test_threads_and_another_process_share_it(tmp_path: Path) -> None:
+    path = tmp_path / "files.sqlite3"
+    store = CacheStore(path)
+
+    def write(first: int) -> None:
+        for i in range(first, first + 50):
+            store.put_file(f"k{i}", f"http://h/{i}", str(i).encode(), None)
+
+    threads = [threading.Thread(target=write, args=(n * 50,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    child = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path\n"
+         "from depsat.sources.cache_store import CacheStore\n"
+         "s = CacheStore(Path(sys.argv[1]))\n"
+         "for i in range(200, 260): s.put_file(f'k{i}', 'u', str(i).encode(), None)\n"
+         "s.close()", str(path)], capture_output=True, text=True, timeout=60)
+    for thread in threads:
+        thread.join()
+    assert child.returncode == 0, child.stderr
+    assert all(store.file(f"k{i}") == (str(i).encode(), None) for i in range(260))
+    store.close()
+    again = CacheStore(path)
+    assert again.file("k259") == (b"259", None)
+    again.close()
+
+
+def test_a_damaged_database_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "files.sqlite3"
+    path.write_bytes(b"this is not a database, it was overwritten by something" * 100)
+    store = CacheStore(path)
+    assert store.file("k") is None  # a miss, not an error
+    store.put_file("k", "u", b"body", None)
+    assert store.file("k") == (b"body", None)
+    assert (tmp_path / "files.sqlite3.damaged").is_file()
+    store.close()
+
+
+def test_an_unwritable_place_only_stops_saving(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the cache directory should be")
+    store = CacheStore(blocker / "files.sqlite3")
+    store.put_file("k", "u", b"body", None)
+    store.put_response("k", "id", b"{}", b"body")
+    assert store.file("k") is None and not store.has_file("k") and store.response("k") is None
+    store.remove_file("k")
+    store.close()
