@@ -64,6 +64,24 @@ def test_warm_run_reads_the_cache_without_the_pool(index: Path, tmp_path: Path) 
         warm.close()
 
 
+def test_a_warm_run_reads_what_is_cached_at_once(index: Path, tmp_path: Path) -> None:
+    """The cold run needs a second round (the newest lib conflicts); the warm one reads every
+    cached release when its project loads, so one round settles it, with no request."""
+    with serve(index, max_age=600) as url:
+        runs = []
+        for _ in range(2):
+            source = IndexSource(f"{url}simple/", client=_client(tmp_path))
+            resolution = resolve(request_from_strings(["app"]), [source], TARGET)
+            assert resolution.plan is not None
+            runs.append((resolution.plan.versions(), resolution.timings["rounds"],
+                         source.client.requests_made))
+            source.close()
+    (cold_plan, cold_rounds, cold_requests), (warm_plan, warm_rounds, warm_requests) = runs
+    assert warm_plan == cold_plan
+    assert cold_rounds == 2 and cold_requests > 0
+    assert warm_rounds == 1 and warm_requests == 0
+
+
 def test_stale_pages_are_revalidated_on_the_pool(index: Path, tmp_path: Path) -> None:
     with serve(index, max_age=0) as url:
         expected = _plan(IndexSource(f"{url}simple/", client=_client(tmp_path)))

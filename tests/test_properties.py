@@ -114,3 +114,26 @@ def test_lazy_reading_leaves_a_speculative_release_s_dependencies_unread() -> No
     assert [str(c.version) for c in z] == ["2.0", "1.0"]
     assert all(c.key in lazy.universe.free for c in z)
     assert lazy.timings["rounds"] == 2
+
+
+def test_a_lazy_round_reads_the_taken_release_and_its_nearest_siblings_only() -> None:
+    """`a 20` drags in a stale `c`, so the optimum takes the free `a 19`: the next round reads
+    it and the four free releases on each side of it that exist (18 down to 15), not all of
+    `a`'s releases."""
+    a_versions: dict[str, Any] = {f"{v}.0": {} for v in range(1, 20)}
+    a_versions["20.0"] = {"requires": ["c==1.0"]}
+    data = {
+        "root": {"requires": ["r"]},
+        "packages": {
+            "r": {"versions": {"1.0": {"requires": ["a"]}}},
+            "a": {"versions": a_versions},
+            "c": {"versions": {f"{v}.0": {} for v in range(1, 11)}},
+        },
+    }
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.plan is not None and lazy.plan is not None
+    assert lazy.plan.versions() == eager.plan.versions() == {"r": "1.0", "a": "19.0"}
+    read = [str(c.version) for c in lazy.universe.projects["a"].candidates
+            if c.key not in lazy.universe.free]
+    assert read == ["20.0", "19.0", "18.0", "17.0", "16.0", "15.0"]

@@ -33,7 +33,7 @@ from depsat.encoding import (
 from depsat.errors import InvalidRequirementError
 from depsat.explain import Explanation, Fix, WhyReport, explain_encoding
 from depsat.explain import why as why_in_plan
-from depsat.model import Diagnostic, PrereleaseMode, Request
+from depsat.model import Candidate, CandidateKey, Diagnostic, PrereleaseMode, Request
 from depsat.plan import Plan, decode_plan
 from depsat.solver import Optimum, Problem, Refutation, SolverBackend, StratifiedRC2
 from depsat.source_rules import SourceRules
@@ -261,6 +261,23 @@ def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict
     return encoding, outcome
 
 
+_SIBLINGS = 4
+"""Free releases on each side of a release the optimum took that a lazy round reads too."""
+
+
+def _siblings(universe: Universe, picked: Sequence[Candidate],
+              taken: set[CandidateKey]) -> list[Candidate]:
+    """The free releases next to the picked ones (in each project's best-first order)."""
+    siblings: dict[CandidateKey, Candidate] = {}
+    for candidate in picked:
+        releases = universe.projects[candidate.name].candidates
+        at = next(i for i, c in enumerate(releases) if c.key == candidate.key)
+        for sibling in releases[max(0, at - _SIBLINGS):at + _SIBLINGS + 1]:
+            if sibling.key in universe.free and sibling.key not in taken:
+                siblings.setdefault(sibling.key, sibling)
+    return list(siblings.values())
+
+
 def resolve(
     request: Request,
     sources: Iterable[Source],
@@ -329,16 +346,15 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
             return Resolution(universe, encoding, plan, None, timings, tuple(sources),
                               options)
         start = time.perf_counter()
-        # Read every free release of each project the optimum took a free one from: one
-        # round per project instead of one per version keeps the rounds few. Only the releases
-        # it took lead on to their dependencies' best releases; the others are read
-        # speculatively, so their dependencies' pages are read but not their releases (at
-        # 1000 x 10 over HTTP: 1583 -> 1400 requests, the same 8 rounds).
+        # Read the free releases the optimum took, and the free releases next to them (up
+        # to `_SIBLINGS` on each side): the next round often wants a neighbour, and reading
+        # it now saves that round (all of a project's releases would be unbounded for
+        # projects with hundreds). Only the releases taken lead on to their dependencies'
+        # best releases; their siblings are read speculatively, so their dependencies'
+        # pages are read but not their releases (docs/architecture.md has the figures).
         picked = sorted(unread, key=lambda c: (c.name, c.version))
         taken = {c.key for c in picked}
         discovery.expand(picked)
-        discovery.expand((c for name in sorted({c.name for c in picked})
-                          for c in universe.projects[name].candidates
-                          if c.key in universe.free and c.key not in taken), speculative=True)
+        discovery.expand(_siblings(universe, picked, taken), speculative=True)
         universe = discovery.run()
         timings["discovery"] += time.perf_counter() - start

@@ -409,8 +409,16 @@ class _Discovery:
         self._allow_pre[name] = allow_pre
         complete: list[Candidate] = []
         if self.lazy:
-            # Metadata is read when a candidate is expanded, not for every release listed.
+            # Metadata is read when a candidate is expanded, not for every release listed;
+            # but what a source has on hand (cached by an earlier run) costs no request, and
+            # reading it now spares the rounds that would ask for it (a warm run: 8 -> 1).
             complete = usable
+            for source in {id(origin_source[c.key]): origin_source[c.key]
+                           for c in usable}.values():
+                for candidate in source.metadata_on_hand(
+                        [c for c in usable if origin_source[c.key] is source]):
+                    self._speculative.add(candidate.key)
+                    self.expand(candidate)
         else:
             if len(offered) == 1:  # the one source offered every usable candidate
                 if usable:
@@ -500,6 +508,7 @@ class _Discovery:
             # free until a plan picks one.
             if parent is None or parent.key not in self._speculative:
                 for match in matches[:1]:
+                    self._lead_on(match)
                     self.expand(match)
             return Dependency(requirement, name, extras, matches, parent, parent_extra)
         # Queue every match with every extra, in order; the masks skip the (most) matches
@@ -522,6 +531,20 @@ class _Discovery:
             for extra in extras:
                 queued[(name, extra)] = queued.get((name, extra), 0) | mask
         return Dependency(requirement, name, extras, matches, parent, parent_extra)
+
+    def _lead_on(self, candidate: Candidate) -> None:
+        """`candidate`, read speculatively, is a best match after all: its dependencies'
+        best matches are read too (now, if it was expanded already)."""
+        if candidate.key not in self._speculative:
+            return
+        self._speculative.discard(candidate.key)
+        expanded = [*self.dependencies.get(candidate.key, ()),
+                    *(dependency for (key, _), dependencies in self.extra_dependencies.items()
+                      if key == candidate.key for dependency in dependencies)]
+        for dependency in expanded:
+            for match in dependency.matches[:1]:
+                self._lead_on(match)
+                self.expand(match)
 
     def expand_all(self, candidates: Iterable[Candidate], speculative: bool) -> None:
         for candidate in candidates:

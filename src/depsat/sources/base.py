@@ -55,6 +55,11 @@ class Source(abc.ABC):
         """Hint that `candidates` will be asked for all of these (an index fetches their
         pages concurrently). Optional, like `prefetch`."""
 
+    def metadata_on_hand(self, candidates: Sequence[Candidate]) -> Sequence[Candidate]:
+        """Of these, the ones whose `metadata` needs no request (a lazy source's cache): lazy
+        reading reads them at once, since they cost no request and may save a round."""
+        return ()
+
     def diagnostics(self) -> Sequence[Diagnostic]:
         """Warnings about input this source skipped or repaired."""
         return ()

@@ -252,20 +252,35 @@ class DistributionSource(Source):
         """Whether the first file `_read_metadata` would read is local (`file:`, or cached
         and checked by its hash), so that reading it is no work for the pool. Builds always
         go to the pool."""
+        url = self._first_checked_file(candidate)
+        return url is not None and self.client.is_local(url)
+
+    def _first_checked_file(self, candidate: Candidate) -> str | None:
+        """The first file `_read_metadata` would read, when it is local (`file:`) or has a
+        published hash (so a cached copy needs no revalidating); else None. Builds: None."""
         artifacts = self._metadata_artifacts(candidate)
         if not artifacts:
-            return False
+            return None
         artifact = artifacts[0]
         if artifact.kind is not ArtifactKind.WHEEL and self.metadata_builder is not None:
-            return False
+            return None
         file = self._files.get(artifact.url or "")
         url: str | None = artifact.url
         hashes: Mapping[str, str] = artifact.hashes
         if file is not None and file.core_metadata:
             url, hashes = file.metadata_url, file.core_metadata_hashes
         # Without a hash a cached copy may need revalidating: a request, so the pool's.
-        return url is not None and (url.startswith("file:") or bool(hashes)) and \
-            self.client.is_local(url)
+        return url if url is not None and (url.startswith("file:") or bool(hashes)) else None
+
+    def metadata_on_hand(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """Those whose metadata file an earlier run stored in the cache (not `file:` ones:
+        a local index has every file, and reading them all is the eager resolve)."""
+        found = []
+        for candidate in candidates:
+            url = self._first_checked_file(candidate)
+            if url is not None and not url.startswith("file:") and self.client.is_local(url):
+                found.append(candidate)
+        return found
 
     def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         """`candidate` with its dependencies, from the cheapest file that has them."""
