@@ -462,6 +462,9 @@ class _PlainDiscovery(_Discovery):
             if extras:
                 for match in matches:
                     self._wanted_extras.setdefault(match.key, set()).update(extras)
+                    if match.key in self._seen[None]:  # read already: its extras too
+                        for extra in extras:
+                            self._enqueue(match, extra)
             for match in matches[:1]:
                 self.expand(match)
         else:

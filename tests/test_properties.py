@@ -137,3 +137,29 @@ def test_a_lazy_round_reads_the_taken_release_and_its_nearest_siblings_only() ->
     read = [str(c.version) for c in lazy.universe.projects["a"].candidates
             if c.key not in lazy.universe.free]
     assert read == ["20.0", "19.0", "18.0", "17.0", "16.0", "15.0"]
+
+
+def test_a_release_read_before_someone_asks_for_its_extra_gets_the_extra_read() -> None:
+    """`a 2.0` is read in round two (the newest `a` drags in a stale `c`); only then does
+    `e` ask for `a[x]`, and `a 2.0[x]` needs a project that does not exist. Its extra must be
+    read too, or the plan would take `a 2.0[x]` without it."""
+    data = {
+        "root": {"requires": ["r"]},
+        "packages": {
+            "r": {"versions": {"1.0": {"requires": ["a"]}}},
+            "a": {"versions": {
+                "3.0": {"requires": ["c==1.0"], "extras": {"x": []}},
+                "2.0": {"requires": ["e"], "extras": {"x": ["missing"]}},
+                "1.0": {"requires": ["e"], "extras": {"x": []}},
+            }},
+            "c": {"versions": {f"{v}.0": {} for v in range(1, 6)}},
+            "e": {"versions": {"1.0": {"requires": ["a[x]"]}}},
+        },
+    }
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.plan is not None and lazy.plan is not None
+    assert eager.plan.versions()["a"] == "1.0"
+    assert lazy.plan.versions() == eager.plan.versions()
+    assert verify(lazy.universe, lazy.plan.chosen,
+                  {s.name: s.extras for s in lazy.plan.steps}) == []

@@ -502,8 +502,12 @@ class _Discovery:
             registered = (id(matches), extras)  # `matches` lives in the matcher's cache
             if extras and registered not in self._registered:
                 self._registered.add(registered)
+                seen = self._seen[None]
                 for match in matches:
                     self._wanted_extras.setdefault(match.key, set()).update(extras)
+                    if match.key in seen:  # read (or queued) already: read the extras too,
+                        for extra in extras:  # or a plan could take it with them unread
+                            self._enqueue(match, extra)
             # Read only the best match now (none for a speculative parent); the others stay
             # free until a plan picks one.
             if parent is None or parent.key not in self._speculative:
@@ -538,7 +542,9 @@ class _Discovery:
         if candidate.key not in self._speculative:
             return
         self._speculative.discard(candidate.key)
-        expanded = [*self.dependencies.get(candidate.key, ()),
+        if candidate.key not in self.dependencies:
+            return  # not expanded yet: it will be, as a best match
+        expanded = [*self.dependencies[candidate.key],
                     *(dependency for (key, _), dependencies in self.extra_dependencies.items()
                       if key == candidate.key for dependency in dependencies)]
         for dependency in expanded:
@@ -550,6 +556,8 @@ class _Discovery:
         for candidate in candidates:
             if speculative:
                 self._speculative.add(candidate.key)
+            else:
+                self._lead_on(candidate)
             self.expand(candidate)
 
     def expand(self, candidate: Candidate) -> None:
