@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import brute_force_optimum, cost, universe_data
 
 from depsat.api import ResolveOptions, request_from_universe_file, resolve, target_for
+from depsat.model import Candidate, NormalizedName
 from depsat.solver import GroupSolver, Problem, StratifiedRC2
+from depsat.sources.base import Source
 from depsat.sources.universe_file import parse_universe
 from depsat.verify import verify
 
@@ -43,6 +48,43 @@ def test_plan_is_verified_and_optimal(data: dict[str, Any]) -> None:
 def test_lazy_reading_gives_the_same_optimum(data: dict[str, Any]) -> None:
     eager = _resolve(data, ResolveOptions(lazy=False))
     lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.ok == lazy.ok
+    if eager.plan is not None and lazy.plan is not None:
+        assert verify(lazy.universe, lazy.plan.chosen,
+                      {s.name: s.extras for s in lazy.plan.steps}) == []
+        assert (cost(eager.universe, eager.plan.chosen)
+                == cost(lazy.universe, lazy.plan.chosen))
+        assert not any(c.key in lazy.universe.free for c in lazy.plan.chosen)
+
+
+class _PartlyCached(Source):
+    """A lazy source over a universe file's candidates that has some releases' metadata
+    "on hand" (as an index's cache would), so discovery reads those speculatively."""
+
+    lazy_metadata = True
+
+    def __init__(self, inner: Source, on_hand: Callable[[Candidate], bool]) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._on_hand = on_hand
+
+    def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
+        return self._inner.candidates(project)
+
+    def metadata_on_hand(self, candidates: Sequence[Candidate]) -> Sequence[Candidate]:
+        return [c for c in candidates if self._on_hand(c)]
+
+
+@SETTINGS
+@given(universe_data(), st.randoms(use_true_random=False))
+def test_lazy_reading_with_metadata_on_hand_gives_the_same_optimum(
+        data: dict[str, Any], rng: random.Random) -> None:
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    world = parse_universe(data)
+    cached = {c.key for name in world.source.projects() for c in world.source.candidates(name)
+              if rng.random() < 0.5}
+    source = _PartlyCached(world.source, lambda c: c.key in cached)
+    lazy = resolve(request_from_universe_file(world), [source], target_for(world))
     assert eager.ok == lazy.ok
     if eager.plan is not None and lazy.plan is not None:
         assert verify(lazy.universe, lazy.plan.chosen,
