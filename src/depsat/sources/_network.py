@@ -28,7 +28,7 @@ from depsat.sources.cache_store import CacheStore
 from depsat.sources.http import (
     Fetched,
     HttpError,
-    cache_entry_name,
+    cache_entry_id,
     cache_key,
     redact_url,
 )
@@ -61,7 +61,7 @@ class DatabaseStorage(hishel.BaseStorage):
     @staticmethod
     def _id(key: str) -> uuid.UUID:
         """Entry ids derive from keys (one entry per key)."""
-        return uuid.UUID(hex=cache_entry_name(key))
+        return uuid.UUID(hex=cache_entry_id(key))
 
     @staticmethod
     def _head(entry_id: uuid.UUID, request: hishel.Request, status: int,

@@ -76,7 +76,7 @@ __all__ = [
     "HttpClient",
     "HttpError",
     "ProgressCallback",
-    "cache_entry_name",
+    "cache_entry_id",
     "cache_key",
     "default_cache_dir",
     "no_progress",
@@ -153,9 +153,9 @@ def cache_key(url: str) -> str:
     return hashlib.sha256(f"GET {url}".encode()).hexdigest()
 
 
-def cache_entry_name(key: str) -> str:
-    """The file name of the cache entry for `key` (it lives in a folder named by its first
-    two characters): one entry per key, so the name derives from the key alone."""
+def cache_entry_id(key: str) -> str:
+    """The id (32 hex digits, a UUID for hishel) of the cache entry for `key`: one entry per
+    key, so the id derives from the key alone."""
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
