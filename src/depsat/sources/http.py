@@ -11,12 +11,15 @@ Library choices:
   (`CacheStore`, SQLite), written in one transaction only once the body has been read to the
   end, so an interrupted or truncated download never leaves a cache entry behind, and
   concurrent writers never see each other's halves.
+* **urllib3**: fetches the files named by their hash (`_FileFetcher`): no RFC 9111 needed,
+  most of a cold resolve's requests, and half httpx's CPU per request (cold 1000 x 10 over
+  127.0.0.1: 2.2 -> 1.8 s). Same certificate checks, credentials, timeouts and retries.
 * **platformdirs**: the per-user cache directory (`~/.cache/depsat` on Linux).
 
 Files whose hash the index published are content-checked by the caller, so they are served
-from the cache without revalidation ("immutable"); fetching one cold goes around hishel too
-(plain httpx: hishel's state machine and storage calls were 1.2 ms of a 2 ms fetch) and
-kept decoded, beside the responses. Project pages follow RFC 9111. Offline mode
+from the cache without revalidation ("immutable"); fetching one cold goes around hishel
+(its state machine and storage calls were 1.2 ms of a 2 ms fetch) and httpx (urllib3), and
+the file is kept decoded, beside the responses. Project pages follow RFC 9111. Offline mode
 reads the cache only (any age) and names the URL it could not find. Credentials come from the
 URL's userinfo (remembered for the host, like pip) or from netrc; they are never written to
 the cache and never appear in messages.
