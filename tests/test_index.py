@@ -444,6 +444,24 @@ def test_truncated_page_is_an_error_and_not_cached(indexes: Path, tmp_path: Path
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
 
 
+@pytest.mark.parametrize("fault", ["500", "hang"])
+def test_a_failing_file_server_is_a_metadata_error_naming_the_file(
+        indexes: Path, tmp_path: Path, fault: str) -> None:
+    """Files named by their hash have their own HTTP client (urllib3): it retries 5xx and
+    times out like the pages' one, and the message names the file."""
+    with serve(indexes, fault=Fault(fault, "/files/"), hang_seconds=3) as url:
+        source = IndexSource(f"{url}full/simple/",
+                             client=client(tmp_path, retries=1, timeout=0.5))
+        beta = source.candidates(canonicalize_name("beta"))
+        result = source.metadata(beta[1])
+        assert isinstance(result, MetadataUnavailable)
+        assert f"{url}full/files/beta-1.0-py3-none-any.whl" in result.detail
+        assert ("HTTP 500" if fault == "500" else "timed out") in result.detail
+        assert "(after 2 attempts)" in result.detail
+        asked = [r for r in url.requests if r[1].startswith("/full/files/beta-1.0-")]
+        assert len(asked) == 2 if fault == "500" else len(asked) >= 2
+
+
 def test_truncated_file_is_a_metadata_error_and_not_cached(indexes: Path, tmp_path: Path) -> None:
     with serve(indexes, fault=Fault("truncate", "/files/")) as url:
         source = IndexSource(f"{url}html/simple/", client=client(tmp_path))
