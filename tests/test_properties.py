@@ -205,3 +205,26 @@ def test_a_release_read_before_someone_asks_for_its_extra_gets_the_extra_read() 
     assert lazy.plan.versions() == eager.plan.versions()
     assert verify(lazy.universe, lazy.plan.chosen,
                   {s.name: s.extras for s in lazy.plan.steps}) == []
+
+
+def test_a_project_whose_newest_releases_keep_failing_is_read_in_widening_windows() -> None:
+    """The newest 60 of `a`'s 100 releases pin a very stale `c`: each round the optimum takes
+    the next free one, and the window read around it doubles (4, 8, 16, 32), so a handful of
+    rounds reach `a 40` instead of one round per five releases."""
+    versions: dict[str, Any] = {
+        f"{v}.0": {"requires": ["c==1.0"]} if v > 40 else {} for v in range(1, 101)}
+    data = {
+        "root": {"requires": ["r"]},
+        "packages": {
+            "r": {"versions": {"1.0": {"requires": ["a"]}}},
+            "a": {"versions": versions},
+            "c": {"versions": {f"{v}.0": {} for v in range(1, 200)}},
+        },
+    }
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.plan is not None and lazy.plan is not None
+    assert lazy.plan.versions() == eager.plan.versions() == {"r": "1.0", "a": "40.0"}
+    assert lazy.timings["rounds"] <= 6
+    read = [c for c in lazy.universe.projects["a"].candidates if c.key not in lazy.universe.free]
+    assert len(read) < 100

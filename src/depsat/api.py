@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.encoding import (
     DEFAULT_OBJECTIVES,
@@ -262,19 +262,27 @@ def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict
 
 
 _SIBLINGS = 4
-"""Free releases on each side of a release the optimum took that a lazy round reads too."""
+"""Free releases on each side of a release the optimum took that a lazy round reads too, the
+first time it takes one of that project; each later time, twice as many as the last."""
 
 
-def _siblings(universe: Universe, picked: Sequence[Candidate],
-              taken: set[CandidateKey]) -> list[Candidate]:
-    """The free releases next to the picked ones (in each project's best-first order)."""
+def _siblings(universe: Universe, picked: Sequence[Candidate], taken: set[CandidateKey],
+              windows: dict[NormalizedName, int]) -> list[Candidate]:
+    """The free releases next to the picked ones (in each project's best-first order).
+
+    A project whose free releases keep being taken (its newest ones keep failing) gets a
+    window twice as wide each round: 100 failing releases take 6 rounds instead of 21."""
     siblings: dict[CandidateKey, Candidate] = {}
+    widened: dict[NormalizedName, int] = {}
     for candidate in picked:
+        width = windows.get(candidate.name, _SIBLINGS)
+        widened[candidate.name] = width * 2
         releases = universe.projects[candidate.name].candidates
         at = next(i for i, c in enumerate(releases) if c.key == candidate.key)
-        for sibling in releases[max(0, at - _SIBLINGS):at + _SIBLINGS + 1]:
+        for sibling in releases[max(0, at - width):at + width + 1]:
             if sibling.key in universe.free and sibling.key not in taken:
                 siblings.setdefault(sibling.key, sibling)
+    windows.update(widened)
     return list(siblings.values())
 
 
@@ -323,6 +331,7 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     # out there, since a release dominated now may not be once more requirements are read.
     prune = options.prune and not lazy
     previous: Encoding | None = None
+    windows: dict[NormalizedName, int] = {}  # per project, for `_siblings`
     while True:
         rounds += 1
         encoding, outcome = _encode_and_solve(universe, options, timings, prune, previous)
@@ -346,15 +355,15 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
             return Resolution(universe, encoding, plan, None, timings, tuple(sources),
                               options)
         start = time.perf_counter()
-        # Read the free releases the optimum took, and the free releases next to them (up
-        # to `_SIBLINGS` on each side): the next round often wants a neighbour, and reading
-        # it now saves that round (all of a project's releases would be unbounded for
-        # projects with hundreds). Only the releases taken lead on to their dependencies'
+        # Read the free releases the optimum took, and the free releases next to them
+        # (`_siblings`): the next round often wants a neighbour, and reading it now saves
+        # that round (all of a project's releases would be unbounded for projects with
+        # hundreds). Only the releases taken lead on to their dependencies'
         # best releases; their siblings are read speculatively, so their dependencies'
         # pages are read but not their releases (docs/architecture.md has the figures).
         picked = sorted(unread, key=lambda c: (c.name, c.version))
         taken = {c.key for c in picked}
         discovery.expand(picked)
-        discovery.expand(_siblings(universe, picked, taken), speculative=True)
+        discovery.expand(_siblings(universe, picked, taken, windows), speculative=True)
         universe = discovery.run()
         timings["discovery"] += time.perf_counter() - start
