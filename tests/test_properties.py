@@ -134,27 +134,39 @@ def test_refutation_core_is_unsatisfiable(data: dict[str, Any]) -> None:
         assert not oracle.satisfiable(core)
 
 
+def _lazy_and_eager(packages: dict[str, Any]) -> tuple[Any, Any]:
+    """Eager and lazy resolutions of `r` (which requires `a`) over `packages`: the lazy plan
+    must be the eager one, and verified."""
+    data = {"root": {"requires": ["r"]},
+            "packages": {"r": {"versions": {"1.0": {"requires": ["a"]}}}, **packages}}
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    lazy = _resolve(data, ResolveOptions(lazy=True))
+    assert eager.plan is not None and lazy.plan is not None
+    assert lazy.plan.versions() == eager.plan.versions()
+    assert verify(lazy.universe, lazy.plan.chosen,
+                  {s.name: s.extras for s in lazy.plan.steps}) == []
+    return eager, lazy
+
+
+def _read(resolution: Any, name: str) -> list[str]:
+    """The versions of `name` whose metadata lazy reading read, best first."""
+    return [str(c.version) for c in resolution.universe.projects[name].candidates
+            if c.key not in resolution.universe.free]
+
+
 def test_lazy_reading_leaves_a_speculative_release_s_dependencies_unread() -> None:
     """The optimum takes the free `a 1.0` (its newest release drags in a stale `c`), so every
     free release of `a` is read; `a 0.5`, read only speculatively, has its dependency's
     project loaded but not its best release, and the plan is still the eager optimum."""
-    data = {
-        "root": {"requires": ["r"]},
-        "packages": {
-            "r": {"versions": {"1.0": {"requires": ["a"]}}},
-            "a": {"versions": {"2.0": {"requires": ["c==1.0"]}, "1.0": {},
-                               "0.5": {"requires": ["z"]}}},
-            "c": {"versions": {"1.0": {}, "2.0": {}, "3.0": {}, "4.0": {}}},
-            "z": {"versions": {"1.0": {}, "2.0": {}}},
-        },
-    }
-    eager = _resolve(data, ResolveOptions(lazy=False))
-    lazy = _resolve(data, ResolveOptions(lazy=True))
-    assert eager.plan is not None and lazy.plan is not None
-    assert lazy.plan.versions() == eager.plan.versions() == {"r": "1.0", "a": "1.0"}
-    z = lazy.universe.projects["z"].candidates
-    assert [str(c.version) for c in z] == ["2.0", "1.0"]
-    assert all(c.key in lazy.universe.free for c in z)
+    eager, lazy = _lazy_and_eager({
+        "a": {"versions": {"2.0": {"requires": ["c==1.0"]}, "1.0": {},
+                           "0.5": {"requires": ["z"]}}},
+        "c": {"versions": {"1.0": {}, "2.0": {}, "3.0": {}, "4.0": {}}},
+        "z": {"versions": {"1.0": {}, "2.0": {}}},
+    })
+    assert eager.plan.versions() == {"r": "1.0", "a": "1.0"}
+    assert [str(c.version) for c in lazy.universe.projects["z"].candidates] == ["2.0", "1.0"]
+    assert _read(lazy, "z") == []
     assert lazy.timings["rounds"] == 2
 
 
@@ -164,67 +176,39 @@ def test_a_lazy_round_reads_the_taken_release_and_its_nearest_siblings_only() ->
     `a`'s releases."""
     a_versions: dict[str, Any] = {f"{v}.0": {} for v in range(1, 20)}
     a_versions["20.0"] = {"requires": ["c==1.0"]}
-    data = {
-        "root": {"requires": ["r"]},
-        "packages": {
-            "r": {"versions": {"1.0": {"requires": ["a"]}}},
-            "a": {"versions": a_versions},
-            "c": {"versions": {f"{v}.0": {} for v in range(1, 11)}},
-        },
-    }
-    eager = _resolve(data, ResolveOptions(lazy=False))
-    lazy = _resolve(data, ResolveOptions(lazy=True))
-    assert eager.plan is not None and lazy.plan is not None
-    assert lazy.plan.versions() == eager.plan.versions() == {"r": "1.0", "a": "19.0"}
-    read = [str(c.version) for c in lazy.universe.projects["a"].candidates
-            if c.key not in lazy.universe.free]
-    assert read == ["20.0", "19.0", "18.0", "17.0", "16.0", "15.0"]
+    eager, lazy = _lazy_and_eager({
+        "a": {"versions": a_versions},
+        "c": {"versions": {f"{v}.0": {} for v in range(1, 11)}},
+    })
+    assert eager.plan.versions() == {"r": "1.0", "a": "19.0"}
+    assert _read(lazy, "a") == ["20.0", "19.0", "18.0", "17.0", "16.0", "15.0"]
 
 
 def test_a_release_read_before_someone_asks_for_its_extra_gets_the_extra_read() -> None:
     """`a 2.0` is read in round two (the newest `a` drags in a stale `c`); only then does
     `e` ask for `a[x]`, and `a 2.0[x]` needs a project that does not exist. Its extra must be
     read too, or the plan would take `a 2.0[x]` without it."""
-    data = {
-        "root": {"requires": ["r"]},
-        "packages": {
-            "r": {"versions": {"1.0": {"requires": ["a"]}}},
-            "a": {"versions": {
-                "3.0": {"requires": ["c==1.0"], "extras": {"x": []}},
-                "2.0": {"requires": ["e"], "extras": {"x": ["missing"]}},
-                "1.0": {"requires": ["e"], "extras": {"x": []}},
-            }},
-            "c": {"versions": {f"{v}.0": {} for v in range(1, 6)}},
-            "e": {"versions": {"1.0": {"requires": ["a[x]"]}}},
-        },
-    }
-    eager = _resolve(data, ResolveOptions(lazy=False))
-    lazy = _resolve(data, ResolveOptions(lazy=True))
-    assert eager.plan is not None and lazy.plan is not None
+    eager, _ = _lazy_and_eager({
+        "a": {"versions": {
+            "3.0": {"requires": ["c==1.0"], "extras": {"x": []}},
+            "2.0": {"requires": ["e"], "extras": {"x": ["missing"]}},
+            "1.0": {"requires": ["e"], "extras": {"x": []}},
+        }},
+        "c": {"versions": {f"{v}.0": {} for v in range(1, 6)}},
+        "e": {"versions": {"1.0": {"requires": ["a[x]"]}}},
+    })
     assert eager.plan.versions()["a"] == "1.0"
-    assert lazy.plan.versions() == eager.plan.versions()
-    assert verify(lazy.universe, lazy.plan.chosen,
-                  {s.name: s.extras for s in lazy.plan.steps}) == []
 
 
 def test_a_project_whose_newest_releases_keep_failing_is_read_in_widening_windows() -> None:
     """The newest 60 of `a`'s 100 releases pin a very stale `c`: each round the optimum takes
     the next free one, and the window read around it doubles (4, 8, 16, 32), so a handful of
     rounds reach `a 40` instead of one round per five releases."""
-    versions: dict[str, Any] = {
-        f"{v}.0": {"requires": ["c==1.0"]} if v > 40 else {} for v in range(1, 101)}
-    data = {
-        "root": {"requires": ["r"]},
-        "packages": {
-            "r": {"versions": {"1.0": {"requires": ["a"]}}},
-            "a": {"versions": versions},
-            "c": {"versions": {f"{v}.0": {} for v in range(1, 200)}},
-        },
-    }
-    eager = _resolve(data, ResolveOptions(lazy=False))
-    lazy = _resolve(data, ResolveOptions(lazy=True))
-    assert eager.plan is not None and lazy.plan is not None
-    assert lazy.plan.versions() == eager.plan.versions() == {"r": "1.0", "a": "40.0"}
+    eager, lazy = _lazy_and_eager({
+        "a": {"versions": {f"{v}.0": {"requires": ["c==1.0"]} if v > 40 else {}
+                           for v in range(1, 101)}},
+        "c": {"versions": {f"{v}.0": {} for v in range(1, 200)}},
+    })
+    assert eager.plan.versions() == {"r": "1.0", "a": "40.0"}
     assert lazy.timings["rounds"] <= 6
-    read = [c for c in lazy.universe.projects["a"].candidates if c.key not in lazy.universe.free]
-    assert len(read) < 100
+    assert len(_read(lazy, "a")) < 100
