@@ -13,7 +13,7 @@ Library choices:
   concurrent writers never see each other's halves.
 * **urllib3**: fetches the files named by their hash (`_FileFetcher`): no RFC 9111 needed,
   most of a cold resolve's requests, and half httpx's CPU per request (cold 1000 x 10 over
-  127.0.0.1: 2.2 -> 1.8 s). Same certificate checks, credentials, timeouts and retries.
+  127.0.0.1: 2.2 -> 1.9 s). Same certificate checks, credentials, timeouts and retries.
 * **platformdirs**: the per-user cache directory (`~/.cache/depsat` on Linux).
 
 Files whose hash the index published are content-checked by the caller, so they are served
