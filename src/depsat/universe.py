@@ -573,6 +573,11 @@ class _Discovery:
         if candidate.key not in seen:
             seen.add(candidate.key)
             self._queue.append((candidate, extra))
+            if extra is None and self.lazy:
+                # However it came to be read, the extras asked of it so far are read with it:
+                # a read release is not free, so nothing else would ever read them.
+                for wanted in sorted(self._wanted_extras.get(candidate.key, ())):
+                    self._enqueue(candidate, wanted)
 
     def _with_read_metadata(self, candidate: Candidate) -> Candidate | None:
         """Lazy reading: `candidate` with its metadata (read once), or None when that
