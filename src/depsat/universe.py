@@ -333,6 +333,20 @@ class _Read:
     """The project's candidates, which `mask` indexes."""
 
 
+def _by_source(offered: Sequence[tuple[Source, Sequence[Candidate]]],
+               candidates: Sequence[Candidate],
+               origin_source: Mapping[CandidateKey, Source]) -> list[tuple[Source,
+                                                                    list[Candidate]]]:
+    """`candidates` grouped by the source that offered each, in first-seen order."""
+    if len(offered) == 1:  # the one source offered them all
+        return [(offered[0][0], list(candidates))] if candidates else []
+    groups: dict[int, tuple[Source, list[Candidate]]] = {}
+    for candidate in candidates:
+        source = origin_source[candidate.key]
+        groups.setdefault(id(source), (source, []))[1].append(candidate)
+    return list(groups.values())
+
+
 class _Discovery:
     def __init__(
         self,
@@ -413,20 +427,13 @@ class _Discovery:
             # but what a source has on hand (cached by an earlier run) costs no request, and
             # reading it now spares the rounds that would ask for it (a warm run: 8 -> 1).
             complete = usable
-            for source in {id(origin_source[c.key]): origin_source[c.key]
-                           for c in usable}.values():
-                for candidate in source.metadata_on_hand(
-                        [c for c in usable if origin_source[c.key] is source]):
+            for source, candidates in _by_source(offered, usable, origin_source):
+                for candidate in source.metadata_on_hand(candidates):
                     self._speculative.add(candidate.key)
                     self.expand(candidate)
         else:
-            if len(offered) == 1:  # the one source offered every usable candidate
-                if usable:
-                    offered[0][0].prefetch(list(usable))
-            else:
-                for source in {id(origin_source[c.key]): origin_source[c.key]
-                               for c in usable}.values():
-                    source.prefetch([c for c in usable if origin_source[c.key] is source])
+            for source, candidates in _by_source(offered, usable, origin_source):
+                source.prefetch(candidates)
             for candidate in usable:
                 meta = self._read_metadata(candidate, allow_pre)
                 if isinstance(meta, Exclusion):
