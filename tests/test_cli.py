@@ -103,17 +103,3 @@ def test_python_version_override_changes_target() -> None:
     assert by_name.get("urllib3") != "2.2.1"  # urllib3 2.2.1 requires Python >=3.8
     bad = depsat("resolve", "--universe", str(EXAMPLE), "--python-version", "three")
     assert bad.returncode == 2 and "three" in bad.stderr
-
-
-def test_the_command_keeps_httpx_s_own_command_line_unloaded() -> None:
-    code = (
-        "import sys\n"
-        "from depsat.cli import main\n"
-        "main(['resolve', '--universe', sys.argv[1], '-q'])\n"
-        "import httpx\n"
-        "print(sys.modules.get('httpx._main') is None, callable(httpx.main))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1].split() == ["True", "True"]

@@ -36,19 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _skip_httpx_command_line() -> None:
-    """Keep `import httpx` from loading httpx's own command line client (`httpx._main`).
-
-    httpx imports it whenever click is installed (a development tool brings it here), and
-    with it click, pygments and rich's console: 65 ms of every run that fetches anything.
-    A `None` in `sys.modules` is the import system's way of saying "no such module", which
-    httpx handles. Only the depsat command does this; a program embedding depsat keeps its
-    own imports as they are."""
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _skip_httpx_command_line()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

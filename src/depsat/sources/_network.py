@@ -1,11 +1,17 @@
-"""The network half of `depsat.sources.http.HttpClient`: httpx and hishel for pages, urllib3
-for files named by their hash, and hishel's storage in the cache database.
+"""The network half of `depsat.sources.http.HttpClient`: urllib3 for every request,
+hishel's RFC 9111 state machine for project pages, and hishel's storage in the cache
+database.
 
 Imported only when a request must reach the network (a cache miss, a stale page, a
 redirect, offline mode's error path): reading a warm cache, a `file://` index or a universe
-file never loads the HTTP stacks (about 0.15 s of imports), and never builds an
-`httpx.Request`. TLS is set up on the first `https://` request only, so plain HTTP does not
-pay for loading the CA bundle.
+file never loads the HTTP stack. TLS is set up on the first `https://` request only, so plain
+HTTP does not pay for loading the CA bundle.
+
+Why urllib3 alone, with hishel's state machine driven here, and not httpx with hishel's httpx
+transport (depsat's first design): a cold resolve is bound by the client's CPU, and httpx
+took about twice urllib3's CPU per GET (0.45 against 0.24 ms on 127.0.0.1) and 50 ms more
+to import. hishel's core is sans-IO (a request and the stored entries in, the next state
+out), so any client can drive it; `_cached_get` is that loop.
 """
 
 from __future__ import annotations
@@ -19,13 +25,11 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 import hishel
-import httpx
 import urllib3
-from hishel.httpx import CacheTransport
 
 from depsat.sources.cache_store import CacheStore
 from depsat.sources.http import (
@@ -44,6 +48,8 @@ __all__ = ["DatabaseStorage", "Network"]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 10
+_DECODED = frozenset(urllib3.response.HTTPResponse.CONTENT_DECODERS) | {"identity"}
+"""Content codings urllib3 undoes as it reads a body."""
 
 
 class DatabaseStorage(hishel.BaseStorage):
@@ -131,66 +137,30 @@ class DatabaseStorage(hishel.BaseStorage):
         self.store.remove_response(entry_id=id.hex)
 
 
-class _NotCached(httpx.TransportError):
-    """Offline mode and the cache does not have the URL."""
+class _NotCached(Exception):
+    """Offline mode, and the cache does not have the URL."""
 
 
-class _OfflineTransport(httpx.BaseTransport):
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        raise _NotCached(f"{request.url} is not in the cache", request=request)
+def _ssl_context(verify: bool | str | Path | ssl.SSLContext) -> ssl.SSLContext | None:
+    """The certificate checks for HTTPS: the CA bundle named by `verify` or by SSL_CERT_FILE
+    (a corporate or private CA), a context as is, certifi's bundle by default (as pip and
+    httpx use), or None for no checks (`verify=False`)."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        return None
+    if verify is True:
+        verify = os.environ.get("SSL_CERT_FILE") or True
+    if verify is True:
+        import certifi
 
-
-def _ssl_verify(verify: bool | str | Path | ssl.SSLContext) -> bool | ssl.SSLContext:
-    """What both HTTP stacks are given to check certificates: the CA bundle named by
-    `verify` or by SSL_CERT_FILE (a corporate or private CA), a context as is, else a bool
-    (True: httpx's default bundle)."""
-    ssl_verify: bool | ssl.SSLContext = verify if isinstance(verify, bool) else True
-    if verify is True and os.environ.get("SSL_CERT_FILE"):
-        verify = os.environ["SSL_CERT_FILE"]
-    if isinstance(verify, (str, Path)):
-        ssl_verify = ssl.create_default_context(cafile=str(verify))
-    elif isinstance(verify, ssl.SSLContext):
-        ssl_verify = verify
-    return ssl_verify
-
-
-class _SchemeTransport(httpx.BaseTransport):
-    """Plain HTTP and HTTPS on separate connection pools, the HTTPS one (with its SSL
-    context, whose CA bundle takes tens of milliseconds to load) made on first use."""
-
-    def __init__(self, verify: bool | str | Path | ssl.SSLContext, limits: httpx.Limits) -> None:
-        self._verify = verify
-        self._limits = limits
-        self._lock = threading.Lock()
-        self._plain: httpx.HTTPTransport | None = None
-        self._secure: httpx.HTTPTransport | None = None
-
-    def _transport(self, secure: bool) -> httpx.HTTPTransport:
-        with self._lock:
-            if secure:
-                if self._secure is None:
-                    self._secure = httpx.HTTPTransport(verify=_ssl_verify(self._verify),
-                                                       limits=self._limits, retries=0)
-                return self._secure
-            if self._plain is None:
-                # verify=False: no CA bundle to load; this pool never speaks TLS.
-                self._plain = httpx.HTTPTransport(verify=False, limits=self._limits, retries=0)
-            return self._plain
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._transport(request.url.scheme == "https").handle_request(request)
-
-    def close(self) -> None:
-        with self._lock:
-            transports = [t for t in (self._plain, self._secure) if t is not None]
-            self._plain = self._secure = None
-        for transport in transports:
-            transport.close()
+        verify = certifi.where()
+    return ssl.create_default_context(cafile=str(verify))
 
 
 @attrs.frozen(slots=True)
 class _Reply:
-    """A response as `Network` reads it, from either HTTP stack: whole body, decoded."""
+    """A response as `Network` reads it: whole body, decoded."""
 
     status: int
     headers: Mapping[str, str]
@@ -201,23 +171,20 @@ class _Reply:
     """From the cache, after the server confirmed it (a request all the same)."""
 
     @classmethod
-    def of(cls, response: httpx.Response) -> _Reply:
-        caching = response.extensions.get("caching") or {}
-        return cls(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                   response.content, bool(caching.get("from_cache")),
-                   bool(caching.get("revalidated")))
+    def of(cls, response: hishel.Response, status: hishel.CacheStatus) -> _Reply:
+        stream = response.stream
+        assert stream is not None and not hasattr(stream, "__aiter__")
+        content = b"".join(stream)  # (sync: asserted above)
+        headers = {k.lower(): ", ".join(response.headers.get_list(k) or [])
+                   for k in response.headers}
+        return cls(response.status_code, headers, content, status["from_cache"],
+                   status["revalidated"])
 
 
-class _FileFetcher:
-    """GETs of files named by their hash (PEP 658 metadata, wheels), with urllib3.
-
-    Why not httpx, which fetches everything else: these files need no RFC 9111 (hishel) and
-    none of httpx's models, and they are most of a cold resolve's requests (840 of 1,170 at
-    1000 x 10), which is bound by the client's CPU. urllib3's pool takes about half httpx's
-    CPU per GET (0.24 against 0.45 ms on 127.0.0.1): that cold resolve went from 2.2 to
-    1.9 s. Redirects are not followed (`Network.get` does that, for both) and errors are
-    raised as they happen (`Network` retries). Plain HTTP and HTTPS get separate pools, the
-    HTTPS one made on first use with the certificate checks httpx uses."""
+class _Connections:
+    """urllib3's connection pools, one for plain HTTP and one for HTTPS (made on first use,
+    since loading a CA bundle takes tens of milliseconds). Redirects are not followed
+    (`Network.get` does that) and errors are raised as they happen (`Network` retries)."""
 
     def __init__(self, *, verify: bool | str | Path | ssl.SSLContext, timeout: float,
                  max_connections: int, user_agent: str) -> None:
@@ -225,8 +192,9 @@ class _FileFetcher:
         self._options: dict[str, Any] = {
             "num_pools": 32, "maxsize": max_connections, "retries": False,
             "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
-        self._headers = {"User-Agent": user_agent, "Accept": "*/*",
-                         "Accept-Encoding": "gzip, deflate"}
+        self.headers = {"User-Agent": user_agent, "Accept": "*/*",
+                        "Accept-Encoding": "gzip, deflate"}
+        """What every request sends, unless it says otherwise."""
         self._lock = threading.Lock()
         self._plain = urllib3.PoolManager(**self._options)
         self._secure: urllib3.PoolManager | None = None
@@ -236,25 +204,23 @@ class _FileFetcher:
             return self._plain
         with self._lock:
             if self._secure is None:
-                verify = _ssl_verify(self._verify)
-                if verify is False:
+                context = _ssl_context(self._verify)
+                if context is None:
                     self._secure = urllib3.PoolManager(cert_reqs="CERT_NONE",
                                                        assert_hostname=False, **self._options)
                 else:
-                    context = (verify if isinstance(verify, ssl.SSLContext)
-                               else httpx.create_ssl_context())
                     self._secure = urllib3.PoolManager(ssl_context=context, **self._options)
             return self._secure
 
     def get(self, url: str, headers: Mapping[str, str],
-            credentials: tuple[str, str] | None) -> _Reply:
-        sent = {**self._headers, **headers}
+            credentials: tuple[str, str] | None) -> urllib3.BaseHTTPResponse:
+        """A GET, its body read whole and decoded (a short body raises)."""
+        sent = urllib3.HTTPHeaderDict(self.headers)
+        sent.update(headers)  # (names in any case: hishel's are lower-cased)
         if credentials is not None:
             sent.update(urllib3.util.make_headers(basic_auth=":".join(credentials)))
-        response = self._pool(url.startswith("https:")).request(
+        return self._pool(url.startswith("https:")).request(
             "GET", url, headers=sent, redirect=False, preload_content=True)
-        return _Reply(response.status,
-                      {k.lower(): v for k, v in response.headers.itermerged()}, response.data)
 
     def close(self) -> None:
         with self._lock:
@@ -264,50 +230,42 @@ class _FileFetcher:
             pool.clear()
 
 
+def _as_stored(response: urllib3.BaseHTTPResponse) -> hishel.Response:
+    """A urllib3 response as hishel keeps it: the body urllib3 decoded, so without the
+    content codings it undid (and with the decoded length), and no transfer coding."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in response.headers.items():
+        grouped.setdefault(name.lower(), []).append(value)
+    grouped.pop("transfer-encoding", None)
+    codings = [c.strip().lower() for v in grouped.get("content-encoding", [])
+               for c in v.split(",") if c.strip()]
+    if codings and all(c in _DECODED for c in codings):
+        del grouped["content-encoding"]
+        grouped["content-length"] = [str(len(response.data))]
+    return hishel.Response(status_code=response.status, headers=hishel.Headers(grouped),
+                           stream=iter([response.data]))
+
+
 class Network:
-    """Requests that go through httpx and hishel (the RFC 9111 cache), for `HttpClient`.
+    """Requests that reach the network (or, offline, the cache's last word), for
+    `HttpClient`.
 
     The client owns credentials, counters and the fast path; this class does everything
-    that needs an HTTP request: redirects, retries with backoff, revalidation, storing."""
+    that needs an HTTP request: redirects, retries with backoff, RFC 9111 for pages
+    (freshness, revalidation, storing), storing files named by their hash."""
 
     def __init__(self, owner: HttpClient, *, timeout: float,
                  verify: bool | str | Path | ssl.SSLContext, max_connections: int,
                  user_agent: str) -> None:
         self.owner = owner
-        limits = httpx.Limits(max_connections=max_connections,
-                              max_keepalive_connections=max_connections)
-        network: httpx.BaseTransport = _SchemeTransport(verify, limits)
-        self.storage: DatabaseStorage | None = None
-        self._files: _FileFetcher | None = None
-        if owner.offline:
-            self.storage = DatabaseStorage(owner.store)
-            transport: httpx.BaseTransport = CacheTransport(_OfflineTransport(), self.storage,
-                                                            rfc=False)
-        elif owner.no_cache:
-            transport = network
-        else:
-            self.storage = DatabaseStorage(owner.store)
-            transport = CacheTransport(network, self.storage,
-                                       rfc=hishel.CacheOptions(shared=False))
-            # Files named by their hash (wheels, PEP 658 metadata) never need RFC 9111: they
-            # go around hishel, whose per-request state machine and storage calls cost 1.2 ms
-            # of a 2 ms cold fetch on 127.0.0.1 (1,200 such fetches at 1000 x 10), and
-            # around httpx too (`_FileFetcher`).
-            self._files = _FileFetcher(verify=verify, timeout=timeout,
-                                       max_connections=max_connections, user_agent=user_agent)
-        self._client = self._http_client(transport, timeout, user_agent)
-
-    @staticmethod
-    def _http_client(transport: httpx.BaseTransport, timeout: float,
-                     user_agent: str) -> httpx.Client:
-        return httpx.Client(transport=transport, timeout=httpx.Timeout(timeout),
-                            follow_redirects=False, headers={"User-Agent": user_agent},
-                            trust_env=False)
+        self.storage = None if owner.no_cache else DatabaseStorage(owner.store)
+        self._connections = _Connections(verify=verify, timeout=timeout,
+                                         max_connections=max_connections,
+                                         user_agent=user_agent)
+        self._options = hishel.CacheOptions(shared=False)
 
     def close(self) -> None:
-        if self._files is not None:
-            self._files.close()
-        self._client.close()
+        self._connections.close()
 
     def get(self, url: str, *, accept: str | None, immutable: bool) -> Fetched:
         current, credentials = self.owner.prepare(url)
@@ -317,7 +275,7 @@ class Network:
             reply = self._get_with_retries(current, accept, credentials, immutable)
             location = reply.headers.get("location")
             if reply.status in _REDIRECT_STATUSES and location:
-                target = str(httpx.URL(current).join(location))
+                target = urljoin(current, location)
                 current, new_credentials = self.owner.prepare(target)
                 if urlsplit(current).netloc != urlsplit(url).netloc:
                     credentials = new_credentials  # never send one host's credentials to another
@@ -344,43 +302,91 @@ class Network:
         return Fetched(url, status, reply.content, reply.headers.get("content-type"),
                        from_cache=reply.from_cache)
 
+    def _fetch(self, url: str, accept: str | None, credentials: tuple[str, str] | None,
+               immutable: bool) -> _Reply:
+        """One GET: from the cache alone offline; a file named by its hash directly (no RFC
+        9111: it never changes), stored decoded; a page through hishel's state machine."""
+        headers = {"Accept": accept} if accept else {}
+        key = cache_key(url)
+        if self.owner.offline:
+            assert self.storage is not None  # (offline needs the cache: HttpClient checks)
+            entries = self.storage.get_entries(key)
+            if not entries:
+                raise _NotCached(url)
+            return _Reply.of(entries[0].response, hishel.CacheStatus(
+                from_cache=True, revalidated=False, stored=False))
+        if immutable or self.storage is None:
+            response = self._connections.get(url, headers, credentials)
+            reply = _Reply(response.status,
+                           {k.lower(): v for k, v in response.headers.itermerged()},
+                           response.data)
+            if immutable and reply.status == 200 and self.storage is not None:
+                self.owner.store.put_file(key, url, reply.content,
+                                          reply.headers.get("content-type"))
+            return reply
+        return self._cached_get(url, headers, credentials, key, self.storage)
+
+    def _cached_get(self, url: str, headers: Mapping[str, str],
+                    credentials: tuple[str, str] | None, key: str,
+                    storage: DatabaseStorage) -> _Reply:
+        """A page under RFC 9111: hishel's state machine, driven with urllib3.
+
+        The request hishel sees carries the headers that are sent (for `Vary`) except the
+        credentials, which are added on the wire only, so they never reach the cache."""
+        state: hishel.AnyState = hishel.IdleClient(options=self._options)
+        request = hishel.Request(method="GET", url=url, headers=hishel.Headers(
+            {**self._connections.headers, **headers}))
+        revalidated = False
+        while True:
+            if isinstance(state, hishel.IdleClient):
+                state = state.next(request, storage.get_entries(key))
+            elif isinstance(state, (hishel.CacheMiss, hishel.NeedRevalidation)):
+                revalidated = isinstance(state, hishel.NeedRevalidation)
+                sent = {k: ", ".join(state.request.headers.get_list(k) or [])
+                        for k in state.request.headers}
+                state = state.next(_as_stored(self._connections.get(url, sent, credentials)))
+            elif isinstance(state, hishel.StoreAndUse):
+                entry = storage.create_entry(request, state.response, key)
+                return _Reply.of(entry.response, hishel.CacheStatus(
+                    from_cache=False, revalidated=revalidated, stored=True))
+            elif isinstance(state, hishel.CouldNotBeStored):
+                return _Reply.of(state.response, hishel.CacheStatus(
+                    from_cache=False, revalidated=revalidated, stored=False))
+            elif isinstance(state, hishel.FromCache):
+                return _Reply.of(state.entry.response, hishel.CacheStatus(
+                    from_cache=True, revalidated=revalidated, stored=False))
+            elif isinstance(state, hishel.NeedToBeUpdated):
+                for entry in state.updating_entries:
+                    storage.update_headers(entry.id, entry.response.headers)
+                state = state.next()
+            elif isinstance(state, hishel.InvalidateEntries):
+                for entry_id in state.entry_ids:
+                    storage.remove_entry(entry_id)
+                state = state.next()
+            else:  # pragma: no cover - a state a later hishel adds
+                raise HttpError(f"unexpected HTTP cache state {type(state).__name__} for "
+                                f"{redact_url(url)}", redact_url(url))
+
     def _get_with_retries(self, url: str, accept: str | None,
                           credentials: tuple[str, str] | None, immutable: bool) -> _Reply:
         """One GET, retried with exponential backoff on connection errors, timeouts,
         truncated bodies and 429/5xx; a bounded number of times, so a dead index fails fast."""
         owner = self.owner
-        headers = {"Accept": accept} if accept else {}
-        caching: dict[str, Any] = {"key": cache_key(url)}
-        if immutable:
-            caching["rfc"] = False  # (offline mode: any stored copy is served)
-        extensions: dict[str, Any] = {} if owner.no_cache else {"caching": caching}
-        files = self._files if immutable else None
-        auth = httpx.BasicAuth(*credentials) if credentials and files is None else None
         shown = redact_url(url)
         attempt = 0
         while True:
             problem: str
             cause: Exception | None = None
             try:
-                if files is not None:
-                    reply = files.get(url, headers, credentials)
-                    if reply.status == 200 and self.storage is not None:
-                        owner.store.put_file(caching["key"], url, reply.content,
-                                             reply.headers.get("content-type"))
-                else:
-                    reply = _Reply.of(self._client.get(url, headers=headers, auth=auth,
-                                                       extensions=extensions))
+                reply = self._fetch(url, accept, credentials, immutable)
             except _NotCached as exc:
                 raise HttpError(f"{shown} is not in the cache (offline mode)", shown) from exc
-            except (httpx.TimeoutException, urllib3.exceptions.TimeoutError) as exc:
+            except urllib3.exceptions.TimeoutError as exc:
                 problem, cause = f"timed out fetching {shown}", exc
-            except (httpx.RequestError, httpx.InvalidURL, urllib3.exceptions.DecodeError,
+            except (urllib3.exceptions.DecodeError,
                     urllib3.exceptions.LocationValueError) as exc:
-                if isinstance(exc, httpx.TransportError):
-                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    problem, cause = f"cannot fetch {shown}: {reason}", exc
-                else:  # e.g. a corrupt gzip body: asking again gives the same
-                    raise HttpError(f"cannot fetch {shown}: {exc}", shown) from exc
+                # e.g. a corrupt gzip body: asking again gives the same
+                raise HttpError(f"cannot fetch {shown}: {exc}", shown) from exc
             except urllib3.exceptions.HTTPError as exc:  # connection, truncated body, TLS
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 problem, cause = f"cannot fetch {shown}: {reason}", exc
