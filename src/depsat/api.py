@@ -16,6 +16,7 @@ import contextlib
 import gc
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
@@ -31,8 +32,6 @@ from depsat.encoding import (
     grow,
 )
 from depsat.errors import InvalidRequirementError
-from depsat.explain import Explanation, Fix, WhyReport, explain_encoding
-from depsat.explain import why as why_in_plan
 from depsat.model import Candidate, CandidateKey, Diagnostic, PrereleaseMode, Request
 from depsat.plan import Plan, decode_plan
 from depsat.solver import Optimum, Problem, Refutation, SolverBackend, StratifiedRC2
@@ -41,6 +40,9 @@ from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
 from depsat.universe import AdmitAll, Discovery, SourcePolicy, Universe
+
+if TYPE_CHECKING:
+    from depsat.explain import Explanation, Fix, WhyReport
 
 __all__ = [
     "Explanation",
@@ -55,6 +57,17 @@ __all__ = [
     "target_for",
     "why",
 ]
+
+
+
+def __getattr__(name: str) -> Any:
+    """`Explanation`, from `depsat.explain`, imported on first use: a resolution that
+    succeeds never needs the explanation machinery (15 ms of imports)."""
+    if name == "Explanation":
+        from depsat.explain import Explanation
+
+        return Explanation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @attrs.frozen(slots=True)
@@ -134,6 +147,8 @@ def explain(
     """
     if resolution.ok:
         return None
+    from depsat.explain import explain_encoding
+
     explanation = explain_encoding(resolution.encoding, smallest=smallest,
                                    budget_seconds=budget_seconds)
     if explanation is None:
@@ -186,6 +201,8 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
     each newer version (or that only the preferences did)."""
     if resolution.plan is None:
         raise ValueError("why() needs a resolution with a plan; use explain() for a failure")
+    from depsat.explain import why as why_in_plan
+
     return why_in_plan(resolution.encoding, resolution.plan, package,
                        budget_seconds=budget_seconds)
 
