@@ -11,6 +11,18 @@ from pathlib import Path
 from depsat.sources.cache_store import CacheStore
 
 
+def test_asks_which_of_many_files_are_stored_in_one_go(tmp_path: Path) -> None:
+    store = CacheStore(tmp_path / "cache.sqlite3")
+    assert store.stored_files(["a", "b"]) == set()  # no database yet: nothing stored
+    keys = [f"key-{i}" for i in range(1234)]  # more than one query's worth of parameters
+    for key in keys[::3]:
+        store.put_file(key, f"http://h/{key}", b"x", None)
+    store.put_response("key-1", "id1", b"{}", b"page")  # a page is not a file
+    assert store.stored_files(keys) == set(keys[::3])
+    assert store.stored_files([]) == set()
+    assert all(store.has_file(k) == (k in set(keys[::3])) for k in keys[:30])
+
+
 def test_stores_reads_replaces_and_removes(tmp_path: Path) -> None:
     store = CacheStore(tmp_path / "cache" / "files.sqlite3")
     assert store.file("k") is None and not store.has_file("k") and store.response("k") is None

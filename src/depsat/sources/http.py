@@ -55,7 +55,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -428,6 +428,14 @@ class HttpClient:
             return False
         clean, _ = _strip_userinfo(url)
         return self.store.has_file(cache_key(clean))
+
+    def local_files(self, urls: Sequence[str]) -> set[str]:
+        """Those of `urls` that `is_local` holds for, asked of the cache all at once."""
+        local = {url for url in urls if url.startswith("file:")}
+        if self.no_cache or len(local) == len(urls):
+            return local
+        keys = {cache_key(_strip_userinfo(url)[0]): url for url in urls if url not in local}
+        return local | {keys[key] for key in self.store.stored_files(list(keys))}
 
     def _from_cache(self, url: str, accept: str | None, immutable: bool) -> Fetched | None:
         """The fast path: the stored entry for `url`, if hishel would serve it as it is."""

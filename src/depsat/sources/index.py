@@ -275,12 +275,13 @@ class DistributionSource(Source):
     def metadata_on_hand(self, candidates: Sequence[Candidate]) -> list[Candidate]:
         """Those whose metadata file an earlier run stored in the cache (not `file:` ones:
         a local index has every file, and reading them all is the eager resolve)."""
-        found = []
+        urls = {}
         for candidate in candidates:
             url = self._first_checked_file(candidate)
-            if url is not None and not url.startswith("file:") and self.client.is_local(url):
-                found.append(candidate)
-        return found
+            if url is not None and not url.startswith("file:"):
+                urls[candidate.key] = url
+        stored = self.client.local_files(list(urls.values()))
+        return [c for c in candidates if urls.get(c.key) in stored]
 
     def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         """`candidate` with its dependencies, from the cheapest file that has them."""
