@@ -390,6 +390,10 @@ class _Discovery:
         self._complete: dict[CandidateKey, Candidate] = {}
         self._late: dict[CandidateKey, Exclusion] = {}
         self._wanted_extras: dict[CandidateKey, set[NormalizedName]] = {}
+        self._shown: dict[NormalizedName, Project] = {}
+        """Each project as the last snapshot gave it (lazy reading)."""
+        self._read_since: set[NormalizedName] = set()
+        """Projects with a release read (or ruled out by its metadata) since that snapshot."""
         self._speculative: set[CandidateKey] = set()
         """Candidates read although no plan took them yet (lazy reading): their dependencies'
         projects are loaded, but their best matches stay free."""
@@ -470,6 +474,7 @@ class _Discovery:
         if late is not None:
             return late
         self._complete[candidate.key] = meta
+        self._read_since.add(candidate.name)
         return meta
 
     # -- requirements -------------------------------------------------------------
@@ -596,6 +601,7 @@ class _Discovery:
             found = self._read_metadata(candidate, self._allow_pre.get(candidate.name, True))
             if isinstance(found, Exclusion):
                 self._late[candidate.key] = found
+                self._read_since.add(candidate.name)
                 return None
             complete = found
         return complete
@@ -683,8 +689,18 @@ class _Discovery:
                 str(key.origin)))
         projects = self.projects
         if self.lazy:
-            projects = {name: self._with_metadata(project)
-                        for name, project in self.projects.items()}
+            # A project with nothing read since the last snapshot is that snapshot's object:
+            # rebuilding every project each round was most of a snapshot, and an unchanged
+            # object tells the encoder (`Encoding.move_to`) there is nothing new to see.
+            for name in self._read_since:
+                self._shown.pop(name, None)
+            self._read_since.clear()
+            projects = {}
+            for name, project in self.projects.items():
+                shown = self._shown.get(name)
+                if shown is None:
+                    shown = self._shown[name] = self._with_metadata(project)
+                projects[name] = shown
         # Every listed release of a project reached is choosable: read, or free. (Only the
         # matched ones would do for this snapshot, but a later round's requirements may match
         # others, and an encoding that grows round by round must have their variables.)
