@@ -187,3 +187,71 @@ def test_immutable_files_skip_hishel_but_are_cached_decoded(tmp_path: Path) -> N
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _GzipPageHandler(http.server.BaseHTTPRequestHandler):
+    """Serves one project page, gzipped when the client accepts it, with an ETag; answers a
+    matching If-None-Match with 304. `max_age` (class attribute) sets Cache-Control."""
+
+    body = b'{"meta": {"api-version": "1.0"}, "name": "lib", "files": []}' * 20
+    etag = '"page-1"'
+    max_age: ClassVar[int | None] = None
+    requests: ClassVar[list[tuple[str, str | None, str | None]]] = []
+
+    def do_GET(self) -> None:
+        type(self).requests.append((self.path, self.headers.get("If-None-Match"),
+                                    self.headers.get("Accept")))
+        freshness = {"Cache-Control": f"max-age={self.max_age}"} if self.max_age else {}
+        if self.headers.get("If-None-Match") == self.etag:
+            self.send_response(304)
+            self.send_header("ETag", self.etag)
+            for name, value in freshness.items():
+                self.send_header(name, value)
+            self.end_headers()
+            return
+        zipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        data = gzip.compress(self.body) if zipped else self.body
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.send_header("ETag", self.etag)
+        for name, value in freshness.items():
+            self.send_header(name, value)
+        if zipped:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_gzipped_pages_are_stored_decoded_revalidated_then_served_fresh(
+        tmp_path: Path) -> None:
+    """A page goes through hishel's RFC 9111 state machine: stored decoded (the wire's gzip is
+    gone from the entry), revalidated with its ETag when stale (a 304 gives the stored body),
+    and, once the server says it is fresh, read by a new client with no request at all."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipPageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    accept = "application/vnd.pypi.simple.v1+json"
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/simple/lib/"
+        first = _client(tmp_path).get(url, accept=accept)
+        assert (first.status, first.content, first.from_cache) == (
+            200, _GzipPageHandler.body, False)
+        stored = HttpClient(cache_dir=tmp_path).store.response(cache_key(url))
+        assert stored is not None and stored[1] == _GzipPageHandler.body
+        assert b"content-encoding" not in stored[0].lower()
+        _GzipPageHandler.max_age = 600  # the 304 makes the stored copy fresh from now on
+        second = _client(tmp_path)
+        again = second.get(url, accept=accept)
+        assert (again.content, again.from_cache, second.requests_made) == (
+            _GzipPageHandler.body, True, 1)
+        assert _GzipPageHandler.requests[1][1:] == (_GzipPageHandler.etag, accept)
+        third = _client(tmp_path)
+        assert third.get(url, accept=accept).content == _GzipPageHandler.body
+        assert (third.requests_made, len(_GzipPageHandler.requests)) == (0, 2)
+    finally:
+        server.shutdown()
+        server.server_close()
