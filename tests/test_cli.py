@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,32 @@ def test_python_version_override_changes_target() -> None:
     assert by_name.get("urllib3") != "2.2.1"  # urllib3 2.2.1 requires Python >=3.8
     bad = depsat("resolve", "--universe", str(EXAMPLE), "--python-version", "three")
     assert bad.returncode == 2 and "three" in bad.stderr
+
+
+def test_the_command_flushes_everything_and_keeps_its_exit_code(tmp_path: Path) -> None:
+    """The command leaves without tearing the interpreter down (`depsat.cli.entry`): what it
+    printed must still arrive whole, a reader that stops early must not cause a traceback,
+    and the exit code is main's."""
+    # Buffered output, as a user's shell gives it (this machine sets PYTHONUNBUFFERED).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = tmp_path / "plan.json"
+    with out.open("w") as stream:
+        done = subprocess.run([sys.executable, "-m", "depsat", "resolve", "--universe",
+                               str(EXAMPLE), "--json"], stdout=stream, stderr=subprocess.PIPE,
+                              text=True, timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["status"] == "solved"
+    # A plan of about 120 kB: more than a pipe holds, so the writes meet the closed pipe.
+    from benchmarks.generate import GeneratorConfig, generate, write_universe
+
+    big = write_universe(generate(GeneratorConfig(packages=1000, versions=10)),
+                         tmp_path / "big.json")
+    reader = subprocess.Popen([sys.executable, "-m", "depsat", "resolve", "--universe",
+                               str(big), "--json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(1)
+    reader.stdout.close()  # the reader goes away after one byte
+    assert reader.wait(timeout=120) == 0
+    assert reader.stderr.read() == b""
+    reader.stderr.close()

@@ -1,7 +1,5 @@
 """`python -m depsat`."""
 
-import sys
+from depsat.cli import entry
 
-from depsat.cli import main
-
-sys.exit(main())
+entry()
