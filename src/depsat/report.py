@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from depsat.api import Resolution, explain
-from depsat.explain import explanation_to_json
 from depsat.model import Action, PlanStep
 
 __all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines"]
@@ -57,6 +56,8 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
         data["packages"] = [_step_json(s) for s in resolution.plan.steps]
         data["costs"] = dict(resolution.plan.costs)
     if resolution.failure is not None:
+        from depsat.explain import explanation_to_json  # (only a failure needs it)
+
         explanation = explain(resolution)
         data["summary"] = (explanation.text() if explanation is not None
                            else resolution.failure.summary())
