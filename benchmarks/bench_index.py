@@ -432,10 +432,9 @@ KIND_OF = (
     ("<frozen importlib", "imports"),
     ("concurrent/futures", "waiting on the fetch thread pool"),
     ("threading.py", "waiting on the fetch thread pool"),
-    ("/httpx/", "http client"),
-    ("/httpcore/", "http client"),
+    ("/urllib3/", "http client"),
+    ("http/client.py", "http client"),
     ("/hishel/", "http cache"),
-    ("/h11/", "http client"),
     ("socket.py", "http client"),
     ("ssl.py", "http client"),
     ("depsat/sources/http.py", "http client"),
@@ -536,7 +535,9 @@ def profile_child(argv: Sequence[str], out: Path, *, serial: bool = False) -> in
         if frame.is_synthetic or function.startswith("["):
             path, function, line = parent  # pyinstrument's "[self]"/"[await]" leaves
         phase = (_classify(path, function, PHASE_OF) if phase == "cli/other" else None) or phase
-        kind = _classify(path, function, KIND_OF) or kind
+        found = _classify(path, function, KIND_OF)
+        if found is not None and not (kind == "http client" and found.endswith("(parse)")):
+            kind = found  # (http.client parses response headers with the email package)
         own = frame.time - sum(child.time for child in frame.children)
         if own > 0:
             by_phase[phase] += own

@@ -322,7 +322,7 @@ def test_warm_cache_honours_max_age(indexes: Path, tmp_path: Path) -> None:
         assert [deps(second.metadata(c)) for c in again] == [deps(first.metadata(c))
                                                              for c in alpha]
         assert second.client.requests_made == 0 and second.client.cache_hits == 4
-        assert second.client._network is None  # all from the fast path: httpx never used
+        assert second.client._network is None  # all from the fast path: no HTTP stack
 
 
 def test_revalidation_uses_etag(server: Any, tmp_path: Path) -> None:

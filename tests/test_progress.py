@@ -92,8 +92,8 @@ def test_no_progress_without_a_terminal(index: BaseUrl, tmp_path: Path) -> None:
 
 
 def test_rich_is_not_imported_without_a_terminal(tmp_path: Path) -> None:
-    """A `file://` index, so that httpx (which imports rich itself when rich, click and
-    pygments are all installed, for its own command line) is not loaded either."""
+    """Without a terminal the progress display (rich) is never imported; a `file://` index
+    keeps the HTTP stack out of the picture too."""
     simple = build_index(SPEC, tmp_path / "index")
     script = ("import sys; from depsat.cli import main; status = main(sys.argv[1:]); "
               "print('rich imported:', 'rich' in sys.modules); sys.exit(status)")
