@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Sequence
 from unittest import mock
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,65 @@ def test_our_rc2_matches_pysats_on_generated_universes(seed: int, conflict: floa
         assert isinstance(outcome, Optimum)
         true = set(outcome.model)
         assert sum(w for lit, w in weighted if lit not in true) == expected
+
+
+@st.composite
+def tightened_pairs(draw: st.DrawFn) -> tuple[Problem, Problem]:
+    """A problem and the same problem with more hard clauses (a lazy round and the next)."""
+    earlier = draw(ladder_problems())
+    literal = st.integers(1, earlier.top).flatmap(lambda v: st.sampled_from([v, -v]))
+    more = draw(st.lists(st.lists(literal, min_size=1, max_size=3), max_size=6))
+    return earlier, attrs.evolve(earlier, hard=[*earlier.hard, *more])
+
+
+@settings(max_examples=300, deadline=None)
+@given(tightened_pairs(), st.data())
+def test_reusing_an_earlier_problems_cores_keeps_the_optimum(
+        pair: tuple[Problem, Problem], data: st.DataObject) -> None:
+    """The earlier problem's cores are replayed only where they are still cores (unit
+    propagation refutes them), so the optimum stays exact; so it does with a log of made-up
+    cores, most of which are not cores at all."""
+    earlier, later = pair
+    first = StratifiedRC2().solve(earlier)
+    log = first.reusable if isinstance(first, Optimum) else None
+    if data.draw(st.booleans(), label="made-up log"):
+        softs = sorted({lit for tier in later.tiers for lit, _ in tier})
+        atom = st.one_of(st.tuples(st.just(0), st.sampled_from(softs)),
+                         st.tuples(st.integers(1, 4), st.integers(1, 3)))
+        log = rc2.CoreLog(tuple(data.draw(st.lists(
+            st.lists(atom, min_size=1, max_size=4).map(tuple), min_size=1, max_size=12))))
+    expected = _brute_force(later)
+    outcome = StratifiedRC2().solve(attrs.evolve(later, reuse=log))
+    if expected is None:
+        assert not isinstance(outcome, Optimum)
+        return
+    assert isinstance(outcome, Optimum)
+    assert outcome.costs == expected == _costs(outcome.model, later)
+
+
+def test_a_problem_solved_again_replays_its_cores_instead_of_searching() -> None:
+    """Solved again with its own core log, a generated universe's problem needs fewer main
+    SAT calls (the replayed cores stand in for them) and reaches the same optimum."""
+    world = parse_universe(generate(GeneratorConfig(packages=60, versions=6, conflict=0.4,
+                                                    seed=2)))
+    encoding = resolve(request_from_universe_file(world), [world.source],
+                       target_for(world)).encoding
+    problem = Problem(hard=encoding.hard, groups=[c for _, c in encoding.groups],
+                      tiers=[t for _, t in encoding.tiers if t], top=encoding.pool.top,
+                      phases=encoding.phase_hints(), implied=encoding.implied_softs())
+    calls: list[int] = []
+    original = rc2._FastRC2Stratified._main_call
+
+    def counted(self: rc2._FastRC2Stratified) -> bool:
+        calls.append(1)
+        return bool(original(self))
+
+    with mock.patch.object(rc2._FastRC2Stratified, "_main_call", counted):
+        first = StratifiedRC2().solve(problem)
+        fresh = len(calls)
+        assert isinstance(first, Optimum) and isinstance(first.reusable, rc2.CoreLog)
+        assert len(first.reusable.cores) >= 5
+        calls.clear()
+        again = StratifiedRC2().solve(attrs.evolve(problem, reuse=first.reusable))
+    assert isinstance(again, Optimum) and again.costs == first.costs
+    assert len(calls) < fresh / 2

@@ -255,9 +255,10 @@ def target_for(world: UniverseFile) -> Target:
 
 
 def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict[str, float],
-                      prune: bool, previous: Encoding | None = None,
+                      prune: bool, previous: Encoding | None = None, reuse: object = None,
                       ) -> tuple[Encoding, Optimum | Refutation]:
-    """Encode (or grow `previous`, a lazy round's encoding, to `universe`) and solve."""
+    """Encode (or grow `previous`, a lazy round's encoding, to `universe`) and solve; `reuse`
+    is what the backend reported for the previous round (`Optimum.reusable`)."""
     start = time.perf_counter()
     if previous is None:
         encoding = encode(universe, options.objectives, prune=prune)
@@ -270,6 +271,7 @@ def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict
         top=encoding.pool.top,
         phases=encoding.phase_hints(),
         implied=encoding.implied_softs(),
+        reuse=reuse,
     )
     timings["encoding"] += time.perf_counter() - start
     start = time.perf_counter()
@@ -349,10 +351,13 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     prune = options.prune and not lazy
     previous: Encoding | None = None
     windows: dict[NormalizedName, int] = {}  # per project, for `_siblings`
+    reuse: object = None  # what the backend can reuse from the last round
     while True:
         rounds += 1
-        encoding, outcome = _encode_and_solve(universe, options, timings, prune, previous)
+        encoding, outcome = _encode_and_solve(universe, options, timings, prune, previous,
+                                              reuse)
         previous = encoding
+        reuse = outcome.reusable if isinstance(outcome, Optimum) else None
         if not isinstance(outcome, Optimum) and encoding.pruned:
             # Cores of a pruned encoding are not facts about the full problem.
             encoding, outcome = _encode_and_solve(universe, options, timings, False)

@@ -34,6 +34,11 @@ class Problem:
     order encoding's ladder: "not one step stale" implies "not two steps stale"). While a
     backend assumes a, assuming b too adds nothing, so it may hold b back until a is given
     up. Like `phases`, this changes how fast an answer comes, never the answer."""
+    reuse: object = None
+    """What the backend reported (`Optimum.reusable`) for an earlier problem much like this
+    one (the previous round of lazy reading: the same variables, fewer hard clauses). A
+    backend may reuse what still holds, checking it first. Like `phases`, this changes how
+    fast an answer comes, never the answer."""
 
 
 @attrs.frozen(slots=True)
@@ -42,6 +47,8 @@ class Optimum:
 
     model: tuple[int, ...]
     costs: tuple[int, ...]
+    reusable: object = attrs.field(default=None, eq=False, repr=False)
+    """Backend-specific facts a later, similar problem can start from (`Problem.reuse`)."""
 
 
 @attrs.frozen(slots=True)

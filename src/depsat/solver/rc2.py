@@ -21,6 +21,11 @@ minimisation, and to 2.3 s with the other two changes.
 
 Soft literals are units throughout (see docs/objectives.md): RC2 appends selectors to
 non-unit soft clauses, and unit softs keep each stratum's weights equal.
+
+`StratifiedRC2` reports the cores it processed (`CoreLog`, as `Optimum.reusable`), and
+replays those of an earlier problem (`Problem.reuse`: the last lazy round) that unit
+propagation shows are still cores, before each main call. At 3000 x 10 over HTTP (16 lazy
+rounds) RC2's search went from 0.59 to 0.48 s.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import attrs
 from pysat.card import CardEnc, EncType
 from pysat.examples.rc2 import RC2, RC2Stratified
 from pysat.formula import WCNF, IDPool
@@ -36,7 +42,7 @@ from pysat.formula import WCNF, IDPool
 from depsat.solver.problem import Clause, Optimum, Problem, Refutation
 from depsat.solver.sat import GroupSolver
 
-__all__ = ["LexicographicRC2", "StratifiedRC2"]
+__all__ = ["CoreLog", "LexicographicRC2", "StratifiedRC2"]
 
 
 def _refute(problem: Problem) -> Optimum | Refutation:
@@ -92,6 +98,17 @@ def _lexicographic_weights(tiers: Sequence[Sequence[tuple[int, int]]]) -> list[t
 
 _RC2_OPTIONS = {"adapt": True, "exhaust": True, "minz": True, "trim": 5}
 
+_Core = tuple[tuple[int, int], ...]
+"""A core as `_FastRC2Stratified._atoms` writes it down."""
+
+
+@attrs.frozen(slots=True)
+class CoreLog:
+    """The cores `StratifiedRC2` processed, in order (its `Optimum.reusable`): a later lazy
+    round replays those that still hold instead of finding them with SAT calls again."""
+
+    cores: tuple[_Core, ...]
+
 _EXACT_MINIMISATION_LIMIT = 100
 """Cores up to this size are shrunk until no single literal can go; larger ones only until
 no chunk of 8 can (0.6 ms a test, and the few cores of 300-400 literals shrank by a tenth
@@ -141,11 +158,21 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
     rels: list[int]
 
     def __init__(self, formula: WCNF, implied: Sequence[tuple[int, int]] = (),
-                 **options: object) -> None:
+                 reuse: object = None, **options: object) -> None:
         self._held_back: dict[int, list[int]] = {}  # assumed literal -> what it implies
         self._held: set[int] = set()  # never activated by their level: released instead
         self._hardening = False
         self._pending: tuple[Any, int] | None = None
+        # Cores kept for a later problem, and an earlier problem's cores to try first.
+        self._top: int = formula.nv
+        self.cores_found: list[_Core] = []
+        self._recording = True
+        self._sum_core: dict[int, int] = {}  # id(sum) -> the core in `cores_found` behind it
+        self._new_sum: Any = None
+        self._earlier: list[tuple[int, _Core]] = (
+            list(enumerate(reuse.cores)) if isinstance(reuse, CoreLog) else [])
+        self._earlier_sums: dict[int, Any] = {}  # earlier core -> the sum its replay made
+        self._replaying: int | None = None
         super().__init__(formula, **options)
         for a, b in implied:
             # Only behind a literal whose level comes no later (weights as RC2 merged them).
@@ -226,16 +253,106 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
         return None if found is None else list(oracle.get_model())
 
     def compute_(self) -> bool:
-        """RC2's main loop, with the main call in `_main_call` (no interruption support)."""
+        """RC2's main loop, with the main call in `_main_call` (no interruption support),
+        and an earlier problem's cores tried before each main call (`_replay`)."""
         if self.adapt:
-            self.adapt_am1()
+            self._recording = False  # (its unit cores are found again just as cheaply)
+            try:
+                self.adapt_am1()
+            finally:
+                self._recording = True
         self.interrupted = False
-        while not self._main_call():
+        while True:
+            if self._replay():
+                self.process_core()
+                continue
+            if self._main_call():
+                return True
             self.get_core()
             if not self.core:
                 return False  # the hard part alone is unsatisfiable
             self.process_core()
+
+    # -- cores of an earlier problem ------------------------------------------------
+    # A lazy round's problem is the last round's with more hard clauses, so most of the
+    # last round's cores are cores again. Each is replayed only when every literal it names
+    # is assumed now and unit propagation refutes them together: then it is a core of this
+    # problem, whatever changed, and RC2 stays exact (any sequence of cores does).
+
+    def process_core(self) -> None:
+        atoms = self._atoms(self.core) if self._recording else None
+        replayed, self._replaying = self._replaying, None
+        self._new_sum = None
+        super().process_core()
+        if atoms is not None:
+            self.cores_found.append(atoms)
+            if self._new_sum is not None:
+                self._sum_core[id(self._new_sum)] = len(self.cores_found) - 1
+        if replayed is not None and self._new_sum is not None:
+            self._earlier_sums[replayed] = self._new_sum
+
+    def create_sum(self, bound: int = 1) -> Any:
+        self._new_sum = super().create_sum(bound)
+        return self._new_sum
+
+    def _atoms(self, core: Sequence[int]) -> _Core | None:
+        """`core` in terms that outlive this solver: a soft literal of the problem as is, a
+        sum as (1 + the core that made it, its bound); None if it names anything else."""
+        atoms = []
+        for literal in core:
+            if abs(literal) <= self._top:
+                atoms.append((0, literal))
+                continue
+            made_by = self._sum_core.get(id(self.tobj.get(literal)))
+            if made_by is None:
+                return None  # (an at-most-one selector)
+            atoms.append((made_by + 1, self.bnds[literal]))
+        return tuple(atoms)
+
+    def _replay(self) -> bool:
+        """Set up the first earlier core that is a core now, as `get_core` would; False
+        when none is (those that name what is not assumed yet wait for a later call)."""
+        if not self._earlier:
+            return False
+        assumed = self.sels_set
+        sums = set(self.sums)
+        while True:
+            found = next(((position, index, core)
+                          for position, (index, atoms) in enumerate(self._earlier)
+                          if (core := self._literals(atoms, assumed, sums)) is not None),
+                         None)
+            if found is None:
+                return False
+            position, index, core = found
+            del self._earlier[position]
+            if self._propagation_conflict(core):
+                break  # else no longer a core: try the next one
+        if len(core) > 1:
+            core = self._shrink_by_propagation(sorted(core, key=lambda lit: self.wght[lit]))
+        self.core = core
+        self.minw = min(self.wght[lit] for lit in core)
+        self.core_sels = [lit for lit in core if lit in assumed]
+        self.core_sums = [lit for lit in core if lit not in assumed]
+        self._replaying = index
         return True
+
+    def _literals(self, atoms: _Core, assumed: set[int], sums: set[int]) -> list[int] | None:
+        """The literals the atoms name now, if every one is assumed; else None."""
+        core = []
+        for kind, value in atoms:
+            if kind == 0:
+                if value not in assumed:
+                    return None
+                core.append(value)
+                continue
+            total = self._earlier_sums.get(kind - 1)
+            if total is None or value >= len(total.rhs):
+                return None
+            literal = -total.rhs[value]
+            if literal not in sums or self.bnds.get(literal) != value:
+                return None
+            core.append(literal)
+        return core
 
     def _main_call(self) -> bool:
         assumptions = self.sels + self.sums
@@ -406,7 +523,7 @@ class StratifiedRC2(_RC2Backend):
                   tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
         weighted = _lexicographic_weights(tiers)
         wcnf = _wcnf(hard, weighted, problem.top)
-        with _FastRC2Stratified(wcnf, problem.implied, solver=self.sat_solver,
+        with _FastRC2Stratified(wcnf, problem.implied, problem.reuse, solver=self.sat_solver,
                                 **_RC2_OPTIONS) as rc2:
             _hint(rc2, problem, tiers)
             found = rc2.compute()
@@ -414,6 +531,7 @@ class StratifiedRC2(_RC2Backend):
                 return _refute(problem)
             # RC2 returns the model sorted by variable: cut it at our last one.
             model = tuple(found[:bisect.bisect_right(found, problem.top, key=abs)])
+            log = CoreLog(tuple(rc2.cores_found))
         true = set(model)
         costs = tuple(sum(w for lit, w in tier if lit not in true) for tier in tiers)
-        return Optimum(model, costs)
+        return Optimum(model, costs, reusable=log)
