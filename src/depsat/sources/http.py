@@ -35,7 +35,7 @@ offline mode, and
 for a page a 200 that is fresh by the same rules hishel applies for a private cache
 (`max-age`, else 10% of the time since `Last-Modified`, at most a week; age from `Date`;
 `Vary: Accept` matched). Anything else (a stale or unusual entry, a redirect, an error
-status, a content encoding other than gzip) goes the full way through urllib3 and hishel,
+status, a body stored still encoded) goes the full way through urllib3 and hishel,
 which are imported only then (`_network`), so a warm run, a `file://` index or a universe
 file never loads the HTTP stack at all.
 
@@ -54,7 +54,6 @@ import json
 import os
 import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -87,8 +86,9 @@ __all__ = [
     "url2pathname",
 ]
 
-CACHE_FORMAT = "http-v2"
-"""The cache's subdirectory; bump it when the entry format changes."""
+CACHE_FORMAT = "http-v3"
+"""The cache's subdirectory; bump it when the entry format changes (v3: pages are stored
+decoded, as urllib3 reads them; v2 kept them as the wire had them, often gzipped)."""
 CACHE_DATABASE = "cache.sqlite3"
 """The cache database (`CacheStore`), in the cache's subdirectory."""
 _ONE_WEEK = 604800
@@ -463,17 +463,9 @@ class HttpClient:
                 request.get("url") != url
                 or not _fresh(request, headers, accept or "*/*", time.time())):
             return None
-        encoding = [e.strip().lower() for v in headers.get("content-encoding", [])
-                    for e in v.split(",") if e.strip()]
-        encoding = [e for e in encoding if e != "identity"]
-        if encoding == ["gzip"]:
-            try:
-                decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                body = decoder.decompress(body) + decoder.flush()
-            except zlib.error:
-                return None  # the network half gives the error
-        elif encoding:
-            return None
+        if any(e.strip().lower() not in ("", "identity")
+               for v in headers.get("content-encoding", []) for e in v.split(",")):
+            return None  # (bodies are stored decoded; one urllib3 could not decode is odd)
         return Fetched(url, 200, body, _one(headers, "content-type"), from_cache=True)
 
     def _get_file(self, url: str) -> Fetched:
