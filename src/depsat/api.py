@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 
-
 def __getattr__(name: str) -> Any:
     """`Explanation`, from `depsat.explain`, imported on first use: a resolution that
     succeeds never needs the explanation machinery (15 ms of imports)."""

@@ -109,6 +109,7 @@ class CoreLog:
 
     cores: tuple[_Core, ...]
 
+
 _EXACT_MINIMISATION_LIMIT = 100
 """Cores up to this size are shrunk until no single literal can go; larger ones only until
 no chunk of 8 can (0.6 ms a test, and the few cores of 300-400 literals shrank by a tenth
@@ -167,7 +168,7 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
         self._top: int = formula.nv
         self.cores_found: list[_Core] = []
         self._recording = True
-        self._sum_core: dict[int, int] = {}  # id(sum) -> the core in `cores_found` behind it
+        self._sum_core: dict[Any, int] = {}  # sum -> the core in `cores_found` behind it
         self._new_sum: Any = None
         self._earlier: list[tuple[int, _Core]] = (
             list(enumerate(reuse.cores)) if isinstance(reuse, CoreLog) else [])
@@ -287,7 +288,7 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
         if atoms is not None:
             self.cores_found.append(atoms)
             if self._new_sum is not None:
-                self._sum_core[id(self._new_sum)] = len(self.cores_found) - 1
+                self._sum_core[self._new_sum] = len(self.cores_found) - 1
         if replayed is not None and self._new_sum is not None:
             self._earlier_sums[replayed] = self._new_sum
 
@@ -303,7 +304,7 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
             if abs(literal) <= self._top:
                 atoms.append((0, literal))
                 continue
-            made_by = self._sum_core.get(id(self.tobj.get(literal)))
+            made_by = self._sum_core.get(self.tobj.get(literal))
             if made_by is None:
                 return None  # (an at-most-one selector)
             atoms.append((made_by + 1, self.bnds[literal]))
