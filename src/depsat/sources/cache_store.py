@@ -65,8 +65,9 @@ class CacheStore:
         return self._one("SELECT 1 FROM files WHERE key = ?", (key,)) is not None
 
     def stored_files(self, keys: Sequence[str]) -> set[str]:
-        """Those of `keys` whose files are stored: one query per `_KEYS_PER_QUERY` keys
-        (a project's files are asked about together; one query each cost 40 ms a resolve)."""
+        """Those of `keys` whose files are stored, in one query per `_KEYS_PER_QUERY` keys: a
+        project's files are asked about together (at 1000 x 10, 329 queries instead of
+        3,290 a resolve)."""
         found: set[str] = set()
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start:start + _KEYS_PER_QUERY]
