@@ -140,18 +140,25 @@ class _GzipHandler(http.server.BaseHTTPRequestHandler):
         if self.path != "/files/lib-1.0-py3-none-any.whl.metadata":
             self.send_error(404)
             return
-        zipped = "gzip" in self.headers.get("Accept-Encoding", "")
-        data = gzip.compress(self.body) if zipped else self.body
-        self.send_response(200)
-        self.send_header("Content-Type", "binary/octet-stream")
-        if zipped:
-            self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        _send_gzipped_if_accepted(self, self.body, {"Content-Type": "binary/octet-stream"})
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def _send_gzipped_if_accepted(handler: http.server.BaseHTTPRequestHandler, body: bytes,
+                              headers: dict[str, str]) -> None:
+    """A 200 with `body`, gzipped when the request accepts it, and `headers`."""
+    zipped = "gzip" in handler.headers.get("Accept-Encoding", "")
+    data = gzip.compress(body) if zipped else body
+    handler.send_response(200)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    if zipped:
+        handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def test_immutable_files_skip_hishel_but_are_cached_decoded(tmp_path: Path) -> None:
@@ -209,18 +216,9 @@ class _GzipPageHandler(http.server.BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             return
-        zipped = "gzip" in self.headers.get("Accept-Encoding", "")
-        data = gzip.compress(self.body) if zipped else self.body
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-        self.send_header("ETag", self.etag)
-        for name, value in freshness.items():
-            self.send_header(name, value)
-        if zipped:
-            self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        _send_gzipped_if_accepted(self, self.body, {
+            "Content-Type": "application/vnd.pypi.simple.v1+json", "ETag": self.etag,
+            **freshness})
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
