@@ -21,6 +21,12 @@ def test_asks_which_of_many_files_are_stored_in_one_go(tmp_path: Path) -> None:
     assert store.stored_files(keys) == set(keys[::3])
     assert store.stored_files([]) == set()
     assert all(store.has_file(k) == (k in set(keys[::3])) for k in keys[:30])
+    urls = [f"file:///index/{i}.metadata" for i in range(1234)]
+    assert store.local_reads(urls) == set()
+    store.remember_local_reads(urls[::2])
+    store.remember_local_reads(urls[:4])  # noted twice: once is kept
+    assert store.local_reads(urls) == set(urls[::2]) | set(urls[:4])
+    assert store.stored_files(urls) == set()  # a note is not a stored file
 
 
 def test_stores_reads_replaces_and_removes(tmp_path: Path) -> None:

@@ -49,6 +49,24 @@ def _plan(source: IndexSource) -> dict[str, str]:
     return resolution.plan.versions()
 
 
+
+def test_a_local_index_run_again_reads_what_the_last_run_read_at_once(
+        index: Path, tmp_path: Path) -> None:
+    """A `file://` index has no cache to warm, but a closed source notes the metadata files it
+    read; the next run reads those when their projects load, so one round settles it. A run
+    whose source was never closed, or with `no_cache`, leaves no note."""
+    url = index.joinpath("simple").as_uri() + "/"
+    runs = []
+    for close, options in ((False, {}), (True, {}), (True, {}), (True, {"no_cache": True})):
+        source = IndexSource(url, client=HttpClient(cache_dir=tmp_path, **options))
+        resolution = resolve(request_from_strings(["app"]), [source], TARGET)
+        assert resolution.plan is not None
+        runs.append((resolution.plan.versions(), resolution.timings["rounds"]))
+        if close:
+            source.close()
+    assert [rounds for _, rounds in runs] == [2, 2, 1, 2]
+    assert all(plan == runs[0][0] for plan, _ in runs)
+
 def test_warm_run_reads_the_cache_without_the_pool(index: Path, tmp_path: Path) -> None:
     with serve(index, max_age=600) as url:
         cold = IndexSource(f"{url}simple/", client=_client(tmp_path))

@@ -56,8 +56,9 @@ class Source(abc.ABC):
         pages concurrently). Optional, like `prefetch`."""
 
     def metadata_on_hand(self, candidates: Sequence[Candidate]) -> Sequence[Candidate]:
-        """Of these, the ones whose `metadata` needs no request (a lazy source's cache): lazy
-        reading reads them at once, since they cost no request and may save a round."""
+        """Of these, the ones whose `metadata` needs no request and an earlier run read (a lazy
+        source's cache): lazy reading reads them at once, since they cost no request and may
+        save a round."""
         return ()
 
     def diagnostics(self) -> Sequence[Diagnostic]:

@@ -1,11 +1,13 @@
 """depsat's HTTP cache on disk: one SQLite database.
 
-Two kinds of entries:
+Three kinds of entries:
 
 * **files** named by their hash (PEP 658 metadata, wheels): immutable, so only the decoded
   body and its content type are kept, and they are served without any HTTP caching rules;
 * **responses** (project pages) for hishel's RFC 9111 cache (`DatabaseStorage` in
-  `_network`): the request and response heads as one line of JSON, and the raw body.
+  `_network`): the request and response heads as one line of JSON, and the decoded body;
+* **local reads**: the URLs of `file:` metadata a run read, a hint for the next run's lazy
+  reading (`IndexSource.metadata_on_hand`); the files themselves are not copied.
 
 Why a database and not a file per entry (hishel's usual layout, and depsat's first one):
 creating a file cost about 0.25 ms on this machine's ext4, and a cold resolve at 1000 x 10
@@ -40,6 +42,7 @@ _SCHEMA = (
     "content_type TEXT, body BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
     "head BLOB NOT NULL, body BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS local_reads (url TEXT PRIMARY KEY)",
 )
 
 
@@ -65,16 +68,20 @@ class CacheStore:
         return self._one("SELECT 1 FROM files WHERE key = ?", (key,)) is not None
 
     def stored_files(self, keys: Sequence[str]) -> set[str]:
-        """Those of `keys` whose files are stored, in one query per `_KEYS_PER_QUERY` keys: a
-        project's files are asked about together (at 1000 x 10, 329 queries instead of
-        3,290 a resolve)."""
-        found: set[str] = set()
-        for start in range(0, len(keys), _KEYS_PER_QUERY):
-            chunk = keys[start:start + _KEYS_PER_QUERY]
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(f"SELECT key FROM files WHERE key IN ({marks})", chunk)
-            found.update(row[0] for row in rows)
-        return found
+        """Those of `keys` whose files are stored. A project's files are asked about
+        together (at 1000 x 10, 329 queries instead of 3,290 a resolve)."""
+        return self._present("SELECT key FROM files WHERE key IN", keys)
+
+    # -- local files read before ------------------------------------------------------------
+    def local_reads(self, urls: Sequence[str]) -> set[str]:
+        """Those of `urls` (local files) that `remember_local_reads` noted."""
+        return self._present("SELECT url FROM local_reads WHERE url IN", urls)
+
+    def remember_local_reads(self, urls: Sequence[str]) -> None:
+        """Note that these local files were read, all in one transaction."""
+        if urls:
+            self._write_many("INSERT OR IGNORE INTO local_reads VALUES (?)",
+                             [(url,) for url in urls])
 
     def put_file(self, key: str, url: str, body: bytes, content_type: str | None) -> None:
         """Store a file's whole, decoded body; replaces what `key` had."""
@@ -125,6 +132,16 @@ class CacheStore:
             except sqlite3.Error:
                 return None
 
+    def _present(self, query: str, values: Sequence[str]) -> set[str]:
+        """The values `query` (``... WHERE column IN``) finds, asked `_KEYS_PER_QUERY` at a
+        time."""
+        found: set[str] = set()
+        for start in range(0, len(values), _KEYS_PER_QUERY):
+            chunk = values[start:start + _KEYS_PER_QUERY]
+            rows = self._all(f"{query} ({', '.join('?' * len(chunk))})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
     def _all(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
         with self._lock:
             connection = self._connect(create=False)
@@ -141,6 +158,19 @@ class CacheStore:
             if connection is not None:
                 with contextlib.suppress(sqlite3.Error):
                     connection.execute(sql, parameters)
+
+    def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            connection = self._connect(create=True)
+            if connection is None:
+                return
+            try:
+                connection.execute("BEGIN")
+                connection.executemany(sql, rows)
+                connection.execute("COMMIT")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
 
     def _connect(self, create: bool) -> sqlite3.Connection | None:
         """The open connection; opening (and with `create`, making) the database once."""

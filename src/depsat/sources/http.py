@@ -429,13 +429,23 @@ class HttpClient:
         clean, _ = _strip_userinfo(url)
         return self.store.has_file(cache_key(clean))
 
-    def local_files(self, urls: Sequence[str]) -> set[str]:
-        """Those of `urls` that `is_local` holds for, asked of the cache all at once."""
-        local = {url for url in urls if url.startswith("file:")}
-        if self.no_cache or len(local) == len(urls):
-            return local
-        keys = {cache_key(_strip_userinfo(url)[0]): url for url in urls if url not in local}
-        return local | {keys[key] for key in self.store.stored_files(list(keys))}
+    def read_before(self, urls: Sequence[str]) -> set[str]:
+        """Those of `urls` that an earlier run read and that cost no request now: files the
+        cache holds, and `file:` URLs noted by `remember_local_reads`. Asked of the cache all
+        at once."""
+        if self.no_cache:
+            return set()
+        local = [url for url in urls if url.startswith("file:")]
+        keys = {cache_key(_strip_userinfo(url)[0]): url for url in urls
+                if not url.startswith("file:")}
+        found = self.store.local_reads(local) if local else set()
+        return found | {keys[key] for key in self.store.stored_files(list(keys))}
+
+    def remember_local_reads(self, urls: Sequence[str]) -> None:
+        """Note `file:` URLs a run read, for `read_before` in later runs (a hint of what will
+        be wanted again; the files themselves are not kept)."""
+        if not self.no_cache:
+            self.store.remember_local_reads([url for url in urls if url.startswith("file:")])
 
     def _from_cache(self, url: str, accept: str | None, immutable: bool) -> Fetched | None:
         """The fast path: the stored entry for `url`, if hishel would serve it as it is."""

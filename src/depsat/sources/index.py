@@ -143,14 +143,20 @@ class DistributionSource(Source):
         self._diagnostics: list[Diagnostic] = []
         self._metadata: dict[CandidateKey, Future[Candidate | MetadataUnavailable]] = {}
         self._executor: ThreadPoolExecutor | None = None
+        self._local_reads: list[str] = []
+        """`file:` metadata read this run, noted in the cache by `close` for later runs."""
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the worker threads, and the HTTP client if this source made it."""
+        """Stop the worker threads, note the `file:` metadata read (`metadata_on_hand`), and
+        close the HTTP client if this source made it."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            local_reads, self._local_reads = self._local_reads, []
+        self.client.remember_local_reads(local_reads)  # (one transaction for the run)
         if self._owns_client:
             self.client.close()
 
@@ -273,15 +279,16 @@ class DistributionSource(Source):
         return url if url is not None and (url.startswith("file:") or bool(hashes)) else None
 
     def metadata_on_hand(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """Those whose metadata file an earlier run stored in the cache (not `file:` ones:
-        a local index has every file, and reading them all is the eager resolve)."""
+        """Those whose metadata an earlier run read and that cost no request now: a file the
+        cache holds, or a `file:` one that run read (`close` notes them). Not every `file:`
+        one: a local index has every file, and reading them all is the eager resolve."""
         urls = {}
         for candidate in candidates:
             url = self._first_checked_file(candidate)
-            if url is not None and not url.startswith("file:"):
+            if url is not None:
                 urls[candidate.key] = url
-        stored = self.client.local_files(list(urls.values()))
-        return [c for c in candidates if urls.get(c.key) in stored]
+        before = self.client.read_before(list(urls.values()))
+        return [c for c in candidates if urls.get(c.key) in before]
 
     def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         """`candidate` with its dependencies, from the cheapest file that has them."""
@@ -294,7 +301,13 @@ class DistributionSource(Source):
 
     def _load_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         try:
-            return self._read_metadata(candidate)
+            found = self._read_metadata(candidate)
+            if isinstance(found, Candidate):
+                url = self._first_checked_file(candidate)
+                if url is not None and url.startswith("file:"):
+                    with self._lock:
+                        self._local_reads.append(url)
+            return found
         finally:
             self.client.progress(FetchEvent(FetchKind.METADATA, True, str(candidate)))
 
