@@ -123,14 +123,9 @@ class CacheStore:
 
     # -- the connection ---------------------------------------------------------------------
     def _one(self, sql: str, parameters: Sequence[Any]) -> Any:
-        with self._lock:
-            connection = self._connect(create=False)
-            if connection is None:
-                return None
-            try:
-                return connection.execute(sql, parameters).fetchone()
-            except sqlite3.Error:
-                return None
+        """The first row `sql` finds (the queries here look up a primary key), or None."""
+        rows = self._all(sql, parameters)
+        return rows[0] if rows else None
 
     def _present(self, query: str, values: Sequence[str]) -> set[str]:
         """The values `query` (``... WHERE column IN``) finds, asked `_KEYS_PER_QUERY` at a
