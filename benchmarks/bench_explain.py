@@ -45,6 +45,7 @@ from packaging.utils import canonicalize_name
 
 from benchmarks import bench_index
 from benchmarks.generate import GeneratorConfig, generate, universe_name
+from benchmarks.plotting import Panel, Series, colour_for, save_plot, style_for
 from depsat.api import Resolution, explain, request_from_universe_file, resolve, target_for
 from depsat.explain import Explanation, explanation_text
 from depsat.sources.universe_file import UniverseFile, load_universe_file, parse_universe
@@ -62,6 +63,8 @@ RESULTS = bench_index.RESULTS
 VENV_BIN = bench_index.VENV_BIN
 PACKSE = ROOT.parent / "shared" / "corpora" / "packse" / "scenarios"
 SIZES = (200, 1000, 3000)
+PLOT_CATEGORIES = 6
+"""Up to this many packse scenarios are named on the x axis; more are numbered."""
 DEFAULT_EXAMPLES = ("backtrack-to-missing-package",
                     "dependency-excludes-range-of-compatible-versions",
                     "python-greater-than-current")
@@ -520,6 +523,79 @@ def side_by_side(run: ScenarioRun) -> list[str]:
             run.uv_text or run.uv_stdout, "```", ""]
 
 
+# -- plot ----------------------------------------------------------------------------------
+UV_FINISHED = ("unsat", "solved")
+
+
+def packse_panel(runs: Sequence[ScenarioRun], timeout: float) -> Panel:
+    """Seconds per scenario, ordered by uv's time so the comparison reads left to right; a
+    uv timeout or error, or a depsat run without an explanation, is a cross at `timeout`."""
+    order = sorted(runs, key=lambda r: (r.uv_status not in UV_FINISHED,
+                                        r.uv_ms if r.uv_status in UV_FINISHED else 0.0,
+                                        r.folder, r.scenario))
+    named = len(order) <= PLOT_CATEGORIES
+    xs = [float(i if named else i + 1) for i in range(len(order))]
+    explained = [(x, r) for x, r in zip(xs, order, strict=True) if r.depsat_status == "unsat"]
+    no_explanation = [x for x, r in zip(xs, order, strict=True) if r.depsat_status != "unsat"]
+    depsat = colour_for("depsat")
+    series = [
+        Series("depsat resolve+explain (in process)",
+               [(x, (r.resolve_ms + r.explain_ms) / 1000) for x, r in explained],
+               no_explanation, depsat, style_for(0)),
+        Series("depsat explain", [(x, r.explain_ms / 1000) for x, r in explained],
+               (), depsat, style_for(1)),
+        Series("uv pip compile (process, local HTTP index)",
+               [(x, r.uv_ms / 1000) for x, r in zip(xs, order, strict=True)
+                if r.uv_status in UV_FINISHED],
+               [x for x, r in zip(xs, order, strict=True) if r.uv_status not in UV_FINISHED],
+               colour_for("uv"), style_for(0)),
+    ]
+    failed = any(s.failed for s in series)
+    return Panel(f"packse: {len(order)} unsatisfiable scenario(s)", series,
+                 xlabel="scenario" if named else "scenario, ordered by uv's time",
+                 ylabel="seconds" + (" (x = did not finish: timeout, error)" if failed else ""),
+                 categories=[r.scenario for r in order] if named else (), xlog=False,
+                 limit=timeout if failed else None)
+
+
+def generated_panel(results: Sequence[GeneratedRun], budget: float) -> Panel:
+    """depsat's phases against universe size; an explain whose core search ran out of its
+    budget returned a weaker core, so it is its own series rather than hidden in the line."""
+    depsat = colour_for("depsat")
+    series = [Series("depsat resolve (finds no plan)",
+                     [(g.packages * g.versions, g.resolve_s) for g in results],
+                     colour=depsat, style=style_for(0))]
+    for index, label in enumerate(("explain (MUSX: a minimal core)",
+                                   "explain, smallest (OptUx: a smallest core)")):
+        done: list[tuple[float, float]] = []
+        short: list[tuple[float, float]] = []
+        for g in results:
+            run = g.runs[index]
+            reached = run.smallest if index else run.minimal
+            (done if reached else short).append((g.packages * g.versions, run.explain_s))
+        series.append(Series(f"depsat {label}", done, colour=depsat, style=style_for(index + 1)))
+        if short:
+            series.append(Series(f"depsat {label.split(' (')[0]}: budget ({budget:g} s) ran out",
+                                 short, colour="tab:grey", style=style_for(index + 1)))
+    conflicts = ", ".join(sorted({f"{g.conflict:g}" for g in results}))
+    return Panel(f"generated unsatisfiable universes, conflict {conflicts} (depsat only)",
+                 series,
+                 xlabel="universe size (packages x versions)")
+
+
+def plot(path: Path, packse_runs: Sequence[ScenarioRun], generated: Sequence[GeneratedRun],
+         *, timeout: float, budget: float) -> bool:
+    """Write the PNG of both parts' times; False when neither part has a result to draw."""
+    panels = ([packse_panel(packse_runs, timeout)] if packse_runs else []) + (
+        [generated_panel(generated, budget)] if generated else [])
+    if not panels:
+        return False
+    save_plot(path, panels, title="Explaining unsatisfiable requests: depsat vs uv",
+              notes={"depsat": "in process, median of --repeat",
+                     "uv": "the whole `uv pip compile` process (start-up, HTTP)"})
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="depsat explanations vs uv messages on unsatisfiable requests")
@@ -540,6 +616,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="scenarios printed side by side")
     parser.add_argument("--no-packse", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="also write a PNG: seconds (log) per packse scenario for depsat "
+                             "(resolve+explain, explain) and uv, and against generated "
+                             "universe size for depsat's resolve and explain (MUSX, smallest);"
+                             " a cross is a run that did not finish (uv timeout or error)")
     args = parser.parse_args(argv)
 
     packse_runs: list[ScenarioRun] = []
@@ -588,6 +669,11 @@ def main(argv: list[str] | None = None) -> int:
         "generated": [asdict(g) for g in generated],
     }, indent=1), encoding="utf-8")
     _log(f"wrote {target}")
+    if args.plot:
+        if plot(args.plot, packse_runs, generated, timeout=args.timeout, budget=args.budget):
+            _log(f"plot: {args.plot}")
+        else:
+            _log("plot: nothing to draw (no packse scenario and no generated universe)")
     return 0
 
 

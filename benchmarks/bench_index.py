@@ -755,6 +755,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-cache", type=Path, default=RESULTS / "indexes",
                         help="where built indexes are kept, keyed by generator configuration")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--plot", type=Path,
+                        help="write a PNG: wall time per universe, a line per tool and cache "
+                             "state, a panel per transport (log scale)")
     parser.add_argument("--keep-work", action="store_true",
                         help="keep the caches and requirements files (printed at the end)")
     parser.add_argument("--profile-child", type=Path, help=argparse.SUPPRESS)
@@ -839,7 +842,33 @@ def main(argv: list[str] | None = None) -> int:
         "profiles": profiles,
     }, indent=1))
     print(f"\nJSON: {out}")
+    if args.plot:
+        plot(all_runs, [u["label"] for u in universes], args.timeout, args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
     return 0
+
+
+def plot(runs: Sequence[Run], labels: Sequence[str], timeout: float, path: Path) -> None:
+    """Wall time per universe (in the order run), a line per tool and cache state (cold
+    solid, warm dashed), a panel per transport; a cross at the timeout for a killed run."""
+    from benchmarks.plotting import Panel, Series, colour_for, save_plot, style_for
+
+    panels = []
+    for transport in dict.fromkeys(r.transport for r in runs):
+        series = []
+        for number, tool in enumerate(dict.fromkeys(r.tool for r in runs)):
+            for index, state in enumerate(CACHE_STATES):
+                mine = [r for r in runs if (r.transport, r.tool, r.cache) ==
+                        (transport, tool, state)]
+                points = [(labels.index(r.universe), r.seconds) for r in mine
+                          if r.status == "solved" and r.seconds is not None]
+                failed = [labels.index(r.universe) for r in mine if r.status == "timeout"]
+                series.append(Series(f"{tool}, {state}", points, failed,
+                                     colour_for(tool, number), style_for(index)))
+        panels.append(Panel(f"over {transport}", series, xlabel="universe (packages x "
+                            "versions, conflict)", ylabel="seconds, whole process",
+                            categories=labels, limit=timeout))
+    save_plot(path, panels, title="depsat vs uv end to end on a local index")
 
 
 def _summary(runs: Sequence[Run]) -> list[str]:

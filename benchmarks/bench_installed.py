@@ -17,12 +17,16 @@ request against universe + installed, timing reading, discovery, encoding and so
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -37,6 +41,7 @@ from depsat.model import Request
 from depsat.sources.installed import InstalledSource
 from depsat.sources.universe_file import parse_universe
 
+RESULTS = Path(__file__).resolve().parent / "results"
 IMPORTLIB_READ = (
     "import importlib.metadata as m, sys, time\n"
     "t = time.perf_counter()\n"
@@ -64,13 +69,38 @@ def populate(site: Path, count: int) -> None:
             eb.write_egg_zip(site, name, version, requires_txt="\n".join(requires) + "\n")
 
 
+@dataclass(frozen=True)
+class ReadRow:
+    """One reader's best time on part 1; `tool` names its colour in the plot."""
+
+    tool: str
+    label: str
+    seconds: float
+    seen: int
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Part 2's phases in seconds, kept for the plot as well as the table."""
+
+    installed: int
+    candidates: int
+    phases: dict[str, float]
+    status: str
+    kept: int
+
+    @property
+    def total(self) -> float:
+        return sum(self.phases.values())
+
+
 def best_of(repeat: int, run: object) -> tuple[float, int]:
     assert callable(run)
     results = [run() for _ in range(repeat)]
     return min(r[0] for r in results), results[0][1]
 
 
-def reading(distributions: int, repeat: int, work: Path) -> None:
+def reading(distributions: int, repeat: int, work: Path) -> list[ReadRow]:
     venv = eb.make_venv(Path(sys.executable), work / "venv")
     site = eb.site_packages(venv)
     populate(site, distributions)
@@ -87,8 +117,9 @@ def reading(distributions: int, repeat: int, work: Path) -> None:
                              capture_output=True, text=True, check=True).stdout.split()
         return float(out[1]), int(out[0])
 
-    rows = [("depsat (in process)", *best_of(repeat, depsat_read)),
-            ("importlib.metadata (in the venv)", *best_of(repeat, importlib_read))]
+    rows = [ReadRow("depsat", "depsat (in process)", *best_of(repeat, depsat_read)),
+            ReadRow("importlib.metadata", "importlib.metadata (in the venv)",
+                    *best_of(repeat, importlib_read))]
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv:
         def uv_list() -> tuple[float, int]:
@@ -97,15 +128,16 @@ def reading(distributions: int, repeat: int, work: Path) -> None:
                                   "--format", "freeze"], env={**env, "UV_NO_CONFIG": "1"},
                                  capture_output=True, text=True, check=True).stdout
             return time.perf_counter() - start, len(out.splitlines())
-        rows.append(("uv pip list (process, wall)", *best_of(repeat, uv_list)))
-    base = rows[0][1]
+        rows.append(ReadRow("uv", "uv pip list (process, wall)", *best_of(repeat, uv_list)))
+    base = rows[0].seconds
     print(f"\nReading {distributions} distributions in mixed formats (best of {repeat})")
     print(f"{'tool':34} {'seconds':>9} {'seen':>6} {'vs depsat':>10}")
-    for tool, seconds, seen in rows:
-        print(f"{tool:34} {seconds:9.4f} {seen:6d} {seconds / base:9.2f}x")
+    for row in rows:
+        print(f"{row.label:34} {row.seconds:9.4f} {row.seen:6d} {row.seconds / base:9.2f}x")
+    return rows
 
 
-def resolving(installed: int, work: Path) -> None:
+def resolving(installed: int, work: Path) -> Resolved:
     data = generate(GeneratorConfig(packages=installed, versions=10, conflict=0.0, seed=3,
                                     roots=20))
     world = parse_universe(data, "generated")
@@ -132,10 +164,38 @@ def resolving(installed: int, work: Path) -> None:
     print(f"{'read env':>9} {'discovery':>10} {'encoding':>9} {'solving':>8} {'total':>8} "
           f"{'status':>8} {'kept':>5}")
     kept = sum(1 for s in result.plan.steps if s.action.value == "keep") if result.plan else 0
-    total = read_seconds + t["discovery"] + t["encoding"] + t["solving"]
+    done = Resolved(len(current), result.universe.candidate_count(),
+                    {"read env": read_seconds, "discovery": t["discovery"],
+                     "encoding": t["encoding"], "solving": t["solving"]},
+                    "solved" if result.ok else "unsat", kept)
     print(f"{read_seconds:9.3f} {t['discovery']:10.3f} {t['encoding']:9.3f} "
-          f"{t['solving']:8.3f} {total:8.3f} {'solved' if result.ok else 'unsat':>8} "
-          f"{kept:5d}")
+          f"{t['solving']:8.3f} {done.total:8.3f} {done.status:>8} {kept:5d}")
+    return done
+
+
+def plot(rows: Sequence[ReadRow], resolved: Resolved, distributions: int, path: Path) -> None:
+    """One size per run, so x is categorical: part 1 a point per reader, part 2 depsat's
+    phases and their total; seconds on a log scale. Nothing here has a timeout (a failing
+    tool stops the benchmark), so there is no `limit` and no crosses."""
+    from benchmarks.plotting import Panel, Series, colour_for, save_plot, style_for
+
+    readers = [Series(f"{row.label}: saw {row.seen}", [(index, row.seconds)],
+                      colour=colour_for(row.tool, index))
+               for index, row in enumerate(rows)]
+    phases = list(resolved.phases)
+    depsat = colour_for("depsat")
+    steps = [Series("depsat, per phase", list(enumerate(resolved.phases.values())),
+                    colour=depsat, style=style_for(0)),
+             Series("depsat, total", [(len(phases), resolved.total)], colour=depsat,
+                    style=style_for(1))]
+    save_plot(path, [
+        Panel(f"Reading {distributions} distributions, mixed formats", readers,
+              xlabel="reader", ylabel="seconds (best of repeats)",
+              categories=[row.label for row in rows]),
+        Panel(f"Resolving over {resolved.installed} installed "
+              f"({resolved.candidates} candidates, {resolved.status}, {resolved.kept} kept)",
+              steps, xlabel="phase", ylabel="seconds", categories=[*phases, "total"]),
+    ], title="depsat on installed environments")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,11 +203,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distributions", type=int, default=600)
     parser.add_argument("--installed", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--plot", type=Path,
+                        help="write a PNG: seconds (log) per reader in part 1 and per "
+                             "resolving phase plus total in part 2, a panel each")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="depsat-bench-") as tmp:
         work = Path(tmp)
-        reading(args.distributions, args.repeat, work)
-        resolving(args.installed, work)
+        rows = reading(args.distributions, args.repeat, work)
+        resolved = resolving(args.installed, work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out / f"bench-installed-{stamp}.json"
+    out.write_text(json.dumps({
+        "schema": "depsat.bench-installed/1", "created": stamp,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "distributions": args.distributions, "repeat": args.repeat,
+        "reading": [asdict(row) for row in rows],
+        "resolving": {**asdict(resolved), "total": resolved.total},
+    }, indent=1), encoding="utf-8")
+    print(f"\nJSON: {out}", file=sys.stderr)
+    if args.plot:
+        plot(rows, resolved, args.distributions, args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
     return 0
 
 

@@ -179,6 +179,8 @@ class PolicyRecord:
     """0 for the no-policy run of the plain universe."""
     strategy: str
     pins: dict[str, str] = field(default_factory=dict)
+    pinned: bool = False
+    """The pinned variant (`pins` may still be empty: a tiny universe, or a failed run)."""
     status: str = "error"
     """solved, unsat, timeout, memout, error"""
     candidates: int | None = None
@@ -382,7 +384,7 @@ def _value(record: PolicyRecord, key: str) -> float | None:
 def add_ratios(records: list[PolicyRecord]) -> None:
     """Each record's numbers over the single-index run under the same strategy (the
     no-policy row: over the single-index first-index run)."""
-    base = {r.strategy: r for r in records if r.indexes == 1 and not r.pins}
+    base = {r.strategy: r for r in records if r.indexes == 1 and not r.pinned}
     for record in records:
         reference = base.get(record.strategy if record.indexes else STRATEGIES[0])
         record.ratios = {}
@@ -436,6 +438,7 @@ def suite(configs: Sequence[GeneratorConfig], index_counts: Sequence[int],
                 if record.status not in FINISHED:
                     break
             record = _median(runs)
+            record.pinned = pinned
             records.append(record)
             if log:
                 total = f"{record.total:.3f} s" if record.total is not None else "-"
@@ -519,7 +522,7 @@ def summary(cells: Sequence[Cell]) -> str:
     for cell in cells:
         for r in cell.records:
             if r.indexes > 1 and r.ratios and r.same_status:
-                groups.setdefault((r.indexes, r.strategy, bool(r.pins)), []).append(r.ratios)
+                groups.setdefault((r.indexes, r.strategy, r.pinned), []).append(r.ratios)
     keys = ("candidates", "clauses", "encoding", "solving", "total")
     lines = [f"{'idx':>3}  {'strategy':18} pins  "
              + "  ".join(f"x{k}".rjust(11) for k in keys) + "  runs"]
@@ -569,6 +572,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--roots", type=int, default=10)
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="write a PNG: total seconds (log) against the index count, a "
+                             "panel per universe, a line per strategy (pinned dashed, 'none' "
+                             "= no policy), a cross on the timeout line for an unfinished run")
     args = parser.parse_args(argv)
     if args.worker:
         sys.stdout.write(json.dumps(asdict(worker(json.loads(args.worker)))) + "\n")
@@ -595,7 +602,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out / f"bench-policy-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(to_json(cells, argv, args.timeout), indent=1), encoding="utf-8")
     print(f"\nJSON: {out}", file=sys.stderr)
+    if args.plot:
+        plot(cells, args.timeout, args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
     return 0
+
+
+def plot(cells: Sequence[Cell], timeout: float, path: Path) -> None:
+    """The table's `total` against the index count, so the policy's cost per extra index
+    shows as a slope: a panel per universe, a line per strategy (pinned dashed), the plain
+    universe without a policy at "none"; a run that did not finish is a cross at the timeout."""
+    from benchmarks.plotting import Panel, Series, colour_for, save_plot, style_for
+
+    counts = sorted({r.indexes for cell in cells for r in cell.records})
+    order = [NO_POLICY, *STRATEGIES]
+    panels = []
+    for cell in cells:
+        lines: dict[tuple[str, bool], tuple[list[tuple[float, float]], list[float]]] = {}
+        for record in cell.records:
+            points, failed = lines.setdefault((record.strategy, record.pinned), ([], []))
+            x = counts.index(record.indexes)
+            if record.status in FINISHED and record.total is not None:
+                points.append((x, record.total))
+            else:
+                failed.append(x)
+        if 1 in counts:  # pins are moot on one index: start the pinned line at its reference
+            one = counts.index(1)
+            for (strategy, pinned), (points, failed) in lines.items():
+                plain = lines.get((strategy, False), ([], []))
+                if pinned:
+                    points.extend(p for p in plain[0] if p[0] == one)
+                    failed.extend(x for x in plain[1] if x == one)
+        series = [Series(f"{strategy}{', pinned' if pinned else ''}"
+                         + (" (no policy)" if strategy == NO_POLICY else ""),
+                         points, failed, colour_for(strategy, order.index(strategy)),
+                         style_for(int(pinned)))
+                  for (strategy, pinned), (points, failed) in lines.items()]
+        config = cell.config
+        panels.append(Panel(f"{config.packages}x{config.versions}, conflict {config.conflict:g}",
+                            series, xlabel="named indexes (none = plain universe, one source)",
+                            ylabel="seconds (discover+encode+solve; x = did not finish)",
+                            categories=[str(n) if n else "none" for n in counts],
+                            limit=timeout))
+    save_plot(path, panels, title="depsat source-policy overhead: one universe over N indexes")
 
 
 if __name__ == "__main__":

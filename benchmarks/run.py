@@ -230,48 +230,29 @@ def to_json(result: Suite, argv: Sequence[str]) -> dict[str, object]:
 
 def plot(result: Suite, path: Path) -> None:
     """Total time vs universe size (candidates) per tool and conflict rate, log-log."""
-    import matplotlib
+    from benchmarks.plotting import Panel, Series, colour_for, save_plot, style_for
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    colours = {"depsat": "tab:blue", "depsat-stratified": "tab:purple",
-               "resolvelib": "tab:orange", "libsolv": "tab:green", "uv": "tab:red"}
-    for tool in result.tools:
-        for conflict, style in zip(sorted({c.config.conflict for c in result.cells}),
-                                   ("-", "--", ":", "-."), strict=False):
-            cells = sorted((c for c in result.cells if c.config.conflict == conflict),
-                           key=lambda c: c.config.packages * c.config.versions)
-            xs: list[int] = []
-            ys: list[float] = []
-            timed_out: list[int] = []
-            for cell in cells:
+    conflicts = sorted({c.config.conflict for c in result.cells})
+    series: list[Series] = []
+    for number, tool in enumerate(result.tools):
+        for index, conflict in enumerate(conflicts):
+            points: list[tuple[float, float]] = []
+            failed: list[float] = []
+            for cell in result.cells:
+                if cell.config.conflict != conflict:
+                    continue
                 record = cell.records[tool]
                 size = cell.config.packages * cell.config.versions
                 if record.status in FINISHED and record.total is not None:
-                    xs.append(size)
-                    ys.append(max(record.total, 1e-4))
+                    points.append((size, record.total))
                 elif record.status == "timeout":
-                    timed_out.append(size)
-            colour = colours.get(tool, "tab:grey")
-            ax.plot(xs, ys, style, marker="o", color=colour,
-                    label=f"{tool}, conflict {conflict:g}")
-            if timed_out:
-                ax.scatter(timed_out, [result.timeout] * len(timed_out), marker="x", s=60,
-                           color=colour)
-    ax.axhline(result.timeout, color="grey", linewidth=0.5)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("universe size (packages x versions)")
-    ax.set_ylabel("seconds (tool phases, parse excluded; x = timeout)")
-    ax.set_title("depsat vs peers on generated universes")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", linewidth=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+                    failed.append(size)
+            series.append(Series(f"{tool}, conflict {conflict:g}", points, failed,
+                                 colour_for(tool, number), style_for(index)))
+    save_plot(path, [Panel("depsat vs peers on generated universes", series,
+                           xlabel="universe size (packages x versions)",
+                           ylabel="seconds (tool phases, parse excluded; x = timeout)",
+                           limit=result.timeout)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -50,7 +50,9 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
             "--profile", "never", "--index-cache", str(tmp_path / "indexes"),
             "--out", str(tmp_path / "out")]
     assert main(argv) == 0
-    assert main(argv) == 0  # the second time the index comes from the cache
+    plot = tmp_path / "plot" / "index.png"
+    assert main([*argv, "--plot", str(plot)]) == 0  # now the index comes from the cache
+    assert plot.read_bytes().startswith(b"\x89PNG")
     assert len(list((tmp_path / "indexes").iterdir())) == 1
     table = capsys.readouterr().out
     assert "uv" in table and "depsat" in table

@@ -24,7 +24,7 @@ from benchmarks.generate import (
     universe_name,
     write_universe,
 )
-from benchmarks.run import format_table, run_isolated, suite
+from benchmarks.run import format_table, plot, run_isolated, suite
 from depsat.sources.universe_file import load_universe_file, parse_universe
 
 TINY = [
@@ -88,6 +88,8 @@ def test_tools_agree_and_verify(config: GeneratorConfig, tmp_path: Path) -> None
             assert (depsat.staleness_direct, depsat.staleness) <= (
                 record.staleness_direct, record.staleness)
     assert "depsat" in format_table(result)
+    plot(result, tmp_path / "plots" / "time.png")
+    assert (tmp_path / "plots" / "time.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_without_libsolv_depsat_and_resolvelib_agree(tmp_path: Path) -> None:
