@@ -47,7 +47,8 @@ class Panel:
     xlog: bool = True
     ylog: bool = True
     limit: float | None = None
-    """A time no run exceeds (the timeout): drawn as a line, where the crosses sit."""
+    """A time no run exceeds (the timeout): where the crosses sit, drawn as a line only when
+    a run failed (otherwise it would squash the finished runs at the bottom)."""
 
 
 def style_for(index: int) -> str:
@@ -77,7 +78,7 @@ def save_plot(path: Path, panels: Sequence[Panel], *, title: str = "",
             if series.failed and panel.limit is not None:
                 ax.scatter(list(series.failed), [panel.limit] * len(series.failed),
                            marker="x", s=60, color=colour)
-        if panel.limit is not None:
+        if panel.limit is not None and any(series.failed for series in panel.series):
             ax.axhline(panel.limit, color="grey", linewidth=0.5)
         if panel.categories:
             ax.set_xticks(range(len(panel.categories)), list(panel.categories),

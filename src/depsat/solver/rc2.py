@@ -119,7 +119,9 @@ for a fifth of all solving time at 3000 x 20)."""
 _STEERING_BUDGET: int | None = 2
 """Propagations per variable a main call may use before it counts as needing search: a call
 refuted by unit propagation assigns each variable about once. None exhausts every new sum
-before the next call, as RC2 itself does (for comparison, and for tests of that path)."""
+before the next call, as RC2 itself does (for comparison, and for tests of that path).
+A budget of 1 looked better on seed 1 (2.3-2.5 -> 1.7-2.1 s) and lost 2.5x on seed 2 (3.4 ->
+8.7 s); 0.5 and 4 were no better than 2."""
 
 
 class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
@@ -150,6 +152,9 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
     call's assumptions, checked before it (20-23 s: the check repeats the call's propagation);
     a conflict budget instead of a propagation budget (lost 2-4x on one universe: its aborted
     searches left poor phases); disjoint cores before relaxing (31 s on one universe alone).
+    Later (3000 x 20, conflict 0.2, seeds 1-3, solving times): not asking RC2's exhaustion
+    its first question twice (the repeat is answered from learned clauses: within noise);
+    a conflict budget of 500 on exhaustion, skipping it when spent (3.65 -> 4.86 s).
     """
 
     # RC2's state that we read and write (PySAT is untyped): the current core (assumption
