@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PACKSE = SHARED / "corpora" / "packse" / "scenarios"
+
+# The `benchmarks` package sits at the repository root, beside `src/`: the tests of the
+# benchmarks import it from there.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 # Filled by test_packse.py; printed at the end of the run.
 PACKSE_COUNTS: dict[str, Counter[str]] = {}

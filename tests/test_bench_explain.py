@@ -5,14 +5,10 @@ assertions; the plot's series are checked so a failed run is never drawn as a ti
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import PACKSE, ROOT
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from conftest import PACKSE
 
 from benchmarks.bench_explain import (
     SCHEMA,

@@ -5,16 +5,11 @@ assertions."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_index import VENV_BIN, main, parse_pins, spec_from_universe
 from benchmarks.generate import GeneratorConfig, generate

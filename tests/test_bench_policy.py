@@ -5,16 +5,11 @@ assertions."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_policy
 from benchmarks.bench_policy import NO_POLICY, STRATEGIES, main

@@ -7,15 +7,10 @@ answer must pass depsat's verifier. No timing assertions.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from packaging.utils import canonicalize_name
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.adapters import solv_available
 from benchmarks.generate import (
