@@ -44,6 +44,8 @@ def test_bench_policy_on_a_tiny_universe(tmp_path: Path, monkeypatch: pytest.Mon
     assert len(records) == 1 + 3 * len(STRATEGIES)
     assert {(r["indexes"], r["strategy"]) for r in records} == {
         (0, NO_POLICY), *((n, s) for n in (1, 3) for s in STRATEGIES)}
+    assert sorted((r["indexes"], r["strategy"]) for r in records if r["pinned"]) == [
+        (3, s) for s in sorted(STRATEGIES)]  # recorded, even where a tiny universe has no pins
     for record in records:
         assert record["status"] in ("solved", "unsat"), record
         assert record["verified"] is not False, record
