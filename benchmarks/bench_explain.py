@@ -555,7 +555,7 @@ def packse_panel(runs: Sequence[ScenarioRun], timeout: float) -> Panel:
                  xlabel="scenario" if named else "scenario, ordered by uv's time",
                  ylabel="seconds" + (" (x = did not finish: timeout, error)" if failed else ""),
                  categories=[r.scenario for r in order] if named else (), xlog=False,
-                 limit=timeout if failed else None)
+                 limit=timeout)
 
 
 def generated_panel(results: Sequence[GeneratedRun], budget: float) -> Panel:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TOOL_COLOURS", "Panel", "Series", "save_plot"]
+__all__ = ["TOOL_COLOURS", "Panel", "Series", "colour_for", "save_plot", "style_for"]
 
 TOOL_COLOURS = {
     "depsat": "tab:blue", "depsat-stratified": "tab:purple", "resolvelib": "tab:orange",
