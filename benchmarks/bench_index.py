@@ -70,8 +70,11 @@ BUILD_FORMAT = 1
 """Bump when the way an index is built changes, so cached indexes are rebuilt."""
 QUICK = [(1000, 10, 0.0)]
 FULL = [(1000, 10, 0.0), (1000, 10, 0.2), (3000, 10, 0.0)]
-TOOLS = ("uv", "depsat", "depsat-stratified")
-"""depsat-stratified is ``depsat resolve --backend rc2-stratified`` (one RC2Stratified call)."""
+TOOLS = ("uv", "depsat", "depsat-stratified", "depsat-urllib3")
+"""depsat-stratified is ``depsat resolve --backend rc2-stratified`` (one RC2Stratified call);
+depsat-urllib3 is depsat on its urllib3 transport (``DEPSAT_HTTP_TRANSPORT=urllib3``), the one
+it uses without pycurl."""
+DEFAULT_TOOLS = ("uv", "depsat", "depsat-stratified")
 TRANSPORTS = ("http", "file")
 CACHE_STATES = ("cold", "warm")
 PYTHON_VERSION = "3.12"
@@ -145,6 +148,15 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def env_for(tool: str) -> dict[str, str]:
+    """`clean_env`, and for depsat the HTTP transport the tool names (else depsat's choice)."""
+    env = clean_env()
+    env.pop("DEPSAT_HTTP_TRANSPORT", None)
+    if tool == "depsat-urllib3":
+        env["DEPSAT_HTTP_TRANSPORT"] = "urllib3"
+    return env
+
+
 def command_for(tool: str, requirements: Path, index_url: str, cache_dir: Path) -> list[str]:
     if tool == "uv":
         # --python: an explicit interpreter (any; the target is --python-version). Without
@@ -152,7 +164,7 @@ def command_for(tool: str, requirements: Path, index_url: str, cache_dir: Path) 
         return [str(VENV_BIN / "uv"), "pip", "compile", str(requirements),
                 "--index-url", index_url, "--python-version", PYTHON_VERSION, "--no-header",
                 "--cache-dir", str(cache_dir), "--python", str(VENV_BIN / "python")]
-    if tool in ("depsat", "depsat-stratified"):
+    if tool in ("depsat", "depsat-stratified", "depsat-urllib3"):
         backend = ["--backend", "rc2-stratified"] if tool == "depsat-stratified" else []
         return [str(VENV_BIN / "depsat"), "resolve", "-r", str(requirements),
                 "--index-url", index_url, "--python-version", PYTHON_VERSION,
@@ -364,7 +376,7 @@ def run_tool(universe: Universe, tool: str, transport: str, index_url: str,
     """Cold then warm runs of `tool`; each cold repeat gets a fresh cache directory, warm
     repeats reuse the last cold run's cache."""
     requirements = work / "requirements.in"
-    env = clean_env()
+    env = env_for(tool)
     runs: list[Run] = []
     cache_dir = work / "cache"
     for state in CACHE_STATES:
@@ -564,7 +576,7 @@ def profile_warm(universe: Universe, tool: str, index_url: str, work: Path, time
                  results: Path, *, serial: bool) -> dict[str, Any]:
     """Profile one warm run of `tool` (on its benchmark cache, or one warmed here)."""
     cache_dir = work / f"cache-{tool}-http-0"
-    env = clean_env()
+    env = env_for(tool)
     command = command_for(tool, work / "requirements.in", index_url, cache_dir)
     if not cache_dir.is_dir():
         run_process(command, cwd=work, env=env, timeout=timeout)
@@ -736,8 +748,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conflicts", help="conflict rates, e.g. 0,0.2")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--roots", type=int, default=10, help="root requirements (5-20)")
-    parser.add_argument("--tools", default=",".join(TOOLS),
-                        help=f"any of {', '.join(TOOLS)} (default: all)")
+    parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
+                        help=f"any of {', '.join(TOOLS)} (default: "
+                             f"{', '.join(DEFAULT_TOOLS)})")
     parser.add_argument("--transports", default=",".join(TRANSPORTS))
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per run; a killed run is reported as 'timeout'")

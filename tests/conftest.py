@@ -47,6 +47,27 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def _curl_installed() -> bool:
+    try:
+        import pycurl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(params=[
+    pytest.param("curl", marks=pytest.mark.skipif(not _curl_installed(),
+                                                  reason="pycurl is not installed")),
+    "urllib3",
+])
+def http_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test once per HTTP transport (`depsat.sources._transport`): the clients it
+    makes, in process or in a subprocess, use that one (through `DEPSAT_HTTP_TRANSPORT`)."""
+    name: str = request.param
+    monkeypatch.setenv("DEPSAT_HTTP_TRANSPORT", name)
+    return name
+
+
 @pytest.fixture
 def subprocess_env() -> dict[str, str]:
     return clean_env()

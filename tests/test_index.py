@@ -78,7 +78,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def server(indexes: Path) -> Iterator[str]:
+def server(indexes: Path, http_transport: str) -> Iterator[str]:
     with serve(indexes) as url:
         yield url
 
@@ -354,6 +354,7 @@ def test_no_cache_writes_nothing(server: Any, tmp_path: Path) -> None:
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.mark.usefixtures("http_transport")
 @pytest.mark.slow
 def test_https_with_trustme(indexes: Path, tmp_path: Path) -> None:
     with serve(indexes, https=True) as url:
@@ -368,6 +369,7 @@ def test_https_with_trustme(indexes: Path, tmp_path: Path) -> None:
         assert "CERTIFICATE" in str(error.value).upper()
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_netrc_and_url_credentials(indexes: Path, tmp_path: Path) -> None:
     with serve(indexes, auth=("alice", "s3cret")) as url:
         anonymous = IndexSource(f"{url}full/simple/", client=client(tmp_path / "a"))
@@ -414,6 +416,7 @@ def test_server_error_names_the_url(indexes: Path, tmp_path: Path) -> None:
         assert len([r for r in url.requests if r[1] == "/full/simple/alpha/"]) == 3
 
 
+@pytest.mark.usefixtures("http_transport")
 @pytest.mark.slow
 def test_hang_times_out(indexes: Path, tmp_path: Path) -> None:
     with serve(indexes, fault="hang", hang_seconds=5) as url:
@@ -425,6 +428,7 @@ def test_hang_times_out(indexes: Path, tmp_path: Path) -> None:
         assert "timed out" in str(error.value)
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_unreachable_host(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -435,6 +439,7 @@ def test_unreachable_host(tmp_path: Path) -> None:
     assert f"http://127.0.0.1:{port}/simple/alpha/" in str(error.value)
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_truncated_page_is_an_error_and_not_cached(indexes: Path, tmp_path: Path) -> None:
     with serve(indexes, fault=Fault("truncate", "/simple/")) as url:
         source = IndexSource(f"{url}full/simple/", client=client(tmp_path))
@@ -444,11 +449,12 @@ def test_truncated_page_is_an_error_and_not_cached(indexes: Path, tmp_path: Path
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
 
 
+@pytest.mark.usefixtures("http_transport")
 @pytest.mark.parametrize("fault", ["500", "hang"])
 def test_a_failing_file_server_is_a_metadata_error_naming_the_file(
         indexes: Path, tmp_path: Path, fault: str) -> None:
-    """Files named by their hash have their own HTTP client (urllib3): it retries 5xx and
-    times out like the pages' one, and the message names the file."""
+    """Files named by their hash go around hishel: they are retried on 5xx and time out like
+    pages, and the message names the file."""
     with serve(indexes, fault=Fault(fault, "/files/"), hang_seconds=3) as url:
         source = IndexSource(f"{url}full/simple/",
                              client=client(tmp_path, retries=1, timeout=0.5))
@@ -462,6 +468,7 @@ def test_a_failing_file_server_is_a_metadata_error_naming_the_file(
         assert len(asked) == 2 if fault == "500" else len(asked) >= 2
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_truncated_file_is_a_metadata_error_and_not_cached(indexes: Path, tmp_path: Path) -> None:
     with serve(indexes, fault=Fault("truncate", "/files/")) as url:
         source = IndexSource(f"{url}html/simple/", client=client(tmp_path))

@@ -100,6 +100,7 @@ def test_a_warm_run_reads_what_is_cached_at_once(index: Path, tmp_path: Path) ->
     assert warm_rounds == 1 and warm_requests == 0
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_stale_pages_are_revalidated_on_the_pool(index: Path, tmp_path: Path) -> None:
     with serve(index, max_age=0) as url:
         expected = _plan(IndexSource(f"{url}simple/", client=_client(tmp_path)))
@@ -179,10 +180,12 @@ def _send_gzipped_if_accepted(handler: http.server.BaseHTTPRequestHandler, body:
     handler.wfile.write(data)
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_immutable_files_skip_hishel_but_are_cached_decoded(tmp_path: Path) -> None:
     """Files named by their hash go around hishel; the stored entry (decoded: the wire's gzip
     is gone) is what a warm client and offline mode read, with no request. Behind a
     redirect, the file is still read from the cache."""
+    _GzipHandler.requests.clear()  # (the test runs once per transport)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -242,11 +245,14 @@ class _GzipPageHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.usefixtures("http_transport")
 def test_gzipped_pages_are_stored_decoded_revalidated_then_served_fresh(
         tmp_path: Path) -> None:
     """A page goes through hishel's RFC 9111 state machine: stored decoded (the wire's gzip is
     gone from the entry), revalidated with its ETag when stale (a 304 gives the stored body),
     and, once the server says it is fresh, read by a new client with no request at all."""
+    _GzipPageHandler.requests.clear()  # (the test runs once per transport)
+    _GzipPageHandler.max_age = None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipPageHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

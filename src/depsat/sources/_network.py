@@ -1,36 +1,39 @@
-"""The network half of `depsat.sources.http.HttpClient`: urllib3 for every request,
-hishel's RFC 9111 state machine for project pages, and hishel's storage in the cache
-database.
+"""The network half of `depsat.sources.http.HttpClient`: redirects, retries, hishel's RFC 9111
+state machine for project pages, and hishel's storage in the cache database. The wire itself
+(libcurl or urllib3) is `depsat.sources._transport`'s.
 
 Imported only when a request must reach the network (a cache miss, a stale page, a
 redirect, offline mode's error path): reading a warm cache, a `file://` index or a universe
 file never loads the HTTP stack. TLS is set up on the first `https://` request only, so plain
 HTTP does not pay for loading the CA bundle.
 
-Why urllib3 alone, with hishel's state machine driven here, and not httpx with hishel's httpx
-transport (depsat's first design): a cold resolve is bound by the client's CPU, and httpx
-took about twice urllib3's CPU per GET (0.45 against 0.24 ms on 127.0.0.1) and 50 ms more
-to import. hishel's core is sans-IO (a request and the stored entries in, the next state
-out), so any client can drive it; `_cached_get` is that loop.
+Why hishel's state machine driven here, and not httpx with hishel's httpx transport
+(depsat's first design): a cold resolve is bound by the client's CPU, and httpx took about
+twice urllib3's CPU per GET (0.45 against 0.24 ms on 127.0.0.1) and 50 ms more to import.
+hishel's core is sans-IO (a request and the stored entries in, the next state out), so any
+client can drive it; `_cached_get` is that loop.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import ssl
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import attrs
 import hishel
-import urllib3
 
+from depsat.sources._transport import (
+    BadResponse,
+    TransportError,
+    TransportTimeout,
+    WireResponse,
+    make_transport,
+)
 from depsat.sources.cache_store import CacheStore
 from depsat.sources.http import (
     Fetched,
@@ -41,6 +44,8 @@ from depsat.sources.http import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     from depsat.sources.http import HttpClient
 
 __all__ = ["DatabaseStorage", "Network"]
@@ -48,8 +53,6 @@ __all__ = ["DatabaseStorage", "Network"]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 10
-_DECODED = frozenset(urllib3.response.HTTPResponse.CONTENT_DECODERS) | {"identity"}
-"""Content codings urllib3 undoes as it reads a body."""
 
 
 class DatabaseStorage(hishel.BaseStorage):
@@ -141,23 +144,6 @@ class _NotCached(Exception):
     """Offline mode, and the cache does not have the URL."""
 
 
-def _ssl_context(verify: bool | str | Path | ssl.SSLContext) -> ssl.SSLContext | None:
-    """The certificate checks for HTTPS: the CA bundle named by `verify` or by SSL_CERT_FILE
-    (a corporate or private CA), a context as is, certifi's bundle by default (as pip and
-    httpx use), or None for no checks (`verify=False`)."""
-    if isinstance(verify, ssl.SSLContext):
-        return verify
-    if verify is False:
-        return None
-    if verify is True:
-        verify = os.environ.get("SSL_CERT_FILE") or True
-    if verify is True:
-        import certifi
-
-        verify = certifi.where()
-    return ssl.create_default_context(cafile=str(verify))
-
-
 @attrs.frozen(slots=True)
 class _Reply:
     """A response as `Network` reads it: whole body, decoded."""
@@ -181,69 +167,18 @@ class _Reply:
                    status["revalidated"])
 
 
-class _Connections:
-    """urllib3's connection pools, one for plain HTTP and one for HTTPS (made on first use,
-    since loading a CA bundle takes tens of milliseconds). Redirects are not followed
-    (`Network.get` does that) and errors are raised as they happen (`Network` retries)."""
-
-    def __init__(self, *, verify: bool | str | Path | ssl.SSLContext, timeout: float,
-                 max_connections: int, user_agent: str) -> None:
-        self._verify = verify
-        self._options: dict[str, Any] = {
-            "num_pools": 32, "maxsize": max_connections, "retries": False,
-            "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
-        self.headers = {"User-Agent": user_agent, "Accept": "*/*",
-                        "Accept-Encoding": "gzip, deflate"}
-        """What every request sends, unless it says otherwise."""
-        self._lock = threading.Lock()
-        self._plain = urllib3.PoolManager(**self._options)
-        self._secure: urllib3.PoolManager | None = None
-
-    def _pool(self, secure: bool) -> urllib3.PoolManager:
-        if not secure:
-            return self._plain
-        with self._lock:
-            if self._secure is None:
-                context = _ssl_context(self._verify)
-                if context is None:
-                    self._secure = urllib3.PoolManager(cert_reqs="CERT_NONE",
-                                                       assert_hostname=False, **self._options)
-                else:
-                    self._secure = urllib3.PoolManager(ssl_context=context, **self._options)
-            return self._secure
-
-    def get(self, url: str, headers: Mapping[str, str],
-            credentials: tuple[str, str] | None) -> urllib3.BaseHTTPResponse:
-        """A GET, its body read whole and decoded (a short body raises)."""
-        sent = urllib3.HTTPHeaderDict(self.headers)
-        sent.update(headers)  # (names in any case: hishel's are lower-cased)
-        if credentials is not None:
-            sent.update(urllib3.util.make_headers(basic_auth=":".join(credentials)))
-        return self._pool(url.startswith("https:")).request(
-            "GET", url, headers=sent, redirect=False, preload_content=True)
-
-    def close(self) -> None:
-        with self._lock:
-            pools = [p for p in (self._plain, self._secure) if p is not None]
-            self._secure = None
-        for pool in pools:
-            pool.clear()
-
-
-def _as_stored(response: urllib3.BaseHTTPResponse) -> hishel.Response:
-    """A urllib3 response as hishel keeps it: the body urllib3 decoded, so without the
-    content codings it undid (and with the decoded length), and no transfer coding."""
-    grouped: dict[str, list[str]] = {}
-    for name, value in response.headers.items():
-        grouped.setdefault(name.lower(), []).append(value)
+def _as_stored(response: WireResponse, decoded: frozenset[str]) -> hishel.Response:
+    """A response as hishel keeps it: the body the transport decoded, so without the content
+    codings it undid (and with the decoded length), and no transfer coding."""
+    grouped = response.grouped()
     grouped.pop("transfer-encoding", None)
     codings = [c.strip().lower() for v in grouped.get("content-encoding", [])
                for c in v.split(",") if c.strip()]
-    if codings and all(c in _DECODED for c in codings):
+    if codings and all(c in decoded for c in codings):
         del grouped["content-encoding"]
-        grouped["content-length"] = [str(len(response.data))]
+        grouped["content-length"] = [str(len(response.content))]
     return hishel.Response(status_code=response.status, headers=hishel.Headers(grouped),
-                           stream=iter([response.data]))
+                           stream=iter([response.content]))
 
 
 class Network:
@@ -256,16 +191,18 @@ class Network:
 
     def __init__(self, owner: HttpClient, *, timeout: float,
                  verify: bool | str | Path | ssl.SSLContext, max_connections: int,
-                 user_agent: str) -> None:
+                 user_agent: str, transport: str = "auto") -> None:
         self.owner = owner
         self.storage = None if owner.no_cache else DatabaseStorage(owner.store)
-        self._connections = _Connections(verify=verify, timeout=timeout,
-                                         max_connections=max_connections,
-                                         user_agent=user_agent)
+        self.transport = make_transport(transport, verify=verify, timeout=timeout,
+                                        max_connections=max_connections)
+        self.headers = {"User-Agent": user_agent, "Accept": "*/*",
+                        "Accept-Encoding": "gzip, deflate"}
+        """What every request sends, unless it says otherwise."""
         self._options = hishel.CacheOptions(shared=False)
 
     def close(self) -> None:
-        self._connections.close()
+        self.transport.close()
 
     def get(self, url: str, *, accept: str | None, immutable: bool) -> Fetched:
         current, credentials = self.owner.prepare(url)
@@ -306,7 +243,7 @@ class Network:
                immutable: bool) -> _Reply:
         """One GET: from the cache alone offline; a file named by its hash directly (no RFC
         9111: it never changes), stored decoded; a page through hishel's state machine."""
-        headers = {"Accept": accept} if accept else {}
+        headers = {**self.headers, "Accept": accept} if accept else self.headers
         key = cache_key(url)
         if self.owner.offline:
             assert self.storage is not None  # (offline needs the cache: HttpClient checks)
@@ -316,10 +253,8 @@ class Network:
             return _Reply.of(entries[0].response, hishel.CacheStatus(
                 from_cache=True, revalidated=False, stored=False))
         if immutable or self.storage is None:
-            response = self._connections.get(url, headers, credentials)
-            reply = _Reply(response.status,
-                           {k.lower(): v for k, v in response.headers.itermerged()},
-                           response.data)
+            response = self.transport.get(url, headers, credentials)
+            reply = _Reply(response.status, response.merged(), response.content)
             if immutable and reply.status == 200 and self.storage is not None:
                 self.owner.store.put_file(key, url, reply.content,
                                           reply.headers.get("content-type"))
@@ -329,13 +264,12 @@ class Network:
     def _cached_get(self, url: str, headers: Mapping[str, str],
                     credentials: tuple[str, str] | None, key: str,
                     storage: DatabaseStorage) -> _Reply:
-        """A page under RFC 9111: hishel's state machine, driven with urllib3.
+        """A page under RFC 9111: hishel's state machine, driven with the transport.
 
         The request hishel sees carries the headers that are sent (for `Vary`) except the
         credentials, which are added on the wire only, so they never reach the cache."""
         state: hishel.AnyState = hishel.IdleClient(options=self._options)
-        request = hishel.Request(method="GET", url=url, headers=hishel.Headers(
-            {**self._connections.headers, **headers}))
+        request = hishel.Request(method="GET", url=url, headers=hishel.Headers(headers))
         revalidated = False
         while True:
             if isinstance(state, hishel.IdleClient):
@@ -344,7 +278,8 @@ class Network:
                 revalidated = isinstance(state, hishel.NeedRevalidation)
                 sent = {k: ", ".join(state.request.headers.get_list(k) or [])
                         for k in state.request.headers}
-                state = state.next(_as_stored(self._connections.get(url, sent, credentials)))
+                state = state.next(_as_stored(self.transport.get(url, sent, credentials),
+                                              self.transport.decoded))
             elif isinstance(state, hishel.StoreAndUse):
                 entry = storage.create_entry(request, state.response, key)
                 return _Reply.of(entry.response, hishel.CacheStatus(
@@ -381,15 +316,12 @@ class Network:
                 reply = self._fetch(url, accept, credentials, immutable)
             except _NotCached as exc:
                 raise HttpError(f"{shown} is not in the cache (offline mode)", shown) from exc
-            except urllib3.exceptions.TimeoutError as exc:
+            except TransportTimeout as exc:
                 problem, cause = f"timed out fetching {shown}", exc
-            except (urllib3.exceptions.DecodeError,
-                    urllib3.exceptions.LocationValueError) as exc:
-                # e.g. a corrupt gzip body: asking again gives the same
+            except BadResponse as exc:  # e.g. a corrupt gzip body: asking again gives the same
                 raise HttpError(f"cannot fetch {shown}: {exc}", shown) from exc
-            except urllib3.exceptions.HTTPError as exc:  # connection, truncated body, TLS
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                problem, cause = f"cannot fetch {shown}: {reason}", exc
+            except TransportError as exc:  # connection, truncated body, TLS
+                problem, cause = f"cannot fetch {shown}: {exc}", exc
             except OSError as exc:  # the cache vanished under a reader
                 raise HttpError(f"cannot read the cached copy of {shown}: {exc}", shown) from exc
             else:

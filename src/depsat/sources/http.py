@@ -294,6 +294,7 @@ class HttpClient:
         max_connections: int = 16,
         user_agent: str = "depsat",
         progress: ProgressCallback = no_progress,
+        transport: str = "auto",
     ) -> None:
         if offline and no_cache:
             raise SourceError("--offline needs the cache, but --no-cache turns it off")
@@ -308,7 +309,7 @@ class HttpClient:
         """The cache on disk: responses and files named by their hash (`CacheStore`)."""
         self._network_options: dict[str, Any] = {
             "timeout": timeout, "verify": verify, "max_connections": max_connections,
-            "user_agent": user_agent}
+            "user_agent": user_agent, "transport": transport}
         self._network: Network | None = None
         self._netrc_file = netrc_file
         self._netrc: netrc.netrc | None = None

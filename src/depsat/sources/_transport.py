@@ -1,0 +1,329 @@
+"""One GET on the wire, for `depsat.sources._network.Network`: libcurl through pycurl when it
+is installed (``pip install depsat[curl]``), urllib3 otherwise.
+
+Why two: a cold resolve is bound by the client's CPU, and on 127.0.0.1 a GET through pycurl
+costs about 0.10 ms of CPU where urllib3 costs 0.28-0.35 ms (`http.client` parses every
+response head with the `email` package); at 1000 x 10 that was 12% of a cold resolve's wall
+time. pycurl has no musllinux wheel (Alpine builds it from source, or installs `py3-curl`),
+so it stays optional and urllib3, pure Python, is always there. Both behave alike for
+`Network`: no redirects followed, no proxy from the environment (as urllib3's pool), bodies
+read whole with their content codings undone, a short body an error, and the same three
+kinds of failure (`TransportTimeout`, `TransportError`, `BadResponse`).
+
+Only this module imports either library; the choice is `HttpClient(transport=...)`:
+``"auto"`` (pycurl when importable, unless `verify` is an `ssl.SSLContext`, which libcurl
+cannot take), ``"curl"`` or ``"urllib3"``; the environment variable `DEPSAT_HTTP_TRANSPORT`
+sets what ``"auto"`` means (benchmarks compare the two with it).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import ssl
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+if TYPE_CHECKING:
+    import pycurl
+    import urllib3
+
+__all__ = [
+    "TRANSPORTS",
+    "BadResponse",
+    "Transport",
+    "TransportError",
+    "TransportTimeout",
+    "WireResponse",
+    "make_transport",
+]
+
+TRANSPORTS = ("auto", "curl", "urllib3")
+_ENVIRONMENT = "DEPSAT_HTTP_TRANSPORT"
+
+
+class TransportTimeout(Exception):
+    """The server did not answer, or stopped sending, within the timeout."""
+
+
+class TransportError(Exception):
+    """A connection, TLS or protocol failure, or a truncated body: asking again may work."""
+
+
+class BadResponse(Exception):
+    """A response that asking again would not mend (a corrupt encoded body, a bad URL)."""
+
+
+@attrs.frozen(slots=True)
+class WireResponse:
+    """A response as it came: status, header fields in order (names as sent), whole body."""
+
+    status: int
+    fields: tuple[tuple[str, str], ...]
+    content: bytes = attrs.field(repr=False)
+
+    def grouped(self) -> dict[str, list[str]]:
+        """Lower-cased names to their values, in order."""
+        grouped: dict[str, list[str]] = {}
+        for name, value in self.fields:
+            grouped.setdefault(name.lower(), []).append(value)
+        return grouped
+
+    def merged(self) -> dict[str, str]:
+        """Lower-cased names to their values joined by ", "."""
+        return {name: ", ".join(values) for name, values in self.grouped().items()}
+
+
+class Transport(Protocol):
+    """What `Network` needs of the wire."""
+
+    name: str
+    decoded: frozenset[str]
+    """Content codings the transport undoes as it reads a body ("identity" included)."""
+
+    def get(self, url: str, headers: Mapping[str, str],
+            credentials: tuple[str, str] | None) -> WireResponse:
+        """A GET with exactly these headers (plus credentials), not following redirects."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _basic_auth(credentials: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(":".join(credentials).encode("latin-1")).decode("ascii")
+
+
+def _ca_file(verify: bool | str | Path) -> str | None:
+    """The CA bundle to check certificates against (None: no checks), as `_ssl_context`
+    picks it: `verify`'s path, else SSL_CERT_FILE, else certifi's bundle."""
+    if verify is False:
+        return None
+    if verify is True:
+        found = os.environ.get("SSL_CERT_FILE")
+        if found:
+            return found
+        import certifi
+
+        return str(certifi.where())
+    return str(verify)
+
+
+def _ssl_context(verify: bool | str | Path | ssl.SSLContext) -> ssl.SSLContext | None:
+    """The certificate checks for urllib3: a context as is, else one for `_ca_file`."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    ca_file = _ca_file(verify)
+    return None if ca_file is None else ssl.create_default_context(cafile=ca_file)
+
+
+class Urllib3Transport:
+    """urllib3's connection pools, one for plain HTTP and one for HTTPS (made on first use,
+    since loading a CA bundle takes tens of milliseconds)."""
+
+    name = "urllib3"
+
+    def __init__(self, *, verify: bool | str | Path | ssl.SSLContext, timeout: float,
+                 max_connections: int) -> None:
+        import urllib3
+
+        self._urllib3 = urllib3
+        self.decoded = frozenset(urllib3.response.HTTPResponse.CONTENT_DECODERS) | {"identity"}
+        self._verify = verify
+        self._options: dict[str, Any] = {
+            "num_pools": 32, "maxsize": max_connections, "retries": False,
+            "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
+        self._lock = threading.Lock()
+        self._plain = urllib3.PoolManager(**self._options)
+        self._secure: urllib3.PoolManager | None = None
+
+    def _pool(self, secure: bool) -> urllib3.PoolManager:
+        if not secure:
+            return self._plain
+        with self._lock:
+            if self._secure is None:
+                context = _ssl_context(self._verify)
+                if context is None:
+                    self._secure = self._urllib3.PoolManager(
+                        cert_reqs="CERT_NONE", assert_hostname=False, **self._options)
+                else:
+                    self._secure = self._urllib3.PoolManager(ssl_context=context,
+                                                             **self._options)
+            return self._secure
+
+    def get(self, url: str, headers: Mapping[str, str],
+            credentials: tuple[str, str] | None) -> WireResponse:
+        exceptions = self._urllib3.exceptions
+        sent = dict(headers)
+        if credentials is not None:
+            sent["Authorization"] = _basic_auth(credentials)
+        try:
+            response = self._pool(url.startswith("https:")).request(
+                "GET", url, headers=sent, redirect=False, preload_content=True)
+        except exceptions.NewConnectionError as exc:  # (a ConnectTimeoutError, for history)
+            raise TransportError(_first_line(exc)) from exc
+        except exceptions.TimeoutError as exc:
+            raise TransportTimeout(str(exc)) from exc
+        except (exceptions.DecodeError, exceptions.LocationValueError) as exc:
+            raise BadResponse(str(exc)) from exc
+        except exceptions.HTTPError as exc:  # connection, truncated body, TLS
+            raise TransportError(_first_line(exc)) from exc
+        return WireResponse(response.status, tuple(response.headers.items()), response.data)
+
+    def close(self) -> None:
+        with self._lock:
+            pools = [p for p in (self._plain, self._secure) if p is not None]
+            self._secure = None
+        for pool in pools:
+            pool.clear()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+_CURL_TIMEOUT = 28  # CURLE_OPERATION_TIMEDOUT
+_CURL_PERMANENT = frozenset({
+    1,   # CURLE_UNSUPPORTED_PROTOCOL
+    3,   # CURLE_URL_MALFORMAT
+    61,  # CURLE_BAD_CONTENT_ENCODING
+})
+
+
+class CurlTransport:
+    """libcurl easy handles, one per thread (a handle is not thread-safe; each keeps its
+    connections alive for the next request). `perform` releases the GIL for the whole
+    transfer, and libcurl parses the response head in C.
+
+    libcurl measures a stall in whole seconds (`LOW_SPEED_TIME`), so a timeout below one
+    second waits one second for an answer that stopped coming."""
+
+    name = "curl"
+    decoded = frozenset({"gzip", "x-gzip", "deflate", "identity"})
+
+    def __init__(self, *, verify: bool | str | Path, timeout: float) -> None:
+        import pycurl
+
+        self._pycurl = pycurl
+        self._ca_file = _ca_file(verify) if verify is not False else None
+        self._verify = verify is not False
+        self._timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._handles: list[pycurl.Curl] = []
+
+    def _handle(self) -> pycurl.Curl:
+        handle: pycurl.Curl | None = getattr(self._local, "handle", None)
+        if handle is not None:
+            return handle
+        pycurl = self._pycurl
+        handle = pycurl.Curl()
+        handle.setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for DNS timeouts
+        handle.setopt(pycurl.PROXY, "")  # not from the environment, like urllib3's pool
+        handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(self._timeout * 1000)))
+        handle.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+        handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(self._timeout)))
+        handle.setopt(pycurl.SSL_VERIFYPEER, 1 if self._verify else 0)
+        handle.setopt(pycurl.SSL_VERIFYHOST, 2 if self._verify else 0)
+        if self._ca_file is not None:
+            handle.setopt(pycurl.CAINFO, self._ca_file)
+        self._local.handle = handle
+        with self._lock:
+            self._handles.append(handle)
+        return handle
+
+    def get(self, url: str, headers: Mapping[str, str],
+            credentials: tuple[str, str] | None) -> WireResponse:
+        pycurl = self._pycurl
+        handle = self._handle()
+        lines: list[str] = []
+        encodings = ""
+        for name, value in headers.items():
+            if name.lower() == "accept-encoding":
+                encodings = value  # libcurl sends it and undoes what it names
+            else:
+                lines.append(f"{name}: {value}")
+        if credentials is not None:
+            lines.append(f"Authorization: {_basic_auth(credentials)}")
+        body: list[bytes] = []
+        head: list[bytes] = []
+        handle.setopt(pycurl.URL, url)
+        handle.setopt(pycurl.HTTPHEADER, lines)
+        if encodings:
+            handle.setopt(pycurl.ACCEPT_ENCODING, encodings)
+        else:
+            handle.unsetopt(pycurl.ACCEPT_ENCODING)
+        handle.setopt(pycurl.WRITEFUNCTION, body.append)
+        handle.setopt(pycurl.HEADERFUNCTION, head.append)
+        try:
+            handle.perform()
+        except pycurl.error as exc:
+            code, message = (*exc.args, 0, "")[:2]
+            reason = str(message) or f"libcurl error {code}"
+            if code == _CURL_TIMEOUT:
+                raise TransportTimeout(reason) from exc
+            if code in _CURL_PERMANENT:
+                raise BadResponse(reason) from exc
+            raise TransportError(reason) from exc
+        return WireResponse(int(handle.getinfo(pycurl.RESPONSE_CODE)), _fields(head),
+                            b"".join(body))
+
+    def close(self) -> None:
+        with self._lock:
+            handles, self._handles = self._handles, []
+        for handle in handles:
+            handle.close()
+
+
+def _fields(head: list[bytes]) -> tuple[tuple[str, str], ...]:
+    """The header fields of the last response head libcurl saw (an interim 1xx head comes
+    first, when a server sends one)."""
+    fields: list[tuple[str, str]] = []
+    for raw in head:
+        line = raw.decode("latin-1").rstrip("\r\n")
+        if line.startswith("HTTP/"):
+            fields = []
+            continue
+        name, colon, value = line.partition(":")
+        if colon and name and name[0] not in " \t":
+            fields.append((name.strip(), value.strip()))
+        elif fields and line[:1] in (" ", "\t"):  # an obsolete folded continuation
+            name, previous = fields[-1]
+            fields[-1] = (name, f"{previous} {line.strip()}")
+    return tuple(fields)
+
+
+def _curl_available() -> bool:
+    try:
+        import pycurl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_transport(choice: str, *, verify: bool | str | Path | ssl.SSLContext,
+                   timeout: float, max_connections: int) -> Transport:
+    """The transport `choice` names (see the module's docstring)."""
+    if choice == "auto":
+        choice = os.environ.get(_ENVIRONMENT, "auto") or "auto"
+        if choice not in TRANSPORTS:
+            raise ValueError(f"{_ENVIRONMENT}={choice!r}: expected one of "
+                             f"{', '.join(TRANSPORTS)}")
+        if choice == "auto":
+            choice = ("curl" if not isinstance(verify, ssl.SSLContext) and _curl_available()
+                      else "urllib3")
+    if choice == "curl":
+        if isinstance(verify, ssl.SSLContext):
+            raise ValueError("the curl transport cannot use an ssl.SSLContext; pass a CA file")
+        if not _curl_available():
+            raise ValueError("the curl transport needs pycurl (pip install 'depsat[curl]')")
+        return CurlTransport(verify=verify, timeout=timeout)
+    if choice == "urllib3":
+        return Urllib3Transport(verify=verify, timeout=timeout,
+                                max_connections=max_connections)
+    raise ValueError(f"unknown HTTP transport {choice!r}: expected one of "
+                     f"{', '.join(TRANSPORTS)}")
