@@ -53,6 +53,32 @@ def test_stores_reads_replaces_and_removes(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_miss_is_remembered_until_stored(tmp_path: Path) -> None:
+    """A key looked up and not found is not asked of the database again by this store, until
+    this store stores it; what another store wrote meanwhile is only found by a new store."""
+    path = tmp_path / "cache.sqlite3"
+    store = CacheStore(path)
+    store.put_file("seed", "http://h/seed", b"s", None)  # the database exists
+    statements: list[str] = []
+    connection = store._connect(create=False)
+    assert connection is not None
+    connection.set_trace_callback(statements.append)
+    assert store.file("f") is None and not store.has_file("f")
+    assert store.stored_files(["f", "g", "seed"]) == {"seed"}
+    assert store.file("g") is None and store.response("p") is None
+    assert store.response("p") is None
+    assert len(statements) == 3  # f once, then only g (f skipped) with seed, then p once
+    other = CacheStore(path)
+    other.put_file("f", "http://h/f", b"theirs", None)
+    other.close()
+    assert store.file("f") is None  # remembered as absent: fetched again, as if it had not
+    store.put_file("f", "http://h/f", b"ours", None)
+    store.put_response("p", "id-p", b"{}", b"page")
+    assert store.file("f") == (b"ours", None) and store.response("p") == (b"{}", b"page")
+    assert CacheStore(path).file("g") is None
+    store.close()
+
+
 def test_threads_and_another_process_share_it(tmp_path: Path) -> None:
     path = tmp_path / "files.sqlite3"
     store = CacheStore(path)
