@@ -455,7 +455,8 @@ class IndexSource(DistributionSource):
     """One simple index (`https://`, `http://`, or a `file://` directory laid out as one).
 
     Give either a shared `client` or the HTTP options (`cache_dir`, `offline`, `no_cache`,
-    `timeout`, `retries`, `verify`, `netrc_file`, `progress`) for a client of its own.
+    `timeout`, `retries`, `verify`, `netrc_file`, `progress`, `transport`) for a client of its
+    own.
     """
 
     def __init__(self, url: str, name: str = "pypi", *, client: HttpClient | None = None,
