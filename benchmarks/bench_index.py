@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -180,11 +181,20 @@ class Finished:
     stdout: str
     stderr: str
     returncode: int | None
+    cpu: float | None = None
+    """User + system CPU seconds of the process and every process it waited for."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_process(command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
                 timeout: float) -> Finished:
-    """Run `command`, timing the whole process; kill its process group after `timeout`."""
+    """Run `command`, timing the whole process (wall and CPU: runs are one at a time, so the
+    CPU its children used meanwhile is its); kill its process group after `timeout`."""
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -200,13 +210,14 @@ def run_process(command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             os.killpg(process.pid, signal.SIGKILL)
         raise
     seconds = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_before
     if process.returncode == 0:
         status = "solved"
     elif process.returncode == 1 and ("no solution" in (stderr + stdout).lower()):
         status = "unsat"
     else:
         status = "error"
-    return Finished(status, seconds, stdout, stderr, process.returncode)
+    return Finished(status, seconds, stdout, stderr, process.returncode, cpu)
 
 
 def parse_pins(text: str) -> tuple[dict[NormalizedName, Version],
@@ -304,6 +315,8 @@ class Run:
     status: str
     seconds: float | None = None
     repeats: list[float] = field(default_factory=list)
+    cpu: float | None = None
+    """CPU seconds (user + system, the tool's processes) of the run `seconds` is from."""
     requests: int | None = None
     request_kinds: dict[str, int] = field(default_factory=dict)
     packages: int | None = None
@@ -399,7 +412,7 @@ def run_tool(universe: Universe, tool: str, transport: str, index_url: str,
                               else attempts[-1])
         run = Run(universe=universe.label, transport=transport, tool=tool, cache=state,
                   status=done.status, seconds=done.seconds,
-                  repeats=[a[0].seconds for a in attempts],
+                  repeats=[a[0].seconds for a in attempts], cpu=done.cpu,
                   requests=count if server is not None else None,
                   request_kinds=kinds)
         if done.status == "solved":
@@ -646,8 +659,8 @@ def format_profile(profile: Mapping[str, Any]) -> list[str]:
 
 # -- the table ----------------------------------------------------------------------------
 def format_table(runs: Sequence[Run], timeout: float) -> list[str]:
-    header = ("universe", "transport", "tool", "cache", "status", "seconds", "requests",
-              "pkgs", "stale", "verified", "x uv")
+    header = ("universe", "transport", "tool", "cache", "status", "seconds", "cpu s",
+              "requests", "pkgs", "stale", "verified", "x uv")
     rows: list[tuple[str, ...]] = [header]
     for r in runs:
         seconds = (f">{timeout:g}" if r.status == "timeout"
@@ -655,13 +668,15 @@ def format_table(runs: Sequence[Run], timeout: float) -> list[str]:
         requests = "-" if r.requests is None else str(r.requests)
         ratio = ("" if r.tool == "uv" else "-" if r.ratio is None
                  else f"{r.ratio_bound}{r.ratio:.1f}")
-        rows.append((r.universe, r.transport, r.tool, r.cache, r.status, seconds, requests,
+        cpu = "-" if r.cpu is None or r.status == "timeout" else f"{r.cpu:.2f}"
+        rows.append((r.universe, r.transport, r.tool, r.cache, r.status, seconds, cpu,
+                     requests,
                      "-" if r.packages is None else str(r.packages),
                      "-" if r.staleness is None else str(r.staleness),
                      "-" if r.verified is None else ("yes" if r.verified else "NO"),
                      ratio))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    numeric = {5, 6, 7, 8, 10}
+    numeric = {5, 6, 7, 8, 9, 11}
     return ["  ".join(cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
                       for i, cell in enumerate(row)).rstrip() for row in rows]
 

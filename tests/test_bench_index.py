@@ -41,7 +41,7 @@ def test_spec_is_wheels_only_with_the_universe_metadata() -> None:
                     reason="needs .venv/bin/uv and .venv/bin/depsat")
 def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--sizes", "20x3", "--conflicts", "0", "--roots", "5", "--timeout", "120",
-            "--tools", "uv,depsat",
+            "--tools", "uv,depsat,depsat-urllib3",
             "--profile", "never", "--index-cache", str(tmp_path / "indexes"),
             "--out", str(tmp_path / "out")]
     assert main(argv) == 0
@@ -54,12 +54,18 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
     result = json.loads(sorted((tmp_path / "out").glob("bench-index-*.json"))[-1].read_text())
     runs = result["runs"]
     assert {(r["tool"], r["transport"], r["cache"]) for r in runs} == {
-        (tool, transport, cache) for tool in ("uv", "depsat") for transport in ("http", "file")
-        for cache in ("cold", "warm")}
+        (tool, transport, cache) for tool in ("uv", "depsat", "depsat-urllib3")
+        for transport in ("http", "file") for cache in ("cold", "warm")}
     for run in runs:
         assert run["status"] == "solved", run
         assert run["verified"], run
         assert run["packages"] >= 5
         assert (run["requests"] is None) == (run["transport"] == "file")
+        assert 0 < run["cpu"] < 120
+    by_tool = {(r["tool"], r["transport"], r["cache"]): r for r in runs}
+    for transport in ("http", "file"):  # the wire never changes the answer
+        for cache in ("cold", "warm"):
+            assert by_tool["depsat", transport, cache]["versions"] == by_tool[
+                "depsat-urllib3", transport, cache]["versions"]
     cold_http = [r for r in runs if r["transport"] == "http" and r["cache"] == "cold"]
     assert all(r["requests"] > 0 for r in cold_http)
