@@ -8,6 +8,7 @@ import http.server
 import ssl
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -20,6 +21,7 @@ from depsat.sources._transport import (
     _fields,
     make_transport,
 )
+from depsat.sources.http import HttpClient
 
 BODY = b"Metadata-Version: 2.1\nName: lib\nVersion: 1.0\n" * 40
 
@@ -153,7 +155,9 @@ def test_curl_head_fields_keep_only_the_final_response() -> None:
                              ("X-Twice", "a"), ("X-Twice", "b"))
 
 
-def test_choosing_a_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_choosing_a_transport(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown HTTP transport 'h2c'"):
+        HttpClient(cache_dir=tmp_path, transport="h2c")  # told at once, not at a first fetch
     monkeypatch.delenv("DEPSAT_HTTP_TRANSPORT", raising=False)
     context = ssl.create_default_context()
     assert make_transport("auto", verify=context, timeout=1, max_connections=1).name == "urllib3"

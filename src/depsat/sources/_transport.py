@@ -4,8 +4,8 @@ is installed (``pip install depsat[curl]``), urllib3 otherwise.
 Why two: a cold resolve is bound by the client's CPU, and on 127.0.0.1 a GET through pycurl
 costs about 0.10 ms of CPU where urllib3 costs 0.28-0.35 ms (`http.client` parses every
 response head with the `email` package); at 1000 x 10 that was 12% of a cold resolve's wall
-time. pycurl has no musllinux wheel (Alpine builds it from source, or installs `py3-curl`),
-so it stays optional and urllib3, pure Python, is always there. Both behave alike for
+time. pycurl has no musllinux wheel (on Alpine pip builds it from source, given libcurl's
+headers), so it stays optional and urllib3, pure Python, is always there. Both behave alike for
 `Network`: no redirects followed, no proxy from the environment (as urllib3's pool), bodies
 read whole with their content codings undone, a short body an error, and the same three
 kinds of failure (`TransportTimeout`, `TransportError`, `BadResponse`).
@@ -18,18 +18,19 @@ sets what ``"auto"`` means (benchmarks compare the two with it).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import math
 import os
-import ssl
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
 if TYPE_CHECKING:
+    import ssl
+
     import pycurl
     import urllib3
 
@@ -95,12 +96,20 @@ class Transport(Protocol):
 
 
 def _basic_auth(credentials: tuple[str, str]) -> str:
-    return "Basic " + base64.b64encode(":".join(credentials).encode("latin-1")).decode("ascii")
+    encoded = binascii.b2a_base64(":".join(credentials).encode("latin-1"), newline=False)
+    return "Basic " + encoded.decode("ascii")
+
+
+def _is_context(verify: object) -> bool:
+    """Whether `verify` is an `ssl.SSLContext` (told without importing `ssl`, 20 ms, which
+    `http.py`'s import of this module must not pay on a warm run)."""
+    return not isinstance(verify, (bool, str, os.PathLike))
 
 
 def _ca_file(verify: bool | str | Path) -> str | None:
-    """The CA bundle to check certificates against (None: no checks), as `_ssl_context`
-    picks it: `verify`'s path, else SSL_CERT_FILE, else certifi's bundle."""
+    """The CA bundle both transports check certificates against (None: no checks):
+    `verify`'s path, else SSL_CERT_FILE (a corporate or private CA), else certifi's bundle
+    (as pip uses)."""
     if verify is False:
         return None
     if verify is True:
@@ -115,6 +124,8 @@ def _ca_file(verify: bool | str | Path) -> str | None:
 
 def _ssl_context(verify: bool | str | Path | ssl.SSLContext) -> ssl.SSLContext | None:
     """The certificate checks for urllib3: a context as is, else one for `_ca_file`."""
+    import ssl
+
     if isinstance(verify, ssl.SSLContext):
         return verify
     ca_file = _ca_file(verify)
@@ -196,7 +207,8 @@ _CURL_PERMANENT = frozenset({
 
 class CurlTransport:
     """libcurl easy handles, one per thread (a handle is not thread-safe; each keeps its
-    connections alive for the next request). `perform` releases the GIL for the whole
+    connections alive for the next request, so the fetch pool's workers bound the
+    connections, where urllib3 has `max_connections`). `perform` releases the GIL for the whole
     transfer, and libcurl parses the response head in C.
 
     libcurl measures a stall in whole seconds (`LOW_SPEED_TIME`), so a timeout below one
@@ -314,14 +326,13 @@ def make_transport(choice: str, *, verify: bool | str | Path | ssl.SSLContext,
             raise ValueError(f"{_ENVIRONMENT}={choice!r}: expected one of "
                              f"{', '.join(TRANSPORTS)}")
         if choice == "auto":
-            choice = ("curl" if not isinstance(verify, ssl.SSLContext) and _curl_available()
-                      else "urllib3")
+            choice = "curl" if not _is_context(verify) and _curl_available() else "urllib3"
     if choice == "curl":
-        if isinstance(verify, ssl.SSLContext):
+        if _is_context(verify):
             raise ValueError("the curl transport cannot use an ssl.SSLContext; pass a CA file")
         if not _curl_available():
             raise ValueError("the curl transport needs pycurl (pip install 'depsat[curl]')")
-        return CurlTransport(verify=verify, timeout=timeout)
+        return CurlTransport(verify=cast("bool | str | Path", verify), timeout=timeout)
     if choice == "urllib3":
         return Urllib3Transport(verify=verify, timeout=timeout,
                                 max_connections=max_connections)

@@ -63,6 +63,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import attrs
 
 from depsat.errors import SourceError
+from depsat.sources._transport import TRANSPORTS
 from depsat.sources.cache_store import CacheStore
 
 if TYPE_CHECKING:
@@ -299,6 +300,9 @@ class HttpClient:
     ) -> None:
         if offline and no_cache:
             raise SourceError("--offline needs the cache, but --no-cache turns it off")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown HTTP transport {transport!r}: expected one of "
+                             f"{', '.join(TRANSPORTS)}")
         self.offline = offline
         self.no_cache = no_cache
         self.progress = progress
