@@ -84,7 +84,17 @@ def save_plot(path: Path, panels: Sequence[Panel], *, title: str = "",
             ax.set_xticks(range(len(panel.categories)), list(panel.categories),
                           rotation=20, ha="right")
         elif panel.xlog:
+            # Ticks at the measured sizes: over a decade or two, matplotlib labels minor
+            # ticks too, and their labels ran into each other.
+            from matplotlib.ticker import NullFormatter
+
             ax.set_xscale("log")
+            measured = sorted({x for series in panel.series for x, _ in series.points}
+                              | {x for series in panel.series for x in series.failed})
+            if measured:
+                ax.set_xticks(measured, [f"{x:g}" for x in measured], rotation=20,
+                              ha="right")
+            ax.xaxis.set_minor_formatter(NullFormatter())
         if panel.ylog:
             ax.set_yscale("log")
         ax.set_xlabel(panel.xlabel)
