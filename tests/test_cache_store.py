@@ -50,6 +50,15 @@ def test_stores_reads_replaces_and_removes(tmp_path: Path) -> None:
     store.put_response("k", "id1", b"{}", b"page")
     store.remove_response(key="k")
     assert store.response_head("id1") is None
+
+    # A head first, the body only if wanted: never the body of an entry replaced meanwhile.
+    assert store.response_head_of("k") is None
+    store.put_response("k", "id1", b'{"etag": 1}', b"old page")
+    head = store.response_head_of("k")
+    assert head == b'{"etag": 1}' and store.response_body("k", head) == b"old page"
+    store.put_response("k", "id1", b'{"etag": 2}', b"new page")
+    assert store.response_body("k", head) is None
+    assert store.response_body("k", b'{"etag": 2}') == b"new page"
     store.close()
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from indexbuild import Fault, build_index, serve
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -26,10 +28,19 @@ from depsat.sources.distfiles import (
     parse_dist_filename,
 )
 from depsat.sources.find_links import FindLinksSource
-from depsat.sources.http import CACHE_DATABASE, CACHE_FORMAT, HttpClient, redact_url
+from depsat.sources.http import (
+    CACHE_DATABASE,
+    CACHE_FORMAT,
+    HttpClient,
+    cache_key,
+    extract_key,
+    redact_url,
+)
 from depsat.sources.index import IndexSource
 from depsat.sources.simple_api import (
     SimpleApiError,
+    _filename_from_url,
+    _Resolver,
     parse_html_page,
     parse_json_page,
     parse_project_page,
@@ -91,6 +102,26 @@ def client(tmp_path: Path, **options: Any) -> HttpClient:
 
 
 # -- pure parsing --------------------------------------------------------------------------
+
+_URL_PIECES = st.sampled_from([
+    "https://", "http://", "HTTPS://", "file:///", "h", "files.example", ":8080", "@", "u:p@",
+    "/", "//", "../", "./", ".", "..", "a", "pkg-1.0-py3-none-any.whl", "%2B", "%", "?", "q=1",
+    ";", "p", "#", "sha256=ab", " ", "\t", "~", "=", "&", "\u00e9"])
+
+
+@given(bases=st.sampled_from(["https://h.example/simple/pkg/", "http://h/a/b/c",
+                              "file:///index/simple/pkg/", "https://u:p@h.example:8443/s/x/"]),
+       hrefs=st.lists(st.lists(_URL_PIECES, max_size=10).map("".join), max_size=8))
+def test_resolving_links_is_urljoin(bases: str, hrefs: list[str]) -> None:
+    """The resolver's shortcuts (shared directories, absolute links taken as they are) give
+    exactly what `urldefrag(urljoin(base, href))` and the filename of that give."""
+    from urllib.parse import urldefrag, urljoin
+
+    resolver = _Resolver(bases)
+    for href in [*hrefs, *hrefs]:  # again: the directories joined before are reused
+        absolute, fragment = urldefrag(urljoin(bases, href))
+        assert resolver.resolve(href) == (absolute, fragment, _filename_from_url(absolute))
+
 
 def test_html_and_json_pages_on_disk_parse_the_same(indexes: Path) -> None:
     page_dir = indexes / "full" / "simple" / "alpha"
@@ -466,6 +497,39 @@ def test_a_failing_file_server_is_a_metadata_error_naming_the_file(
         assert "(after 2 attempts)" in result.detail
         asked = [r for r in url.requests if r[1].startswith("/full/files/beta-1.0-")]
         assert len(asked) == 2 if fault == "500" else len(asked) >= 2
+
+
+@pytest.mark.usefixtures("http_transport")
+def test_a_wheel_read_for_its_metadata_leaves_its_metadata_in_the_cache(
+        indexes: Path, tmp_path: Path) -> None:
+    """An index without PEP 658 files: the wheel is downloaded to read its METADATA, and the
+    cache keeps that METADATA (checked against the wheel's published hash), not the wheel. A
+    warm run counts it as on hand and reads it with no request; a wheel published again
+    with another hash under the same URL is read again."""
+    with serve(indexes) as url:
+        index_url = f"{url}html/simple/"
+        cold = IndexSource(index_url, client=client(tmp_path))
+        alpha = cold.candidates(canonicalize_name("alpha"))[-1]  # 1.0.0
+        wheel = next(a for a in alpha.artifacts if a.kind is ArtifactKind.WHEEL)
+        assert wheel.url is not None and wheel.hashes
+        read_cold = cold.metadata(alpha)
+        cold.close()
+        fetched = [r for r in url.requests if r[1].endswith(".whl")]
+        assert len(fetched) == 1
+        store = HttpClient(cache_dir=tmp_path / "cache").store
+        assert store.file(cache_key(wheel.url)) is None  # the wheel itself is not kept
+        kept = store.file(extract_key(wheel.url))
+        assert kept is not None and kept[0].startswith(b"Metadata-Version:")
+
+        warm_client = client(tmp_path)
+        warm = IndexSource(index_url, client=warm_client)
+        again = warm.candidates(canonicalize_name("alpha"))[-1]
+        assert warm.metadata_on_hand([again]) == [again]
+        asked = len(url.requests)
+        assert deps(warm.metadata(again)) == deps(read_cold)
+        assert len(url.requests) == asked  # no request at all
+        assert warm_client.extracted(wheel.url, {"sha256": "0" * 64}) is None
+        warm.close()
 
 
 @pytest.mark.usefixtures("http_transport")

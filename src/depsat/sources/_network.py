@@ -204,12 +204,13 @@ class Network:
     def close(self) -> None:
         self.transport.close()
 
-    def get(self, url: str, *, accept: str | None, immutable: bool) -> Fetched:
+    def get(self, url: str, *, accept: str | None, immutable: bool,
+            keep: bool = True) -> Fetched:
         current, credentials = self.owner.prepare(url)
         if urlsplit(current).scheme not in ("http", "https"):
             raise HttpError(f"unsupported URL scheme in {redact_url(url)}", redact_url(url))
         for _hop in range(_MAX_REDIRECTS + 1):
-            reply = self._get_with_retries(current, accept, credentials, immutable)
+            reply = self._get_with_retries(current, accept, credentials, immutable, keep)
             location = reply.headers.get("location")
             if reply.status in _REDIRECT_STATUSES and location:
                 target = urljoin(current, location)
@@ -240,9 +241,10 @@ class Network:
                        from_cache=reply.from_cache)
 
     def _fetch(self, url: str, accept: str | None, credentials: tuple[str, str] | None,
-               immutable: bool) -> _Reply:
+               immutable: bool, keep: bool) -> _Reply:
         """One GET: from the cache alone offline; a file named by its hash directly (no RFC
-        9111: it never changes), stored decoded; a page through hishel's state machine."""
+        9111: it never changes), stored decoded unless not `keep`; a page through hishel's
+        state machine."""
         headers = {**self.headers, "Accept": accept} if accept else self.headers
         key = cache_key(url)
         if self.owner.offline:
@@ -255,7 +257,7 @@ class Network:
         if immutable or self.storage is None:
             response = self.transport.get(url, headers, credentials)
             reply = _Reply(response.status, response.merged(), response.content)
-            if immutable and reply.status == 200 and self.storage is not None:
+            if immutable and keep and reply.status == 200 and self.storage is not None:
                 self.owner.store.put_file(key, url, reply.content,
                                           reply.headers.get("content-type"))
             return reply
@@ -303,7 +305,8 @@ class Network:
                                 f"{redact_url(url)}", redact_url(url))
 
     def _get_with_retries(self, url: str, accept: str | None,
-                          credentials: tuple[str, str] | None, immutable: bool) -> _Reply:
+                          credentials: tuple[str, str] | None, immutable: bool,
+                          keep: bool = True) -> _Reply:
         """One GET, retried with exponential backoff on connection errors, timeouts,
         truncated bodies and 429/5xx; a bounded number of times, so a dead index fails fast."""
         owner = self.owner
@@ -313,7 +316,7 @@ class Network:
             problem: str
             cause: Exception | None = None
             try:
-                reply = self._fetch(url, accept, credentials, immutable)
+                reply = self._fetch(url, accept, credentials, immutable, keep)
             except _NotCached as exc:
                 raise HttpError(f"{shown} is not in the cache (offline mode)", shown) from exc
             except TransportTimeout as exc:

@@ -111,6 +111,16 @@ class CacheStore:
         row = self._by_key("responses", "SELECT head, body FROM responses WHERE key = ?", key)
         return None if row is None else (bytes(row[0]), bytes(row[1]))
 
+    def response_head_of(self, key: str) -> bytes | None:
+        """The stored head (JSON) for `key`, without its body."""
+        row = self._by_key("responses", "SELECT head FROM responses WHERE key = ?", key)
+        return None if row is None else bytes(row[0])
+
+    def response_body(self, key: str, head: bytes) -> bytes | None:
+        """The body stored for `key` with this very head (None if the entry changed since)."""
+        row = self._one("SELECT body FROM responses WHERE key = ? AND head = ?", (key, head))
+        return None if row is None else bytes(row[0])
+
     def response_head(self, entry_id: str) -> bytes | None:
         row = self._one("SELECT head FROM responses WHERE id = ?", (entry_id,))
         return None if row is None else bytes(row[0])

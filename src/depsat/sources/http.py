@@ -55,7 +55,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -83,6 +83,7 @@ __all__ = [
     "cache_entry_id",
     "cache_key",
     "default_cache_dir",
+    "extract_key",
     "no_progress",
     "redact_url",
     "url2pathname",
@@ -156,6 +157,16 @@ def url2pathname(path: str) -> str:
 def cache_key(url: str) -> str:
     """The cache key of a GET of `url` (without userinfo)."""
     return hashlib.sha256(f"GET {url}".encode()).hexdigest()
+
+
+def extract_key(url: str) -> str:
+    """The cache key of what a caller extracted from the file at `url` (`keep_extracted`)."""
+    return hashlib.sha256(f"EXTRACT {url}".encode()).hexdigest()
+
+
+def _hash_tag(hashes: Mapping[str, str]) -> str:
+    """The published hashes an extract was checked against, as one string."""
+    return ",".join(f"{name}={value}" for name, value in sorted(hashes.items()))
 
 
 def cache_entry_id(key: str) -> str:
@@ -399,10 +410,12 @@ class HttpClient:
         return clean, credentials
 
     # -- fetching -------------------------------------------------------------------------
-    def get(self, url: str, *, accept: str | None = None, immutable: bool = False) -> Fetched:
+    def get(self, url: str, *, accept: str | None = None, immutable: bool = False,
+            keep: bool = True) -> Fetched:
         """Fetch `url` (http, https or file). 404 is returned, not raised: it often means
         "not here", which the caller decides about. `immutable` serves a cached copy without
-        revalidation (for files the caller checks against a published hash)."""
+        revalidation (for files the caller checks against a published hash); `keep=False`
+        does not store an immutable file fetched now (the caller keeps what it extracts)."""
         if url.startswith("file:"):
             return self._get_file(url)
         if not self.no_cache:
@@ -410,7 +423,27 @@ class HttpClient:
             if hit is not None:
                 self.count(cache_hit=True)
                 return hit
-        return self._net().get(url, accept=accept, immutable=immutable)
+        return self._net().get(url, accept=accept, immutable=immutable, keep=keep)
+
+    def extracted(self, url: str, hashes: Mapping[str, str]) -> bytes | None:
+        """What `keep_extracted` stored for the file at `url` with these published hashes."""
+        if self.no_cache or url.startswith("file:") or not hashes:
+            return None
+        clean, _ = _strip_userinfo(url)
+        stored = self.store.file(extract_key(clean))
+        if stored is None or stored[1] != _hash_tag(hashes):
+            return None  # (a file published again under the same URL: extract it again)
+        self.count(cache_hit=True)
+        return stored[0]
+
+    def keep_extracted(self, url: str, hashes: Mapping[str, str], data: bytes) -> None:
+        """Store what the caller extracted from the file at `url`, checked against `hashes`,
+        in its place: a wheel read for its METADATA (an index without PEP 658 files) is
+        megabytes, its METADATA a few kilobytes, and reading the wheel again from the cache
+        cost more than the rest of a warm resolve (90 wheels, 47 MB, for jupyterlab)."""
+        if not self.no_cache and not url.startswith("file:") and hashes:
+            clean, _ = _strip_userinfo(url)
+            self.store.put_file(extract_key(clean), clean, data, _hash_tag(hashes))
 
     def cached(self, url: str, *, accept: str | None = None,
                immutable: bool = False) -> Fetched | None:
@@ -426,24 +459,28 @@ class HttpClient:
         return hit
 
     def is_local(self, url: str) -> bool:
-        """Whether fetching `url` reads a local file only: a `file:` URL, or an immutable
-        file already in the cache (its entry exists; its content is checked by hash)."""
+        """Whether reading `url` reads a local file only: a `file:` URL, or an immutable
+        file (or what was extracted from it) already in the cache (its content is checked
+        by hash)."""
         if url.startswith("file:"):
             return True
         if self.no_cache:
             return False
         clean, _ = _strip_userinfo(url)
-        return self.store.has_file(cache_key(clean))
+        return self.store.has_file(cache_key(clean)) or self.store.has_file(extract_key(clean))
 
     def read_before(self, urls: Sequence[str]) -> set[str]:
         """Those of `urls` that an earlier run read and that cost no request now: files the
-        cache holds, and `file:` URLs noted by `remember_local_reads`. Asked of the cache all
-        at once."""
+        cache holds (or what was extracted from them), and `file:` URLs noted by
+        `remember_local_reads`. Asked of the cache all at once."""
         if self.no_cache:
             return set()
         local = [url for url in urls if url.startswith("file:")]
-        keys = {cache_key(_strip_userinfo(url)[0]): url for url in urls
-                if not url.startswith("file:")}
+        keys: dict[str, str] = {}
+        for url in urls:
+            if not url.startswith("file:"):
+                clean = _strip_userinfo(url)[0]
+                keys[cache_key(clean)] = keys[extract_key(clean)] = url
         found = self.store.local_reads(local) if local else set()
         return found | {keys[key] for key in self.store.stored_files(list(keys))}
 
@@ -461,10 +498,10 @@ class HttpClient:
                 return Fetched(url, 200, stored[0], stored[1], from_cache=True)
             if not self.offline:
                 return None
-        found = self.store.response(cache_key(url))
-        if found is None:
+        key = cache_key(url)
+        head_bytes = self.store.response_head_of(key)
+        if head_bytes is None:
             return None
-        head_bytes, body = found
         try:
             head = json.loads(head_bytes)
             request, response = head["request"], head["response"]
@@ -482,6 +519,11 @@ class HttpClient:
         if any(e.strip().lower() not in ("", "identity")
                for v in headers.get("content-encoding", []) for e in v.split(",")):
             return None  # (bodies are stored decoded; one urllib3 could not decode is odd)
+        # The body only now: a stale page's (megabytes for big projects) would be read for
+        # nothing. Read with its head, so an entry replaced meanwhile is not served.
+        body = self.store.response_body(key, head_bytes)
+        if body is None:
+            return None
         return Fetched(url, 200, body, _one(headers, "content-type"), from_cache=True)
 
     def _get_file(self, url: str) -> Fetched:
