@@ -109,6 +109,29 @@ _URL_PIECES = st.sampled_from([
     ";", "p", "#", "sha256=ab", " ", "\t", "~", "=", "&", "\u00e9"])
 
 
+@given(parts=st.lists(st.sampled_from([
+    "pkg", "Pkg_Name", "a__b", "", "1.0", "2.0rc1", "1.0.post1", "not@version", "1", "2b",
+    "x1", "py3", "cp312", "py2.py3", "none", "abi3", "cp312", "any", "manylinux_2_17_x86_64",
+    "manylinux_2_17_x86_64.manylinux2014_x86_64", "win_amd64", "macosx_11_0_arm64", "a-b",
+    "PY3", "..", ".py3"]), min_size=3, max_size=7),
+       suffix=st.sampled_from([".whl", ".WHL", ".whl.metadata"]))
+def test_wheel_names_are_read_as_packaging_reads_them(parts: list[str], suffix: str) -> None:
+    """`parse_dist_filename` memoizes the two halves of a wheel name; what it returns, and
+    which names it refuses, are `parse_wheel_filename`'s."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    filename = "-".join(parts) + suffix
+    try:
+        name, version, _build, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        with pytest.raises(DistFileError):
+            parse_dist_filename(filename)
+        return
+    parsed = parse_dist_filename(filename)
+    assert (parsed.kind, parsed.name, parsed.version, parsed.tags) == (
+        ArtifactKind.WHEEL, name, version, tags)
+
+
 @given(bases=st.sampled_from(["https://h.example/simple/pkg/", "http://h/a/b/c",
                               "file:///index/simple/pkg/", "https://u:p@h.example:8443/s/x/"]),
        hrefs=st.lists(st.lists(_URL_PIECES, max_size=10).map("".join), max_size=8))
