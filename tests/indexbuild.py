@@ -19,7 +19,8 @@ Two entry points, both reusable outside the tests (benchmarks, packse conformanc
   un-normalized project names (301), can demand Basic auth, serve HTTPS with a `trustme` CA
   (``url.ca_file`` for the client's ``verify=``), and inject faults: ``"500"``, ``"hang"``
   (longer than any sane client timeout), ``"truncate"`` (half the promised body, then close),
-  ``"wrong-hash"`` (the file's bytes changed after its hash was published).
+  ``"wrong-hash"`` (the file's bytes changed after its hash was published). Files are served
+  in part for a ``Range`` request (206), unless ``ranges=False``.
 
 The spec is packse's ``packages`` table: ``{name: {version: {...}}}`` (a ``{"versions": {...}}``
 level in between is accepted too, as packse writes it). Per-version keys: ``requires``,
@@ -27,7 +28,9 @@ level in between is accepted too, as packse writes it). Per-version keys: ``requ
 ``wheel_tags`` (default ``["py3-none-any"]``, one wheel per entry), ``wheel``/``sdist`` (default
 true), and knobs for bad files: ``sdist_metadata_version`` (default "2.2"), ``dynamic`` (PKG-INFO
 Dynamic fields), ``metadata_version_override`` (METADATA claims another version),
-``corrupt_wheel`` (the wheel is not a zip). For sdists that must be built: ``sdist_backend``
+``corrupt_wheel`` (the wheel is not a zip), ``wheel_padding`` (that many incompressible bytes
+in a member after METADATA: a large wheel whose end does not hold its METADATA). For sdists
+that must be built: ``sdist_backend``
 (the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
 sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_requires``
 (``[build-system] requires``, default none) and ``build_backend`` (the backend's name, default
@@ -44,6 +47,8 @@ import hashlib
 import html
 import io
 import json as jsonlib
+import random
+import re
 import ssl
 import tarfile
 import threading
@@ -101,7 +106,7 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest},{len(data)}"
 
 
-def _wheel(name: str, version: str, tag: str, metadata: str) -> bytes:
+def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0) -> bytes:
     stem = _dist_stem(name, version)
     module = canonicalize_name(name).replace("-", "_")
     tags = []
@@ -117,6 +122,8 @@ def _wheel(name: str, version: str, tag: str, metadata: str) -> bytes:
             "Wheel-Version: 1.0\nGenerator: depsat-tests\nRoot-Is-Purelib: true\n"
             + "\n".join(tags) + "\n").encode(),
     }
+    if padding:  # after METADATA, so that a wheel's end does not hold its METADATA
+        files[f"{module}/padding.bin"] = random.Random(f"{stem}-{tag}").randbytes(padding)
     record = "".join(f"{path},{_record_hash(data)}\n" for path, data in files.items())
     record += f"{stem}.dist-info/RECORD,,\n"
     files[f"{stem}.dist-info/RECORD"] = record.encode()
@@ -188,7 +195,8 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
             if meta.get("wheel", True):
                 for tag in meta.get("wheel_tags") or ["py3-none-any"]:
                     data = (b"this is not a zip file" if meta.get("corrupt_wheel")
-                            else _wheel(raw_name, version, tag, metadata))
+                            else _wheel(raw_name, version, tag, metadata,
+                                        int(meta.get("wheel_padding", 0))))
                     made.append((f"{_dist_stem(raw_name, version)}-{tag}.whl", data, metadata))
             if meta.get("sdist", True):
                 pkg_info = _metadata_text(raw_name, meta.get("metadata_version_override", version),
@@ -308,6 +316,8 @@ class BaseUrl(str):
     """The trustme CA's PEM file for HTTPS servers (pass as the client's ``verify``)."""
     requests: list[tuple[str, str, str]]
     """(method, path, Accept header) of every request received, in order."""
+    sent: list[tuple[str, int]]
+    """(path, bytes of body) of every response sent with a body, in order."""
 
 
 def _accepts_json(accept: str) -> bool:
@@ -331,7 +341,8 @@ def _accepts_json(accept: str) -> bool:
 def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                   hang_seconds: float, stop: threading.Event,
                   log: list[tuple[str, str, str]], max_age: int | None,
-                  nodelay: bool = True) -> type:
+                  nodelay: bool = True, ranges: bool = True,
+                  sent: list[tuple[str, int]] | None = None) -> type:
     expected_auth = None
     if auth is not None:
         expected_auth = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
@@ -414,7 +425,30 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                 self.wfile.flush()
                 self.close_connection = True
                 return
+            wanted = self.headers.get("Range")
+            if wanted and ranges:
+                self._send_range(wanted, body, content_type)
+                return
             self._send(200, body, content_type, extra)
+
+        def _send_range(self, wanted: str, body: bytes, content_type: str) -> None:
+            """One ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` range, as real servers do."""
+            found = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted.strip())
+            size = len(body)
+            if found is None or found.groups() == ("", ""):
+                self._send(400, b"bad range", "text/plain")
+                return
+            first, last = found.groups()
+            if not first:
+                start, end = max(0, size - int(last)), size - 1
+            else:
+                start, end = int(first), min(size - 1, int(last)) if last else size - 1
+            if start >= size or start > end:
+                self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{size}"})
+                return
+            self._send(206, body[start:end + 1], content_type,
+                       {"Content-Range": f"bytes {start}-{end}/{size}",
+                        "Accept-Ranges": "bytes"})
 
         def _send(self, status: int, body: bytes, content_type: str | None,
                   headers: Mapping[str, str] | None = None) -> None:
@@ -428,6 +462,8 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
             self.end_headers()
             if status != 304:
                 self.wfile.write(body)
+                if sent is not None:
+                    sent.append((self.path, len(body)))
 
     return Handler
 
@@ -435,8 +471,12 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
 @contextlib.contextmanager
 def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
           auth: tuple[str, str] | None = None, hang_seconds: float = 10.0,
-          max_age: int | None = None, nagle: bool = False) -> Iterator[BaseUrl]:
+          max_age: int | None = None, nagle: bool = False,
+          ranges: bool = True) -> Iterator[BaseUrl]:
     """Serve `root` (as laid out by `build_index`) on 127.0.0.1; yield its `BaseUrl`.
+
+    Files are served whole or, for a ``Range: bytes=...`` request, in part (206), as real
+    servers do; `ranges=False` ignores ``Range`` (the whole file, 200), as some do.
 
     Connections set TCP_NODELAY unless `nagle` (kept to measure what Nagle's algorithm costs).
 
@@ -445,8 +485,9 @@ def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
         fault = Fault(fault)
     stop = threading.Event()
     log: list[tuple[str, str, str]] = []
+    sent: list[tuple[str, int]] = []
     handler = _make_handler(root, fault, auth, hang_seconds, stop, log, max_age,
-                            nodelay=not nagle)
+                            nodelay=not nagle, ranges=ranges, sent=sent)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     ca_file: str | None = None
@@ -469,6 +510,7 @@ def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
     url.index_url = f"{url}simple/"
     url.ca_file = ca_file
     url.requests = log
+    url.sent = sent
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name=f"indexbuild-server-{port}", daemon=True)
     thread.start()

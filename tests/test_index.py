@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from depsat.sources.http import (
     redact_url,
 )
 from depsat.sources.index import IndexSource
+from depsat.sources.ranged import NoRanges, RangedFile
 from depsat.sources.simple_api import (
     SimpleApiError,
     _filename_from_url,
@@ -572,9 +574,89 @@ def test_truncated_file_is_a_metadata_error_and_not_cached(indexes: Path, tmp_pa
     assert len(pages) == 1 and b"/simple/beta/" in pages[0][0]  # the project page only
 
 
+BIG_WHEEL_SPEC: dict[str, Any] = {
+    "big": {"1.0": {"requires": ["small>=1"], "wheel_padding": 300_000, "sdist": False}},
+    "small": {"1.0": {"sdist": False}},
+}
+
+
+@pytest.fixture(scope="module")
+def big_wheel_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index without PEP 658 files whose wheel is large, its METADATA far from its end."""
+    root = tmp_path_factory.mktemp("big-wheel")
+    build_index(BIG_WHEEL_SPEC, root, pep658=False)
+    return root
+
+
+@pytest.mark.usefixtures("http_transport")
+def test_a_wheel_is_read_by_ranges(big_wheel_index: Path, tmp_path: Path) -> None:
+    """Without PEP 658 files, a wheel's METADATA is read with range requests (its end, then
+    the member), not by downloading the wheel; the METADATA is kept, a warm run asks
+    nothing. A server that ignores ranges sends the whole wheel once, read as usual."""
+    wheel_size = next((big_wheel_index / "files").glob("big-1.0-*.whl")).stat().st_size
+    assert wheel_size > 300_000
+    for ranges in (True, False):
+        cache = tmp_path / f"cache-{ranges}"
+        with serve(big_wheel_index, ranges=ranges) as url:
+            source = IndexSource(url.index_url, client=HttpClient(cache_dir=cache))
+            big = source.candidates(canonicalize_name("big"))[0]
+            assert deps(source.metadata(big)) == (["small>=1"], [], None)
+            source.close()
+            wheel = [size for path, size in url.sent if "/files/big-1.0-" in path]
+            if ranges:
+                assert len(wheel) == 2 and sum(wheel) < 100_000, wheel
+            else:
+                assert wheel == [wheel_size]
+            asked = len(url.requests)
+            warm = IndexSource(url.index_url, client=HttpClient(cache_dir=cache))
+            again = warm.candidates(canonicalize_name("big"))[0]
+            assert warm.metadata_on_hand([again]) == [again]
+            assert deps(warm.metadata(again)) == (["small>=1"], [], None)
+            assert [r for r in url.requests[asked:] if "/files/" in r[1]] == []
+            warm.close()
+
+
+def test_a_ranged_file_checks_every_answer() -> None:
+    """`RangedFile` reads a zip archive in parts; an answer that is not the part asked
+    for, or one request too many, is an `OSError` (the caller then downloads the file)."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a/METADATA", b"Name: a\n")
+        archive.writestr("a/padding", bytes(range(256)) * 1000)
+    data = buffer.getvalue()
+    asked: list[str] = []
+
+    def fetch(byte_range: str) -> tuple[int, bytes, str | None]:
+        asked.append(byte_range)
+        spec = byte_range.removeprefix("bytes=")
+        first, _, last = spec.partition("-")
+        start = len(data) - int(last) if not first else int(first)
+        end = len(data) - 1 if not first or not last else int(last)
+        return 206, data[start:end + 1], f"bytes {start}-{end}/{len(data)}"
+
+    with RangedFile.open_tail(fetch, tail=1024) as remote, zipfile.ZipFile(
+            io.BufferedReader(remote)) as archive:
+        assert archive.read("a/METADATA") == b"Name: a\n"
+        assert remote.requests == len(asked) <= 3
+    with pytest.raises(NoRanges):
+        RangedFile.open_tail(lambda byte_range: (200, data, None))
+    lying = RangedFile.open_tail(fetch, tail=1024)
+    lying._fetch = lambda byte_range: (206, b"x" * 10, f"bytes 0-9/{len(data)}")
+    with pytest.raises(OSError, match="asked for bytes 0-"):
+        lying.read(5)
+    tired = RangedFile(fetch, len(data), max_requests=0)
+    with pytest.raises(OSError, match="too many range requests"):
+        tired.read(5)
+
+
 @pytest.mark.parametrize("variant", ["full", "html"])
 def test_wrong_hash(indexes: Path, tmp_path: Path, variant: str) -> None:
-    with serve(indexes, fault=Fault("wrong-hash", "/files/")) as url:
+    """A file whose bytes are not the ones the index published a hash for: an error naming
+    it, when the file is read whole (a PEP 658 file; a wheel from a server without ranges).
+    A wheel read by ranges cannot be checked: `test_a_wheel_is_read_by_ranges`."""
+    with serve(indexes, fault=Fault("wrong-hash", "/files/"), ranges=False) as url:
         source = IndexSource(f"{url}{variant}/simple/", client=client(tmp_path))
         beta = source.candidates(canonicalize_name("beta"))
         result = source.metadata(beta[1])

@@ -204,13 +204,14 @@ class Network:
     def close(self) -> None:
         self.transport.close()
 
-    def get(self, url: str, *, accept: str | None, immutable: bool,
-            keep: bool = True) -> Fetched:
+    def get(self, url: str, *, accept: str | None, immutable: bool, keep: bool = True,
+            headers: Mapping[str, str] | None = None) -> Fetched:
         current, credentials = self.owner.prepare(url)
         if urlsplit(current).scheme not in ("http", "https"):
             raise HttpError(f"unsupported URL scheme in {redact_url(url)}", redact_url(url))
         for _hop in range(_MAX_REDIRECTS + 1):
-            reply = self._get_with_retries(current, accept, credentials, immutable, keep)
+            reply = self._get_with_retries(current, accept, credentials, immutable, keep,
+                                           headers)
             location = reply.headers.get("location")
             if reply.status in _REDIRECT_STATUSES and location:
                 target = urljoin(current, location)
@@ -238,14 +239,17 @@ class Network:
         if status >= 400:
             raise HttpError(f"HTTP {status} for {shown}", shown)
         return Fetched(url, status, reply.content, reply.headers.get("content-type"),
-                       from_cache=reply.from_cache)
+                       from_cache=reply.from_cache,
+                       content_range=reply.headers.get("content-range"))
 
     def _fetch(self, url: str, accept: str | None, credentials: tuple[str, str] | None,
-               immutable: bool, keep: bool) -> _Reply:
+               immutable: bool, keep: bool, extra: Mapping[str, str] | None) -> _Reply:
         """One GET: from the cache alone offline; a file named by its hash directly (no RFC
         9111: it never changes), stored decoded unless not `keep`; a page through hishel's
         state machine."""
         headers = {**self.headers, "Accept": accept} if accept else self.headers
+        if extra:
+            headers = {**headers, **extra}
         key = cache_key(url)
         if self.owner.offline:
             assert self.storage is not None  # (offline needs the cache: HttpClient checks)
@@ -306,7 +310,8 @@ class Network:
 
     def _get_with_retries(self, url: str, accept: str | None,
                           credentials: tuple[str, str] | None, immutable: bool,
-                          keep: bool = True) -> _Reply:
+                          keep: bool = True,
+                          extra: Mapping[str, str] | None = None) -> _Reply:
         """One GET, retried with exponential backoff on connection errors, timeouts,
         truncated bodies and 429/5xx; a bounded number of times, so a dead index fails fast."""
         owner = self.owner
@@ -316,7 +321,7 @@ class Network:
             problem: str
             cause: Exception | None = None
             try:
-                reply = self._fetch(url, accept, credentials, immutable, keep)
+                reply = self._fetch(url, accept, credentials, immutable, keep, extra)
             except _NotCached as exc:
                 raise HttpError(f"{shown} is not in the cache (offline mode)", shown) from exc
             except TransportTimeout as exc:

@@ -166,10 +166,11 @@ def _pick_dist_info(names: Iterable[str], dist: DistFilename) -> str:
                         f"{dist.version}")
 
 
-def wheel_metadata(data: bytes, dist: DistFilename) -> bytes:
-    """The METADATA member of a wheel held in memory (only that member is decompressed)."""
+def wheel_metadata(data: bytes | IO[bytes], dist: DistFilename) -> bytes:
+    """The METADATA member of a wheel held in memory, or in any seekable file (a wheel read
+    by HTTP range requests): only that member is read and decompressed."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
             member = _pick_dist_info(archive.namelist(), dist)
             with archive.open(member) as stream:
                 return _limited_read(stream, member)

@@ -192,6 +192,8 @@ class Fetched:
     content: bytes = attrs.field(repr=False)
     content_type: str | None = None
     from_cache: bool = False
+    content_range: str | None = None
+    """A 206 response's ``Content-Range`` (`HttpClient.get_range`)."""
 
 
 class FetchKind(enum.Enum):
@@ -425,6 +427,13 @@ class HttpClient:
                 return hit
         return self._net().get(url, accept=accept, immutable=immutable, keep=keep)
 
+    def get_range(self, url: str, byte_range: str) -> Fetched:
+        """A GET of part of `url` (``Range: bytes=...``), never cached: 206 with the part
+        and its `content_range`, or a server that ignores ranges: 200 with the whole file.
+        For reading a wheel's METADATA without downloading the wheel."""
+        return self._net().get(url, accept=None, immutable=True, keep=False,
+                               headers={"Range": byte_range, "Accept-Encoding": "identity"})
+
     def extracted(self, url: str, hashes: Mapping[str, str]) -> bytes | None:
         """What `keep_extracted` stored for the file at `url` with these published hashes."""
         if self.no_cache or url.startswith("file:") or not hashes:
@@ -437,10 +446,11 @@ class HttpClient:
         return stored[0]
 
     def keep_extracted(self, url: str, hashes: Mapping[str, str], data: bytes) -> None:
-        """Store what the caller extracted from the file at `url`, checked against `hashes`,
-        in its place: a wheel read for its METADATA (an index without PEP 658 files) is
-        megabytes, its METADATA a few kilobytes, and reading the wheel again from the cache
-        cost more than the rest of a warm resolve (90 wheels, 47 MB, for jupyterlab)."""
+        """Store what the caller extracted from the file at `url` published with `hashes`
+        (checked against them when the whole file was read), in its place: a wheel read for
+        its METADATA (an index without PEP 658 files) is megabytes, its METADATA a few
+        kilobytes, and reading the wheel again from the cache cost more than the rest of a
+        warm resolve (90 wheels, 47 MB, for jupyterlab)."""
         if not self.no_cache and not url.startswith("file:") and hashes:
             clean, _ = _strip_userinfo(url)
             self.store.put_file(extract_key(clean), clean, data, _hash_tag(hashes))

@@ -15,6 +15,7 @@ target: the artifacts carry tags, Requires-Python and yanked flags for discovery
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,6 +60,7 @@ from depsat.sources.http import (
     redact_url,
     url2pathname,
 )
+from depsat.sources.ranged import NoRanges, RangedFile
 from depsat.sources.simple_api import (
     ACCEPT,
     ProjectFile,
@@ -390,6 +392,11 @@ class DistributionSource(Source):
             # The file's METADATA (PKG-INFO) as extracted by an earlier read, when the file
             # has a published hash: the file itself is not kept (`HttpClient.keep_extracted`).
             extracted = self.client.extracted(url, artifact.hashes)
+            if extracted is None and artifact.kind is ArtifactKind.WHEEL and url.startswith(
+                    ("http:", "https:")):
+                extracted = self._ranged_metadata(url, artifact, dist)
+                if extracted is not None:
+                    self.client.keep_extracted(url, artifact.hashes, extracted)
             raw = extracted if extracted is not None else self._fetch_checked(
                 url, artifact.hashes, keep=False)
             if isinstance(raw, bytes) and extracted is None:
@@ -417,6 +424,34 @@ class DistributionSource(Source):
                 return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
             return self._built_metadata(candidate, artifact, sdist)
         return metadata
+
+    def _ranged_metadata(self, url: str, artifact: Artifact,
+                         dist: DistFilename) -> bytes | None:
+        """A remote wheel's METADATA read with range requests (`depsat.sources.ranged`):
+        its end, then the member, instead of the whole wheel. None when that does not work
+        (a server without ranges sends the whole file, which is then read as usual, after
+        its hash check); the caller then downloads the wheel.
+
+        What is read this way is not checked against the wheel's hash (only a whole file
+        can be), as with pip's and uv's range reads: the index is trusted for it as it is for
+        the page that lists the wheel."""
+
+        def fetch(byte_range: str) -> tuple[int, bytes, str | None]:
+            fetched = self.client.get_range(url, byte_range)
+            return fetched.status, fetched.content, fetched.content_range
+
+        try:
+            with io.BufferedReader(RangedFile.open_tail(fetch)) as remote:
+                return wheel_metadata(remote, dist)
+        except NoRanges as whole:
+            if _check_hash(whole.whole, artifact.hashes, url) is not None:
+                return None
+            try:
+                return wheel_metadata(whole.whole, dist)
+            except DistFileError:
+                return None
+        except (HttpError, OSError, DistFileError):
+            return None
 
     def _built_metadata(self, candidate: Candidate, artifact: Artifact,
                         sdist: bytes | None) -> CoreMetadata | MetadataUnavailable:
