@@ -3,10 +3,12 @@
 Why: an index without PEP 658 files (private indexes, mirrors, the wheel index of a Linux
 distribution) leaves a resolver the whole wheel to download for the few kilobytes of its
 METADATA. A wheel is a zip archive, whose directory sits at its end, so `zipfile` over this
-file reads the end (one request), finds the member and reads it (one more): for
-jupyterlab's 90 wheels, 47 MB downloaded, about 180 requests of a few kilobytes each. pip
-(``--use-feature=fast-deps``) and uv do the same; no maintained library does it over a
-client of one's own, so it is written here, small: `zipfile` does the reading.
+file reads the end (one request, which often holds the member too), finds the member and
+reads it (one more, if not). Resolving jupyterlab from PyPI through a mirror without PEP 658
+files: 90 wheels, 47 MB downloaded before; 99 range requests, 4.8 MB after (pandas,
+matplotlib and scikit-learn: 35 requests, 1.7 MB). pip (``--use-feature=fast-deps``) and uv
+read wheels the same way; no maintained library does it over a client of one's own, so it
+is written here, small: `zipfile` does the reading.
 
 The bytes are fetched by a function given from outside (`RangeFetch`), so this module does
 no I/O of its own: the index source passes `HttpClient.get_range`.
