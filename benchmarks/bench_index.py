@@ -83,9 +83,11 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[([^\]]*)\])?\s*==\s*(\S+)")
 
 
 # -- the index ---------------------------------------------------------------------------
-def spec_from_universe(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def spec_from_universe(data: Mapping[str, Any], *, wheel_padding: int = 0,
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
     """The generator's universe as `indexbuild.build_index`'s spec: one ``py3-none-any``
-    wheel per release (no sdist), with its requirements, extras and Requires-Python."""
+    wheel per release (no sdist), with its requirements, extras and Requires-Python, and
+    `wheel_padding` incompressible bytes after its METADATA (a wheel of real size)."""
     spec: dict[str, dict[str, dict[str, Any]]] = {}
     for name, package in data["packages"].items():
         releases: dict[str, dict[str, Any]] = {}
@@ -93,6 +95,8 @@ def spec_from_universe(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str,
             meta = meta or {}
             release: dict[str, Any] = {"requires": list(meta.get("requires", [])),
                                        "wheel_tags": ["py3-none-any"], "sdist": False}
+            if wheel_padding:
+                release["wheel_padding"] = wheel_padding
             if meta.get("extras"):
                 release["extras"] = {k: list(v) for k, v in meta["extras"].items()}
             for key in ("requires_python", "yanked"):
@@ -103,24 +107,30 @@ def spec_from_universe(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str,
     return spec
 
 
-def _index_key(config: GeneratorConfig) -> str:
-    blob = json.dumps({"config": asdict(config), "format": BUILD_FORMAT, "pep658": True,
-                       "sdist": False}, sort_keys=True)
+def _index_key(config: GeneratorConfig, pep658: bool, wheel_padding: int) -> str:
+    shape: dict[str, Any] = {"config": asdict(config), "format": BUILD_FORMAT,
+                             "pep658": pep658, "sdist": False}
+    if wheel_padding:
+        shape["wheel_padding"] = wheel_padding  # (absent when 0: indexes built before match)
+    blob = json.dumps(shape, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def build_cached_index(config: GeneratorConfig, data: Mapping[str, Any],
-                       cache: Path) -> tuple[Path, float | None]:
-    """The index root for `config` (``<root>/simple`` is the index), built unless cached.
+def build_cached_index(config: GeneratorConfig, data: Mapping[str, Any], cache: Path, *,
+                       pep658: bool = True, wheel_padding: int = 0,
+                       ) -> tuple[Path, float | None]:
+    """The index root for `config` (``<root>/simple`` is the index), built unless cached;
+    without PEP 658 files when not `pep658`, its wheels padded by `wheel_padding` bytes.
 
     Returns the root and the build time in seconds (None when it came from the cache)."""
-    root = cache / f"{universe_name(config)}-{_index_key(config)}"
+    root = cache / f"{universe_name(config)}-{_index_key(config, pep658, wheel_padding)}"
     if (root / "built.json").is_file():
         return root, None
     cache.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{root.name}.partial-", dir=cache))
     start = time.perf_counter()
-    indexbuild.build_index(spec_from_universe(data), partial, pep658=True)
+    indexbuild.build_index(spec_from_universe(data, wheel_padding=wheel_padding), partial,
+                           pep658=pep658)
     (partial / "universe.json").write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
     seconds = time.perf_counter() - start
     (partial / "built.json").write_text(json.dumps(
@@ -774,6 +784,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-age", type=int, default=None,
                         help="serve pages with Cache-Control: max-age=N (default: none, so "
                              "warm runs revalidate with ETag/Last-Modified)")
+    parser.add_argument("--no-pep658", action="store_true",
+                        help="build the index without PEP 658 metadata files, as many "
+                             "mirrors and private indexes are: tools read the wheels")
+    parser.add_argument("--wheel-padding", type=int, default=0, metavar="BYTES",
+                        help="make each wheel this much larger (incompressible, after its "
+                             "METADATA), as real wheels are; with --no-pep658")
     parser.add_argument("--nagle", action="store_true",
                         help="leave Nagle's algorithm on in the test server (it adds ~40 ms "
                              "to each sequential keep-alive request)")
@@ -825,7 +841,9 @@ def main(argv: list[str] | None = None) -> int:
             config = GeneratorConfig(packages=packages, versions=versions, conflict=conflict,
                                      seed=args.seed, roots=args.roots)
             data = generate(config)
-            root, built = build_cached_index(config, data, args.index_cache)
+            root, built = build_cached_index(config, data, args.index_cache,
+                                             pep658=not args.no_pep658,
+                                             wheel_padding=args.wheel_padding)
             _log(f"{universe_name(config)}: index {root} "
                  f"({'cached' if built is None else f'built in {built:.1f} s'})")
             _prime(root)
@@ -865,6 +883,8 @@ def main(argv: list[str] | None = None) -> int:
         "timeout": args.timeout,
         "repeat": args.repeat,
         "max_age": args.max_age,
+        "pep658": not args.no_pep658,
+        "wheel_padding": args.wheel_padding,
         "universes": universes,
         "runs": [asdict(r) for r in all_runs],
         "profiles": profiles,
