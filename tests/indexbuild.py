@@ -29,7 +29,7 @@ level in between is accepted too, as packse writes it). Per-version keys: ``requ
 true), and knobs for bad files: ``sdist_metadata_version`` (default "2.2"), ``dynamic`` (PKG-INFO
 Dynamic fields), ``metadata_version_override`` (METADATA claims another version),
 ``corrupt_wheel`` (the wheel is not a zip), ``wheel_padding`` (that many incompressible bytes
-in a member after METADATA: a large wheel whose end does not hold its METADATA). For sdists
+of package data before the ``.dist-info`` members, as a real wheel of that size). For sdists
 that must be built: ``sdist_backend``
 (the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
 sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_requires``
@@ -115,15 +115,15 @@ def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0) -
         for abi in abis.split("."):
             for plat in platforms.split("."):
                 tags.append(f"Tag: {py}-{abi}-{plat}")
-    files = {
-        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
+    files = {f"{module}/__init__.py": f"__version__ = {version!r}\n".encode()}
+    if padding:  # package data, before .dist-info as wheel builders write it
+        files[f"{module}/padding.bin"] = random.Random(f"{stem}-{tag}").randbytes(padding)
+    files |= {
         f"{stem}.dist-info/METADATA": metadata.encode(),
         f"{stem}.dist-info/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: depsat-tests\nRoot-Is-Purelib: true\n"
             + "\n".join(tags) + "\n").encode(),
     }
-    if padding:  # after METADATA, so that a wheel's end does not hold its METADATA
-        files[f"{module}/padding.bin"] = random.Random(f"{stem}-{tag}").randbytes(padding)
     record = "".join(f"{path},{_record_hash(data)}\n" for path, data in files.items())
     record += f"{stem}.dist-info/RECORD,,\n"
     files[f"{stem}.dist-info/RECORD"] = record.encode()
@@ -358,8 +358,19 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        head_only = False
+
+        def do_HEAD(self) -> None:
+            """As GET, without the body (uv asks first whether a wheel serves ranges)."""
+            self.head_only = True
+            try:
+                self.do_GET()
+            finally:
+                self.head_only = False
+
         def do_GET(self) -> None:
-            log.append(("GET", self.path, self.headers.get("Accept", "")))
+            log.append(("HEAD" if self.head_only else "GET", self.path,
+                        self.headers.get("Accept", "")))
             if expected_auth is not None and self.headers.get("Authorization") != expected_auth:
                 self._send(401, b"authentication required", "text/plain",
                            {"WWW-Authenticate": 'Basic realm="depsat-tests"'})
@@ -425,8 +436,10 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                 self.wfile.flush()
                 self.close_connection = True
                 return
+            if ranges:
+                extra["Accept-Ranges"] = "bytes"
             wanted = self.headers.get("Range")
-            if wanted and ranges:
+            if wanted and ranges and not self.head_only:
                 self._send_range(wanted, body, content_type)
                 return
             self._send(200, body, content_type, extra)
@@ -460,7 +473,7 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
             if status != 304:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if status != 304:
+            if status != 304 and not self.head_only:
                 self.wfile.write(body)
                 if sent is not None:
                     sent.append((self.path, len(body)))
