@@ -389,25 +389,7 @@ class DistributionSource(Source):
             isinstance(raw, MetadataUnavailable) and raw.detail.endswith("(HTTP 404)")
         ):
             source = shown
-            # The file's METADATA (PKG-INFO) as extracted by an earlier read, when the file
-            # has a published hash: the file itself is not kept (`HttpClient.keep_extracted`).
-            extracted = self.client.extracted(url, artifact.hashes)
-            if extracted is None and artifact.kind is ArtifactKind.WHEEL and url.startswith(
-                    ("http:", "https:")):
-                extracted = self._ranged_metadata(url, artifact, dist)
-                if extracted is not None:
-                    self.client.keep_extracted(url, artifact.hashes, extracted)
-            raw = extracted if extracted is not None else self._fetch_checked(
-                url, artifact.hashes, keep=False)
-            if isinstance(raw, bytes) and extracted is None:
-                try:
-                    if artifact.kind is ArtifactKind.WHEEL:
-                        raw = wheel_metadata(raw, dist)
-                    else:
-                        sdist, raw = raw, sdist_pkg_info(raw, artifact.filename)
-                except DistFileError as exc:
-                    return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}")
-                self.client.keep_extracted(url, artifact.hashes, raw)
+            raw, sdist = self._member_metadata(url, artifact, dist)
         if isinstance(raw, MetadataUnavailable):
             return raw
         try:
@@ -425,14 +407,51 @@ class DistributionSource(Source):
             return self._built_metadata(candidate, artifact, sdist)
         return metadata
 
-    def _ranged_metadata(self, url: str, artifact: Artifact,
-                         dist: DistFilename) -> bytes | None:
-        """A remote wheel's METADATA read with range requests (`depsat.sources.ranged`):
-        its end, then the member, instead of the whole wheel. None when that does not work
-        (a server without ranges sends the whole file, which is then read as usual, after
-        its hash check); the caller then downloads the wheel.
+    def _member_metadata(self, url: str, artifact: Artifact, dist: DistFilename,
+                         ) -> tuple[bytes | MetadataUnavailable, bytes | None]:
+        """The METADATA (PKG-INFO) inside the file at `url`, or why not; and the sdist's
+        bytes when the sdist was downloaded (a build may need them).
 
-        What is read this way is not checked against the wheel's hash (only a whole file
+        In order: what an earlier read extracted (`HttpClient.extracted`: the file itself is
+        not kept), a remote wheel's member read with range requests (`_ranged_member`), and
+        the whole file, downloaded and checked against its published hash. What is read is
+        kept for the next time (`HttpClient.keep_extracted`)."""
+        shown = redact_url(url)
+        kept = self.client.extracted(url, artifact.hashes)
+        if kept is not None:
+            return kept, None
+        whole: bytes | MetadataUnavailable | None = None
+        if artifact.kind is ArtifactKind.WHEEL and url.startswith(("http:", "https:")):
+            member, whole = self._ranged_member(url, dist)
+            if member is not None:
+                self.client.keep_extracted(url, artifact.hashes, member)
+                return member, None
+            if whole is not None:  # a server without ranges sent it all: check it
+                mismatch = _check_hash(whole, artifact.hashes, url)
+                if mismatch is not None:
+                    return MetadataUnavailable(ExclusionKind.METADATA_ERROR, mismatch), None
+        if whole is None:
+            whole = self._fetch_checked(url, artifact.hashes, keep=False)
+        if isinstance(whole, MetadataUnavailable):
+            return whole, None
+        sdist = None
+        try:
+            if artifact.kind is ArtifactKind.WHEEL:
+                member = wheel_metadata(whole, dist)
+            else:
+                sdist, member = whole, sdist_pkg_info(whole, artifact.filename)
+        except DistFileError as exc:
+            return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}"), None
+        self.client.keep_extracted(url, artifact.hashes, member)
+        return member, sdist
+
+    def _ranged_member(self, url: str, dist: DistFilename) -> tuple[bytes | None, bytes | None]:
+        """A remote wheel's METADATA read with range requests (`depsat.sources.ranged`): its
+        end, then the member if the end lacks it, instead of the whole wheel. Else the whole
+        wheel, when the server ignored the ranges and sent it; else (None, None), and the
+        caller downloads the wheel.
+
+        What is read by ranges is not checked against the wheel's hash (only a whole file
         can be), as with pip's and uv's range reads: the index is trusted for it as it is for
         the page that lists the wheel."""
 
@@ -442,16 +461,11 @@ class DistributionSource(Source):
 
         try:
             with io.BufferedReader(RangedFile.open_tail(fetch)) as remote:
-                return wheel_metadata(remote, dist)
-        except NoRanges as whole:
-            if _check_hash(whole.whole, artifact.hashes, url) is not None:
-                return None
-            try:
-                return wheel_metadata(whole.whole, dist)
-            except DistFileError:
-                return None
+                return wheel_metadata(remote, dist), None
+        except NoRanges as refused:
+            return None, refused.whole
         except (HttpError, OSError, DistFileError):
-            return None
+            return None, None
 
     def _built_metadata(self, candidate: Candidate, artifact: Artifact,
                         sdist: bytes | None) -> CoreMetadata | MetadataUnavailable:
