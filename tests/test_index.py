@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import re
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -109,6 +111,27 @@ _URL_PIECES = st.sampled_from([
     "https://", "http://", "HTTPS://", "file:///", "h", "files.example", ":8080", "@", "u:p@",
     "/", "//", "../", "./", ".", "..", "a", "pkg-1.0-py3-none-any.whl", "%2B", "%", "?", "q=1",
     ";", "p", "#", "sha256=ab", " ", "\t", "~", "=", "&", "\u00e9"])
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("url", 3, "files[1] needs string 'filename' and 'url'"),
+    ("hashes", ["sha256"], "'files[1].hashes' must be a table of hash names"),
+    ("hashes", {"sha256": 1}, "'files[1].hashes' must be a table of hash names"),
+    ("core-metadata", {"sha256": None}, "'files[1].core-metadata' must be a table"),
+    ("core-metadata", 1, "files[1].core-metadata must be a boolean or a table"),
+    ("yanked", 1, "files[1].yanked must be a boolean or a string"),
+    ("size", "big", "files[1].size must be an integer"),
+    ("requires-python", 3.8, "'files[1].requires-python' must be a string, not float"),
+    ("upload-time", 0, "'files[1].upload-time' must be a string, not int"),
+])
+def test_a_bad_file_entry_is_named(field: str, value: Any, named: str) -> None:
+    good = {"filename": "p-1.0-py3-none-any.whl", "url": "p-1.0-py3-none-any.whl",
+            "hashes": {"SHA256": "AB", "md5": "cd", "other": "x"}}
+    page = {"meta": {"api-version": "1.1"}, "name": "p", "files": [good, {**good, field: value}]}
+    with pytest.raises(SimpleApiError, match=re.escape(named)):
+        parse_json_page(json.dumps(page), "https://h/simple/p/")
+    parsed = parse_json_page(json.dumps({**page, "files": [good]}), "https://h/simple/p/")
+    assert parsed.files[0].hashes == {"sha256": "ab", "md5": "cd"}
 
 
 @given(parts=st.lists(st.sampled_from([

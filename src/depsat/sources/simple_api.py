@@ -221,56 +221,74 @@ def parse_html_page(text: str, url: str, *, name: str | None = None) -> ProjectP
                        warnings=tuple(warnings))
 
 
-def _str_or_none(value: Any, field: str) -> str | None:
+def _field(name: str, index: int | None) -> str:
+    """A field's name for a message: ``name``, or ``files[index].name`` for a file's."""
+    return name if index is None else f"files[{index}].{name}"
+
+
+def _str_or_none(value: Any, name: str, index: int | None = None) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise SimpleApiError(f"{field!r} must be a string, not {type(value).__name__}")
+    raise SimpleApiError(f"{_field(name, index)!r} must be a string, "
+                         f"not {type(value).__name__}")
 
 
-def _hash_dict(value: Any, field: str) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise SimpleApiError(f"{field!r} must be a table of hash names to hex digests")
-    return {k.lower(): v.lower() for k, v in value.items() if k.lower() in _HASH_NAMES}
+def _hash_dict(value: Any, name: str, index: int | None = None) -> dict[str, str]:
+    """A table of hash names to hex digests, both lower-cased, the names depsat does not know
+    left out."""
+    hashes: dict[str, str] = {}
+    if isinstance(value, dict):
+        for hash_name, digest in value.items():
+            if not isinstance(hash_name, str) or not isinstance(digest, str):
+                break
+            hash_name = hash_name.lower()
+            if hash_name in _HASH_NAMES:
+                hashes[hash_name] = digest.lower()
+        else:
+            return hashes
+    raise SimpleApiError(f"{_field(name, index)!r} must be a table of hash names to hex "
+                         "digests")
 
 
 def _json_file(entry: Any, resolver: _Resolver, index: int) -> ProjectFile:
-    where = f"files[{index}]"
+    """One entry of a PEP 691 page's ``files``, checked. A page can list thousands (PyPI's
+    jupyterlab resolve reads 29,585): the names of fields for messages are only spelled
+    out when one is wrong."""
     if not isinstance(entry, dict):
-        raise SimpleApiError(f"{where} must be an object")
+        raise SimpleApiError(f"files[{index}] must be an object")
     filename, file_url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(file_url, str) or not filename:
-        raise SimpleApiError(f"{where} needs string 'filename' and 'url'")
+        raise SimpleApiError(f"files[{index}] needs string 'filename' and 'url'")
     absolute, fragment, _ = resolver.resolve(file_url)
     hashes = parse_hash_fragment(fragment) if fragment else {}
-    hashes.update(_hash_dict(entry.get("hashes", {}), f"{where}.hashes"))
+    hashes.update(_hash_dict(entry.get("hashes", {}), "hashes", index))
     metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
     if isinstance(metadata, dict):
-        metadata_hashes = _hash_dict(metadata, f"{where}.core-metadata")
+        metadata_hashes = _hash_dict(metadata, "core-metadata", index)
         has_metadata = True
     elif isinstance(metadata, bool):
         metadata_hashes, has_metadata = {}, metadata
     else:
-        raise SimpleApiError(f"{where}.core-metadata must be a boolean or a table of hashes")
+        raise SimpleApiError(f"files[{index}].core-metadata must be a boolean or a table of "
+                             "hashes")
     yanked = entry.get("yanked", False)
     if not isinstance(yanked, (bool, str)):
-        raise SimpleApiError(f"{where}.yanked must be a boolean or a string")
+        raise SimpleApiError(f"files[{index}].yanked must be a boolean or a string")
     size = entry.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
-        raise SimpleApiError(f"{where}.size must be an integer")
+        raise SimpleApiError(f"files[{index}].size must be an integer")
+    requires_python = _str_or_none(entry.get("requires-python"), "requires-python", index)
     return ProjectFile(
         filename=filename,
         url=absolute,
         hashes=hashes,
-        requires_python=(_str_or_none(entry.get("requires-python"), f"{where}.requires-python")
-                         or "").strip() or None,
+        requires_python=(requires_python or "").strip() or None,
         yanked=yanked is not False,
         yanked_reason=yanked.strip() or None if isinstance(yanked, str) else None,
         core_metadata=has_metadata,
         core_metadata_hashes=metadata_hashes,
         size=size,
-        upload_time=_str_or_none(entry.get("upload-time"), f"{where}.upload-time"),
+        upload_time=_str_or_none(entry.get("upload-time"), "upload-time", index),
     )
 
 
