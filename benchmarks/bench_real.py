@@ -1,0 +1,185 @@
+"""depsat against uv on a real index (PyPI by default): the same requirements, cold and warm.
+
+    .venv/bin/python -m benchmarks.bench_real                       # three request sets on PyPI
+    .venv/bin/python -m benchmarks.bench_real -r jupyterlab -r "pandas matplotlib" --repeat 3
+    .venv/bin/python -m benchmarks.bench_real --index-url https://mirror.example/simple
+
+The generated indexes of `bench_index.py` have small pages and small wheels; real ones have
+pages of thousands of files, wheels of megabytes and, on mirrors and private indexes, no
+PEP 658 files. This runs each tool as `bench_index.py` does (the same commands and clean
+environment: `command_for`, `env_for`), each cold run on a fresh cache directory and the warm
+run on it next, and reports wall and CPU seconds, the packages pinned and depsat's time over
+uv's. The network is in every figure, so the ratio is only worth what the run's neighbours
+are: the tools alternate, and `--repeat` keeps medians.
+
+Needs the network (this is a benchmark, not a test; the smoke test serves a local index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmarks.bench_index import VENV_BIN, command_for, env_for, parse_pins, run_process
+
+__all__ = ["RealRun", "main"]
+
+DEFAULT_REQUESTS = ("jupyterlab", "pandas matplotlib scikit-learn",
+                    "django djangorestframework celery requests")
+TOOLS = ("uv", "depsat", "depsat-urllib3")
+CACHE_STATES = ("cold", "warm")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class RealRun:
+    """One (request set, tool, cache state) measurement: medians over the repeats."""
+
+    request: str
+    tool: str
+    cache: str
+    status: str
+    seconds: float | None = None
+    cpu: float | None = None
+    repeats: list[float] = field(default_factory=list)
+    pins: int | None = None
+    ratio: float | None = None
+    """seconds / uv's seconds for the same request set and cache state."""
+    detail: str = ""
+
+
+def run_request(request: str, tools: list[str], index_url: str, work: Path, *,
+                repeat: int, timeout: float) -> list[RealRun]:
+    """Each repeat runs every tool cold then warm, the tools alternating, so that a change
+    in the network touches all of them alike."""
+    requirements = work / "requirements.in"
+    requirements.write_text("\n".join(request.split()) + "\n", encoding="utf-8")
+    found: dict[tuple[str, str], list[tuple[float, float | None, int | None, str, str]]] = {}
+    for attempt in range(repeat):
+        for tool in tools:
+            cache = work / f"cache-{tool}-{attempt}"
+            shutil.rmtree(cache, ignore_errors=True)
+            for state in CACHE_STATES:
+                done = run_process(command_for(tool, requirements, index_url, cache),
+                                   cwd=work, env=env_for(tool), timeout=timeout)
+                pins = len(parse_pins(done.stdout)[0]) if done.status == "solved" else None
+                detail = "" if done.status == "solved" else (done.stderr or done.stdout)[-400:]
+                found.setdefault((tool, state), []).append(
+                    (done.seconds, done.cpu, pins, done.status, detail.strip()))
+            shutil.rmtree(cache, ignore_errors=True)
+    runs = []
+    for tool in tools:
+        for state in CACHE_STATES:
+            attempts = found[(tool, state)]
+            solved = sorted((a for a in attempts if a[3] == "solved"), key=lambda a: a[0])
+            if not solved:
+                last = attempts[-1]
+                runs.append(RealRun(request, tool, state, last[3], last[0], last[1],
+                                    [a[0] for a in attempts], detail=last[4]))
+                continue
+            median = solved[(len(solved) - 1) // 2]
+            runs.append(RealRun(request, tool, state, "solved", median[0], median[1],
+                                [a[0] for a in attempts], median[2]))
+    for run in runs:
+        uv = next((r for r in runs if r.tool == "uv" and r.cache == run.cache), None)
+        if run.tool != "uv" and uv is not None and uv.seconds and run.seconds is not None \
+                and uv.status == run.status == "solved":
+            run.ratio = run.seconds / uv.seconds
+    return runs
+
+
+def format_table(runs: list[RealRun]) -> list[str]:
+    header = ("request", "tool", "cache", "status", "seconds", "cpu s", "pins", "x uv")
+    rows = [header]
+    for r in runs:
+        rows.append((r.request, r.tool, r.cache, r.status,
+                     "-" if r.seconds is None else f"{r.seconds:.2f}",
+                     "-" if r.cpu is None else f"{r.cpu:.2f}",
+                     "-" if r.pins is None else str(r.pins),
+                     "" if r.ratio is None else f"{r.ratio:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {4, 5, 6, 7}
+    return ["  ".join(cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+                      for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+def plot(runs: list[RealRun], requests: list[str], path: Path) -> None:
+    """Wall time per request set, a line per tool and cache state (cold solid, warm dashed)."""
+    from benchmarks.plotting import Panel, Series, colour_for, save_plot, style_for
+
+    series = []
+    for number, tool in enumerate(dict.fromkeys(r.tool for r in runs)):
+        for index, state in enumerate(CACHE_STATES):
+            points = [(requests.index(r.request), r.seconds) for r in runs
+                      if (r.tool, r.cache) == (tool, state) and r.status == "solved"
+                      and r.seconds is not None]
+            series.append(Series(f"{tool}, {state}", points, (), colour_for(tool, number),
+                                 style_for(index)))
+    save_plot(path, [Panel("end to end", series, xlabel="requirements",
+                           ylabel="seconds, whole process", categories=requests)],
+              title="depsat vs uv on a real index")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="depsat vs uv on a real index")
+    parser.add_argument("-r", "--requirements", action="append",
+                        help="one request set, requirements separated by spaces (repeatable; "
+                             f"default: {'; '.join(DEFAULT_REQUESTS)})")
+    parser.add_argument("--index-url", default="https://pypi.org/simple")
+    parser.add_argument("--tools", default=",".join(TOOLS),
+                        help=f"any of {', '.join(TOOLS)} (default: all)")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--plot", type=Path, help="write a PNG: seconds per request set")
+    args = parser.parse_args(argv)
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    for tool in tools:
+        if tool not in TOOLS:
+            parser.error(f"unknown tool {tool!r} (use {', '.join(TOOLS)})")
+    needed = {"uv" if tool == "uv" else "depsat" for tool in tools}
+    missing = sorted(name for name in needed if not (VENV_BIN / name).is_file())
+    if missing:
+        parser.error(f"needs {', '.join(f'.venv/bin/{name}' for name in missing)}")
+    requests = args.requirements or list(DEFAULT_REQUESTS)
+    runs: list[RealRun] = []
+    work = Path(tempfile.mkdtemp(prefix="depsat-bench-real-"))
+    try:
+        for request in requests:
+            print(f"{request} ...", file=sys.stderr, flush=True)
+            runs.extend(run_request(request, tools, args.index_url, work,
+                                    repeat=max(1, args.repeat), timeout=args.timeout))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(format_table(runs)))
+    for state in CACHE_STATES:
+        ratios = [r.ratio for r in runs if r.tool == "depsat" and r.cache == state
+                  and r.ratio is not None]
+        if ratios:
+            print(f"depsat/uv {state}: median {statistics.median(ratios):.1f}x, "
+                  f"worst {max(ratios):.1f}x")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out / f"bench-real-{stamp}.json"
+    out.write_text(json.dumps({
+        "schema": "depsat.bench-real/1", "created": stamp, "index_url": args.index_url,
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "repeat": args.repeat, "runs": [asdict(r) for r in runs],
+    }, indent=1))
+    print(f"\nJSON: {out}")
+    if args.plot:
+        plot(runs, requests, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
