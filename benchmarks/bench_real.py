@@ -28,7 +28,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.bench_index import VENV_BIN, command_for, env_for, parse_pins, run_process
+from benchmarks.bench_index import (
+    VENV_BIN,
+    Finished,
+    command_for,
+    env_for,
+    parse_pins,
+    run_process,
+)
 
 __all__ = ["RealRun", "main"]
 
@@ -62,7 +69,7 @@ def run_request(request: str, tools: list[str], index_url: str, work: Path, *,
     in the network touches all of them alike."""
     requirements = work / "requirements.in"
     requirements.write_text("\n".join(request.split()) + "\n", encoding="utf-8")
-    found: dict[tuple[str, str], list[tuple[float, float | None, int | None, str, str]]] = {}
+    found: dict[tuple[str, str], list[tuple[Finished, int | None]]] = {}
     for attempt in range(repeat):
         for tool in tools:
             cache = work / f"cache-{tool}-{attempt}"
@@ -71,23 +78,18 @@ def run_request(request: str, tools: list[str], index_url: str, work: Path, *,
                 done = run_process(command_for(tool, requirements, index_url, cache),
                                    cwd=work, env=env_for(tool), timeout=timeout)
                 pins = len(parse_pins(done.stdout)[0]) if done.status == "solved" else None
-                detail = "" if done.status == "solved" else (done.stderr or done.stdout)[-400:]
-                found.setdefault((tool, state), []).append(
-                    (done.seconds, done.cpu, pins, done.status, detail.strip()))
+                found.setdefault((tool, state), []).append((done, pins))
             shutil.rmtree(cache, ignore_errors=True)
     runs = []
     for tool in tools:
         for state in CACHE_STATES:
             attempts = found[(tool, state)]
-            solved = sorted((a for a in attempts if a[3] == "solved"), key=lambda a: a[0])
-            if not solved:
-                last = attempts[-1]
-                runs.append(RealRun(request, tool, state, last[3], last[0], last[1],
-                                    [a[0] for a in attempts], detail=last[4]))
-                continue
-            median = solved[(len(solved) - 1) // 2]
-            runs.append(RealRun(request, tool, state, "solved", median[0], median[1],
-                                [a[0] for a in attempts], median[2]))
+            solved = sorted((a for a in attempts if a[0].status == "solved"),
+                            key=lambda a: a[0].seconds)
+            done, pins = solved[(len(solved) - 1) // 2] if solved else attempts[-1]
+            detail = "" if solved else (done.stderr or done.stdout).strip()[-400:]
+            runs.append(RealRun(request, tool, state, done.status, done.seconds, done.cpu,
+                                [a[0].seconds for a in attempts], pins, detail=detail))
     for run in runs:
         uv = next((r for r in runs if r.tool == "uv" and r.cache == run.cache), None)
         if run.tool != "uv" and uv is not None and uv.seconds and run.seconds is not None \
