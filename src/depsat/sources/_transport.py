@@ -221,7 +221,7 @@ class CurlTransport:
         import pycurl
 
         self._pycurl = pycurl
-        self._ca_file = _ca_file(verify) if verify is not False else None
+        self._ca_file = _ca_file(verify)
         self._verify = verify is not False
         self._timeout = timeout
         self._local = threading.local()
