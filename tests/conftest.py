@@ -38,9 +38,23 @@ def assert_as_expected(result: Any, world: Any) -> None:
         assert result.failure is not None and result.failure.core
 
 
+def _is_proxy_variable(name: str) -> bool:
+    return name.lower().endswith("_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests reach their own servers on 127.0.0.1: a proxy set on the machine must not divert
+    them (the proxy tests set their own)."""
+    for name in [name for name in os.environ if _is_proxy_variable(name)]:
+        monkeypatch.delenv(name)
+
+
 def clean_env() -> dict[str, str]:
-    """The environment for subprocesses: no pip/uv configuration leaks in from the machine."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    """The environment for subprocesses: no pip/uv configuration or proxy leaks in from the
+    machine."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PIP_", "UV_")) and not _is_proxy_variable(k)}
     env["PIP_CONFIG_FILE"] = os.devnull
     env["UV_NO_CONFIG"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"

@@ -474,9 +474,9 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if status != 304 and not self.head_only:
-                self.wfile.write(body)
-                if sent is not None:
+                if sent is not None:  # before writing: the client may look once it has read
                     sent.append((self.path, len(body)))
+                self.wfile.write(body)
 
     return Handler
 

@@ -6,9 +6,17 @@ costs about 0.10 ms of CPU where urllib3 costs 0.28-0.35 ms (`http.client` parse
 response head with the `email` package); at 1000 x 10 that was 12% of a cold resolve's wall
 time. pycurl has no musllinux wheel (on Alpine pip builds it from source, given libcurl's
 headers), so it stays optional and urllib3, pure Python, is always there. Both behave alike for
-`Network`: no redirects followed, no proxy from the environment (as urllib3's pool), bodies
-read whole with their content codings undone, a short body an error, and the same three
-kinds of failure (`TransportTimeout`, `TransportError`, `BadResponse`).
+`Network`: no redirects followed, the same proxies (`Proxies`), bodies read whole with their
+content codings undone, a short body an error, and the same three kinds of failure
+(`TransportTimeout`, `TransportError`, `BadResponse`).
+
+Proxies come from the environment, as pip and uv read them: ``http_proxy``, ``https_proxy``
+and ``all_proxy`` (either case; credentials in the proxy's URL are sent to the proxy as
+``Proxy-Authorization``), and ``no_proxy`` for the hosts to reach directly. Plain HTTP is
+forwarded by the proxy; HTTPS goes through a ``CONNECT`` tunnel, so certificates are still
+checked against the index's host. The standard library's `urllib.request` reads those
+variables (the same rules as `requests`, which pip uses), and is imported only when one is
+set.
 
 Only this module imports either library; the choice is `HttpClient(transport=...)`:
 ``"auto"`` (pycurl when importable, unless `verify` is an `ssl.SSLContext`, which libcurl
@@ -25,6 +33,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -37,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSPORTS",
     "BadResponse",
+    "Proxies",
     "Transport",
     "TransportError",
     "TransportTimeout",
@@ -95,6 +105,60 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+@attrs.frozen(slots=True)
+class Proxies:
+    """Which proxy, if any, each URL goes through: read once from the environment."""
+
+    by_scheme: Mapping[str, str] = attrs.field(factory=dict)
+    """``http``, ``https``, ``all`` (the fallback) and ``no`` (the bypass list), as
+    `urllib.request.getproxies_environment` names them."""
+
+    @classmethod
+    def from_environment(cls) -> Proxies:
+        if not any(name.lower().endswith("_proxy") and value
+                   for name, value in os.environ.items()):
+            return cls()  # (the usual case: urllib.request, 15 ms, is not imported)
+        import urllib.request
+
+        return cls(urllib.request.getproxies_environment())
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy URL for `url`, or None to connect directly."""
+        if not self.by_scheme:
+            return None
+        parts = urlsplit(url)
+        proxy = self.by_scheme.get(parts.scheme) or self.by_scheme.get("all")
+        if not proxy:
+            return None
+        import urllib.request
+
+        # (public, documented with getproxies_environment, but missing from typeshed)
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(parts.netloc, self.by_scheme):
+            return None
+        return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _shown_proxy(proxy: str) -> str:
+    """A proxy URL for messages: without its credentials."""
+    parts = urlsplit(proxy)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _proxy_credentials(proxy: str) -> tuple[str, tuple[str, str] | None]:
+    """The proxy's URL without userinfo, and the userinfo (percent-decoded) if any."""
+    from urllib.parse import unquote
+
+    parts = urlsplit(proxy)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return proxy, None
+    user, _, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare, (unquote(user), unquote(password))
+
+
 def _basic_auth(credentials: tuple[str, str]) -> str:
     encoded = binascii.b2a_base64(":".join(credentials).encode("latin-1"), newline=False)
     return "Basic " + encoded.decode("ascii")
@@ -133,8 +197,8 @@ def _ssl_context(verify: bool | str | Path | ssl.SSLContext) -> ssl.SSLContext |
 
 
 class Urllib3Transport:
-    """urllib3's connection pools, one for plain HTTP and one for HTTPS (made on first use,
-    since loading a CA bundle takes tens of milliseconds)."""
+    """urllib3's connection pools: per proxy (or none), one for plain HTTP and one for HTTPS
+    (made on first use, since loading a CA bundle takes tens of milliseconds)."""
 
     name = "urllib3"
 
@@ -148,23 +212,31 @@ class Urllib3Transport:
         self._options: dict[str, Any] = {
             "num_pools": 32, "maxsize": max_connections, "retries": False,
             "timeout": urllib3.Timeout(connect=timeout, read=timeout)}
+        self._proxies = Proxies.from_environment()
         self._lock = threading.Lock()
-        self._plain = urllib3.PoolManager(**self._options)
-        self._secure: urllib3.PoolManager | None = None
+        self._managers: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
 
-    def _pool(self, secure: bool) -> urllib3.PoolManager:
-        if not secure:
-            return self._plain
+    def _pool(self, proxy: str | None, secure: bool) -> urllib3.PoolManager:
         with self._lock:
-            if self._secure is None:
-                context = _ssl_context(self._verify)
-                if context is None:
-                    self._secure = self._urllib3.PoolManager(
-                        cert_reqs="CERT_NONE", assert_hostname=False, **self._options)
+            manager = self._managers.get((proxy, secure))
+            if manager is None:
+                options = dict(self._options)
+                if secure:
+                    context = _ssl_context(self._verify)
+                    if context is None:
+                        options.update(cert_reqs="CERT_NONE", assert_hostname=False)
+                    else:
+                        options.update(ssl_context=context)
+                if proxy is None:
+                    manager = self._urllib3.PoolManager(**options)
                 else:
-                    self._secure = self._urllib3.PoolManager(ssl_context=context,
-                                                             **self._options)
-            return self._secure
+                    bare, credentials = _proxy_credentials(proxy)
+                    if credentials is not None:
+                        options["proxy_headers"] = {
+                            "Proxy-Authorization": _basic_auth(credentials)}
+                    manager = self._urllib3.ProxyManager(bare, **options)
+                self._managers[(proxy, secure)] = manager
+            return manager
 
     def get(self, url: str, headers: Mapping[str, str],
             credentials: tuple[str, str] | None) -> WireResponse:
@@ -172,25 +244,27 @@ class Urllib3Transport:
         sent = dict(headers)
         if credentials is not None:
             sent["Authorization"] = _basic_auth(credentials)
+        proxy = self._proxies.proxy_for(url)
+        via = "" if proxy is None else f" (through the proxy {_shown_proxy(proxy)})"
         try:
-            response = self._pool(url.startswith("https:")).request(
+            response = self._pool(proxy, url.startswith("https:")).request(
                 "GET", url, headers=sent, redirect=False, preload_content=True)
         except exceptions.NewConnectionError as exc:  # (a ConnectTimeoutError, for history)
-            raise TransportError(_first_line(exc)) from exc
+            raise TransportError(_first_line(exc) + via) from exc
         except exceptions.TimeoutError as exc:
-            raise TransportTimeout(str(exc)) from exc
+            raise TransportTimeout(str(exc) + via) from exc
         except (exceptions.DecodeError, exceptions.LocationValueError) as exc:
             raise BadResponse(str(exc)) from exc
-        except exceptions.HTTPError as exc:  # connection, truncated body, TLS
-            raise TransportError(_first_line(exc)) from exc
+        except exceptions.HTTPError as exc:  # connection, truncated body, TLS, proxy
+            raise TransportError(_first_line(exc) + via) from exc
         return WireResponse(response.status, tuple(response.headers.items()), response.data)
 
     def close(self) -> None:
         with self._lock:
-            pools = [p for p in (self._plain, self._secure) if p is not None]
-            self._secure = None
-        for pool in pools:
-            pool.clear()
+            managers = list(self._managers.values())
+            self._managers.clear()
+        for manager in managers:
+            manager.clear()
 
 
 def _first_line(exc: Exception) -> str:
@@ -224,6 +298,7 @@ class CurlTransport:
         self._ca_file = _ca_file(verify)
         self._verify = verify is not False
         self._timeout = timeout
+        self._proxies = Proxies.from_environment()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._handles: list[pycurl.Curl] = []
@@ -235,7 +310,7 @@ class CurlTransport:
         pycurl = self._pycurl
         handle = pycurl.Curl()
         handle.setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for DNS timeouts
-        handle.setopt(pycurl.PROXY, "")  # not from the environment, like urllib3's pool
+        handle.setopt(pycurl.PROXY, "")  # set per request from `Proxies`, never libcurl's own
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(self._timeout * 1000)))
         handle.setopt(pycurl.LOW_SPEED_LIMIT, 1)
         handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(self._timeout)))
@@ -263,7 +338,9 @@ class CurlTransport:
             lines.append(f"Authorization: {_basic_auth(credentials)}")
         body: list[bytes] = []
         head: list[bytes] = []
+        proxy = self._proxies.proxy_for(url)
         handle.setopt(pycurl.URL, url)
+        handle.setopt(pycurl.PROXY, proxy or "")  # (libcurl reads a proxy's credentials in it)
         handle.setopt(pycurl.HTTPHEADER, lines)
         if encodings:
             handle.setopt(pycurl.ACCEPT_ENCODING, encodings)
@@ -276,6 +353,8 @@ class CurlTransport:
         except pycurl.error as exc:
             code, message = (*exc.args, 0, "")[:2]
             reason = str(message) or f"libcurl error {code}"
+            if proxy is not None:
+                reason += f" (through the proxy {_shown_proxy(proxy)})"
             if code == _CURL_TIMEOUT:
                 raise TransportTimeout(reason) from exc
             if code in _CURL_PERMANENT:
