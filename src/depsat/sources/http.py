@@ -23,7 +23,8 @@ from the cache without revalidation ("immutable"); fetching one cold goes around
 decoded, beside the responses. Project pages follow RFC 9111. Offline mode
 reads the cache only (any age) and names the URL it could not find. Credentials come from the
 URL's userinfo (remembered for the host, like pip) or from netrc; they are never written to
-the cache and never appear in messages.
+the cache and never appear in messages. Proxies come from the environment (``http_proxy``,
+``https_proxy``, ``all_proxy``, ``no_proxy``), read by the transport (`depsat.sources._transport`).
 
 **The cache-hit fast path.** A warm resolution reads thousands of cache entries; going
 through the HTTP stack and hishel for each (request objects, parsing URLs, header objects,
