@@ -32,7 +32,7 @@ import attrs
 
 from benchmarks.generate import GeneratorConfig, generate
 from depsat.solver import SolverBackend, StratifiedRC2
-from depsat.solver.problem import Optimum, Problem, Refutation
+from depsat.solver.problem import Optimum, Problem, Refutation, Unfinished
 from depsat.solver.rc2 import CoreLog
 
 
@@ -43,6 +43,8 @@ class RoundRecord:
     variables: int
     hard_clauses: int
     cores_handed: int
+    conflicts: int
+    gave_up: bool = False
 
 
 @attrs.define
@@ -54,7 +56,7 @@ class RecordingBackend:
     rounds: list[RoundRecord] = attrs.field(factory=list)
     name: str = "recording"
 
-    def solve(self, problem: Problem) -> Optimum | Refutation:
+    def solve(self, problem: Problem) -> Optimum | Refutation | Unfinished:
         if not self.reuse:
             problem = attrs.evolve(problem, reuse=None)
         handed = len(problem.reuse.cores) if isinstance(problem.reuse, CoreLog) else 0
@@ -63,7 +65,9 @@ class RecordingBackend:
         self.rounds.append(RoundRecord(
             time.perf_counter() - start,
             outcome.costs if isinstance(outcome, Optimum) else None,
-            problem.top, len(problem.hard), handed))
+            problem.top, len(problem.hard), handed,
+            0 if isinstance(outcome, Refutation) else outcome.effort,
+            isinstance(outcome, Unfinished)))
         return outcome
 
 
@@ -114,11 +118,13 @@ def _solve(data: dict[str, Any], source_name: str, *, lazy: bool, reuse: bool,
 
 def format_rounds(rounds: list[RoundRecord]) -> str:
     lines = [f"{'round':>5}  {'solve s':>8}  {'variables':>9}  {'hard':>7}  "
-             f"{'cores handed':>12}  costs"]
+             f"{'cores handed':>12}  {'conflicts':>9}  costs"]
     for number, record in enumerate(rounds, 1):
-        costs = "-" if record.costs is None else ", ".join(map(str, record.costs))
+        costs = ("gave up" if record.gave_up else "-" if record.costs is None
+                 else ", ".join(map(str, record.costs)))
         lines.append(f"{number:>5}  {record.seconds:>8.2f}  {record.variables:>9}  "
-                     f"{record.hard_clauses:>7}  {record.cores_handed:>12}  {costs}")
+                     f"{record.hard_clauses:>7}  {record.cores_handed:>12}  "
+                     f"{record.conflicts:>9}  {costs}")
     return "\n".join(lines)
 
 

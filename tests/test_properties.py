@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import brute_force_optimum, cost, universe_data
 
+from benchmarks.generate import GeneratorConfig, generate
 from depsat.api import ResolveOptions, request_from_universe_file, resolve, target_for
 from depsat.model import Candidate, NormalizedName
-from depsat.solver import GroupSolver, Problem, StratifiedRC2
+from depsat.solver import GroupSolver, Optimum, Problem, Refutation, StratifiedRC2, Unfinished
 from depsat.sources.base import Source
 from depsat.sources.universe_file import parse_universe
 from depsat.verify import verify
@@ -60,6 +61,49 @@ def _assert_lazy_reaches_the_eager_optimum(eager: Any, lazy: Any) -> None:
 def test_lazy_reading_gives_the_same_optimum(data: dict[str, Any]) -> None:
     eager = _resolve(data, ResolveOptions(lazy=False))
     lazy = _resolve(data, ResolveOptions(lazy=True))
+    _assert_lazy_reaches_the_eager_optimum(eager, lazy)
+
+
+class _Counting:
+    """A backend that passes problems on to `StratifiedRC2` and counts how they ended."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    def solve(self, problem: Problem) -> Optimum | Refutation | Unfinished:
+        outcome = StratifiedRC2().solve(problem)
+        self.outcomes.append(type(outcome).__name__)
+        return outcome
+
+
+@SETTINGS
+@given(universe_data(), st.sampled_from([0, 1, 3]))
+def test_lazy_rounds_that_give_up_still_reach_the_eager_optimum(data: dict[str, Any],
+                                                                effort: int) -> None:
+    """A lazy round past its effort limit gives up and every free release is read instead;
+    with limits this low, most rounds that search at all give up."""
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    counting = _Counting()
+    lazy = _resolve(data, ResolveOptions(lazy=True, lazy_round_effort=effort,
+                                         backend=counting))
+    _assert_lazy_reaches_the_eager_optimum(eager, lazy)
+    # A round that gave up is followed by one that runs to the end.
+    assert "Unfinished" not in counting.outcomes[-1:]
+    assert all(after != "Unfinished" for before, after in
+               zip(counting.outcomes, counting.outcomes[1:], strict=False)
+               if before == "Unfinished")
+
+
+def test_lazy_rounds_give_up_on_a_conflicting_universe() -> None:
+    """The generator's conflicting universes make the solver search; with no effort allowed,
+    the first round that searches gives up, and the optimum is still the eager one."""
+    data = generate(GeneratorConfig(packages=200, versions=10, conflict=0.2, seed=1))
+    eager = _resolve(data, ResolveOptions(lazy=False))
+    counting = _Counting()
+    lazy = _resolve(data, ResolveOptions(lazy=True, lazy_round_effort=0, backend=counting))
+    assert "Unfinished" in counting.outcomes
     _assert_lazy_reaches_the_eager_optimum(eager, lazy)
 
 

@@ -1,7 +1,7 @@
 """Solvers: clauses in, a model or a core out. No I/O, no knowledge of packages."""
 
 from depsat.solver.backend import SolverBackend
-from depsat.solver.problem import Optimum, Problem, Refutation
+from depsat.solver.problem import Optimum, Problem, Refutation, Unfinished
 from depsat.solver.rc2 import LexicographicRC2, StratifiedRC2
 from depsat.solver.sat import GroupSolver
 
@@ -13,4 +13,5 @@ __all__ = [
     "Refutation",
     "SolverBackend",
     "StratifiedRC2",
+    "Unfinished",
 ]

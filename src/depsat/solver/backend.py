@@ -1,10 +1,11 @@
-"""The solver seam: a backend takes a `Problem` and returns an `Optimum` or a `Refutation`."""
+"""The solver seam: a backend takes a `Problem` and returns an `Optimum` or a `Refutation`
+(or `Unfinished`, only when the problem sets an effort limit)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from depsat.solver.problem import Optimum, Problem, Refutation
+from depsat.solver.problem import Optimum, Problem, Refutation, Unfinished
 
 __all__ = ["SolverBackend"]
 
@@ -14,4 +15,4 @@ class SolverBackend(Protocol):
 
     name: str
 
-    def solve(self, problem: Problem) -> Optimum | Refutation: ...
+    def solve(self, problem: Problem) -> Optimum | Refutation | Unfinished: ...

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-__all__ = ["Optimum", "Problem", "Refutation"]
+__all__ = ["Optimum", "Problem", "Refutation", "Unfinished"]
 
 Clause = Sequence[int]
 
@@ -39,6 +39,9 @@ class Problem:
     one (the previous round of lazy reading: the same variables, fewer hard clauses). A
     backend may reuse what still holds, checking it first. Like `phases`, this changes how
     fast an answer comes, never the answer."""
+    effort_limit: int | None = None
+    """A backend that counts its search (`Optimum.effort`) may give up once it has used this
+    many SAT conflicts, returning `Unfinished`; None: solve to the end."""
 
 
 @attrs.frozen(slots=True)
@@ -49,6 +52,10 @@ class Optimum:
     costs: tuple[int, ...]
     reusable: object = attrs.field(default=None, eq=False, repr=False)
     """Backend-specific facts a later, similar problem can start from (`Problem.reuse`)."""
+    effort: int = attrs.field(default=0, eq=False)
+    """How hard the search was, in SAT conflicts (0 when a backend does not count them): a
+    measure that, unlike time, is the same on every machine, so decisions taken on it (lazy
+    reading's, in `depsat.api`) do not change the plan from one machine to another."""
 
 
 @attrs.frozen(slots=True)
@@ -56,3 +63,10 @@ class Refutation:
     """No model: `core` lists group indices that cannot hold together (not always minimal)."""
 
     core: tuple[int, ...]
+
+
+@attrs.frozen(slots=True)
+class Unfinished:
+    """The search passed `Problem.effort_limit` before it found the answer."""
+
+    effort: int

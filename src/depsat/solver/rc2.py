@@ -39,7 +39,7 @@ from pysat.card import CardEnc, EncType
 from pysat.examples.rc2 import RC2, RC2Stratified
 from pysat.formula import WCNF, IDPool
 
-from depsat.solver.problem import Clause, Optimum, Problem, Refutation
+from depsat.solver.problem import Clause, Optimum, Problem, Refutation, Unfinished
 from depsat.solver.sat import GroupSolver
 
 __all__ = ["CoreLog", "LexicographicRC2", "StratifiedRC2"]
@@ -164,7 +164,9 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
     rels: list[int]
 
     def __init__(self, formula: WCNF, implied: Sequence[tuple[int, int]] = (),
-                 reuse: object = None, **options: object) -> None:
+                 reuse: object = None, effort_limit: int | None = None,
+                 **options: object) -> None:
+        self._effort_limit = effort_limit
         self._held_back: dict[int, list[int]] = {}  # assumed literal -> what it implies
         self._held: set[int] = set()  # never activated by their level: released instead
         self._hardening = False
@@ -269,6 +271,8 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
                 self._recording = True
         self.interrupted = False
         while True:
+            if self._effort_limit is not None and self.effort() > self._effort_limit:
+                raise _OutOfEffort  # (checked between SAT calls: one call can run past it)
             if self._replay():
                 self.process_core()
                 continue
@@ -278,6 +282,10 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
             if not self.core:
                 return False  # the hard part alone is unsatisfiable
             self.process_core()
+
+    def effort(self) -> int:
+        """SAT conflicts so far, over every call of the oracle."""
+        return int(self.oracle.accum_stats().get("conflicts", 0))
 
     # -- cores of an earlier problem ------------------------------------------------
     # A lazy round's problem is the last round's with more hard clauses, so most of the
@@ -454,6 +462,10 @@ def _hint(rc2: RC2Stratified, problem: Problem,
                           + list(problem.phases))
 
 
+class _OutOfEffort(Exception):
+    """The search passed `Problem.effort_limit`."""
+
+
 class _RC2Backend:
     """What both strategies share: the empty-clause and no-preference shortcuts."""
 
@@ -462,7 +474,7 @@ class _RC2Backend:
     def __init__(self, sat_solver: str = "g3") -> None:
         self.sat_solver = sat_solver
 
-    def solve(self, problem: Problem) -> Optimum | Refutation:
+    def solve(self, problem: Problem) -> Optimum | Refutation | Unfinished:
         hard = _hard_clauses(problem)
         if hard is None:
             return _refute(problem)
@@ -472,7 +484,7 @@ class _RC2Backend:
         return self._optimise(problem, hard, tiers)
 
     def _optimise(self, problem: Problem, hard: list[Clause],
-                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
+                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation | Unfinished:
         raise NotImplementedError
 
 
@@ -521,23 +533,27 @@ def _bound(tier: Sequence[tuple[int, int]], cost: int, pool: IDPool,
 
 class StratifiedRC2(_RC2Backend):
     """All tiers in one RC2Stratified (BLO) call, tier k weighted above everything after it;
-    the default backend."""
+    the default backend. It honours `Problem.effort_limit`."""
 
     name = "rc2-stratified"
 
     def _optimise(self, problem: Problem, hard: list[Clause],
-                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation:
+                  tiers: list[Sequence[tuple[int, int]]]) -> Optimum | Refutation | Unfinished:
         weighted = _lexicographic_weights(tiers)
         wcnf = _wcnf(hard, weighted, problem.top)
-        with _FastRC2Stratified(wcnf, problem.implied, problem.reuse, solver=self.sat_solver,
-                                **_RC2_OPTIONS) as rc2:
+        with _FastRC2Stratified(wcnf, problem.implied, problem.reuse, problem.effort_limit,
+                                solver=self.sat_solver, **_RC2_OPTIONS) as rc2:
             _hint(rc2, problem, tiers)
-            found = rc2.compute()
+            try:
+                found = rc2.compute()
+            except _OutOfEffort:
+                return Unfinished(rc2.effort())
             if found is None:
                 return _refute(problem)
             # RC2 returns the model sorted by variable: cut it at our last one.
             model = tuple(found[:bisect.bisect_right(found, problem.top, key=abs)])
             log = CoreLog(tuple(rc2.cores_found))
+            effort = rc2.effort()
         true = set(model)
         costs = tuple(sum(w for lit, w in tier if lit not in true) for tier in tiers)
-        return Optimum(model, costs, reusable=log)
+        return Optimum(model, costs, reusable=log, effort=effort)
