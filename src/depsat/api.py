@@ -74,9 +74,9 @@ _LAZY_ROUND_EFFORT = 5_000
 free release of the projects reached is read, and the next round runs to the end (as does a
 round after one that finished past this). A relaxation whose thousands of free releases
 require nothing can be far harder for the solver than the full problem: 3000 x 10 at
-conflict 0.2 took 77 s to solve over 14 rounds, eagerly 1.3 s, and one round alone 44 s
-(200,000 conflicts). Ordinary rounds need 20-4,000 conflicts (0.02-0.3 s). Conflicts, not
-seconds, so the plan is the same on every machine."""
+conflict 0.2 took 77 s to solve over 14 rounds, eagerly 0.45 s, and one round alone 44 s
+(200,000 conflicts). Ordinary rounds need 20-4,000 conflicts (0.02-0.3 s); docs/architecture.md
+has the figures since. Conflicts, not seconds, so the plan is the same on every machine."""
 
 
 @attrs.frozen(slots=True)

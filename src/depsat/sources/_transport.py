@@ -115,6 +115,7 @@ class Proxies:
 
     @classmethod
     def from_environment(cls) -> Proxies:
+        """The proxies the environment names now (a transport reads them once)."""
         if not any(name.lower().endswith("_proxy") and value
                    for name, value in os.environ.items()):
             return cls()  # (the usual case: urllib.request, 15 ms, is not imported)
