@@ -61,6 +61,17 @@ def clean_env() -> dict[str, str]:
     return env
 
 
+def quick_client(tmp_path: Path, **options: Any) -> Any:
+    """An `HttpClient` caching under `tmp_path` that gives up fast (tests of the wire expect
+    failures, and a dead server must not cost seconds)."""
+    from depsat.sources.http import HttpClient
+
+    options.setdefault("timeout", 2.0)
+    options.setdefault("retries", 1)
+    options.setdefault("backoff", 0.01)
+    return HttpClient(cache_dir=tmp_path / "cache", **options)
+
+
 def _curl_installed() -> bool:
     try:
         import pycurl  # noqa: F401

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
+from conftest import quick_client
 from hypothesis import given
 from hypothesis import strategies as st
 from indexbuild import Fault, build_index, serve
@@ -99,10 +100,8 @@ def server(indexes: Path, http_transport: str) -> Iterator[str]:
 
 
 def client(tmp_path: Path, **options: Any) -> HttpClient:
-    options.setdefault("timeout", 2.0)
-    options.setdefault("retries", 1)
-    options.setdefault("backoff", 0.01)
-    return HttpClient(cache_dir=tmp_path / "cache", **options)
+    client: HttpClient = quick_client(tmp_path, **options)
+    return client
 
 
 # -- pure parsing --------------------------------------------------------------------------

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env
+from conftest import clean_env, quick_client
 from forward_proxy import forward_proxy
 from indexbuild import build_index, serve
 
 from depsat.errors import SourceError
 from depsat.model import canonicalize_name
 from depsat.sources._transport import Proxies
-from depsat.sources.http import HttpClient
 from depsat.sources.index import IndexSource
 
 SPEC = {"app": {"1.0": {"requires": ["lib>=1"]}}, "lib": {"1.0": {}, "2.0": {}}}
@@ -39,11 +38,6 @@ def server(index: Path, http_transport: str) -> Iterator[Any]:
         yield url
 
 
-def client(tmp_path: Path, **options: Any) -> HttpClient:
-    return HttpClient(cache_dir=tmp_path / "cache", timeout=2.0, retries=1, backoff=0.01,
-                      **options)
-
-
 def versions(source: IndexSource) -> list[str]:
     lib = source.candidates(canonicalize_name("lib"))
     assert source.metadata(lib[0])  # the PEP 658 file comes through the proxy too
@@ -54,7 +48,8 @@ def test_plain_http_is_forwarded(server: Any, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     with forward_proxy() as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        assert versions(IndexSource(server.index_url, client=client(tmp_path))) == ["1.0", "2.0"]
+        source = IndexSource(server.index_url, client=quick_client(tmp_path))
+        assert versions(source) == ["1.0", "2.0"]
     targets = [target for method, target, _ in proxy.asked if method == "GET"]
     assert f"{server.index_url}lib/" in targets  # absolute URLs: a forward proxy's requests
     assert any(target.endswith(".metadata") for target in targets)
@@ -65,7 +60,8 @@ def test_no_proxy_goes_direct(server: Any, tmp_path: Path,
     with forward_proxy() as proxy:
         monkeypatch.setenv("http_proxy", proxy.url)
         monkeypatch.setenv("no_proxy", "example.org, 127.0.0.1")
-        assert versions(IndexSource(server.index_url, client=client(tmp_path))) == ["1.0", "2.0"]
+        source = IndexSource(server.index_url, client=quick_client(tmp_path))
+        assert versions(source) == ["1.0", "2.0"]
     assert proxy.asked == []
     assert server.requests  # the index was asked directly
 
@@ -76,10 +72,10 @@ def test_https_goes_through_a_connect_tunnel(index: Path, tmp_path: Path,
     with serve(index, https=True) as url, forward_proxy() as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # (not for https URLs)
-        source = IndexSource(url.index_url, client=client(tmp_path, verify=url.ca_file))
+        source = IndexSource(url.index_url, client=quick_client(tmp_path, verify=url.ca_file))
         assert versions(source) == ["1.0", "2.0"]
         # The certificate is still checked against the index's host, inside the tunnel.
-        untrusted = IndexSource(url.index_url, client=client(tmp_path / "untrusted"))
+        untrusted = IndexSource(url.index_url, client=quick_client(tmp_path / "untrusted"))
         with pytest.raises(SourceError, match=r"(?i)certificate"):
             untrusted.candidates(canonicalize_name("lib"))
     host = url.split("//", 1)[1].rstrip("/")
@@ -93,12 +89,12 @@ def test_proxy_credentials(server: Any, tmp_path: Path,
     with forward_proxy(credentials=expected) as proxy:
         port = proxy.url.rsplit(":", 1)[1]
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-        refused = IndexSource(server.index_url, client=client(tmp_path / "refused"))
+        refused = IndexSource(server.index_url, client=quick_client(tmp_path / "refused"))
         with pytest.raises(SourceError, match="407"):
             refused.candidates(canonicalize_name("lib"))
 
         monkeypatch.setenv("HTTP_PROXY", f"http://bob:p%40ss%20word@127.0.0.1:{port}")
-        source = IndexSource(server.index_url, client=client(tmp_path / "ok"))
+        source = IndexSource(server.index_url, client=quick_client(tmp_path / "ok"))
         assert versions(source) == ["1.0", "2.0"]
     assert any(given == expected for _, _, given in proxy.asked)
     # Credentials go to the proxy only: never to the index, never into the cache.
@@ -112,7 +108,7 @@ def test_an_unreachable_proxy_is_named(server: Any, tmp_path: Path,
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     monkeypatch.setenv("ALL_PROXY", f"http://carol:secret@127.0.0.1:{port}")
-    source = IndexSource(server.index_url, client=client(tmp_path))
+    source = IndexSource(server.index_url, client=quick_client(tmp_path))
     with pytest.raises(SourceError) as error:
         source.candidates(canonicalize_name("lib"))
     message = str(error.value)
