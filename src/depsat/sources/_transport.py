@@ -218,6 +218,9 @@ class Urllib3Transport:
         self._managers: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
 
     def _pool(self, proxy: str | None, secure: bool) -> urllib3.PoolManager:
+        manager = self._managers.get((proxy, secure))  # (made once: no lock on every GET)
+        if manager is not None:
+            return manager
         with self._lock:
             manager = self._managers.get((proxy, secure))
             if manager is None:
