@@ -42,7 +42,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["IndexConfig", "Settings", "find_config", "load_settings", "parse_settings"]
+__all__ = ["CONFIG_NAMES", "IndexConfig", "Settings", "find_config", "load_settings",
+           "parse_settings"]
 
 
 @attrs.frozen(slots=True)
@@ -75,9 +76,13 @@ class Settings:
                 + tuple(i for i in self.indexes if i.default))
 
 
+CONFIG_NAMES = ("depsat.toml", "pyproject.toml")
+"""The configuration files looked for in a directory, in order."""
+
+
 def find_config(directory: Path) -> Path | None:
     """``depsat.toml`` in `directory`, else a ``pyproject.toml`` there (or None)."""
-    for name in ("depsat.toml", "pyproject.toml"):
+    for name in CONFIG_NAMES:
         candidate = directory / name
         if candidate.is_file():
             return candidate

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE
+from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE, memo
 from depsat.cli.env_command import installed_source
-from depsat.cli.source_options import add_source_arguments, index_sources, load_config
+from depsat.cli.source_options import (
+    add_source_arguments,
+    config_candidates,
+    index_sources,
+    load_config,
+)
 from depsat.errors import ConfigurationError
 from depsat.model import PrereleaseMode
 
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from depsat.model import Candidate
     from depsat.solver import SolverBackend
     from depsat.sources.base import Source
+    from depsat.sources.http import ReadLog
     from depsat.target import Target
 
 __all__ = [
@@ -75,6 +83,9 @@ def add_parser(subparsers: Any) -> None:
     output.add_argument("--json", action="store_true", help="print the plan as JSON")
     output.add_argument("--format", choices=["table", "json", "requirements"], default="table")
     parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
+    parser.add_argument("--no-memo", action="store_true",
+                        help="resolve even if the same command, on the same inputs and "
+                             "still-fresh index pages, was resolved before")
     parser.set_defaults(handler=run)
 
 
@@ -127,15 +138,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
 
 
-def read_requirements_file(path: str, seen: frozenset[str] = frozenset()) -> list[str]:
-    """Requirement lines of a pip-style file: comments, continuations and nested ``-r``."""
+def read_requirements_file(path: str, seen: frozenset[str] = frozenset(), *,
+                           digests: dict[str, str | None] | None = None) -> list[str]:
+    """Requirement lines of a pip-style file: comments, continuations and nested ``-r``.
+    `digests` collects each file read (`memo.file_digest` of what was read, by absolute
+    path)."""
     file = Path(path)
     if str(file.resolve()) in seen:
         return []
     try:
-        text = file.read_text(encoding="utf-8")
+        content = file.read_bytes()
+        text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read requirements file: {exc}", path) from exc
+    if digests is not None:
+        digests[os.path.abspath(file)] = memo.file_digest(file, content)
     lines: list[str] = []
     for number, raw in enumerate(text.replace("\\\n", "").splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
@@ -143,7 +160,8 @@ def read_requirements_file(path: str, seen: frozenset[str] = frozenset()) -> lis
             continue
         if line.startswith(("-r ", "--requirement ")):
             nested = (file.parent / line.split(None, 1)[1]).as_posix()
-            lines.extend(read_requirements_file(nested, seen | {str(file.resolve())}))
+            lines.extend(read_requirements_file(nested, seen | {str(file.resolve())},
+                                                digests=digests))
             continue
         if line.startswith("-"):
             raise ConfigurationError(f"line {number}: option {line.split()[0]!r} is not "
@@ -179,9 +197,13 @@ def _target(args: argparse.Namespace, default: Target | None) -> Target:
     return target
 
 
-def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolve",
-                         ) -> Resolution:
-    """Resolve what the options of `add_input_arguments` describe."""
+def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolve", *,
+                         read_log: ReadLog | None = None,
+                         input_files: dict[str, str | None] | None = None) -> Resolution:
+    """Resolve what the options of `add_input_arguments` describe.
+
+    `read_log` hears what the index sources read, `input_files` collects the local files
+    read or looked for (path -> `memo.file_digest`), for `memo.remember`."""
     from depsat.api import (
         ResolveOptions,
         request_from_strings,
@@ -194,8 +216,9 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
 
     requirements = list(args.requirements)
     for path in args.requirement_files:
-        requirements.extend(read_requirements_file(path))
-    constraints = [c for path in args.constraint_files for c in read_requirements_file(path)]
+        requirements.extend(read_requirements_file(path, digests=input_files))
+    constraints = [c for path in args.constraint_files
+                   for c in read_requirements_file(path, digests=input_files)]
     sources: list[Source] = []
     default_target: Target | None = None
     installed: tuple[Candidate, ...] = ()
@@ -215,6 +238,9 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     if not request.requirements:
         raise ConfigurationError("nothing to resolve: give requirements or a universe file "
                                  "with [root] requires", command)
+    if input_files is not None:
+        for candidate in config_candidates(args):
+            input_files[os.path.abspath(candidate)] = memo.file_digest(candidate)
     settings = load_config(args)
     from depsat.cli.progress import RichProgress, wants_progress
 
@@ -222,7 +248,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     # before `resolve` below; erased when it returns).
     progress = RichProgress() if wants_progress(args) else None
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
-                                   progress=progress)
+                                   progress=progress, read_log=read_log)
     sources.extend(indexes)
     if not sources:
         raise ConfigurationError("no source: --no-index leaves nothing; give --find-links, "
@@ -276,31 +302,64 @@ def _objectives(option: str | None, settings: Settings) -> tuple[Objective, ...]
     return tuple(known[n] for n in names)
 
 
+def diagnostic_lines(resolution: Resolution) -> list[str]:
+    lines = [f"warning: {diagnostic}" for diagnostic in resolution.diagnostics]
+    lines += [f"warning: the plan breaks an installed package: {broken}"
+              for broken in (resolution.plan.broken if resolution.plan else ())]
+    return lines
+
+
 def print_diagnostics(resolution: Resolution) -> None:
-    for diagnostic in resolution.diagnostics:
-        print(f"warning: {diagnostic}", file=sys.stderr)
-    for broken in resolution.plan.broken if resolution.plan else ():
-        print(f"warning: the plan breaks an installed package: {broken}", file=sys.stderr)
+    for line in diagnostic_lines(resolution):
+        print(line, file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
+def _memo_applies(args: argparse.Namespace) -> bool:
+    """Whether a run with these options may be remembered (`depsat.cli.memo`): only what
+    the memo can check later is read (index pages through the cache, input files)."""
+    return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
+                or args.python or args.layers or args.universe or args.json
+                or args.format == "json" or getattr(args, "argv", None) is None)
+
+
+def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembered:
+    """What `run` prints for `resolution`: stdout, stderr and the exit code."""
     from depsat.api import explain
     from depsat.report import requirements_lines, resolution_to_json, table_lines
 
-    resolution = resolution_from_args(args)
     fmt = "json" if args.json else args.format
-    if not args.quiet and fmt != "json":
-        print_diagnostics(resolution)
+    err = [] if args.quiet or fmt == "json" else diagnostic_lines(resolution)
+    out: list[str] = []
     if fmt == "json":
-        print(json.dumps(resolution_to_json(resolution), indent=2))
+        out.append(json.dumps(resolution_to_json(resolution), indent=2))
     elif resolution.plan is None:
         assert resolution.failure is not None
         explanation = explain(resolution)
         text = (explanation.text() if explanation is not None
                 else resolution.failure.summary())
-        print(f"depsat: no solution.\n{text}", file=sys.stderr)
+        err.append(f"depsat: no solution.\n{text}")
     elif fmt == "requirements":
-        print("\n".join(requirements_lines(resolution)))
+        out.append("\n".join(requirements_lines(resolution)))
     else:
-        print("\n".join(table_lines(resolution)))
-    return EXIT_OK if resolution.ok else EXIT_UNSATISFIABLE
+        out.append("\n".join(table_lines(resolution)))
+    code = EXIT_OK if resolution.ok else EXIT_UNSATISFIABLE
+    return memo.Remembered("".join(f"{line}\n" for line in out),
+                           "".join(f"{line}\n" for line in err), code)
+
+
+def run(args: argparse.Namespace) -> int:
+    from depsat.sources.cache_store import default_cache_dir
+    from depsat.sources.http import ReadLog
+
+    read_log = ReadLog() if _memo_applies(args) else None
+    input_files: dict[str, str | None] = {}
+    began = time.time()
+    resolution = resolution_from_args(args, read_log=read_log, input_files=input_files)
+    printed = _printed(args, resolution)
+    sys.stderr.write(printed.stderr)
+    sys.stdout.write(printed.stdout)
+    if read_log is not None and not read_log.unrepeatable:
+        cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+        memo.remember(args.argv, cache_dir, printed, input_files=input_files,
+                      pages=read_log.pages, made=began)
+    return printed.code

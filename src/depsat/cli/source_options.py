@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from depsat.config import IndexConfig, Settings, find_config, load_settings
+from depsat.config import CONFIG_NAMES, IndexConfig, Settings, find_config, load_settings
 from depsat.errors import ConfigurationError
 from depsat.source_rules import IndexStrategy, InstalledPinRule, SourceRules, parse_pins
 
 if TYPE_CHECKING:
     from depsat.sources.base import Source
     from depsat.sources.build_metadata import MetadataBuilder
-    from depsat.sources.http import ProgressCallback
+    from depsat.sources.http import ProgressCallback, ReadLog
 
-__all__ = ["PYPI", "add_source_arguments", "index_sources", "load_config"]
+__all__ = ["PYPI", "add_source_arguments", "config_candidates", "index_sources", "load_config"]
 
 PYPI = "https://pypi.org/simple"
 
@@ -65,6 +65,16 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-config", action="store_true", help="read no configuration file")
 
 
+def config_candidates(args: argparse.Namespace) -> list[Path]:
+    """The configuration files `load_config` reads or looks for (and would read if they
+    appeared)."""
+    if args.no_config:
+        return []
+    if args.config:
+        return [Path(args.config)]
+    return [Path.cwd() / name for name in CONFIG_NAMES]
+
+
 def load_config(args: argparse.Namespace) -> Settings:
     if args.no_config:
         return Settings()
@@ -85,11 +95,14 @@ def _named(items: list[str], option: str, *, explicit: bool = False) -> list[Ind
 
 
 def index_sources(args: argparse.Namespace, settings: Settings, other_sources: bool, *,
-                  progress: ProgressCallback | None = None) -> tuple[list[Source], SourceRules]:
+                  progress: ProgressCallback | None = None, read_log: ReadLog | None = None,
+                  ) -> tuple[list[Source], SourceRules]:
     """The index and find-links sources the options and configuration name, and their rules.
 
     `other_sources` says whether a universe file or an environment already gives candidates:
-    then PyPI is not added as a default index. `progress` hears of the sources' fetches.
+    then PyPI is not added as a default index. `progress` hears of the sources' fetches,
+    `read_log` of what they read (local indexes and folders, read around the client, are
+    logged as local reads).
     """
     indexes: list[IndexConfig] = [
         *_named(args.indexes, "--index"),
@@ -117,7 +130,11 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
     from depsat.sources.http import HttpClient, no_progress
 
     client = HttpClient(cache_dir=args.cache_dir, offline=args.offline, no_cache=args.no_cache,
-                        progress=progress or no_progress)
+                        progress=progress or no_progress, read_log=read_log)
+    if read_log is not None:
+        for location in [*(i.url for i in indexes), *find_links]:
+            if not location.startswith(("http://", "https://")):
+                read_log.local(location)
     sources: list[Source] = []
     builder: MetadataBuilder | None = None
     if args.build_metadata:

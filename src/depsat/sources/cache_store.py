@@ -7,7 +7,12 @@ Three kinds of entries:
 * **responses** (project pages) for hishel's RFC 9111 cache (`DatabaseStorage` in
   `_network`): the request and response heads as one line of JSON, and the decoded body;
 * **local reads**: the URLs of `file:` metadata a run read, a hint for the next run's lazy
-  reading (`IndexSource.metadata_on_hand`); the files themselves are not copied.
+  reading (`IndexSource.metadata_on_hand`); the files themselves are not copied;
+* **resolutions**: what a `depsat resolve` printed, with what it read (`depsat.cli.memo`),
+  so that the same command on unchanged inputs answers without resolving again.
+
+This module imports nothing but the standard library: the CLI opens the cache to look for a
+remembered resolution before it loads the resolver.
 
 Why a database and not a file per entry (hishel's usual layout, and depsat's first one):
 creating a file cost about 0.25 ms on this machine's ext4, and a cold resolve at 1000 x 10
@@ -38,7 +43,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CacheStore"]
+__all__ = ["CACHE_DATABASE", "CACHE_FORMAT", "CacheStore", "default_cache_dir"]
+
+CACHE_FORMAT = "http-v3"
+"""The cache's subdirectory; bump it when the entry format changes (v3: pages are stored
+decoded, as urllib3 reads them; v2 kept them as the wire had them, often gzipped)."""
+CACHE_DATABASE = "cache.sqlite3"
+"""The cache database (`CacheStore`), in the cache's subdirectory."""
 
 _BUSY_SECONDS = 10.0
 _KEYS_PER_QUERY = 500
@@ -49,7 +60,15 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
     "head BLOB NOT NULL, body BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS local_reads (url TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS resolutions (key TEXT PRIMARY KEY, body BLOB NOT NULL)",
 )
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache directory depsat uses when no `cache_dir` is given."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("depsat", appauthor=False))
 
 
 class CacheStore:
@@ -60,11 +79,17 @@ class CacheStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        """The database file; `in_cache_dir` gives the one of a cache directory."""
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._broken = False
         # Keys looked up and not found, per table, until stored here (see the module's notes).
         self._absent: dict[str, set[str]] = {"files": set(), "responses": set()}
+
+    @classmethod
+    def in_cache_dir(cls, cache_dir: Path) -> CacheStore:
+        """The store of the cache directory `cache_dir` (what `HttpClient` uses)."""
+        return cls(cache_dir / CACHE_FORMAT / CACHE_DATABASE)
 
     # -- files named by their hash ----------------------------------------------------------
     def file(self, key: str) -> tuple[bytes, str | None] | None:
@@ -96,6 +121,28 @@ class CacheStore:
         if urls:
             self._write_many("INSERT OR IGNORE INTO local_reads VALUES (?)",
                              [(url,) for url in urls])
+
+    # -- remembered resolutions (`depsat.cli.memo`) -----------------------------------------
+    def resolution(self, key: str) -> bytes | None:
+        row = self._one("SELECT body FROM resolutions WHERE key = ?", (key,))
+        return None if row is None else bytes(row[0])
+
+    def put_resolution(self, key: str, body: bytes) -> None:
+        self._write("INSERT OR REPLACE INTO resolutions VALUES (?, ?)", (key, body))
+
+    def remove_resolution(self, key: str) -> None:
+        self._write("DELETE FROM resolutions WHERE key = ?", (key,), create=False)
+
+    def response_heads(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The stored heads of those of `keys` the cache holds, asked all at once."""
+        heads: dict[str, bytes] = {}
+        with self._lock:
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                chunk = keys[start:start + _KEYS_PER_QUERY]
+                rows = self._execute("SELECT key, head FROM responses WHERE key IN "
+                                     f"({', '.join('?' * len(chunk))})", chunk)
+                heads.update((row[0], bytes(row[1])) for row in rows)
+        return heads
 
     def put_file(self, key: str, url: str, body: bytes, content_type: str | None) -> None:
         """Store a file's whole, decoded body; replaces what `key` had."""

@@ -65,7 +65,7 @@ import attrs
 
 from depsat.errors import SourceError
 from depsat.sources._transport import TRANSPORTS
-from depsat.sources.cache_store import CacheStore
+from depsat.sources.cache_store import CACHE_DATABASE, CACHE_FORMAT, CacheStore, default_cache_dir
 
 if TYPE_CHECKING:
     import netrc
@@ -74,6 +74,8 @@ if TYPE_CHECKING:
     from depsat.sources._network import DatabaseStorage, Network
 
 __all__ = [
+    "CACHE_DATABASE",
+    "CACHE_FORMAT",
     "DatabaseStorage",
     "FetchEvent",
     "FetchKind",
@@ -81,20 +83,17 @@ __all__ = [
     "HttpClient",
     "HttpError",
     "ProgressCallback",
+    "ReadLog",
     "cache_entry_id",
     "cache_key",
     "default_cache_dir",
     "extract_key",
+    "fresh_until",
     "no_progress",
     "redact_url",
     "url2pathname",
 ]
 
-CACHE_FORMAT = "http-v3"
-"""The cache's subdirectory; bump it when the entry format changes (v3: pages are stored
-decoded, as urllib3 reads them; v2 kept them as the wire had them, often gzipped)."""
-CACHE_DATABASE = "cache.sqlite3"
-"""The cache database (`CacheStore`), in the cache's subdirectory."""
 _ONE_WEEK = 604800
 """hishel's ceiling for a heuristic freshness lifetime."""
 _MAX_AGE_CAP = 2147483647
@@ -107,13 +106,6 @@ private cache that does not serve stale entries); any other sends the request th
 
 class HttpError(SourceError):
     """A URL that could not be fetched; `culprit` is the (redacted) URL."""
-
-
-def default_cache_dir() -> Path:
-    """The per-user cache directory depsat uses when no `cache_dir` is given."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("depsat", appauthor=False))
 
 
 def redact_url(url: str) -> str:
@@ -245,10 +237,12 @@ def _one(headers: dict[str, list[str]], name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
-def _fresh(request: dict[str, Any], headers: dict[str, list[str]], accept: str,
-           now: float) -> bool:
-    """Whether hishel (private cache, no stale entries) would serve this stored response
-    without asking the server. False also means "not sure": the caller then asks hishel."""
+def _lifetime(request: dict[str, Any], headers: dict[str, list[str]], accept: str,
+              ) -> tuple[int | None, int | None] | None:
+    """How a stored response's freshness lifetime is found, as hishel finds it (private
+    cache, no stale entries): ``(max_age, None)`` for an explicit ``max-age``, ``(None,
+    last_modified)`` for the heuristic (10% of the time since `Last-Modified`). None when the
+    fast path does not understand the response (then hishel decides)."""
     vary = _one(headers, "vary")
     if vary:
         for field in vary.split(","):
@@ -256,14 +250,14 @@ def _fresh(request: dict[str, Any], headers: dict[str, list[str]], accept: str,
             if not field:
                 continue
             if field != "accept":
-                return False
+                return None
             stored_headers = request.get("headers") or {}
             stored = next((", ".join(v) for k, v in stored_headers.items()
                            if k.lower() == "accept"), None)
             if stored != accept:
-                return False
-    lifetime: int | None = None
+                return None
     control = _one(headers, "cache-control")
+    lifetime: int | None = None
     if control:
         for directive in control.split(","):
             name, sep, value = directive.strip().partition("=")
@@ -272,21 +266,115 @@ def _fresh(request: dict[str, Any], headers: dict[str, list[str]], accept: str,
                 continue
             if name not in _FAST_CACHE_CONTROL or '"' in value or (
                     name == "private" and sep):
-                return False
+                return None
             if name == "max-age":
                 if not value.strip().isdigit():
-                    return False
+                    return None
                 lifetime = min(int(value.strip()), _MAX_AGE_CAP)
-    if lifetime is None:
-        if "expires" in headers:
-            return False
-        modified = _parse_date(_one(headers, "last-modified"))
-        if modified is None:
-            return False
+    if lifetime is not None:
+        return lifetime, None
+    if "expires" in headers:
+        return None
+    modified = _parse_date(_one(headers, "last-modified"))
+    return None if modified is None else (None, modified)
+
+
+def _fresh(request: dict[str, Any], headers: dict[str, list[str]], accept: str,
+           now: float) -> bool:
+    """Whether hishel (private cache, no stale entries) would serve this stored response
+    without asking the server. False also means "not sure": the caller then asks hishel."""
+    rule = _lifetime(request, headers, accept)
+    if rule is None:
+        return False
+    max_age, modified = rule
+    if max_age is not None:
+        lifetime = max_age
+    else:
+        assert modified is not None
         lifetime = min(_ONE_WEEK, int((now - modified) * 0.1))
     date = _parse_date(_one(headers, "date"))
     age = int(max(0, now - date)) if date is not None else 0
     return age < lifetime
+
+
+_FOREVER = float(2**62)
+"""`fresh_until` for a response that never goes stale (one without a `Date`)."""
+
+
+def fresh_until(head: bytes, accept: str, now: float) -> float | None:
+    """Until when (Unix time) the stored page with this head is served without a request,
+    or None if it is not now (`HttpClient.get`'s fast path would ask the server).
+
+    A lower bound, for deciding ahead of time (`depsat.cli.memo`): freshness only ends once
+    it began (age grows by a second a second, a heuristic lifetime by a tenth), so the page
+    is fresh from `now` until this moment. The truncations to whole seconds are paid for
+    with a second of margin."""
+    try:
+        parsed = json.loads(head)
+        request, response = parsed["request"], parsed["response"]
+        headers = {k.lower(): list(v) for k, v in response["headers"].items()}
+        if int(response["status"]) != 200 or request["method"] != "GET":
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if any(e.strip().lower() not in ("", "identity")
+           for v in headers.get("content-encoding", []) for e in v.split(",")):
+        return None
+    if not _fresh(request, headers, accept, now):
+        return None
+    rule = _lifetime(request, headers, accept)
+    assert rule is not None
+    max_age, modified = rule
+    date = _parse_date(_one(headers, "date"))
+    if date is None:  # the age is always 0, and the lifetime never shrinks
+        return _FOREVER
+    if max_age is not None:  # int(now - date) < max_age  <=>  now < date + max_age
+        return date + max_age
+    assert modified is not None
+    # int(now - date) < min(week, int((now - modified) / 10)) holds while
+    # now - date < week and now - date < (now - modified) / 10 - 1.
+    return max(now, min(date + _ONE_WEEK, (date - modified / 10 - 1) / 0.9))
+
+
+class ReadLog:
+    """What the sources read through one client, for telling later whether reading again
+    would give the same (`depsat.cli.memo`). Thread-safe.
+
+    Files named by the hash their page publishes are not logged: their content is fixed.
+    Project pages (anything fetched by URL alone) are, by cache key, with the `Accept` they
+    were asked with. Reads that a later run could not repeat from the cache (local files,
+    whose changes the cache does not see; a wheel's METADATA read by ranges and kept under no
+    hash) make the run `unrepeatable`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.pages: dict[str, str] = {}
+        """Cache key -> the `Accept` header of the GET."""
+        self._unrepeatable: list[str] = []
+        self._ranged: set[str] = set()
+
+    def page(self, url: str, accept: str | None) -> None:
+        with self._lock:
+            self.pages[cache_key(url)] = accept or "*/*"
+
+    def local(self, url: str) -> None:
+        with self._lock:
+            self._unrepeatable.append(url)
+
+    def ranged(self, url: str) -> None:
+        with self._lock:
+            self._ranged.add(url)
+
+    def extracted(self, url: str) -> None:
+        """What was read from `url` by ranges is now kept under its published hash."""
+        with self._lock:
+            self._ranged.discard(url)
+
+    @property
+    def unrepeatable(self) -> list[str]:
+        """The URLs read in ways a later run could not repeat from the cache alone."""
+        with self._lock:
+            return [*self._unrepeatable, *sorted(self._ranged)]
 
 
 class HttpClient:
@@ -311,6 +399,7 @@ class HttpClient:
         user_agent: str = "depsat",
         progress: ProgressCallback = no_progress,
         transport: str = "auto",
+        read_log: ReadLog | None = None,
     ) -> None:
         if offline and no_cache:
             raise SourceError("--offline needs the cache, but --no-cache turns it off")
@@ -321,10 +410,12 @@ class HttpClient:
         self.no_cache = no_cache
         self.progress = progress
         """Where the sources sharing this client report their work (see `FetchEvent`)."""
+        self.read_log = read_log
+        """Where what is read is logged (`ReadLog`), if anywhere."""
         self.retries = max(0, retries)
         self.backoff = backoff
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.store = CacheStore(self.cache_dir / CACHE_FORMAT / CACHE_DATABASE)
+        self.store = CacheStore.in_cache_dir(self.cache_dir)
         """The cache on disk: responses and files named by their hash (`CacheStore`)."""
         self._network_options: dict[str, Any] = {
             "timeout": timeout, "verify": verify, "max_connections": max_connections,
@@ -420,7 +511,11 @@ class HttpClient:
         revalidation (for files the caller checks against a published hash); `keep=False`
         does not store an immutable file fetched now (the caller keeps what it extracts)."""
         if url.startswith("file:"):
+            if self.read_log is not None:
+                self.read_log.local(url)
             return self._get_file(url)
+        if self.read_log is not None and not immutable:
+            self.read_log.page(_strip_userinfo(url)[0], accept)
         if not self.no_cache:
             hit = self._from_cache(self._remember(url), accept, immutable)
             if hit is not None:
@@ -432,6 +527,8 @@ class HttpClient:
         """A GET of part of `url` (``Range: bytes=...``), never cached: 206 with the part
         and its `content_range`, or a server that ignores ranges: 200 with the whole file.
         For reading a wheel's METADATA without downloading the wheel."""
+        if self.read_log is not None:
+            self.read_log.ranged(_strip_userinfo(url)[0])
         return self._net().get(url, accept=None, immutable=True, keep=False,
                                headers={"Range": byte_range, "Accept-Encoding": "identity"})
 
@@ -455,6 +552,8 @@ class HttpClient:
         if not self.no_cache and not url.startswith("file:") and hashes:
             clean, _ = _strip_userinfo(url)
             self.store.put_file(extract_key(clean), clean, data, _hash_tag(hashes))
+            if self.read_log is not None:
+                self.read_log.extracted(clean)
 
     def cached(self, url: str, *, accept: str | None = None,
                immutable: bool = False) -> Fetched | None:
@@ -467,6 +566,8 @@ class HttpClient:
         hit = self._from_cache(self._remember(url), accept, immutable)
         if hit is not None:
             self.count(cache_hit=True)
+            if self.read_log is not None and not immutable:
+                self.read_log.page(_strip_userinfo(url)[0], accept)
         return hit
 
     def is_local(self, url: str) -> bool:

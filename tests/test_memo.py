@@ -1,0 +1,250 @@
+"""The resolution memo (`depsat.cli.memo`): `depsat resolve` run again answers from the cache
+only while a resolution would read exactly what the remembered one read. Every run here is
+the real command in a subprocess against a real index server on 127.0.0.1.
+
+How a test tells a remembered answer from a resolution: the metadata files (which the memo
+does not check: their content is fixed by the hash their page publishes) are deleted from
+the cache and the server is stopped. A resolution then cannot read them; the memo answers."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import clean_env
+from hypothesis import given
+from hypothesis import strategies as st
+from indexbuild import build_index, serve
+
+from depsat.sources.cache_store import CACHE_DATABASE, CACHE_FORMAT
+from depsat.sources.http import _fresh, fresh_until
+
+SPEC: dict[str, Any] = {
+    "app": {"1.0": {"requires": ["lib>=1"]}},
+    "lib": {"1.0": {}, "2.0": {}},
+    "tool": {"1.0": {}},
+}
+
+
+@pytest.fixture()
+def world(tmp_path: Path) -> dict[str, Path]:
+    """An index (built, served by each test), a cache, and a working directory with a
+    requirements file and no configuration file."""
+    build_index(SPEC, tmp_path / "index")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "requirements.in").write_text("app\n")
+    return {"index": tmp_path / "index", "cache": tmp_path / "cache", "work": work}
+
+
+def depsat(world: dict[str, Path], url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in",
+               "--index-url", f"{url}simple/", "--cache-dir", str(world["cache"]),
+               "--python-version", "3.12", "--format", "requirements", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env=clean_env(), cwd=world["work"], check=False)
+
+
+def database(world: dict[str, Path]) -> sqlite3.Connection:
+    return sqlite3.connect(world["cache"] / CACHE_FORMAT / CACHE_DATABASE)
+
+
+def forget_metadata(world: dict[str, Path]) -> None:
+    """Delete the files named by their hash from the cache: a resolution must fetch them."""
+    with database(world) as db:
+        db.execute("DELETE FROM files")
+
+
+def remembered(world: dict[str, Path]) -> int:
+    with database(world) as db:
+        return int(db.execute("SELECT count(*) FROM resolutions").fetchone()[0])
+
+
+def outcome(run: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
+    return run.returncode, run.stdout, run.stderr
+
+
+def test_the_same_command_answers_from_the_memo(world: dict[str, Path]) -> None:
+    with serve(world["index"], max_age=600) as url:
+        first = depsat(world, url)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.startswith("app==1.0\nlib==2.0\n")
+        assert remembered(world) == 1
+        url.requests.clear()
+        assert outcome(depsat(world, url)) == outcome(first)
+        assert url.requests == []
+    forget_metadata(world)  # and the server is gone
+    assert outcome(depsat(world, url)) == outcome(first)
+    resolved = depsat(world, url, "--no-memo")  # a resolution needs the metadata
+    assert resolved.returncode != 0 and resolved.stdout != first.stdout
+
+
+def test_changed_input_files_are_resolved_again(world: dict[str, Path]) -> None:
+    """Requirements files (nested ones too) and the configuration file, present or not:
+    after each change the answer is what a resolution gives."""
+    work = world["work"]
+    with serve(world["index"], max_age=600) as url:
+        steps: list[tuple[str, str, str]] = [
+            ("requirements.in", "app\ntool\n", "tool==1.0"),
+            ("requirements.in", "app\n-r more.in\n", "lib==2.0"),
+            ("more.in", "lib<2\n", "lib==1.0"),
+            ("more.in", "lib\n", "lib==2.0"),
+        ]
+        (work / "more.in").write_text("lib\n")
+        depsat(world, url)
+        for name, text, expected in steps:
+            (work / name).write_text(text)
+            run = depsat(world, url)
+            assert run.returncode == 0, run.stderr
+            assert expected in run.stdout
+            assert outcome(run) == outcome(depsat(world, url, "--no-memo"))
+        (work / "depsat.toml").write_text("index-strategy = 'no-such-strategy'\n")
+        broken = depsat(world, url)
+        assert broken.returncode == 2 and "depsat.toml" in broken.stderr
+        (work / "depsat.toml").unlink()
+        assert depsat(world, url).returncode == 0
+
+
+def test_a_new_release_is_seen_once_the_page_expires(world: dict[str, Path]) -> None:
+    with serve(world["index"], max_age=4) as url:
+        first = depsat(world, url)
+        assert "lib==2.0" in first.stdout and remembered(world) == 1
+        build_index({**SPEC, "lib": {"1.0": {}, "2.0": {}, "3.0": {}}}, world["index"])
+        url.requests.clear()
+        assert outcome(depsat(world, url)) == outcome(first)  # the page is still fresh
+        assert url.requests == []
+        time.sleep(4.5)
+        later = depsat(world, url)
+        assert "lib==3.0" in later.stdout and url.requests
+
+
+def test_a_page_gone_from_the_cache_is_read_again(world: dict[str, Path]) -> None:
+    """The memo holds only while the cache holds the very page entries the run read."""
+    with serve(world["index"], max_age=600) as url:
+        first = depsat(world, url)
+        with database(world) as db:
+            db.execute("DELETE FROM responses")
+        url.requests.clear()
+        assert outcome(depsat(world, url)) == outcome(first)
+        assert sorted(path for _m, path, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
+
+
+def test_pages_fresh_by_their_age_are_remembered(world: dict[str, Path]) -> None:
+    """No Cache-Control: a page is fresh for a tenth of the time since it was last
+    modified. Just built, it is not fresh at all, so nothing is remembered; built a day
+    ago, it is."""
+    with serve(world["index"]) as url:
+        assert depsat(world, url).returncode == 0
+        assert remembered(world) == 0
+        day_ago = time.time() - 86400
+        for path in world["index"].rglob("*"):
+            os.utime(path, (day_ago, day_ago))
+        assert depsat(world, url).returncode == 0
+        assert remembered(world) == 1
+        url.requests.clear()
+        depsat(world, url)
+        assert url.requests == []
+
+
+@pytest.mark.parametrize("args", [("--format", "json"), ("--no-memo",), ("--no-cache",)])
+def test_runs_that_are_not_remembered(world: dict[str, Path], args: tuple[str, ...]) -> None:
+    with serve(world["index"], max_age=600) as url:
+        assert depsat(world, url, *args).returncode == 0
+    assert not (world["cache"] / CACHE_FORMAT / CACHE_DATABASE).exists() or (
+        remembered(world) == 0)
+
+
+def test_a_page_the_index_does_not_have_is_not_remembered(world: dict[str, Path]) -> None:
+    """A 404 is asked again by the next resolution (the project may appear)."""
+    (world["work"] / "requirements.in").write_text("app\nmissing\n")
+    with serve(world["index"], max_age=600) as url:
+        assert depsat(world, url).returncode == 1
+        assert remembered(world) == 0
+
+
+def test_a_failure_is_remembered_with_its_explanation(world: dict[str, Path]) -> None:
+    (world["work"] / "requirements.in").write_text("app\nlib<1\n")
+    with serve(world["index"], max_age=600) as url:
+        first = depsat(world, url)
+        assert first.returncode == 1 and "no solution" in first.stderr
+    forget_metadata(world)
+    assert outcome(depsat(world, url)) == outcome(first)
+
+
+def test_a_damaged_memo_is_resolved_past(world: dict[str, Path]) -> None:
+    with serve(world["index"], max_age=600) as url:
+        first = depsat(world, url)
+        with database(world) as db:
+            db.execute("UPDATE resolutions SET body = x'7b6e6f'")  # '{no'
+        assert outcome(depsat(world, url)) == outcome(first)
+        with database(world) as db:
+            body = db.execute("SELECT body FROM resolutions").fetchone()[0]
+        assert json.loads(body)["stdout"] == first.stdout
+
+
+def test_a_remembered_answer_loads_no_resolver(world: dict[str, Path]) -> None:
+    """The memo is looked up before the command line is parsed: a remembered answer loads
+    neither packaging nor PySAT nor the resolver."""
+    script = ("import sys; from depsat.cli import main; code = main(sys.argv[1:]); "
+              "print(sorted(m for m in ('packaging', 'pysat', 'depsat.api', 'attrs') "
+              "if m in sys.modules)); sys.exit(code)")
+    with serve(world["index"], max_age=600) as url:
+        args = ["resolve", "-r", "requirements.in", "--index-url", f"{url}simple/",
+                "--cache-dir", str(world["cache"]), "--python-version", "3.12"]
+        runs = [subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                               text=True, timeout=120, env=clean_env(), cwd=world["work"],
+                               check=False) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert "'packaging'" in runs[0].stdout
+    assert runs[1].stdout.endswith("[]\n")
+
+
+def _head(headers: dict[str, str]) -> bytes:
+    return json.dumps({
+        "id": "0" * 32, "stored": 0.0,
+        "request": {"method": "GET", "url": "https://x/simple/a/",
+                    "headers": {"accept": ["text/html"]}},
+        "response": {"status": 200, "headers": {k: [v] for k, v in headers.items()}},
+    }).encode()
+
+
+@given(
+    date=st.one_of(st.none(), st.integers(1_000_000_000, 1_000_100_000)),
+    rule=st.one_of(st.integers(0, 100_000).map(lambda n: ("max-age", n)),
+                   st.integers(900_000_000, 1_000_100_000).map(lambda m: ("modified", m))),
+    since=st.floats(0, 200_000),
+    fractions=st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=5),
+)
+def test_fresh_until_is_a_lower_bound(date: int | None, rule: tuple[str, int], since: float,
+                                      fractions: list[float]) -> None:
+    """From the moment it is asked until the moment it answers, the fast path serves the
+    page without asking the server; and it answers whenever the page is fresh now."""
+    headers = {"vary": "Accept"}
+    if date is not None:
+        headers["date"] = email.utils.formatdate(date, usegmt=True)
+    if rule[0] == "max-age":
+        headers["cache-control"] = f"max-age={rule[1]}"
+    else:
+        headers["last-modified"] = email.utils.formatdate(rule[1], usegmt=True)
+    now = (date or 1_000_000_000) + since
+    head = _head(headers)
+    request = json.loads(head)["request"]
+    listed = {k: [v] for k, v in headers.items()}
+    until = fresh_until(head, "text/html", now)
+    assert (until is not None) == _fresh(request, listed, "text/html", now)
+    if until is not None:
+        horizon = min(until, now + 10**9)
+        for fraction in fractions:
+            moment = now + (horizon - now) * fraction
+            if moment >= until:  # (a fraction just under 1 can round up to it)
+                continue
+            assert _fresh(request, listed, "text/html", moment), (now, moment, until)
+    assert fresh_until(head, "application/json", now) is None  # Vary: Accept
