@@ -73,11 +73,14 @@ QUICK = [(1000, 10, 0.0)]
 FULL = [(1000, 10, 0.0), (1000, 10, 0.2), (3000, 10, 0.0), (3000, 10, 0.2)]
 """3000 x 10 at conflict 0.2 is where lazy rounds ran away (77 s of solving in session 8,
 before `ResolveOptions.lazy_round_effort`): kept in the grid so a cliff like it shows."""
-TOOLS = ("uv", "depsat", "depsat-stratified", "depsat-urllib3")
-"""depsat-stratified is ``depsat resolve --backend rc2-stratified`` (one RC2Stratified call);
+TOOLS = ("uv", "depsat", "depsat-no-memo", "depsat-stratified", "depsat-urllib3")
+"""depsat-no-memo is ``depsat resolve --no-memo``: a warm run resolves again from the cache
+instead of answering from the remembered resolution (`depsat.cli.memo`);
+depsat-stratified is ``depsat resolve --backend rc2-stratified`` (one RC2Stratified call);
 depsat-urllib3 is depsat on its urllib3 transport (``DEPSAT_HTTP_TRANSPORT=urllib3``), the one
 it uses without pycurl."""
-DEFAULT_TOOLS = ("uv", "depsat", "depsat-stratified")
+DEFAULT_TOOLS = ("uv", "depsat", "depsat-no-memo")
+DEPSAT_TOOLS = ("depsat", "depsat-no-memo", "depsat-stratified", "depsat-urllib3")
 TRANSPORTS = ("http", "file")
 CACHE_STATES = ("cold", "warm")
 PYTHON_VERSION = "3.12"
@@ -177,12 +180,13 @@ def command_for(tool: str, requirements: Path, index_url: str, cache_dir: Path) 
         return [str(VENV_BIN / "uv"), "pip", "compile", str(requirements),
                 "--index-url", index_url, "--python-version", PYTHON_VERSION, "--no-header",
                 "--cache-dir", str(cache_dir), "--python", str(VENV_BIN / "python")]
-    if tool in ("depsat", "depsat-stratified", "depsat-urllib3"):
-        backend = ["--backend", "rc2-stratified"] if tool == "depsat-stratified" else []
+    if tool in DEPSAT_TOOLS:
+        variant = {"depsat-stratified": ["--backend", "rc2-stratified"],
+                   "depsat-no-memo": ["--no-memo"]}.get(tool, [])
         return [str(VENV_BIN / "depsat"), "resolve", "-r", str(requirements),
                 "--index-url", index_url, "--python-version", PYTHON_VERSION,
                 "--cache-dir", str(cache_dir), "--no-config", "--format", "requirements",
-                *backend]
+                *variant]
     raise ValueError(f"unknown tool {tool!r}")
 
 
@@ -746,10 +750,13 @@ def bench_universe(universe: Universe, args: argparse.Namespace, work: Path,
                 runs.extend(found)
         add_ratios(runs, args.timeout)
         # Profile the first depsat variant whose warm HTTP run finished (a run that timed
-        # out would time out under the profiler too).
+        # out would time out under the profiler too), the first slow one if any is (a
+        # remembered answer has nothing to profile).
         warm = [r for r in runs if r.tool != "uv" and r.transport == "http"
-                and r.cache == "warm"]
-        chosen = next((r for r in warm if r.status in ("solved", "unsat")), None)
+                and r.cache == "warm" and r.universe == universe.label]
+        finished = [r for r in warm if r.status in ("solved", "unsat")]
+        chosen = next((r for r in finished if r.ratio is None or r.ratio > 2),
+                      finished[0] if finished else None)
         slow = any(r.ratio is None or r.ratio > 2 for r in warm)
         if server is not None and chosen is not None and (
                 args.profile == "always" or (args.profile == "auto" and slow)):
@@ -922,16 +929,18 @@ def plot(runs: Sequence[Run], labels: Sequence[str], timeout: float, path: Path)
 
 
 def _summary(runs: Sequence[Run]) -> list[str]:
-    """depsat/uv ratios per cache state against the issue's goals (warm 2x, cold 3x)."""
+    """depsat/uv ratios per variant and cache state against the issue's goals (warm 2x,
+    cold 3x)."""
     lines: list[str] = []
-    for state, goal in (("warm", 2.0), ("cold", 3.0)):
-        ratios = [r.ratio for r in runs if r.tool == "depsat" and r.cache == state
-                  and r.ratio is not None]
-        if ratios:
-            met = sum(1 for r in ratios if r <= goal)
-            lines.append(f"depsat/uv {state}: median {statistics.median(ratios):.1f}x, "
-                         f"worst {max(ratios):.1f}x; goal <= {goal:g}x met in {met} of "
-                         f"{len(ratios)}")
+    for tool in dict.fromkeys(r.tool for r in runs if r.tool != "uv"):
+        for state, goal in (("warm", 2.0), ("cold", 3.0)):
+            ratios = [r.ratio for r in runs if r.tool == tool and r.cache == state
+                      and r.ratio is not None]
+            if ratios:
+                met = sum(1 for r in ratios if r <= goal)
+                lines.append(f"{tool}/uv {state}: median {statistics.median(ratios):.1f}x, "
+                             f"worst {max(ratios):.1f}x; goal <= {goal:g}x met in {met} of "
+                             f"{len(ratios)}")
     return lines
 
 
