@@ -26,6 +26,7 @@ from indexbuild import build_index, serve
 
 from depsat.sources.cache_store import CACHE_DATABASE, CACHE_FORMAT
 from depsat.sources.http import _fresh, fresh_until
+from depsat.sources.stamps import RACY_SECONDS
 
 SPEC: dict[str, Any] = {
     "app": {"1.0": {"requires": ["lib>=1"]}},
@@ -46,11 +47,31 @@ def world(tmp_path: Path) -> dict[str, Path]:
 
 
 def depsat(world: dict[str, Path], url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in",
-               "--index-url", f"{url}simple/", "--cache-dir", str(world["cache"]),
-               "--python-version", "3.12", "--format", "requirements", *args]
+    """`depsat resolve -r requirements.in` on the index at `url` (or with `args` only)."""
+    where = ["-r", "requirements.in", "--index-url", f"{url}simple/"] if url else []
+    command = [sys.executable, "-m", "depsat", "resolve", *where, "--cache-dir",
+               str(world["cache"]), "--python-version", "3.12", "--format", "requirements",
+               *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120,
                           env=clean_env(), cwd=world["work"], check=False)
+
+
+_RESOLVED_SCRIPT = ("import sys; from depsat.cli import main; code = main(sys.argv[1:]); "
+                    "print('resolved' if 'depsat.api' in sys.modules else 'remembered'); "
+                    "sys.exit(code)")
+
+
+def how_answered(world: dict[str, Path], *args: str) -> tuple[str, str]:
+    """Run ``depsat resolve ARGS`` in a fresh interpreter; return what it printed and
+    whether it resolved (loaded the resolver) or answered from the memo."""
+    command = [sys.executable, "-c", _RESOLVED_SCRIPT, "resolve", "--cache-dir",
+               str(world["cache"]), "--python-version", "3.12", "--format", "requirements",
+               *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                         env=clean_env(), cwd=world["work"], check=False)
+    assert run.returncode == 0, run.stderr
+    printed, _, how = run.stdout.rstrip("\n").rpartition("\n")
+    return printed, how
 
 
 def database(world: dict[str, Path]) -> sqlite3.Connection:
@@ -205,6 +226,62 @@ def test_a_remembered_answer_loads_no_resolver(world: dict[str, Path]) -> None:
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
     assert "'packaging'" in runs[0].stdout
     assert runs[1].stdout.endswith("[]\n")
+
+
+def test_a_local_index_is_remembered_until_it_changes(world: dict[str, Path]) -> None:
+    """A file:// index: every page and metadata file read is stamped, and a release
+    published into it is seen by the next run."""
+    args = ("-r", "requirements.in", "--index-url", (world["index"] / "simple").as_uri())
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==2.0" in printed
+    assert how_answered(world, *args) == (printed, "remembered")
+    build_index({**SPEC, "lib": {"1.0": {}, "2.0": {}, "3.0": {}}}, world["index"])
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==3.0" in printed
+
+
+def test_a_find_links_folder_is_remembered_until_a_file_appears(world: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    args = ("app", "--no-index", "--find-links", str(world["index"] / "files"))
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==2.0" in printed
+    assert how_answered(world, *args) == (printed, "remembered")
+    build_index({"lib": {"3.0": {}}}, tmp_path / "newer")
+    for made in (tmp_path / "newer" / "files").iterdir():
+        (world["index"] / "files" / made.name).write_bytes(made.read_bytes())
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==3.0" in printed
+
+
+def test_a_universe_file_is_remembered_until_it_changes(world: dict[str, Path]) -> None:
+    universe = world["work"] / "world.toml"
+    text = Path(__file__).parents[1].joinpath("examples", "web-app.toml").read_text()
+    universe.write_text(text)
+    printed, how = how_answered(world, "--universe", "world.toml")
+    assert how == "resolved"
+    assert how_answered(world, "--universe", "world.toml") == (printed, "remembered")
+    universe.write_text(text + "\n# a comment changes nothing but the file\n")
+    assert how_answered(world, "--universe", "world.toml") == (printed, "resolved")
+
+
+def test_a_file_rewritten_in_place_is_seen(world: dict[str, Path]) -> None:
+    """A local file older than the file system's clock can blur is checked by its stamp
+    alone; a rewrite of the same size with its old modification time put back still
+    changes its status-change time, which no program can set."""
+    time.sleep(RACY_SECONDS + 0.1)
+    args = ("-r", "requirements.in", "--index-url", (world["index"] / "simple").as_uri())
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==2.0" in printed
+    assert how_answered(world, *args) == (printed, "remembered")
+    page = world["index"] / "simple" / "lib" / "index.json"  # (read before index.html)
+    before = page.stat()
+    text = page.read_text()
+    changed = text.replace("lib-2.0", "lib-2.1").replace("lib_2.0", "lib_2.1")
+    assert len(changed) == len(text) and changed != text
+    page.write_text(changed)
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    printed, how = how_answered(world, *args)
+    assert how == "resolved"
 
 
 def _head(headers: dict[str, str]) -> bytes:

@@ -12,24 +12,25 @@ pages (the command line, the working directory, the interpreter and platform tha
 default target, the installed code of depsat and its libraries, ``DEPSAT_*`` variables):
 
 * the output (stdout, stderr) and the exit code;
-* the SHA-256 of every local input file (requirements, constraints, the configuration file,
-  and the configuration files that were looked for and absent);
+* the SHA-256 of every input file (requirements, constraints, the universe file, the
+  configuration file, and the configuration files that were looked for and absent);
+* the stamps of the local index files and folders read (`depsat.sources.stamps`: a file's
+  times, size and inode, and its content for one changed just before; a folder's listing);
 * the cache keys of the index pages read and a digest of their stored heads (a stored
-  response's head holds the moment it was stored, so a page fetched again has a new one);
-* the earliest moment one of those pages goes stale by the HTTP caching rules.
+  response's head holds the moment it was stored, so a page fetched again has a new one),
+  and the earliest moment one of them goes stale by the HTTP caching rules.
 
-The next run with the same key answers from the memo only while all of that holds: the files
-hash the same, the cache holds the same page entries, and none is stale yet. Then resolving
-would read exactly what the remembered run read (metadata and files are named by the hash
-their page publishes, so their content is fixed) and decide the same. Anything else
-resolves as before, and the new result replaces the memo.
+The next run with the same key answers from the memo only while all of that holds. Then
+resolving would read exactly what the remembered run read (metadata and files of an index
+over HTTP are named by the hash their page publishes, so their content is fixed) and decide
+the same. Anything else resolves as before, and the new result replaces the memo.
 
-Not remembered (resolved every time): ``--no-memo``, ``--no-cache``, ``--offline``,
-``--build-metadata``, installed environments (``--python``, ``--layer``: their files are
-not logged yet), local indexes and find-links folders, universe files, ``--format json``
-(its timings would be the old run's), a run that read a page the fast path would not serve
-without asking the server (a 404 from an index without the project, a page with no caching
-headers), and a wheel read by ranges whose hash the index did not publish.
+Not remembered (resolved every time): ``--no-memo``, ``--no-cache`` (the memo lives in the
+cache), ``--offline``, ``--build-metadata``, installed environments (``--python``,
+``--layer``: their files are not logged yet), ``--format json`` (its timings would be the
+old run's), a run that read a page the fast path would not serve without asking the server
+(a 404 from an index without the project, a page with no caching headers), and a wheel read
+by ranges whose hash the index did not publish.
 
 This module imports only the standard library and the cache store: looking up a memo must
 cost less than the interpreter's start, or it would not be worth having.
@@ -44,9 +45,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from depsat.sources.cache_store import CacheStore, default_cache_dir
+from depsat.sources.stamps import file_stamp, listing, listing_digest
+
+if TYPE_CHECKING:
+    from depsat.sources.http import ReadLog
 
 __all__ = ["Remembered", "file_digest", "memo_key", "recall", "remember"]
 
@@ -166,6 +171,17 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
             return None
         if any(file_digest(path) != digest for path, digest in entry["files"]):
             return None
+        for path, stamp, digest in entry["local"]:
+            now_stamp = file_stamp(path)
+            if (None if now_stamp is None else list(now_stamp)) != stamp or (
+                    digest is not None and file_digest(path) != digest):
+                return None
+        for path, digest in entry["listings"]:
+            try:
+                if listing_digest(listing(path)) != digest:
+                    return None
+            except OSError:
+                return None
         pages: list[str] = entry["pages"]
         if _heads_digest(pages, store.response_heads(pages)) != entry["heads"]:
             return None
@@ -176,16 +192,19 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
 
 
 def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
-             input_files: Mapping[str, str | None], pages: Mapping[str, str],
+             input_files: Mapping[str, str | None], read_log: ReadLog,
              made: float) -> bool:
     """Keep what the run of `argv` printed, with what it read: `input_files` (path -> the
-    `file_digest` of what was read, None for a file looked for and absent) and `pages`
-    (cache key -> the `Accept` it was read with, from
-    `depsat.sources.http.ReadLog`). `made` is when the run began: a page it read must still be
-    fresh now, and the memo answers only from then on. Returns whether it was kept (not when
-    a page is not servable from the cache as it is)."""
+    `file_digest` of what was read, None for a file looked for and absent) and what the
+    sources read (`read_log`). `made` is when the run began: a page it read must still be
+    fresh now, and the memo answers only from then on. Returns whether it was kept (not
+    after a read the memo cannot check, nor when a page is not servable from the cache as
+    it is)."""
     from depsat.sources.http import fresh_until
 
+    if read_log.unrepeatable_reads():
+        return False
+    pages = read_log.pages
     store = CacheStore.in_cache_dir(cache_dir)
     try:
         keys = sorted(pages)
@@ -204,6 +223,9 @@ def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
         entry = {
             "made": made, "until": until if until != float("inf") else 2.0**62,
             "files": [[path, digest] for path, digest in sorted(input_files.items())],
+            "local": [[path, None if stamp is None else list(stamp), digest]
+                      for path, (stamp, digest) in sorted(read_log.local_files.items())],
+            "listings": sorted([path, digest] for path, digest in read_log.listings.items()),
             "pages": keys, "heads": digest,
             "stdout": printed.stdout, "stderr": printed.stderr, "code": printed.code,
         }

@@ -229,6 +229,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         sources.append(environment)
         default_target = environment.environment.target()
     if args.universe:
+        if input_files is not None:  # (hashed before it is read: a change meanwhile is seen)
+            input_files[os.path.abspath(args.universe)] = memo.file_digest(args.universe)
         world = load_universe_file(args.universe)
         sources.append(world.source)
         request = request_from_universe_file(world, requirements)
@@ -318,7 +320,7 @@ def _memo_applies(args: argparse.Namespace) -> bool:
     """Whether a run with these options may be remembered (`depsat.cli.memo`): only what
     the memo can check later is read (index pages through the cache, input files)."""
     return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
-                or args.python or args.layers or args.universe or args.json
+                or args.python or args.layers or args.json
                 or args.format == "json" or getattr(args, "argv", None) is None)
 
 
@@ -358,8 +360,8 @@ def run(args: argparse.Namespace) -> int:
     printed = _printed(args, resolution)
     sys.stderr.write(printed.stderr)
     sys.stdout.write(printed.stdout)
-    if read_log is not None and not read_log.unrepeatable:
+    if read_log is not None:
         cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         memo.remember(args.argv, cache_dir, printed, input_files=input_files,
-                      pages=read_log.pages, made=began)
+                      read_log=read_log, made=began)
     return printed.code

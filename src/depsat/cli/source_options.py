@@ -101,8 +101,7 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
 
     `other_sources` says whether a universe file or an environment already gives candidates:
     then PyPI is not added as a default index. `progress` hears of the sources' fetches,
-    `read_log` of what they read (local indexes and folders, read around the client, are
-    logged as local reads).
+    `read_log` of what they read.
     """
     indexes: list[IndexConfig] = [
         *_named(args.indexes, "--index"),
@@ -131,10 +130,6 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
 
     client = HttpClient(cache_dir=args.cache_dir, offline=args.offline, no_cache=args.no_cache,
                         progress=progress or no_progress, read_log=read_log)
-    if read_log is not None:
-        for location in [*(i.url for i in indexes), *find_links]:
-            if not location.startswith(("http://", "https://")):
-                read_log.local(location)
     sources: list[Source] = []
     builder: MetadataBuilder | None = None
     if args.build_metadata:

@@ -61,7 +61,7 @@ class FindLinksSource(DistributionSource):
             path = file_url_path(self.location)
             if path.is_dir():
                 try:
-                    return local_directory_files(path)
+                    return local_directory_files(path, self.client.read_log)
                 except OSError as exc:
                     raise SourceError(f"cannot list find-links directory {path}: "
                                       f"{exc.strerror}", str(path)) from exc

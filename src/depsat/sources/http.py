@@ -66,6 +66,7 @@ import attrs
 from depsat.errors import SourceError
 from depsat.sources._transport import TRANSPORTS
 from depsat.sources.cache_store import CACHE_DATABASE, CACHE_FORMAT, CacheStore, default_cache_dir
+from depsat.sources.stamps import FileStamp, file_stamp, is_racy, listing_digest
 
 if TYPE_CHECKING:
     import netrc
@@ -340,16 +341,25 @@ class ReadLog:
     """What the sources read through one client, for telling later whether reading again
     would give the same (`depsat.cli.memo`). Thread-safe.
 
-    Files named by the hash their page publishes are not logged: their content is fixed.
-    Project pages (anything fetched by URL alone) are, by cache key, with the `Accept` they
-    were asked with. Reads that a later run could not repeat from the cache (local files,
-    whose changes the cache does not see; a wheel's METADATA read by ranges and kept under no
-    hash) make the run `unrepeatable`."""
+    * Files named by the hash their page publishes are not logged: their content is fixed.
+    * Pages (anything fetched by URL alone) are logged by cache key, with the `Accept` they
+      were asked with.
+    * Local files are logged with their `stamps.file_stamp` taken before reading (and the
+      digest of what was read, for a file changed just before), or as absent; local folders
+      by their listing.
+    * Reads that a later run could not check (a wheel's METADATA read by ranges and kept
+      under no hash, anything a source marks with `unrepeatable`) make the run
+      `unrepeatable`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.pages: dict[str, str] = {}
         """Cache key -> the `Accept` header of the GET."""
+        self.local_files: dict[str, tuple[FileStamp | None, str | None]] = {}
+        """Path -> (stamp before reading or None if absent, SHA-256 of a racy file's
+        content)."""
+        self.listings: dict[str, str] = {}
+        """Directory path -> `stamps.listing_digest` of what was listed."""
         self._unrepeatable: list[str] = []
         self._ranged: set[str] = set()
 
@@ -357,9 +367,21 @@ class ReadLog:
         with self._lock:
             self.pages[cache_key(url)] = accept or "*/*"
 
-    def local(self, url: str) -> None:
+    def local_file(self, path: str, stamp: FileStamp | None, content: bytes | None) -> None:
+        """A local file read (`content`), or looked for and not read (`content` None)."""
+        digest = (hashlib.sha256(content).hexdigest()
+                  if stamp is not None and content is not None and is_racy(stamp) else None)
         with self._lock:
-            self._unrepeatable.append(url)
+            self.local_files[path] = (stamp, digest)
+
+    def listing(self, path: str, entries: list[tuple[str, bool]]) -> None:
+        with self._lock:
+            self.listings[path] = listing_digest(entries)
+
+    def unrepeatable(self, what: str) -> None:
+        """Something was read that a later run could not check."""
+        with self._lock:
+            self._unrepeatable.append(what)
 
     def ranged(self, url: str) -> None:
         with self._lock:
@@ -370,9 +392,8 @@ class ReadLog:
         with self._lock:
             self._ranged.discard(url)
 
-    @property
-    def unrepeatable(self) -> list[str]:
-        """The URLs read in ways a later run could not repeat from the cache alone."""
+    def unrepeatable_reads(self) -> list[str]:
+        """What was read in ways a later run could not check."""
         with self._lock:
             return [*self._unrepeatable, *sorted(self._ranged)]
 
@@ -511,8 +532,6 @@ class HttpClient:
         revalidation (for files the caller checks against a published hash); `keep=False`
         does not store an immutable file fetched now (the caller keeps what it extracts)."""
         if url.startswith("file:"):
-            if self.read_log is not None:
-                self.read_log.local(url)
             return self._get_file(url)
         if self.read_log is not None and not immutable:
             self.read_log.page(_strip_userinfo(url)[0], accept)
@@ -648,7 +667,7 @@ class HttpClient:
             if parts.netloc not in ("", "localhost"):
                 path = Path(f"//{parts.netloc}{url2pathname(parts.path)}")
         try:
-            data = path.read_bytes()
+            data = self.read_local(path)
         except FileNotFoundError:
             return Fetched(url, 404, b"")
         except IsADirectoryError as exc:
@@ -661,6 +680,21 @@ class HttpClient:
         elif path.suffix in (".html", ".htm"):
             content_type = "text/html"
         return Fetched(url, 200, data, content_type)
+
+    def read_local(self, path: Path) -> bytes:
+        """The bytes of a local file, as `Path.read_bytes` (and its errors); logged in the
+        `read_log`, stamped before it is read."""
+        log = self.read_log
+        stamp = file_stamp(path) if log is not None else None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            if log is not None:
+                log.local_file(str(path), stamp, None)
+            raise
+        if log is not None:
+            log.local_file(str(path), stamp, data)
+        return data
 
     def forget(self, url: str) -> None:
         """Drop `url` from the cache (a cached file that failed its hash check)."""

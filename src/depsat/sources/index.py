@@ -57,6 +57,7 @@ from depsat.sources.http import (
     FetchKind,
     HttpClient,
     HttpError,
+    ReadLog,
     redact_url,
     url2pathname,
 )
@@ -68,6 +69,7 @@ from depsat.sources.simple_api import (
     SimpleApiError,
     parse_project_page,
 )
+from depsat.sources.stamps import file_stamp, listing
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
@@ -502,17 +504,18 @@ def file_url_path(url: str) -> Path:
     return Path(f"//{parts.netloc}{path}") if parts.netloc not in ("", "localhost") else Path(path)
 
 
-def local_directory_files(directory: Path) -> list[ProjectFile]:
+def local_directory_files(directory: Path, read_log: ReadLog | None = None,
+                          ) -> list[ProjectFile]:
     """A directory of distributions as links (find-links folders, file:// pages without
-    an index file). PEP 658 sidecars (`<file>.metadata`) are used when present."""
-    files: list[ProjectFile] = []
-    for entry in sorted(directory.iterdir()):
-        if not entry.is_file() or entry.name.endswith(".metadata"):
-            continue
-        sidecar = entry.with_name(entry.name + ".metadata")
-        files.append(ProjectFile(filename=entry.name, url=entry.resolve().as_uri(),
-                                 core_metadata=sidecar.is_file()))
-    return files
+    an index file). PEP 658 sidecars (`<file>.metadata`) are used when present. The listing
+    goes into `read_log`; OSError if the directory cannot be listed."""
+    entries = listing(directory)
+    if read_log is not None:
+        read_log.listing(str(directory), entries)
+    names = {name for name, is_file in entries if is_file}
+    return [ProjectFile(filename=name, url=(directory / name).resolve().as_uri(),
+                        core_metadata=f"{name}.metadata" in names)
+            for name in sorted(names) if not name.endswith(".metadata")]
 
 
 class IndexSource(DistributionSource):
@@ -607,7 +610,7 @@ class IndexSource(DistributionSource):
                                          ("index.html", "text/html")):
             index_file = directory / index_name
             try:
-                content = index_file.read_bytes()
+                content = self.client.read_local(index_file)
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 continue
             except OSError as exc:
@@ -618,6 +621,11 @@ class IndexSource(DistributionSource):
             except SimpleApiError as exc:
                 raise SourceError(f"malformed project page {index_file}: {exc}",
                                   str(index_file)) from exc
-        if directory.is_dir():
-            return ProjectPage(url=url, name=None, files=tuple(local_directory_files(directory)))
-        return None
+        log = self.client.read_log
+        try:
+            files = local_directory_files(directory, log)
+        except (FileNotFoundError, NotADirectoryError):
+            if log is not None:  # not there (yet)
+                log.local_file(str(directory), file_stamp(directory), None)
+            return None
+        return ProjectPage(url=url, name=None, files=tuple(files))
