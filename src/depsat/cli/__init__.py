@@ -5,15 +5,17 @@ Exit codes: 0 solved, 1 no solution, 2 bad input (one line naming the culprit, n
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from depsat import __version__
 from depsat.errors import DepsatError
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["entry", "main"]
 
@@ -22,14 +24,15 @@ EXIT_UNSATISFIABLE = 1
 EXIT_BAD_INPUT = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on usage errors already; keep its one-line style."""
-
-
 def build_parser() -> argparse.ArgumentParser:
+    # argparse is imported here: a remembered answer (`memo`) never parses the command line.
+    import argparse
+
     from depsat.cli import env_command, explain_command, resolve_command
 
-    parser = _Parser(prog="depsat", description=__doc__.splitlines()[0] if __doc__ else None)
+    # argparse exits 2 on usage errors already, in its one-line style.
+    parser = argparse.ArgumentParser(prog="depsat",
+                                     description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"depsat {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     resolve_command.add_parser(subparsers)
