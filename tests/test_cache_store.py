@@ -136,3 +136,16 @@ def test_an_unwritable_place_only_stops_saving(tmp_path: Path) -> None:
     assert store.file("k") is None and not store.has_file("k") and store.response("k") is None
     store.remove_file("k")
     store.close()
+
+
+def test_only_the_newest_resolutions_are_kept(tmp_path: Path) -> None:
+    """The memo keeps one resolution per command line; the oldest go first, and one stored
+    again counts as new."""
+    store = CacheStore.in_cache_dir(tmp_path)
+    for number in range(55):
+        store.put_resolution(f"k{number}", f"body {number}".encode())
+    store.put_resolution("k2", b"again")
+    kept = [k for k in (f"k{n}" for n in range(55)) if store.resolution(k) is not None]
+    assert kept == ["k2", *[f"k{n}" for n in range(6, 55)]]
+    assert store.resolution("k2") == b"again"
+    store.close()

@@ -159,10 +159,12 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
         return None
     try:
         store = CacheStore.in_cache_dir(_cache_dir(argv))
+    except (OSError, ValueError):
+        return None
+    try:
         if not store.path.exists():
             return None
-        key = memo_key(argv)
-        body = store.resolution(key)
+        body = store.resolution(memo_key(argv))
         if body is None:
             return None
         entry = json.loads(body)
@@ -177,18 +179,16 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
                     digest is not None and file_digest(path) != digest):
                 return None
         for path, digest in entry["listings"]:
-            try:
-                if listing_digest(listing(path)) != digest:
-                    return None
-            except OSError:
+            if listing_digest(listing(path)) != digest:
                 return None
         pages: list[str] = entry["pages"]
         if _heads_digest(pages, store.response_heads(pages)) != entry["heads"]:
             return None
-        store.close()
         return Remembered(str(entry["stdout"]), str(entry["stderr"]), int(entry["code"]))
     except (OSError, ValueError, TypeError, KeyError):
         return None
+    finally:
+        store.close()
 
 
 def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,

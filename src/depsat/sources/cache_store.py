@@ -52,6 +52,7 @@ CACHE_DATABASE = "cache.sqlite3"
 """The cache database (`CacheStore`), in the cache's subdirectory."""
 
 _BUSY_SECONDS = 10.0
+_RESOLUTIONS_KEPT = 50
 _KEYS_PER_QUERY = 500
 """Well under SQLite's smallest limit on a statement's parameters (999 before 3.32)."""
 _SCHEMA = (
@@ -128,7 +129,12 @@ class CacheStore:
         return None if row is None else bytes(row[0])
 
     def put_resolution(self, key: str, body: bytes) -> None:
+        """Keep a resolution; only the `_RESOLUTIONS_KEPT` newest are kept (each command
+        line has its own, and a command run once, on a port or in a directory that is gone,
+        is never asked for again)."""
         self._write("INSERT OR REPLACE INTO resolutions VALUES (?, ?)", (key, body))
+        self._write("DELETE FROM resolutions WHERE rowid NOT IN (SELECT rowid FROM "
+                    "resolutions ORDER BY rowid DESC LIMIT ?)", (_RESOLUTIONS_KEPT,))
 
     def remove_resolution(self, key: str) -> None:
         self._write("DELETE FROM resolutions WHERE key = ?", (key,), create=False)
