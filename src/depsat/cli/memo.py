@@ -102,21 +102,26 @@ def memo_key(argv: Sequence[str]) -> str:
 
     The interpreter's path entries are stamped by their modification times: installing,
     upgrading or removing a distribution there (packaging, python-sat, depsat) renames or
-    creates a directory in them."""
+    creates a directory in them. The working directory's entry (``python -m depsat``) is
+    not: writing the plan to a new file there would change it."""
     import depsat
 
     package = Path(depsat.__file__).parent
+    cwd = os.getcwd()
     path_stamps: list[tuple[str, int | None]] = []
     for entry in sys.path:
+        if entry in ("", cwd):  # (`python -m`: any file made here would change the key)
+            path_stamps.append((entry, None))
+            continue
         try:
-            path_stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+            path_stamps.append((entry, os.stat(entry).st_mtime_ns))
         except OSError:
             path_stamps.append((entry, None))
     libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
     parts = {
         "format": _FORMAT,
         "argv": list(argv),
-        "cwd": os.getcwd(),
+        "cwd": cwd,
         "python": [sys.executable, sys.version, sys.platform, sys.implementation.name],
         "uname": list(os.uname()) if hasattr(os, "uname") else None,
         "libc": libc,
