@@ -61,14 +61,16 @@ _RESOLVED_SCRIPT = ("import sys; from depsat.cli import main; code = main(sys.ar
                     "sys.exit(code)")
 
 
-def how_answered(world: dict[str, Path], *args: str) -> tuple[str, str]:
-    """Run ``depsat resolve ARGS`` in a fresh interpreter; return what it printed and
-    whether it resolved (loaded the resolver) or answered from the memo."""
+def how_answered(world: dict[str, Path], *args: str,
+                 env: dict[str, str] | None = None) -> tuple[str, str]:
+    """Run ``depsat resolve ARGS`` in a fresh interpreter (with `env` added to its
+    environment); return what it printed and whether it resolved (loaded the resolver) or
+    answered from the memo."""
     command = [sys.executable, "-c", _RESOLVED_SCRIPT, "resolve", "--cache-dir",
                str(world["cache"]), "--python-version", "3.12", "--format", "requirements",
                *args]
     run = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                         env=clean_env(), cwd=world["work"], check=False)
+                         env={**clean_env(), **(env or {})}, cwd=world["work"], check=False)
     assert run.returncode == 0, run.stderr
     printed, _, how = run.stdout.rstrip("\n").rpartition("\n")
     return printed, how
@@ -280,6 +282,64 @@ def test_a_file_rewritten_in_place_is_seen(world: dict[str, Path]) -> None:
     assert len(changed) == len(text) and changed != text
     page.write_text(changed)
     os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    printed, how = how_answered(world, *args)
+    assert how == "resolved"
+
+
+def test_an_installed_environment_is_remembered_until_it_changes(world: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    """A real venv: the interpreter is asked again (its answer compared), and the layers'
+    listings and metadata files are checked. Upgrading, editing or adding a distribution
+    resolves again."""
+    import shutil
+
+    from envbuild import make_venv, site_packages, write_dist_info
+
+    python = make_venv(Path(sys.executable), tmp_path / "venv")
+    site = site_packages(python)
+    installed = write_dist_info(site, "lib", "1.0")
+    args = ("app", "--index-url", (world["index"] / "simple").as_uri(), "--python", str(python))
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==1.0" in printed  # kept: it is installed
+    assert how_answered(world, *args) == (printed, "remembered")
+
+    shutil.rmtree(installed)  # upgraded by another tool
+    installed = write_dist_info(site, "lib", "2.0")
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==2.0" in printed
+    assert how_answered(world, *args) == (printed, "remembered")
+
+    metadata = installed / "METADATA"  # edited in place: now needs a project nobody has
+    metadata.write_text(metadata.read_text() + "Requires-Dist: tool>=1\n")
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "tool==1.0" in printed
+
+    write_dist_info(site, "tool", "0.5")  # a new distribution in the layer
+    printed, how = how_answered(world, *args)
+    assert how == "resolved"
+    assert how_answered(world, *args) == (printed, "remembered")
+
+    # Only the interpreter's own answer changes: the venv now sees the base's packages.
+    config = tmp_path / "venv" / "pyvenv.cfg"
+    config.write_text(config.read_text().replace("include-system-site-packages = false",
+                                                 "include-system-site-packages = true"))
+    printed, how = how_answered(world, *args)
+    assert how == "resolved"
+    assert how_answered(world, *args) == (printed, "remembered")
+
+
+def test_a_layer_given_as_a_path_is_remembered_until_it_changes(world: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    from envbuild import write_dist_info
+
+    layer = tmp_path / "layer"
+    write_dist_info(layer, "lib", "1.0")
+    args = ("app", "--index-url", (world["index"] / "simple").as_uri(), "--layer", str(layer))
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==1.0" in printed
+    assert how_answered(world, *args) == (printed, "remembered")
+    (layer / "extra.pth").write_text(str(tmp_path / "elsewhere") + "\n")
+    write_dist_info(tmp_path / "elsewhere", "tool", "1.0")
     printed, how = how_answered(world, *args)
     assert how == "resolved"
 

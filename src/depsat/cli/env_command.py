@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # imported where used: `depsat --help` should not load them
     from depsat.model import Diagnostic
     from depsat.sources.environment import Environment
     from depsat.sources.installed import InstalledDistribution, InstalledSource
+    from depsat.sources.stamps import ReadLog
 
 __all__ = ["add_env_parser", "env_to_json", "run_env"]
 
@@ -70,17 +71,19 @@ def run_env(args: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
-def installed_source(args: argparse.Namespace) -> InstalledSource:
-    """The environment that ``--python`` / ``--layer`` describe (shared with ``resolve``)."""
+def installed_source(args: argparse.Namespace,
+                     read_log: ReadLog | None = None) -> InstalledSource:
+    """The environment that ``--python`` / ``--layer`` describe (shared with ``resolve``);
+    `read_log` hears what it reads."""
     from depsat.sources.installed import InstalledSource
 
     layers: list[str] = list(args.layers or [])
     if not layers:
-        return InstalledSource.from_interpreter(args.python)
+        return InstalledSource.from_interpreter(args.python, read_log=read_log)
     parsed = [_layer_argument(text) for text in layers]
     names = [name or f"layer{i}" for i, (name, _path) in enumerate(parsed)]
     return InstalledSource.from_paths(
-        [path for _name, path in parsed], names=names, python=args.python
+        [path for _name, path in parsed], names=names, python=args.python, read_log=read_log
     )
 
 

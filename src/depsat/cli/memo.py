@@ -6,31 +6,35 @@ encodes and solves: 0.5-0.8 s at 1,000-3,000 projects, where uv (compiled) answe
 nothing, and `uv lock` already skips resolving when its lock still fits the project; this is
 the same idea, checked more strictly.
 
-A resolution is decided by its command line, the files it reads and the index pages it
-reads. After a run, the memo keeps under a key of everything that is not read from files or
-pages (the command line, the working directory, the interpreter and platform that give the
-default target, the installed code of depsat and its libraries, ``DEPSAT_*`` variables):
+A resolution is decided by its command line, the files it reads, the index pages it reads
+and, for an installed environment, what its interpreter says about itself. After a run, the
+memo keeps under a key of everything that is not read from files or pages (the command
+line, the working directory, the interpreter and platform that give the default target, the
+installed code of depsat and its libraries, ``DEPSAT_*`` variables):
 
 * the output (stdout, stderr) and the exit code;
 * the SHA-256 of every input file (requirements, constraints, the universe file, the
   configuration file, and the configuration files that were looked for and absent);
-* the stamps of the local index files and folders read (`depsat.sources.stamps`: a file's
-  times, size and inode, and its content for one changed just before; a folder's listing);
-* the cache keys of the index pages read and a digest of their stored heads (a stored
-  response's head holds the moment it was stored, so a page fetched again has a new one),
-  and the earliest moment one of them goes stale by the HTTP caching rules.
+* what the sources logged in their `ReadLog` (`depsat.sources.stamps`): the stamps of the
+  local files and folders read (index files, find-links folders, installed layers and the
+  metadata in them, `.pth` and `.egg-link` files: a file's times, size and inode, and its
+  content for one changed just before; a folder's listing), whether each installed layer
+  was writable, the digest of each interpreter's answer about itself, and the index pages
+  read over HTTP: their cache keys, a digest of their stored heads (a stored response's head
+  holds the moment it was stored, so a page fetched again has a new one), and the earliest
+  moment one of them goes stale by the HTTP caching rules.
 
-The next run with the same key answers from the memo only while all of that holds. Then
-resolving would read exactly what the remembered run read (metadata and files of an index
-over HTTP are named by the hash their page publishes, so their content is fixed) and decide
-the same. Anything else resolves as before, and the new result replaces the memo.
+The next run with the same key answers from the memo only while all of that holds (the
+interpreter is asked again, 20-40 ms). Then resolving would read exactly what the
+remembered run read (metadata and files of an index over HTTP are named by the hash their
+page publishes, so their content is fixed) and decide the same. Anything else resolves as
+before, and the new result replaces the memo.
 
 Not remembered (resolved every time): ``--no-memo``, ``--no-cache`` (the memo lives in the
-cache), ``--offline``, ``--build-metadata``, installed environments (``--python``,
-``--layer``: their files are not logged yet), ``--format json`` (its timings would be the
+cache), ``--offline``, ``--build-metadata``, ``--format json`` (its timings would be the
 old run's), a run that read a page the fast path would not serve without asking the server
-(a 404 from an index without the project, a page with no caching headers), and a wheel read
-by ranges whose hash the index did not publish.
+(a 404 from an index without the project, a page with no caching headers), a wheel read by
+ranges whose hash the index did not publish, and a layer that could not be listed.
 
 This module imports only the standard library and the cache store: looking up a memo must
 cost less than the interpreter's start, or it would not be worth having.
@@ -48,10 +52,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from depsat.sources.cache_store import CacheStore, default_cache_dir
-from depsat.sources.stamps import file_stamp, listing, listing_digest
+from depsat.sources.stamps import file_stamp, listing, listing_digest, writable
 
 if TYPE_CHECKING:
-    from depsat.sources.http import ReadLog
+    from depsat.sources.stamps import ReadLog
 
 __all__ = ["Remembered", "file_digest", "memo_key", "recall", "remember"]
 
@@ -156,6 +160,19 @@ def _heads_digest(keys: Sequence[str], heads: dict[str, bytes]) -> str | None:
     return digest.hexdigest()
 
 
+def _answer_digest(executable: str, script: str) -> str | None:
+    """The digest of what `executable` answers to the introspection `script` now (as
+    `depsat.sources.environment.inspect_interpreter` asks it), None if it cannot be run."""
+    import subprocess
+
+    try:
+        completed = subprocess.run([executable, "-c", script], capture_output=True,
+                                   stdin=subprocess.DEVNULL, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return hashlib.sha256(completed.stdout).hexdigest() if completed.returncode == 0 else None
+
+
 def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | None:
     """What the remembered run of `argv` printed, if it still holds; else None (resolve).
 
@@ -185,6 +202,12 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
                 return None
         for path, digest in entry["listings"]:
             if listing_digest(listing(path)) != digest:
+                return None
+        for path, was_writable in entry["access"]:
+            if writable(path) != was_writable:
+                return None
+        for executable, script, digest in entry["interpreters"]:
+            if _answer_digest(executable, script) != digest:
                 return None
         pages: list[str] = entry["pages"]
         if _heads_digest(pages, store.response_heads(pages)) != entry["heads"]:
@@ -231,6 +254,9 @@ def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
             "local": [[path, None if stamp is None else list(stamp), digest]
                       for path, (stamp, digest) in sorted(read_log.local_files.items())],
             "listings": sorted([path, digest] for path, digest in read_log.listings.items()),
+            "access": sorted([path, answer] for path, answer in read_log.access.items()),
+            "interpreters": sorted([executable, script, digest] for executable, (script, digest)
+                                   in read_log.interpreters.items()),
             "pages": keys, "heads": digest,
             "stdout": printed.stdout, "stderr": printed.stderr, "code": printed.code,
         }

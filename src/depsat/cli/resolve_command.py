@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from depsat.model import Candidate
     from depsat.solver import SolverBackend
     from depsat.sources.base import Source
-    from depsat.sources.http import ReadLog
+    from depsat.sources.stamps import ReadLog
     from depsat.target import Target
 
 __all__ = [
@@ -223,7 +223,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     default_target: Target | None = None
     installed: tuple[Candidate, ...] = ()
     if args.python or args.layers:
-        environment = installed_source(args)
+        environment = installed_source(args, read_log)
         installed = tuple(c for c in (environment.visible(p) for p in environment.projects())
                           if c is not None)
         sources.append(environment)
@@ -320,7 +320,7 @@ def _memo_applies(args: argparse.Namespace) -> bool:
     """Whether a run with these options may be remembered (`depsat.cli.memo`): only what
     the memo can check later is read (index pages through the cache, input files)."""
     return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
-                or args.python or args.layers or args.json
+                or args.json
                 or args.format == "json" or getattr(args, "argv", None) is None)
 
 
@@ -351,7 +351,7 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
 
 def run(args: argparse.Namespace) -> int:
     from depsat.sources.cache_store import default_cache_dir
-    from depsat.sources.http import ReadLog
+    from depsat.sources.stamps import ReadLog
 
     read_log = ReadLog() if _memo_applies(args) else None
     input_files: dict[str, str | None] = {}

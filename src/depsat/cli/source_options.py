@@ -21,7 +21,8 @@ from depsat.source_rules import IndexStrategy, InstalledPinRule, SourceRules, pa
 if TYPE_CHECKING:
     from depsat.sources.base import Source
     from depsat.sources.build_metadata import MetadataBuilder
-    from depsat.sources.http import ProgressCallback, ReadLog
+    from depsat.sources.http import ProgressCallback
+    from depsat.sources.stamps import ReadLog
 
 __all__ = ["PYPI", "add_source_arguments", "config_candidates", "index_sources", "load_config"]
 

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import attrs
 from packaging import tags as _tags
@@ -30,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from depsat.errors import SourceError
 from depsat.model import Diagnostic
+from depsat.sources.stamps import ReadLog, file_stamp, listing, writable
 from depsat.target import Target
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Layer",
     "inspect_interpreter",
     "pth_entries",
+    "read_file",
 ]
 
 _TIMEOUT_SECONDS = 60.0
@@ -225,18 +226,20 @@ class Environment:
 
     @classmethod
     def from_interpreter(
-        cls, python: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+        cls, python: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None,
+        read_log: ReadLog | None = None,
     ) -> Environment:
         """Ask `python` (default: the running interpreter) for its layers, markers and tags.
 
         `env` is the subprocess environment (default: inherited, so PYTHONPATH and
-        PYTHONUSERBASE count as they would for the user's own programs).
+        PYTHONUSERBASE count as they would for the user's own programs). `read_log` hears
+        the interpreter's answer and what is read to find the layers.
         """
         # Most venvs have no `packaging`; then `info.tags` were computed by depsat with the
         # same rules (tests check they equal packaging.tags.sys_tags()), so no warning.
-        info = inspect_interpreter(python, env=env)
+        info = inspect_interpreter(python, env=env, read_log=read_log)
         return cls(
-            layers=layers_from_interpreter(info),
+            layers=layers_from_interpreter(info, read_log),
             python_version=info.version,
             markers=info.markers,
             tags=info.tags,
@@ -250,11 +253,13 @@ class Environment:
         *,
         names: Sequence[str] | None = None,
         python: str | os.PathLike[str] | None = None,
+        read_log: ReadLog | None = None,
     ) -> Environment:
         """Layers given explicitly, top (target) first, for environments that cannot be run.
 
         The top layer is writable if the current user can write to it; the others are
-        read-only. With `python`, markers and tags come from that interpreter.
+        read-only. With `python`, markers and tags come from that interpreter. `read_log`
+        hears what is read.
         """
         if names is not None and len(names) != len(paths):
             raise ValueError("names and paths differ in length")
@@ -262,19 +267,19 @@ class Environment:
         layer_names = list(names) if names is not None else [f"layer{i}" for i in range(len(plain))]
         layers: list[Layer] = []
         for position, (name, path) in enumerate(zip(layer_names, plain, strict=True)):
-            read_only = position > 0 or not os.access(path, os.W_OK)
-            inside, outside = _split_pth_entries(path)
+            read_only = position > 0 or not _writable(path, read_log)
+            inside, outside = _split_pth_entries(path, read_log)
             search_path = (path, *inside) if inside else ()
             layers.append(Layer(name, path, len(layers), read_only, search_path))
             layers.extend(
                 Layer(f"path:{entry}", entry, len(layers) + offset, True)
                 for offset, entry in enumerate(outside)
-                if _holds_distributions(entry)
+                if _holds_distributions(entry, read_log)
             )
         layers = _dedupe_layers(layers)
         if python is None:
             return cls(layers=tuple(layers))
-        info = inspect_interpreter(python)
+        info = inspect_interpreter(python, read_log=read_log)
         return cls(
             layers=tuple(layers),
             python_version=info.version,
@@ -285,9 +290,13 @@ class Environment:
 
 
 def inspect_interpreter(
-    python: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+    python: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None,
+    read_log: ReadLog | None = None,
 ) -> InterpreterInfo:
-    """Run `python` once and parse what it reports. Any failure is a `SourceError` naming it."""
+    """Run `python` once and parse what it reports. Any failure is a `SourceError` naming it.
+
+    The answer goes into `read_log` (a later run asks again and compares) with the
+    environment it was asked in: only the inherited one (`env` None) can be asked again."""
     executable = os.fspath(python) if python is not None else sys.executable
     try:
         completed = subprocess.run(
@@ -312,6 +321,11 @@ def inspect_interpreter(
         lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = lines[-1] if lines else f"exit status {completed.returncode}"
         raise SourceError(f"interpreter failed to describe itself: {detail}", executable)
+    if read_log is not None:
+        if env is None:
+            read_log.interpreter(executable, _INTROSPECT, completed.stdout)
+        else:
+            read_log.unrepeatable(f"{executable} asked in an environment of its own")
     # sitecustomize or a .pth file may print too: the answer is what follows the last marker.
     _before, _marker, answer = completed.stdout.decode("utf-8", "replace").rpartition(_MARKER)
     try:
@@ -445,23 +459,28 @@ def _platforms(data: Mapping[str, object]) -> Iterable[str]:
         yield platform
 
 
-def pth_entries(directory: str) -> list[str]:
+def pth_entries(directory: str, read_log: ReadLog | None = None) -> list[str]:
     """Existing paths the `.pth` files in `directory` add, as `site.addpackage` would.
 
     Read by hand because `site` would *execute* the `import` lines: those are skipped here.
     Files are taken in sorted order, as `site` does; unreadable ones are skipped (the layer
-    reader reports unreadable files).
+    reader reports unreadable files). `read_log` hears what is read.
     """
     try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".pth"))
+        listed = listing(directory)
     except OSError:
+        if read_log is not None:
+            read_log.checked(directory)
         return []
+    if read_log is not None:
+        read_log.listing(directory, listed)
+    names = sorted(n for n, _kind in listed if n.endswith(".pth"))
     entries: list[str] = []
     for name in names:
         if name.startswith("."):
             continue  # hidden .pth files are skipped by site since 3.13
         try:
-            text = Path(directory, name).read_bytes().decode("utf-8", "replace")
+            text = read_file(os.path.join(directory, name), read_log).decode("utf-8", "replace")
         except OSError:
             continue
         for line in text.splitlines():
@@ -469,9 +488,31 @@ def pth_entries(directory: str) -> list[str]:
             if not line or line.startswith("#") or line.startswith(("import ", "import\t")):
                 continue
             entry = os.path.normpath(os.path.join(directory, line))
+            if read_log is not None:
+                read_log.checked(entry)
             if entry not in entries and os.path.exists(entry):
                 entries.append(entry)
     return entries
+
+
+def read_file(path: str, read_log: ReadLog | None = None, *, limit: int = -1) -> bytes:
+    """A local file's bytes (at most `limit`), as `open(...).read()` with its errors;
+    logged in `read_log`, stamped before it is read."""
+    stamp = file_stamp(path) if read_log is not None else None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit)
+    except OSError:
+        if read_log is not None:
+            read_log.local_file(path, stamp, None)
+        raise
+    if read_log is not None:
+        read_log.local_file(path, stamp, data)
+    return data
+
+
+def _writable(path: str, read_log: ReadLog | None) -> bool:
+    return read_log.writable(path) if read_log is not None else writable(path)
 
 
 def _is_inside(path: str, directory: str) -> bool:
@@ -485,11 +526,12 @@ def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _split_pth_entries(directory: str) -> tuple[list[str], list[str]]:
+def _split_pth_entries(directory: str, read_log: ReadLog | None = None,
+                       ) -> tuple[list[str], list[str]]:
     """`.pth` entries of a layer: those inside the layer's directory, and those elsewhere."""
     inside: list[str] = []
     outside: list[str] = []
-    for entry in pth_entries(directory):
+    for entry in pth_entries(directory, read_log):
         (inside if _is_inside(entry, directory) else outside).append(entry)
     return inside, outside
 
@@ -497,17 +539,25 @@ def _split_pth_entries(directory: str) -> tuple[list[str], list[str]]:
 _DIST_SUFFIXES = (".dist-info", ".egg-info", ".egg", ".egg-link")
 
 
-def _holds_distributions(entry: str) -> bool:
+def _holds_distributions(entry: str, read_log: ReadLog | None = None) -> bool:
     """Whether a `sys.path` entry could hold any distribution (cheap: one listing)."""
     if entry.lower().endswith(".egg"):
+        if read_log is not None:
+            read_log.checked(entry)
         return os.path.exists(entry)
     if os.path.isfile(entry):
+        if read_log is not None:
+            read_log.checked(entry)
         return zipfile.is_zipfile(entry)  # a zip on sys.path: the reader looks inside
     try:
-        with os.scandir(entry) as listing:
-            return any(e.name.lower().endswith(_DIST_SUFFIXES) for e in listing)
+        listed = listing(entry)
     except OSError:
+        if read_log is not None:
+            read_log.checked(entry)
         return False
+    if read_log is not None:
+        read_log.listing(entry, listed)
+    return any(name.lower().endswith(_DIST_SUFFIXES) for name, _kind in listed)
 
 
 def _dedupe_layers(layers: list[Layer]) -> list[Layer]:
@@ -524,7 +574,8 @@ def _dedupe_layers(layers: list[Layer]) -> list[Layer]:
     return kept
 
 
-def layers_from_interpreter(info: InterpreterInfo) -> tuple[Layer, ...]:
+def layers_from_interpreter(info: InterpreterInfo,
+                            read_log: ReadLog | None = None) -> tuple[Layer, ...]:
     """The layer stack in `sys.path` order, each site directory with the role it plays.
 
     Roles: "venv" (the venv's own site-packages, the target), "system" (the base installation's
@@ -556,7 +607,7 @@ def layers_from_interpreter(info: InterpreterInfo) -> tuple[Layer, ...]:
     listed_by: dict[str, tuple[str, int]] = {}
     for key in roles:
         owner[key] = key
-        inside, outside = _split_pth_entries(key)
+        inside, outside = _split_pth_entries(key, read_log)
         for entry in inside:
             owner.setdefault(_real(entry), key)
         for number, entry in enumerate(outside):
@@ -570,7 +621,8 @@ def layers_from_interpreter(info: InterpreterInfo) -> tuple[Layer, ...]:
             continue
         entry = os.path.abspath(entry)
         owned = owner.get(_real(entry))
-        if owned is None and _real(entry) not in members and not _holds_distributions(entry):
+        if owned is None and _real(entry) not in members and not _holds_distributions(
+                entry, read_log):
             continue
         key = owned if owned is not None else _real(entry)
         members.setdefault(key, [])
@@ -596,7 +648,8 @@ def layers_from_interpreter(info: InterpreterInfo) -> tuple[Layer, ...]:
             count = role_count.get(role, 0)
             role_count[role] = count + 1
             name = role if count == 0 else f"{role}:{path}"
-            writable = role == target_role and not target_found and os.access(path, os.W_OK)
+            writable = (role == target_role and not target_found
+                        and _writable(path, read_log))
             target_found = target_found or role == target_role
             read_only = not writable
         search_path = tuple(members[key])

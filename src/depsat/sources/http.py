@@ -66,7 +66,7 @@ import attrs
 from depsat.errors import SourceError
 from depsat.sources._transport import TRANSPORTS
 from depsat.sources.cache_store import CACHE_DATABASE, CACHE_FORMAT, CacheStore, default_cache_dir
-from depsat.sources.stamps import FileStamp, file_stamp, is_racy, listing_digest
+from depsat.sources.stamps import ReadLog, file_stamp
 
 if TYPE_CHECKING:
     import netrc
@@ -84,7 +84,6 @@ __all__ = [
     "HttpClient",
     "HttpError",
     "ProgressCallback",
-    "ReadLog",
     "cache_entry_id",
     "cache_key",
     "default_cache_dir",
@@ -337,67 +336,6 @@ def fresh_until(head: bytes, accept: str, now: float) -> float | None:
     return max(now, min(date + _ONE_WEEK, (date - modified / 10 - 1) / 0.9))
 
 
-class ReadLog:
-    """What the sources read through one client, for telling later whether reading again
-    would give the same (`depsat.cli.memo`). Thread-safe.
-
-    * Files named by the hash their page publishes are not logged: their content is fixed.
-    * Pages (anything fetched by URL alone) are logged by cache key, with the `Accept` they
-      were asked with.
-    * Local files are logged with their `stamps.file_stamp` taken before reading (and the
-      digest of what was read, for a file changed just before), or as absent; local folders
-      by their listing.
-    * Reads that a later run could not check (a wheel's METADATA read by ranges and kept
-      under no hash, anything a source marks with `unrepeatable`) make the run
-      `unrepeatable`."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.pages: dict[str, str] = {}
-        """Cache key -> the `Accept` header of the GET."""
-        self.local_files: dict[str, tuple[FileStamp | None, str | None]] = {}
-        """Path -> (stamp before reading or None if absent, SHA-256 of a racy file's
-        content)."""
-        self.listings: dict[str, str] = {}
-        """Directory path -> `stamps.listing_digest` of what was listed."""
-        self._unrepeatable: list[str] = []
-        self._ranged: set[str] = set()
-
-    def page(self, url: str, accept: str | None) -> None:
-        with self._lock:
-            self.pages[cache_key(url)] = accept or "*/*"
-
-    def local_file(self, path: str, stamp: FileStamp | None, content: bytes | None) -> None:
-        """A local file read (`content`), or looked for and not read (`content` None)."""
-        digest = (hashlib.sha256(content).hexdigest()
-                  if stamp is not None and content is not None and is_racy(stamp) else None)
-        with self._lock:
-            self.local_files[path] = (stamp, digest)
-
-    def listing(self, path: str, entries: list[tuple[str, bool]]) -> None:
-        with self._lock:
-            self.listings[path] = listing_digest(entries)
-
-    def unrepeatable(self, what: str) -> None:
-        """Something was read that a later run could not check."""
-        with self._lock:
-            self._unrepeatable.append(what)
-
-    def ranged(self, url: str) -> None:
-        with self._lock:
-            self._ranged.add(url)
-
-    def extracted(self, url: str) -> None:
-        """What was read from `url` by ranges is now kept under its published hash."""
-        with self._lock:
-            self._ranged.discard(url)
-
-    def unrepeatable_reads(self) -> list[str]:
-        """What was read in ways a later run could not check."""
-        with self._lock:
-            return [*self._unrepeatable, *sorted(self._ranged)]
-
-
 class HttpClient:
     """One HTTP client for all of depsat's sources: pooled, cached, retried, authenticated.
 
@@ -534,7 +472,7 @@ class HttpClient:
         if url.startswith("file:"):
             return self._get_file(url)
         if self.read_log is not None and not immutable:
-            self.read_log.page(_strip_userinfo(url)[0], accept)
+            self.read_log.page(cache_key(_strip_userinfo(url)[0]), accept)
         if not self.no_cache:
             hit = self._from_cache(self._remember(url), accept, immutable)
             if hit is not None:
@@ -586,7 +524,7 @@ class HttpClient:
         if hit is not None:
             self.count(cache_hit=True)
             if self.read_log is not None and not immutable:
-                self.read_log.page(_strip_userinfo(url)[0], accept)
+                self.read_log.page(cache_key(_strip_userinfo(url)[0]), accept)
         return hit
 
     def is_local(self, url: str) -> bool:

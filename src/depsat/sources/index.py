@@ -57,7 +57,6 @@ from depsat.sources.http import (
     FetchKind,
     HttpClient,
     HttpError,
-    ReadLog,
     redact_url,
     url2pathname,
 )
@@ -69,7 +68,7 @@ from depsat.sources.simple_api import (
     SimpleApiError,
     parse_project_page,
 )
-from depsat.sources.stamps import file_stamp, listing
+from depsat.sources.stamps import ReadLog, file_stamp, listing
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
@@ -512,7 +511,7 @@ def local_directory_files(directory: Path, read_log: ReadLog | None = None,
     entries = listing(directory)
     if read_log is not None:
         read_log.listing(str(directory), entries)
-    names = {name for name, is_file in entries if is_file}
+    names = {name for name, kind in entries if kind == "f"}
     return [ProjectFile(filename=name, url=(directory / name).resolve().as_uri(),
                         core_metadata=f"{name}.metadata" in names)
             for name in sorted(names) if not name.endswith(".metadata")]

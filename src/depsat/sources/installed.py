@@ -42,7 +42,8 @@ from depsat.model import (
     Origin,
 )
 from depsat.sources.base import Source
-from depsat.sources.environment import Environment, Layer, pth_entries
+from depsat.sources.environment import Environment, Layer, pth_entries, read_file
+from depsat.sources.stamps import ReadLog, listing
 
 __all__ = [
     "InstalledDistribution",
@@ -75,12 +76,12 @@ class _MetaFiles(Protocol):
 @attrs.frozen(slots=True)
 class _DirFiles:
     directory: str
+    log: ReadLog | None = attrs.field(default=None, eq=False, repr=False)
 
     def read(self, name: str) -> bytes | None:
         path = os.path.join(self.directory, name)
         try:
-            with open(path, "rb") as handle:
-                data = handle.read(_MAX_METADATA_BYTES + 1)
+            data = read_file(path, self.log, limit=_MAX_METADATA_BYTES + 1)
         except FileNotFoundError:
             return None
         except IsADirectoryError as exc:
@@ -100,11 +101,12 @@ class _SingleFile:
     """An `.egg-info` *file*: its whole content is PKG-INFO, and nothing else exists."""
 
     path: str
+    log: ReadLog | None = attrs.field(default=None, eq=False, repr=False)
 
     def read(self, name: str) -> bytes | None:
         if name != "PKG-INFO":
             return None
-        return _DirFiles(os.path.dirname(self.path)).read(os.path.basename(self.path))
+        return _DirFiles(os.path.dirname(self.path), self.log).read(os.path.basename(self.path))
 
     def where(self, name: str) -> str:
         return self.path
@@ -115,8 +117,11 @@ class _ZipFiles:
     archive: str
     prefix: str
     """The member directory, e.g. "EGG-INFO/" or "foo-1.0.dist-info/"."""
+    log: ReadLog | None = attrs.field(default=None, eq=False, repr=False)
 
     def read(self, name: str) -> bytes | None:
+        if self.log is not None:
+            self.log.checked(self.archive)
         try:
             with zipfile.ZipFile(self.archive) as archive:
                 try:
@@ -188,19 +193,24 @@ class InstalledSource(Source):
     everything, duplicates and shadowed copies included.
     """
 
-    def __init__(self, environment: Environment, *, name: str = "installed") -> None:
+    def __init__(self, environment: Environment, *, name: str = "installed",
+                 read_log: ReadLog | None = None) -> None:
         self.name = name
         self.environment = environment
+        self.read_log = read_log
+        """Where what is read is logged, if anywhere (`depsat.sources.stamps.ReadLog`)."""
         self._distributions: tuple[InstalledDistribution, ...] | None = None
         self._diagnostics: tuple[Diagnostic, ...] = ()
         self._by_name: dict[NormalizedName, list[InstalledDistribution]] = {}
 
     @classmethod
     def from_interpreter(
-        cls, python: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+        cls, python: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None,
+        read_log: ReadLog | None = None,
     ) -> InstalledSource:
         """The environment of a real interpreter (default: the running one)."""
-        return cls(Environment.from_interpreter(python, env=env))
+        return cls(Environment.from_interpreter(python, env=env, read_log=read_log),
+                   read_log=read_log)
 
     @classmethod
     def from_paths(
@@ -209,9 +219,11 @@ class InstalledSource(Source):
         *,
         names: Sequence[str] | None = None,
         python: str | os.PathLike[str] | None = None,
+        read_log: ReadLog | None = None,
     ) -> InstalledSource:
         """Layers given as directories, top first."""
-        return cls(Environment.from_paths(paths, names=names, python=python))
+        return cls(Environment.from_paths(paths, names=names, python=python, read_log=read_log),
+                   read_log=read_log)
 
     def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
         return tuple(self._layer_winners(canonicalize_name(project)))
@@ -246,7 +258,7 @@ class InstalledSource(Source):
 
     def _load(self) -> tuple[InstalledDistribution, ...]:
         if self._distributions is None:
-            distributions, diagnostics = read_layers(self.environment.layers)
+            distributions, diagnostics = read_layers(self.environment.layers, self.read_log)
             self._distributions = distributions
             self._diagnostics = diagnostics
             by_name: dict[NormalizedName, list[InstalledDistribution]] = {}
@@ -257,16 +269,17 @@ class InstalledSource(Source):
 
 
 def read_layers(
-    layers: Sequence[Layer],
+    layers: Sequence[Layer], read_log: ReadLog | None = None,
 ) -> tuple[tuple[InstalledDistribution, ...], tuple[Diagnostic, ...]]:
-    """Read every layer in order; mark what import would not see. Never raises."""
+    """Read every layer in order; mark what import would not see. Never raises. Every
+    file and folder read goes into `read_log`."""
     diagnostics: list[Diagnostic] = []
     result: list[InstalledDistribution] = []
     seen_keys: set[str] = set()
     first: dict[NormalizedName, InstalledDistribution] = {}
     for layer in layers:
         try:
-            located = list(_locate(layer, diagnostics))
+            located = list(_locate(layer, diagnostics, read_log))
         except Exception as exc:  # last resort, as below: the other layers are still read
             diagnostics.append(
                 Diagnostic(f"unexpected error: {type(exc).__name__}: {exc}", layer.path)
@@ -315,54 +328,65 @@ def read_layers(
 # --------------------------------------------------------------------------- locating
 
 
-def _locate(layer: Layer, diagnostics: list[Diagnostic]) -> Iterator[_Found]:
+def _locate(layer: Layer, diagnostics: list[Diagnostic],
+            log: ReadLog | None = None) -> Iterator[_Found]:
     """Every distribution a layer holds, in the order import searches it."""
     for entry in layer.entries:
-        yield from _locate_entry(entry, diagnostics, top=entry == layer.path)
+        yield from _locate_entry(entry, diagnostics, top=entry == layer.path, log=log)
 
 
-def _locate_entry(entry: str, diagnostics: list[Diagnostic], *, top: bool) -> Iterator[_Found]:
+def _locate_entry(entry: str, diagnostics: list[Diagnostic], *, top: bool,
+                  log: ReadLog | None = None) -> Iterator[_Found]:
     """The distributions one `sys.path` entry holds: a directory, an egg, or a zip."""
     if entry.lower().endswith(".egg"):
-        found = _egg(entry, diagnostics)
+        found = _egg(entry, diagnostics, log)
         if found is not None:
             yield found
         return
     if os.path.isfile(entry):
-        yield from _zip_entry(entry, diagnostics)
+        if log is not None:
+            log.checked(entry)
+        yield from _zip_entry(entry, diagnostics, log)
         return
     try:
-        with os.scandir(entry) as listing:
-            children = [(child.name, child.path) for child in listing]
+        # (in the order os.scandir lists them: the order importlib.metadata, and so pip,
+        # finds distributions in)
+        children = listing(entry)
     except FileNotFoundError:
+        if log is not None:
+            log.checked(entry)
         if top:
             diagnostics.append(Diagnostic("layer directory does not exist", entry))
         return
     except OSError as exc:
+        if log is not None:
+            log.unrepeatable(entry)
         diagnostics.append(Diagnostic(f"cannot list directory: {exc.strerror or exc}", entry))
         return
+    if log is not None:
+        log.listing(entry, children)
     listed: set[str] | None = None  # eggs the directory's .pth files put on sys.path
-    # os.scandir order is the order importlib.metadata (and so pip) finds distributions in.
-    for name, path in children:
+    for name, kind in children:
+        path = os.path.join(entry, name)
         lower = name.lower()
         if lower.endswith(".dist-info"):
-            if os.path.isdir(path):
-                yield _found_dir(path, "dist-info", name[: -len(".dist-info")])
+            if kind == "d":
+                yield _found_dir(path, "dist-info", name[: -len(".dist-info")], log)
         elif lower.endswith(".egg-info"):
             stem = name[: -len(".egg-info")]
-            if os.path.isdir(path):
-                yield _found_dir(path, "egg-info", stem)
-            elif os.path.isfile(path):
-                yield _Found(path, "egg-info-file", _SingleFile(path), _real(path), stem)
+            if kind == "d":
+                yield _found_dir(path, "egg-info", stem, log)
+            elif kind == "f":
+                yield _Found(path, "egg-info-file", _SingleFile(path, log), _real(path), stem)
         elif lower.endswith(".egg-link"):
-            found = _egg_link(path, diagnostics)
+            found = _egg_link(path, diagnostics, log)
             if found is not None:
                 yield found
         elif lower.endswith(".egg") and top:
             # Not importable unless a .pth file (or PYTHONPATH) puts it on sys.path, and
             # importlib.metadata does not list it either: report, do not read.
             if listed is None:
-                listed = {_real(p) for p in pth_entries(entry)}
+                listed = {_real(p) for p in pth_entries(entry, log)}
             if _real(path) in listed:
                 continue  # read where the layer's search path lists it
             diagnostics.append(
@@ -370,24 +394,28 @@ def _locate_entry(entry: str, diagnostics: list[Diagnostic], *, top: bool) -> It
             )
 
 
-def _found_dir(path: str, fmt: str, stem: str) -> _Found:
-    return _Found(path, fmt, _DirFiles(path), _real(path), stem)
+def _found_dir(path: str, fmt: str, stem: str, log: ReadLog | None) -> _Found:
+    return _Found(path, fmt, _DirFiles(path, log), _real(path), stem)
 
 
-def _egg(path: str, diagnostics: list[Diagnostic]) -> _Found | None:
+def _egg(path: str, diagnostics: list[Diagnostic], log: ReadLog | None) -> _Found | None:
     stem = os.path.basename(path)[: -len(".egg")]
+    if log is not None:
+        log.checked(path)
     if os.path.isdir(path):
-        return _Found(path, "egg", _DirFiles(os.path.join(path, "EGG-INFO")), _real(path), stem)
+        return _Found(path, "egg", _DirFiles(os.path.join(path, "EGG-INFO"), log), _real(path),
+                      stem)
     if os.path.isfile(path):
         if not zipfile.is_zipfile(path):
             diagnostics.append(Diagnostic("not a zip file (a zipped egg must be one)", path))
             return None
-        return _Found(path, "egg-zip", _ZipFiles(path, "EGG-INFO/"), _real(path), stem)
+        return _Found(path, "egg-zip", _ZipFiles(path, "EGG-INFO/", log), _real(path), stem)
     diagnostics.append(Diagnostic("egg listed on the import path does not exist", path))
     return None
 
 
-def _zip_entry(path: str, diagnostics: list[Diagnostic]) -> Iterator[_Found]:
+def _zip_entry(path: str, diagnostics: list[Diagnostic],
+               log: ReadLog | None) -> Iterator[_Found]:
     """A zip file on sys.path (not an egg): importlib.metadata looks inside, so do we."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -404,14 +432,14 @@ def _zip_entry(path: str, diagnostics: list[Diagnostic]) -> Iterator[_Found]:
         fmt = "dist-info" if top.lower().endswith(".dist-info") else "egg-info"
         stem = top.rsplit(".", 1)[0]
         member_path = os.path.join(path, top)
-        yield _Found(member_path, fmt, _ZipFiles(path, top + "/"), _real(path) + "/" + top, stem)
+        yield _Found(member_path, fmt, _ZipFiles(path, top + "/", log), _real(path) + "/" + top,
+                     stem)
 
 
-def _egg_link(path: str, diagnostics: list[Diagnostic]) -> _Found | None:
+def _egg_link(path: str, diagnostics: list[Diagnostic], log: ReadLog | None) -> _Found | None:
     """A `setup.py develop` install: the first line names the directory holding the egg-info."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(64 * 1024)
+        raw = read_file(path, log, limit=64 * 1024)
     except OSError as exc:
         diagnostics.append(Diagnostic(f"cannot read: {exc.strerror or exc}", path))
         return None
@@ -421,6 +449,8 @@ def _egg_link(path: str, diagnostics: list[Diagnostic]) -> _Found | None:
         diagnostics.append(Diagnostic("empty or binary .egg-link; ignored", path))
         return None
     project_dir = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    if log is not None:
+        log.checked(project_dir)
     if not os.path.isdir(project_dir):
         diagnostics.append(
             Diagnostic(f"dangling .egg-link: project directory {project_dir} does not exist", path)
@@ -428,10 +458,11 @@ def _egg_link(path: str, diagnostics: list[Diagnostic]) -> _Found | None:
         return None
     link_name = canonicalize_name(os.path.basename(path)[: -len(".egg-link")])
     try:
-        egg_infos = sorted(
-            n for n in os.listdir(project_dir)
-            if n.lower().endswith(".egg-info") and os.path.isdir(os.path.join(project_dir, n))
-        )
+        entries = listing(project_dir)
+        if log is not None:
+            log.listing(project_dir, entries)
+        egg_infos = sorted(n for n, kind in entries
+                           if n.lower().endswith(".egg-info") and kind == "d")
     except OSError as exc:
         diagnostics.append(
             Diagnostic(f"cannot list project directory {project_dir}: {exc.strerror or exc}", path)
@@ -449,7 +480,7 @@ def _egg_link(path: str, diagnostics: list[Diagnostic]) -> _Found | None:
     return _Found(
         path,
         "egg-link",
-        _DirFiles(egg_info),
+        _DirFiles(egg_info, log),
         _real(egg_info),
         matching[0][: -len(".egg-info")],
         editable_project=project_dir,
