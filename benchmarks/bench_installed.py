@@ -11,6 +11,11 @@ Part 2 takes a generated universe, resolves it once, writes the plan into a real
 site-packages as .dist-info directories (the "installed" environment), then resolves a new
 request against universe + installed, timing reading, discovery, encoding and solving.
 
+Part 3 runs the command line over part 1's venv (``depsat resolve --universe U --python
+VENV``, U part 2's universe): once to fill the cache, then `--repeat` times answered from the
+remembered resolution (`depsat.cli.memo`: the interpreter is asked again, every layer and
+metadata file checked) and `--repeat` times with ``--no-memo``; best of each, whole process.
+
     .venv/bin/python -m benchmarks.bench_installed --distributions 600 --installed 300
 """
 
@@ -140,6 +145,7 @@ def reading(distributions: int, repeat: int, work: Path) -> list[ReadRow]:
 def resolving(installed: int, work: Path) -> Resolved:
     data = generate(GeneratorConfig(packages=installed, versions=10, conflict=0.0, seed=3,
                                     roots=20))
+    (work / "universe.json").write_text(json.dumps(data), encoding="utf-8")
     world = parse_universe(data, "generated")
     target = target_for(world)
     first = resolve(request_from_universe_file(world), [world.source], target)
@@ -171,6 +177,28 @@ def resolving(installed: int, work: Path) -> Resolved:
     print(f"{read_seconds:9.3f} {t['discovery']:10.3f} {t['encoding']:9.3f} "
           f"{t['solving']:8.3f} {done.total:8.3f} {done.status:>8} {kept:5d}")
     return done
+
+
+def remembering(venv: Path, universe: Path, repeat: int, work: Path) -> dict[str, float]:
+    """Part 3: seconds of a remembered answer and of a resolution, from the command line."""
+    depsat = Path(sys.executable).parent / "depsat"
+    command = [str(depsat), "resolve", "--universe", str(universe), "--python", str(venv),
+               "--cache-dir", str(work / "cli-cache"), "--no-config", "--format",
+               "requirements"]
+    env = eb.clean_env()
+
+    def timed(*extra: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([*command, *extra], env=env, capture_output=True, check=True, cwd=work)
+        return time.perf_counter() - start
+
+    timed()  # fills the cache
+    seconds = {"remembered": min(timed() for _ in range(repeat)),
+               "resolved (--no-memo)": min(timed("--no-memo") for _ in range(repeat))}
+    print(f"\nThe command line over the venv of part 1 (best of {repeat}, whole process)")
+    for label, value in seconds.items():
+        print(f"{label:34} {value:9.3f} {value / seconds['remembered']:9.2f}x")
+    return seconds
 
 
 def plot(rows: Sequence[ReadRow], resolved: Resolved, distributions: int, path: Path) -> None:
@@ -212,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         rows = reading(args.distributions, args.repeat, work)
         resolved = resolving(args.installed, work)
+        remembered = remembering(work / "venv" / "bin" / "python", work / "universe.json",
+                                 args.repeat, work)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out / f"bench-installed-{stamp}.json"
@@ -221,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         "distributions": args.distributions, "repeat": args.repeat,
         "reading": [asdict(row) for row in rows],
         "resolving": {**asdict(resolved), "total": resolved.total},
+        "command_line": remembered,
     }, indent=1), encoding="utf-8")
     print(f"\nJSON: {out}", file=sys.stderr)
     if args.plot:
