@@ -206,12 +206,12 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
         for path, was_writable in entry["access"]:
             if writable(path) != was_writable:
                 return None
-        for executable, script, digest in entry["interpreters"]:
-            if _answer_digest(executable, script) != digest:
-                return None
         pages: list[str] = entry["pages"]
         if _heads_digest(pages, store.response_heads(pages)) != entry["heads"]:
             return None
+        for executable, script, digest in entry["interpreters"]:  # (last: a process each)
+            if _answer_digest(executable, script) != digest:
+                return None
         return Remembered(str(entry["stdout"]), str(entry["stderr"]), int(entry["code"]))
     except (OSError, ValueError, TypeError, KeyError):
         return None

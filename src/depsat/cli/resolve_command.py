@@ -202,8 +202,9 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
                          input_files: dict[str, str | None] | None = None) -> Resolution:
     """Resolve what the options of `add_input_arguments` describe.
 
-    `read_log` hears what the index sources read, `input_files` collects the local files
-    read or looked for (path -> `memo.file_digest`), for `memo.remember`."""
+    `read_log` hears what the sources read (indexes, the installed environment),
+    `input_files` collects the input files read or looked for (path -> `memo.file_digest`),
+    for `memo.remember`."""
     from depsat.api import (
         ResolveOptions,
         request_from_strings,
@@ -317,11 +318,11 @@ def print_diagnostics(resolution: Resolution) -> None:
 
 
 def _memo_applies(args: argparse.Namespace) -> bool:
-    """Whether a run with these options may be remembered (`depsat.cli.memo`): only what
-    the memo can check later is read (index pages through the cache, input files)."""
+    """Whether a run with these options may be remembered (`depsat.cli.memo`). Not without
+    the cache (the memo lives there), offline (pages of any age are read), with builds
+    (their environments are not logged), nor for JSON (its timings would be old)."""
     return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
-                or args.json
-                or args.format == "json" or getattr(args, "argv", None) is None)
+                or args.json or args.format == "json" or getattr(args, "argv", None) is None)
 
 
 def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembered:

@@ -1,6 +1,6 @@
 """depsat's HTTP cache on disk: one SQLite database.
 
-Three kinds of entries:
+Four kinds of entries:
 
 * **files** named by their hash (PEP 658 metadata, wheels): immutable, so only the decoded
   body and its content type are kept, and they are served without any HTTP caching rules;

@@ -648,10 +648,10 @@ def layers_from_interpreter(info: InterpreterInfo,
             count = role_count.get(role, 0)
             role_count[role] = count + 1
             name = role if count == 0 else f"{role}:{path}"
-            writable = (role == target_role and not target_found
-                        and _writable(path, read_log))
+            can_write = (role == target_role and not target_found
+                         and _writable(path, read_log))
             target_found = target_found or role == target_role
-            read_only = not writable
+            read_only = not can_write
         search_path = tuple(members[key])
         layers.append(
             Layer(name, path, len(layers), read_only, () if search_path == (path,) else search_path)
