@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,21 @@ def assert_as_expected(result: Any, world: Any) -> None:
 
 def _is_proxy_variable(name: str) -> bool:
     return name.lower().endswith("_proxy")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _a_cache_of_their_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """depsat's default cache directory (platformdirs: under XDG_CACHE_HOME on Linux) is in
+    the run's temporary directory: runs that give no ``--cache-dir`` (universe files,
+    ``file://`` indexes) keep their hints and remembered resolutions there, not in the
+    user's cache. Subprocesses inherit it."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
 
 
 @pytest.fixture(autouse=True)
