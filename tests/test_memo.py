@@ -160,6 +160,30 @@ def test_a_page_gone_from_the_cache_is_read_again(world: dict[str, Path]) -> Non
         assert sorted(path for _m, path, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
 
 
+def test_stale_pages_are_asked_again_and_the_memo_answers_if_unchanged(
+        world: dict[str, Path]) -> None:
+    """Once its pages are stale the memo asks their server again, as a resolution would
+    first: 304s (the page unchanged) renew them and the memo answers; a page that changed
+    resolves again."""
+    with serve(world["index"], max_age=3) as url:
+        args = ("-r", "requirements.in", "--index-url", f"{url}simple/")
+        printed, how = how_answered(world, *args)
+        assert how == "resolved" and "lib==2.0" in printed
+        time.sleep(3.5)
+        url.requests.clear()
+        url.sent.clear()
+        assert how_answered(world, *args) == (printed, "remembered")
+        assert sorted(p for _m, p, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
+        assert url.sent == []  # both answered 304: nothing was sent again
+        url.requests.clear()
+        assert how_answered(world, *args) == (printed, "remembered")  # fresh again
+        assert url.requests == []
+        build_index({**SPEC, "lib": {"1.0": {}, "2.0": {}, "3.0": {}}}, world["index"])
+        time.sleep(3.5)
+        printed, how = how_answered(world, *args)
+        assert how == "resolved" and "lib==3.0" in printed
+
+
 def test_pages_fresh_by_their_age_are_remembered(world: dict[str, Path]) -> None:
     """No Cache-Control: a page is fresh for a tenth of the time since it was last
     modified. Just built, it is not fresh at all, so nothing is remembered; built a day

@@ -20,15 +20,18 @@ installed code of depsat and its libraries, ``DEPSAT_*`` variables):
   metadata in them, `.pth` and `.egg-link` files: a file's times, size and inode, and its
   content for one changed just before; a folder's listing), whether each installed layer
   was writable, the digest of each interpreter's answer about itself, and the index pages
-  read over HTTP: their cache keys, a digest of their stored heads (a stored response's head
-  holds the moment it was stored, so a page fetched again has a new one), and the earliest
-  moment one of them goes stale by the HTTP caching rules.
+  read over HTTP: their cache keys and URLs, digests of their stored heads (a stored
+  response's head holds the moment it was stored, so a page fetched again has a new one) and
+  bodies, and the earliest moment one of them goes stale by the HTTP caching rules.
 
 The next run with the same key answers from the memo only while all of that holds (the
 interpreter is asked again, 20-40 ms). Then resolving would read exactly what the
 remembered run read (metadata and files of an index over HTTP are named by the hash their
-page publishes, so their content is fixed) and decide the same. Anything else resolves as
-before, and the new result replaces the memo.
+page publishes, so their content is fixed) and decide the same. Pages gone stale (PyPI's
+last ten minutes) are first asked of their servers again, in parallel, as a resolution
+would ask them: if each comes back as it was (304, or a body with the same digest), the
+pages are fresh again and the memo answers. Anything else resolves as before, and the new
+result replaces the memo.
 
 Not remembered (resolved every time): ``--no-memo``, ``--no-cache`` (the memo lives in the
 cache), ``--offline``, ``--build-metadata``, ``--format json`` (its timings would be the
@@ -49,7 +52,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from depsat.sources.cache_store import CacheStore, default_cache_dir
 from depsat.sources.stamps import file_stamp, listing, listing_digest, writable
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Remembered", "file_digest", "memo_key", "recall", "remember"]
 
-_FORMAT = 1
+_FORMAT = 2
 """Bump when the memo's key or entry changes meaning."""
 
 
@@ -147,8 +150,8 @@ def file_digest(path: str | Path, content: bytes | None = None) -> str | None:
     return hashlib.sha256(content).hexdigest()
 
 
-def _heads_digest(keys: Sequence[str], heads: dict[str, bytes]) -> str | None:
-    """One digest of the heads stored for `keys` (None if one is missing)."""
+def _heads_digest(keys: Sequence[str], heads: Mapping[str, bytes]) -> str | None:
+    """One digest of the heads (or bodies) stored for `keys` (None if one is missing)."""
     digest = hashlib.sha256()
     for key in keys:
         head = heads.get(key)
@@ -158,6 +161,67 @@ def _heads_digest(keys: Sequence[str], heads: dict[str, bytes]) -> str | None:
         digest.update(len(head).to_bytes(8, "big"))
         digest.update(head)
     return digest.hexdigest()
+
+
+class _Pages(NamedTuple):
+    """What the cache holds now for the pages a run read."""
+
+    until: float
+    """When the first of them goes stale."""
+    heads: str
+    bodies: str
+    urls: list[str]
+
+
+def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
+               now: float) -> _Pages | None:
+    """The stored entries of `pages` (cache key, `Accept`), if each is one the cache's fast
+    path serves without a request now; else None."""
+    from depsat.sources.http import fresh_until
+
+    keys = [key for key, _accept in pages]
+    heads = store.response_heads(keys)
+    until = float("inf")
+    urls: list[str] = []
+    bodies: dict[str, bytes] = {}
+    for key, accept in pages:
+        head = heads.get(key)
+        deadline = None if head is None else fresh_until(head, accept, now)
+        body = None if head is None else store.response_body(key, head)
+        if head is None or deadline is None or body is None:
+            return None
+        until = min(until, deadline)
+        urls.append(str(json.loads(head)["request"]["url"]))
+        bodies[key] = body
+    heads_digest, bodies_digest = _heads_digest(keys, heads), _heads_digest(keys, bodies)
+    if heads_digest is None or bodies_digest is None or until <= now:
+        return None
+    return _Pages(min(until, 2.0**62), heads_digest, bodies_digest, urls)
+
+
+def _revalidated(store: CacheStore, entry: dict[str, Any], moment: float) -> _Pages | None:
+    """The remembered run's pages after asking their servers again (in parallel, as a
+    resolution would: a 304 renews a stored page), if every one is still what the run read
+    (by the digest of the bodies) and fresh again; else None."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from depsat.errors import DepsatError
+    from depsat.sources.http import HttpClient
+
+    pages = [(key, accept) for key, accept, _url in entry["pages"]]
+    client = HttpClient(cache_dir=store.path.parent.parent, retries=0)
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            fetched = list(pool.map(lambda page: client.get(page[2], accept=page[1]),
+                                    entry["pages"]))
+    except DepsatError:
+        return None
+    finally:
+        client.close()
+    if any(f.status != 200 for f in fetched):
+        return None
+    now = _pages_now(store, pages, max(moment, time.time()))
+    return now if now is not None and now.bodies == entry["bodies"] else None
 
 
 def _answer_digest(executable: str, script: str) -> str | None:
@@ -191,7 +255,7 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
             return None
         entry = json.loads(body)
         moment = time.time() if now is None else now
-        if not entry["made"] <= moment < entry["until"]:
+        if moment < entry["made"]:
             return None
         if any(file_digest(path) != digest for path, digest in entry["files"]):
             return None
@@ -206,12 +270,18 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
         for path, was_writable in entry["access"]:
             if writable(path) != was_writable:
                 return None
-        pages: list[str] = entry["pages"]
-        if _heads_digest(pages, store.response_heads(pages)) != entry["heads"]:
-            return None
-        for executable, script, digest in entry["interpreters"]:  # (last: a process each)
+        for executable, script, digest in entry["interpreters"]:  # (a process each)
             if _answer_digest(executable, script) != digest:
                 return None
+        keys = [key for key, _accept, _url in entry["pages"]]
+        if not (moment < entry["until"]
+                and _heads_digest(keys, store.response_heads(keys)) == entry["heads"]):
+            # Stale (or stored again): ask the servers, as a resolution would first.
+            renewed = _revalidated(store, entry, moment)
+            if renewed is None:
+                return None
+            entry.update(until=renewed.until, heads=renewed.heads)
+            store.put_resolution(memo_key(argv), json.dumps(entry).encode())
         return Remembered(str(entry["stdout"]), str(entry["stderr"]), int(entry["code"]))
     except (OSError, ValueError, TypeError, KeyError):
         return None
@@ -228,28 +298,16 @@ def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
     fresh now, and the memo answers only from then on. Returns whether it was kept (not
     after a read the memo cannot check, nor when a page is not servable from the cache as
     it is)."""
-    from depsat.sources.http import fresh_until
-
     if read_log.unrepeatable_reads():
         return False
-    pages = read_log.pages
+    read = sorted(read_log.pages.items())
     store = CacheStore.in_cache_dir(cache_dir)
     try:
-        keys = sorted(pages)
-        heads = store.response_heads(keys)
-        now = time.time()
-        until = float("inf")
-        for key in keys:
-            head = heads.get(key)
-            deadline = None if head is None else fresh_until(head, pages[key], now)
-            if deadline is None:
-                return False
-            until = min(until, deadline)
-        digest = _heads_digest(keys, heads)
-        if digest is None or until <= now:
+        pages = _pages_now(store, read, time.time())
+        if pages is None:
             return False
         entry = {
-            "made": made, "until": until if until != float("inf") else 2.0**62,
+            "made": made, "until": pages.until,
             "files": [[path, digest] for path, digest in sorted(input_files.items())],
             "local": [[path, None if stamp is None else list(stamp), digest]
                       for path, (stamp, digest) in sorted(read_log.local_files.items())],
@@ -257,7 +315,9 @@ def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
             "access": sorted([path, answer] for path, answer in read_log.access.items()),
             "interpreters": sorted([executable, script, digest] for executable, (script, digest)
                                    in read_log.interpreters.items()),
-            "pages": keys, "heads": digest,
+            "pages": [[key, accept, url] for (key, accept), url in zip(read, pages.urls,
+                                                                         strict=True)],
+            "heads": pages.heads, "bodies": pages.bodies,
             "stdout": printed.stdout, "stderr": printed.stderr, "code": printed.code,
         }
         store.put_resolution(memo_key(argv), json.dumps(entry).encode())
