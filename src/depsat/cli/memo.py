@@ -35,9 +35,9 @@ result replaces the memo.
 
 Not remembered (resolved every time): ``--no-memo``, ``--no-cache`` (the memo lives in the
 cache), ``--offline``, ``--build-metadata``, ``--format json`` (its timings would be the
-old run's), a run that read a page the fast path would not serve without asking the server
-(a 404 from an index without the project, a page with no caching headers), a wheel read by
-ranges whose hash the index did not publish, and a layer that could not be listed.
+old run's), a run that read a page the cache never serves without asking (a 404 from an
+index without the project, a page with neither ``max-age`` nor ``Last-Modified``), a wheel
+read by ranges whose hash the index did not publish, and a layer that could not be listed.
 
 This module imports only the standard library and the cache store: looking up a memo must
 cost less than the interpreter's start, or it would not be worth having.
@@ -176,7 +176,8 @@ class _Pages(NamedTuple):
 def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
                now: float) -> _Pages | None:
     """The stored entries of `pages` (cache key, `Accept`), if each is one the cache's fast
-    path serves without a request now; else None."""
+    path serves while fresh (`until` is when the first goes stale, maybe already); else
+    None."""
     from depsat.sources.http import fresh_until
 
     keys = [key for key, _accept in pages]
@@ -194,7 +195,7 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
         urls.append(str(json.loads(head)["request"]["url"]))
         bodies[key] = body
     heads_digest, bodies_digest = _heads_digest(keys, heads), _heads_digest(keys, bodies)
-    if heads_digest is None or bodies_digest is None or until <= now:
+    if heads_digest is None or bodies_digest is None:
         return None
     return _Pages(min(until, 2.0**62), heads_digest, bodies_digest, urls)
 
@@ -202,7 +203,7 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
 def _revalidated(store: CacheStore, entry: dict[str, Any], moment: float) -> _Pages | None:
     """The remembered run's pages after asking their servers again (in parallel, as a
     resolution would: a 304 renews a stored page), if every one is still what the run read
-    (by the digest of the bodies) and fresh again; else None."""
+    (by the digest of the bodies); else None."""
     from concurrent.futures import ThreadPoolExecutor
 
     from depsat.errors import DepsatError
@@ -294,10 +295,10 @@ def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
              made: float) -> bool:
     """Keep what the run of `argv` printed, with what it read: `input_files` (path -> the
     `file_digest` of what was read, None for a file looked for and absent) and what the
-    sources read (`read_log`). `made` is when the run began: a page it read must still be
-    fresh now, and the memo answers only from then on. Returns whether it was kept (not
-    after a read the memo cannot check, nor when a page is not servable from the cache as
-    it is)."""
+    sources read (`read_log`). `made` is when the run began: the memo answers only from then
+    on. A page gone stale meanwhile is fine (the next run asks its server first); one the
+    cache never serves is not. Returns whether the run was kept (not after a read the memo
+    cannot check, nor after such a page)."""
     if read_log.unrepeatable_reads():
         return False
     read = sorted(read_log.pages.items())

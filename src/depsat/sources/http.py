@@ -302,8 +302,9 @@ _FOREVER = float(2**62)
 
 
 def fresh_until(head: bytes, accept: str, now: float) -> float | None:
-    """Until when (Unix time) the stored page with this head is served without a request,
-    or None if it is not now (`HttpClient.get`'s fast path would ask the server).
+    """Until when (Unix time) the stored page with this head is served without a request:
+    `now` if it is stale already, None if `HttpClient.get`'s fast path would never serve it
+    (not a 200 GET, encoded, or caching rules it does not follow).
 
     A lower bound, for deciding ahead of time (`depsat.cli.memo`): freshness only ends once
     it began (age grows by a second a second, a heuristic lifetime by a tenth), so the page
@@ -320,10 +321,11 @@ def fresh_until(head: bytes, accept: str, now: float) -> float | None:
     if any(e.strip().lower() not in ("", "identity")
            for v in headers.get("content-encoding", []) for e in v.split(",")):
         return None
-    if not _fresh(request, headers, accept, now):
-        return None
     rule = _lifetime(request, headers, accept)
-    assert rule is not None
+    if rule is None:
+        return None
+    if not _fresh(request, headers, accept, now):
+        return now
     max_age, modified = rule
     date = _parse_date(_one(headers, "date"))
     if date is None:  # the age is always 0, and the lifetime never shrinks
