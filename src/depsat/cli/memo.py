@@ -150,16 +150,17 @@ def file_digest(path: str | Path, content: bytes | None = None) -> str | None:
     return hashlib.sha256(content).hexdigest()
 
 
-def _heads_digest(keys: Sequence[str], heads: Mapping[str, bytes]) -> str | None:
-    """One digest of the heads (or bodies) stored for `keys` (None if one is missing)."""
+def _entries_digest(keys: Sequence[str], entries: Mapping[str, bytes]) -> str | None:
+    """One digest of what is stored for `keys` (their heads, or bodies), None if one is
+    missing."""
     digest = hashlib.sha256()
     for key in keys:
-        head = heads.get(key)
-        if head is None:
+        stored = entries.get(key)
+        if stored is None:
             return None
         digest.update(key.encode())
-        digest.update(len(head).to_bytes(8, "big"))
-        digest.update(head)
+        digest.update(len(stored).to_bytes(8, "big"))
+        digest.update(stored)
     return digest.hexdigest()
 
 
@@ -194,7 +195,7 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
         until = min(until, deadline)
         urls.append(str(json.loads(head)["request"]["url"]))
         bodies[key] = body
-    heads_digest, bodies_digest = _heads_digest(keys, heads), _heads_digest(keys, bodies)
+    heads_digest, bodies_digest = _entries_digest(keys, heads), _entries_digest(keys, bodies)
     if heads_digest is None or bodies_digest is None:
         return None
     return _Pages(min(until, 2.0**62), heads_digest, bodies_digest, urls)
@@ -276,7 +277,7 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
                 return None
         keys = [key for key, _accept, _url in entry["pages"]]
         if not (moment < entry["until"]
-                and _heads_digest(keys, store.response_heads(keys)) == entry["heads"]):
+                and _entries_digest(keys, store.response_heads(keys)) == entry["heads"]):
             # Stale (or stored again): ask the servers, as a resolution would first.
             renewed = _revalidated(store, entry, moment)
             if renewed is None:

@@ -29,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from depsat.errors import SourceError
 from depsat.model import Diagnostic
-from depsat.sources.stamps import ReadLog, file_stamp, listing, writable
+from depsat.sources.stamps import ReadLog, listing, read_file, writable
 from depsat.target import Target
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "Layer",
     "inspect_interpreter",
     "pth_entries",
-    "read_file",
 ]
 
 _TIMEOUT_SECONDS = 60.0
@@ -493,22 +492,6 @@ def pth_entries(directory: str, read_log: ReadLog | None = None) -> list[str]:
             if entry not in entries and os.path.exists(entry):
                 entries.append(entry)
     return entries
-
-
-def read_file(path: str, read_log: ReadLog | None = None, *, limit: int = -1) -> bytes:
-    """A local file's bytes (at most `limit`), as `open(...).read()` with its errors;
-    logged in `read_log`, stamped before it is read."""
-    stamp = file_stamp(path) if read_log is not None else None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit)
-    except OSError:
-        if read_log is not None:
-            read_log.local_file(path, stamp, None)
-        raise
-    if read_log is not None:
-        read_log.local_file(path, stamp, data)
-    return data
 
 
 def _writable(path: str, read_log: ReadLog | None) -> bool:

@@ -66,7 +66,7 @@ import attrs
 from depsat.errors import SourceError
 from depsat.sources._transport import TRANSPORTS
 from depsat.sources.cache_store import CACHE_DATABASE, CACHE_FORMAT, CacheStore, default_cache_dir
-from depsat.sources.stamps import ReadLog, file_stamp
+from depsat.sources.stamps import ReadLog, read_file
 
 if TYPE_CHECKING:
     import netrc
@@ -607,7 +607,7 @@ class HttpClient:
             if parts.netloc not in ("", "localhost"):
                 path = Path(f"//{parts.netloc}{url2pathname(parts.path)}")
         try:
-            data = self.read_local(path)
+            data = read_file(path, self.read_log)
         except FileNotFoundError:
             return Fetched(url, 404, b"")
         except IsADirectoryError as exc:
@@ -620,21 +620,6 @@ class HttpClient:
         elif path.suffix in (".html", ".htm"):
             content_type = "text/html"
         return Fetched(url, 200, data, content_type)
-
-    def read_local(self, path: Path) -> bytes:
-        """The bytes of a local file, as `Path.read_bytes` (and its errors); logged in the
-        `read_log`, stamped before it is read."""
-        log = self.read_log
-        stamp = file_stamp(path) if log is not None else None
-        try:
-            data = path.read_bytes()
-        except OSError:
-            if log is not None:
-                log.local_file(str(path), stamp, None)
-            raise
-        if log is not None:
-            log.local_file(str(path), stamp, data)
-        return data
 
     def forget(self, url: str) -> None:
         """Drop `url` from the cache (a cached file that failed its hash check)."""

@@ -68,7 +68,7 @@ from depsat.sources.simple_api import (
     SimpleApiError,
     parse_project_page,
 )
-from depsat.sources.stamps import ReadLog, file_stamp, listing
+from depsat.sources.stamps import ReadLog, file_stamp, listing, read_file
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
@@ -609,7 +609,7 @@ class IndexSource(DistributionSource):
                                          ("index.html", "text/html")):
             index_file = directory / index_name
             try:
-                content = self.client.read_local(index_file)
+                content = read_file(index_file, self.client.read_log)
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 continue
             except OSError as exc:

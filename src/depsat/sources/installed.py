@@ -42,8 +42,8 @@ from depsat.model import (
     Origin,
 )
 from depsat.sources.base import Source
-from depsat.sources.environment import Environment, Layer, pth_entries, read_file
-from depsat.sources.stamps import ReadLog, listing
+from depsat.sources.environment import Environment, Layer, pth_entries
+from depsat.sources.stamps import ReadLog, listing, read_file
 
 __all__ = [
     "InstalledDistribution",

@@ -28,6 +28,7 @@ __all__ = [
     "is_racy",
     "listing",
     "listing_digest",
+    "read_file",
     "writable",
 ]
 
@@ -72,6 +73,23 @@ def listing_digest(entries: list[tuple[str, str]]) -> str:
     for name, kind in sorted(entries):
         digest.update(f"{kind}{name}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def read_file(path: str | os.PathLike[str], log: ReadLog | None = None, *,
+              limit: int = -1) -> bytes:
+    """A local file's bytes (at most `limit`), as ``open(path, "rb").read()`` with its
+    errors; logged in `log`, stamped before it is read (a change meanwhile shows)."""
+    stamp = file_stamp(path) if log is not None else None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit)
+    except OSError:
+        if log is not None:
+            log.local_file(os.fspath(path), stamp, None)
+        raise
+    if log is not None:
+        log.local_file(os.fspath(path), stamp, data)
+    return data
 
 
 def writable(path: str | os.PathLike[str]) -> bool:
