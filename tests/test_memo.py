@@ -8,19 +8,23 @@ the cache and the server is stopped. A resolution then cannot read them; the mem
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import clean_env
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from indexbuild import build_index, serve
 
@@ -371,6 +375,71 @@ def test_a_layer_given_as_a_path_is_remembered_until_it_changes(world: dict[str,
     write_dist_info(tmp_path / "elsewhere", "tool", "1.0")
     printed, how = how_answered(world, *args)
     assert how == "resolved"
+
+
+_NAMES = ("app", "lib", "tool", "extra")
+_ACTIONS = st.one_of(
+    st.tuples(st.just("require"),
+              st.lists(st.tuples(st.sampled_from(_NAMES),
+                                 st.sampled_from(["", ">=1", "<2", "==1.0", "!=2.0"])),
+                       min_size=1, max_size=3)),
+    st.tuples(st.just("publish"), st.sampled_from(_NAMES), st.sampled_from(["1.5", "2.5", "3.0"]),
+              st.lists(st.sampled_from(_NAMES), max_size=2)),
+    st.tuples(st.just("config"), st.sampled_from([None, "fewest-packages", "newest-direct"])),
+    st.just(("nothing",)),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(actions=st.lists(_ACTIONS, min_size=1, max_size=4))
+def test_the_memo_answers_what_a_resolution_would(actions: list[tuple[Any, ...]]) -> None:
+    """Whatever changes between runs (requirements, releases published into a file://
+    index, the configuration file, or nothing), the memo's answer is exactly what
+    ``depsat resolve --no-memo`` prints: the exit code, stdout and stderr."""
+    from depsat.cli import main, memo
+
+    def argv(*extra: str) -> list[str]:
+        return ["resolve", "-r", "requirements.in", "--index-url", index_url, "--cache-dir",
+                str(root / "cache"), "--python-version", "3.12", "--format", "requirements",
+                *extra]
+
+    def run(*extra: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv(*extra))
+        return code, out.getvalue(), err.getvalue()
+
+    spec: dict[str, dict[str, Any]] = {name: {"1.0": {}, "2.0": {}} for name in _NAMES}
+    spec["app"]["2.0"] = {"requires": ["lib>=1"]}
+    root = Path(tempfile.mkdtemp(prefix="depsat-memo-"))
+    cwd = os.getcwd()
+    try:
+        build_index(spec, root / "index")
+        index_url = (root / "index" / "simple").as_uri()
+        (root / "requirements.in").write_text("app\n")
+        os.chdir(root)
+        run()
+        for action in actions:
+            if action[0] == "require":
+                lines = sorted({f"{name}{specifier}" for name, specifier in action[1]})
+                (root / "requirements.in").write_text("\n".join(lines) + "\n")
+            elif action[0] == "publish":
+                _kind, name, version, requires = action
+                spec[name][version] = {"requires": [f"{r}>=1" for r in requires if r != name]}
+                build_index(spec, root / "index")
+            elif action[0] == "config":
+                config = root / "depsat.toml"
+                if action[1] is None:
+                    config.unlink(missing_ok=True)
+                else:
+                    config.write_text(f'objectives = ["{action[1]}"]\n')
+            run()  # answered or resolved, and remembered
+            hit = memo.recall(argv())
+            assert hit is not None, action
+            assert (hit.code, hit.stdout, hit.stderr) == run("--no-memo"), action
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _head(headers: dict[str, str]) -> bytes:
