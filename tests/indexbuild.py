@@ -342,7 +342,8 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                   hang_seconds: float, stop: threading.Event,
                   log: list[tuple[str, str, str]], max_age: int | None,
                   nodelay: bool = True, ranges: bool = True,
-                  sent: list[tuple[str, int]] | None = None) -> type:
+                  sent: list[tuple[str, int]] | None = None,
+                  last_modified: bool = True) -> type:
     expected_auth = None
     if auth is not None:
         expected_auth = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
@@ -421,7 +422,9 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                 body = body + b"tampered"
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
             modified = email.utils.formatdate(target.stat().st_mtime, usegmt=True)
-            extra = {"ETag": etag, "Last-Modified": modified, "Vary": "Accept"}
+            extra = {"ETag": etag, "Vary": "Accept"}
+            if last_modified:
+                extra["Last-Modified"] = modified
             if max_age is not None:
                 extra["Cache-Control"] = f"max-age={max_age}"
             if self.headers.get("If-None-Match") == etag:
@@ -485,13 +488,15 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
 def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
           auth: tuple[str, str] | None = None, hang_seconds: float = 10.0,
           max_age: int | None = None, nagle: bool = False,
-          ranges: bool = True) -> Iterator[BaseUrl]:
+          ranges: bool = True, last_modified: bool = True) -> Iterator[BaseUrl]:
     """Serve `root` (as laid out by `build_index`) on 127.0.0.1; yield its `BaseUrl`.
 
     Files are served whole or, for a ``Range: bytes=...`` request, in part (206), as real
     servers do; `ranges=False` ignores ``Range`` (the whole file, 200), as some do.
 
     Connections set TCP_NODELAY unless `nagle` (kept to measure what Nagle's algorithm costs).
+    `last_modified=False` leaves out ``Last-Modified``: with no `max_age` either, a response
+    carries no freshness information at all, only its ``ETag`` (as some mirrors serve).
 
     The server thread is stopped, and hanging handlers released, when the block exits."""
     if isinstance(fault, str):
@@ -500,7 +505,8 @@ def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
     log: list[tuple[str, str, str]] = []
     sent: list[tuple[str, int]] = []
     handler = _make_handler(root, fault, auth, hang_seconds, stop, log, max_age,
-                            nodelay=not nagle, ranges=ranges, sent=sent)
+                            nodelay=not nagle, ranges=ranges, sent=sent,
+                            last_modified=last_modified)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     ca_file: str | None = None

@@ -35,9 +35,11 @@ result replaces the memo.
 
 Not remembered (resolved every time): ``--no-memo``, ``--no-cache`` (the memo lives in the
 cache), ``--offline``, ``--build-metadata``, ``--format json`` (its timings would be the
-old run's), a run that read a page the cache never serves without asking (a 404 from an
-index without the project, a page with neither ``max-age`` nor ``Last-Modified``), a wheel
-read by ranges whose hash the index did not publish, and a layer that could not be listed.
+old run's), a run that read a page the cache does not keep as one (a 404 from an index
+without the project: the next run must ask again), a wheel read by ranges whose hash the
+index did not publish, and a layer that could not be listed. A page with no freshness
+information at all (neither ``max-age`` nor ``Last-Modified``) is asked again every time,
+as a resolution asks it.
 
 This module imports only the standard library and the cache store: looking up a memo must
 cost less than the interpreter's start, or it would not be worth having.

@@ -303,8 +303,9 @@ _FOREVER = float(2**62)
 
 def fresh_until(head: bytes, accept: str, now: float) -> float | None:
     """Until when (Unix time) the stored page with this head is served without a request:
-    `now` if it is stale already, None if `HttpClient.get`'s fast path would never serve it
-    (not a 200 GET, encoded, or caching rules it does not follow).
+    `now` if it is stale already, or if its caching rules are ones the fast path leaves to
+    hishel (no freshness information, say: every use asks the server); None if it is not a
+    decoded 200 of a GET, which the cache does not serve as a page at all.
 
     A lower bound, for deciding ahead of time (`depsat.cli.memo`): freshness only ends once
     it began (age grows by a second a second, a heuristic lifetime by a tenth), so the page
@@ -322,9 +323,7 @@ def fresh_until(head: bytes, accept: str, now: float) -> float | None:
            for v in headers.get("content-encoding", []) for e in v.split(",")):
         return None
     rule = _lifetime(request, headers, accept)
-    if rule is None:
-        return None
-    if not _fresh(request, headers, accept, now):
+    if rule is None or not _fresh(request, headers, accept, now):
         return now
     max_age, modified = rule
     date = _parse_date(_one(headers, "date"))
