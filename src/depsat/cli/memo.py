@@ -215,7 +215,9 @@ def _revalidated(store: CacheStore, entry: dict[str, Any], moment: float) -> _Pa
     pages = [(key, accept) for key, accept, _url in entry["pages"]]
     client = HttpClient(cache_dir=store.path.parent.parent, retries=0)
     try:
-        with ThreadPoolExecutor(max_workers=16) as pool:
+        # As many at once as an index source's fetch pool: with 16, a burst of connections
+        # (each its own DNS lookup with urllib3) left some stalled for 5 s on PyPI.
+        with ThreadPoolExecutor(max_workers=8) as pool:
             fetched = list(pool.map(lambda page: client.get(page[2], accept=page[1]),
                                     entry["pages"]))
     except DepsatError:
