@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Remembered", "file_digest", "memo_key", "recall", "remember"]
 
-_FORMAT = 2
+_FORMAT = 3
 """Bump when the memo's key or entry changes meaning."""
 
 
@@ -180,7 +180,7 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
                now: float) -> _Pages | None:
     """The stored entries of `pages` (cache key, `Accept`), if each is one the cache's fast
     path serves while fresh (`until` is when the first goes stale, maybe already); else
-    None."""
+    None. `bodies` digests each body with its content type: what the page parser reads."""
     from depsat.sources.http import fresh_until
 
     keys = [key for key, _accept in pages]
@@ -195,8 +195,11 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
         if head is None or deadline is None or body is None:
             return None
         until = min(until, deadline)
-        urls.append(str(json.loads(head)["request"]["url"]))
-        bodies[key] = body
+        stored = json.loads(head)
+        urls.append(str(stored["request"]["url"]))
+        # The body as the page parser sees it: with its content type (JSON or HTML).
+        types = {k.lower(): v for k, v in stored["response"]["headers"].items()}
+        bodies[key] = json.dumps(types.get("content-type")).encode() + b"\n" + body
     heads_digest, bodies_digest = _entries_digest(keys, heads), _entries_digest(keys, bodies)
     if heads_digest is None or bodies_digest is None:
         return None
