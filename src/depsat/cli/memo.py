@@ -41,8 +41,10 @@ index did not publish, and a layer that could not be listed. A page with no fres
 information at all (neither ``max-age`` nor ``Last-Modified``) is asked again every time,
 as a resolution asks it.
 
-This module imports only the standard library and the cache store: looking up a memo must
-cost less than the interpreter's start, or it would not be worth having.
+This module imports only the standard library and two modules of `depsat.sources` that do
+too (`cache_store`, `stamps`); the HTTP client is loaded only when pages must be asked
+again. Looking up a memo must cost less than the interpreter's start, or it would not be
+worth having.
 """
 
 from __future__ import annotations
@@ -206,7 +208,8 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
     return _Pages(min(until, 2.0**62), heads_digest, bodies_digest, urls)
 
 
-def _revalidated(store: CacheStore, entry: dict[str, Any], moment: float) -> _Pages | None:
+def _revalidated(store: CacheStore, cache_dir: Path, entry: dict[str, Any],
+                 moment: float) -> _Pages | None:
     """The remembered run's pages after asking their servers again (in parallel, as a
     resolution would: a 304 renews a stored page), if every one is still what the run read
     (by the digest of the bodies); else None."""
@@ -216,7 +219,7 @@ def _revalidated(store: CacheStore, entry: dict[str, Any], moment: float) -> _Pa
     from depsat.sources.http import HttpClient
 
     pages = [(key, accept) for key, accept, _url in entry["pages"]]
-    client = HttpClient(cache_dir=store.path.parent.parent, retries=0)
+    client = HttpClient(cache_dir=cache_dir, retries=0)
     try:
         # As many at once as an index source's fetch pool: with 16, a burst of connections
         # (each its own DNS lookup with urllib3) left some stalled for 5 s on PyPI.
@@ -253,7 +256,8 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
     if not argv or argv[0] != "resolve" or "--no-memo" in argv:
         return None
     try:
-        store = CacheStore.in_cache_dir(_cache_dir(argv))
+        cache_dir = _cache_dir(argv)
+        store = CacheStore.in_cache_dir(cache_dir)
     except (OSError, ValueError):
         return None
     try:
@@ -286,7 +290,7 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
         if not (moment < entry["until"]
                 and _entries_digest(keys, store.response_heads(keys)) == entry["heads"]):
             # Stale (or stored again): ask the servers, as a resolution would first.
-            renewed = _revalidated(store, entry, moment)
+            renewed = _revalidated(store, cache_dir, entry, moment)
             if renewed is None:
                 return None
             entry.update(until=renewed.until, heads=renewed.heads)
