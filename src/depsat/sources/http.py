@@ -297,6 +297,12 @@ def _fresh(request: dict[str, Any], headers: dict[str, list[str]], accept: str,
     return age < lifetime
 
 
+def _still_encoded(headers: dict[str, list[str]]) -> bool:
+    """Whether a stored body is still content-encoded (bodies are stored decoded)."""
+    return any(e.strip().lower() not in ("", "identity")
+               for v in headers.get("content-encoding", []) for e in v.split(","))
+
+
 _FOREVER = float(2**62)
 """`fresh_until` for a response that never goes stale (one without a `Date`)."""
 
@@ -319,8 +325,7 @@ def fresh_until(head: bytes, accept: str, now: float) -> float | None:
             return None
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
-    if any(e.strip().lower() not in ("", "identity")
-           for v in headers.get("content-encoding", []) for e in v.split(",")):
+    if _still_encoded(headers):
         return None
     rule = _lifetime(request, headers, accept)
     if rule is None or not _fresh(request, headers, accept, now):
@@ -586,8 +591,7 @@ class HttpClient:
                 request.get("url") != url
                 or not _fresh(request, headers, accept or "*/*", time.time())):
             return None
-        if any(e.strip().lower() not in ("", "identity")
-               for v in headers.get("content-encoding", []) for e in v.split(",")):
+        if _still_encoded(headers):
             return None  # (bodies are stored decoded; one urllib3 could not decode is odd)
         # The body only now: a stale page's (megabytes for big projects) would be read for
         # nothing. Read with its head, so an entry replaced meanwhile is not served.
