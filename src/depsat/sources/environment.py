@@ -29,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from depsat.errors import SourceError
 from depsat.model import Diagnostic
-from depsat.sources.stamps import ReadLog, listing, read_file, writable
+from depsat.sources.stamps import ReadLog, read_file, read_listing, writable
 from depsat.target import Target
 
 __all__ = [
@@ -466,13 +466,9 @@ def pth_entries(directory: str, read_log: ReadLog | None = None) -> list[str]:
     reader reports unreadable files). `read_log` hears what is read.
     """
     try:
-        listed = listing(directory)
+        listed = read_listing(directory, read_log)
     except OSError:
-        if read_log is not None:
-            read_log.checked(directory)
         return []
-    if read_log is not None:
-        read_log.listing(directory, listed)
     names = sorted(n for n, _kind in listed if n.endswith(".pth"))
     entries: list[str] = []
     for name in names:
@@ -533,13 +529,9 @@ def _holds_distributions(entry: str, read_log: ReadLog | None = None) -> bool:
             read_log.checked(entry)
         return zipfile.is_zipfile(entry)  # a zip on sys.path: the reader looks inside
     try:
-        listed = listing(entry)
+        listed = read_listing(entry, read_log)
     except OSError:
-        if read_log is not None:
-            read_log.checked(entry)
         return False
-    if read_log is not None:
-        read_log.listing(entry, listed)
     return any(name.lower().endswith(_DIST_SUFFIXES) for name, _kind in listed)
 
 

@@ -68,7 +68,7 @@ from depsat.sources.simple_api import (
     SimpleApiError,
     parse_project_page,
 )
-from depsat.sources.stamps import ReadLog, file_stamp, listing, read_file
+from depsat.sources.stamps import ReadLog, read_file, read_listing
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
@@ -507,10 +507,8 @@ def local_directory_files(directory: Path, read_log: ReadLog | None = None,
                           ) -> list[ProjectFile]:
     """A directory of distributions as links (find-links folders, file:// pages without
     an index file). PEP 658 sidecars (`<file>.metadata`) are used when present. The listing
-    goes into `read_log`; OSError if the directory cannot be listed."""
-    entries = listing(directory)
-    if read_log is not None:
-        read_log.listing(str(directory), entries)
+    goes into `read_log` (or, if the directory cannot be listed, its stamp, and OSError)."""
+    entries = read_listing(directory, read_log)
     names = {name for name, kind in entries if kind == "f"}
     return [ProjectFile(filename=name, url=(directory / name).resolve().as_uri(),
                         core_metadata=f"{name}.metadata" in names)
@@ -620,11 +618,8 @@ class IndexSource(DistributionSource):
             except SimpleApiError as exc:
                 raise SourceError(f"malformed project page {index_file}: {exc}",
                                   str(index_file)) from exc
-        log = self.client.read_log
         try:
-            files = local_directory_files(directory, log)
-        except (FileNotFoundError, NotADirectoryError):
-            if log is not None:  # not there (yet)
-                log.local_file(str(directory), file_stamp(directory), None)
+            files = local_directory_files(directory, self.client.read_log)
+        except (FileNotFoundError, NotADirectoryError):  # (not there yet: stamped as absent)
             return None
         return ProjectPage(url=url, name=None, files=tuple(files))

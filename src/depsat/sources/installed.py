@@ -43,7 +43,7 @@ from depsat.model import (
 )
 from depsat.sources.base import Source
 from depsat.sources.environment import Environment, Layer, pth_entries
-from depsat.sources.stamps import ReadLog, listing, read_file
+from depsat.sources.stamps import ReadLog, read_file, read_listing
 
 __all__ = [
     "InstalledDistribution",
@@ -351,10 +351,8 @@ def _locate_entry(entry: str, diagnostics: list[Diagnostic], *, top: bool,
     try:
         # (in the order os.scandir lists them: the order importlib.metadata, and so pip,
         # finds distributions in)
-        children = listing(entry)
+        children = read_listing(entry, log)
     except FileNotFoundError:
-        if log is not None:
-            log.checked(entry)
         if top:
             diagnostics.append(Diagnostic("layer directory does not exist", entry))
         return
@@ -363,8 +361,6 @@ def _locate_entry(entry: str, diagnostics: list[Diagnostic], *, top: bool,
             log.unrepeatable(entry)
         diagnostics.append(Diagnostic(f"cannot list directory: {exc.strerror or exc}", entry))
         return
-    if log is not None:
-        log.listing(entry, children)
     listed: set[str] | None = None  # eggs the directory's .pth files put on sys.path
     for name, kind in children:
         path = os.path.join(entry, name)
@@ -458,9 +454,7 @@ def _egg_link(path: str, diagnostics: list[Diagnostic], log: ReadLog | None) -> 
         return None
     link_name = canonicalize_name(os.path.basename(path)[: -len(".egg-link")])
     try:
-        entries = listing(project_dir)
-        if log is not None:
-            log.listing(project_dir, entries)
+        entries = read_listing(project_dir, log)
         egg_infos = sorted(n for n, kind in entries
                            if n.lower().endswith(".egg-info") and kind == "d")
     except OSError as exc:

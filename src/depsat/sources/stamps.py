@@ -29,6 +29,7 @@ __all__ = [
     "listing",
     "listing_digest",
     "read_file",
+    "read_listing",
     "writable",
 ]
 
@@ -90,6 +91,21 @@ def read_file(path: str | os.PathLike[str], log: ReadLog | None = None, *,
     if log is not None:
         log.local_file(os.fspath(path), stamp, data)
     return data
+
+
+def read_listing(path: str | os.PathLike[str],
+                 log: ReadLog | None = None) -> list[tuple[str, str]]:
+    """`listing`, logged in `log`: the listing, or the stamp of what is at `path` when it
+    cannot be listed (then OSError, as `listing` raises it)."""
+    try:
+        entries = listing(path)
+    except OSError:
+        if log is not None:
+            log.checked(os.fspath(path))
+        raise
+    if log is not None:
+        log.listing(os.fspath(path), entries)
+    return entries
 
 
 def writable(path: str | os.PathLike[str]) -> bool:
