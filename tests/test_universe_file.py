@@ -56,3 +56,27 @@ def test_bad_data_names_the_culprit(data: dict[str, object], culprit: str) -> No
     with pytest.raises(UniverseFileError) as info:
         parse_universe(data, "u.toml")
     assert culprit in str(info.value) and "u.toml" in str(info.value)
+
+
+def _missing_extra_warnings(c_requires: list[str]) -> list[str]:
+    # b asks for a[speed] (only a 2.0 provides it); old e asked for a[turbo] (none does).
+    world = parse_universe({
+        "root": {"requires": ["b", "c", "e"]},
+        "packages": {
+            "a": {"versions": {"3.0": {}, "2.0": {"extras": {"speed": []}}, "1.0": {}}},
+            "b": {"versions": {"1.0": {"requires": ["a[speed]"]}}},
+            "c": {"versions": {"1.0": {"requires": c_requires}}},
+            "e": {"versions": {"2.0": {}, "1.0": {"requires": ["a[turbo]"]}}},
+        }}, "u.toml")
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world))
+    assert result.plan is not None
+    # Discovery saw every release of a without one of the extras asked of it...
+    assert len(result.universe.missing_extras) == 5
+    # ...but warns only of those the plan's own requirements ask of its chosen release.
+    return [str(d) for d in result.diagnostics]
+
+
+def test_a_missing_extra_is_warned_of_only_for_the_release_chosen() -> None:
+    assert _missing_extra_warnings(["a<3"]) == []  # a 2.0 provides speed
+    (warning,) = _missing_extra_warnings(["a<2"])  # a 1.0 is installed without it
+    assert warning.endswith("a 1.0 does not provide the extra 'speed'")

@@ -138,7 +138,15 @@ class Resolution:
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
-        return self.universe.diagnostics
+        """What the sources warned of, and each extra the plan asks of a release that lacks
+        it (not every such release read: most are never chosen; a failure has no plan to
+        warn about, and a missing extra only ever makes a release easier to take)."""
+        if self.plan is None:
+            return self.universe.diagnostics
+        return self.universe.diagnostics + tuple(
+            Diagnostic(f"{key.name} {key.version} does not provide the extra '{extra}'",
+                       str(key.origin))
+            for key, extra in self.plan.missing_extras)
 
     def explain(self, *, smallest: bool = False, budget_seconds: float = 5.0,
                 ) -> Explanation | None:

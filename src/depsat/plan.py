@@ -13,7 +13,7 @@ from depsat.encoding.labels import requirement_text
 from depsat.model import Action, Candidate, CandidateKey, PlanStep, Reason
 from depsat.universe import Dependency, Universe
 
-__all__ = ["Plan", "decode_plan", "reason_chains"]
+__all__ = ["Plan", "decode_plan", "missing_extras", "reason_chains"]
 
 
 @attrs.frozen(slots=True)
@@ -25,6 +25,9 @@ class Plan:
     """Cost reached in each objective tier, by objective name."""
     broken: tuple[str, ...] = ()
     """Installed packages' requirements the plan breaks (only with ``allow_breaking``)."""
+    missing_extras: tuple[tuple[CandidateKey, NormalizedName], ...] = ()
+    """Extras the plan's requirements ask of a chosen release that does not provide them: it
+    is installed without them, as pip and uv do, and they warn about it."""
 
     @property
     def chosen(self) -> tuple[Candidate, ...]:
@@ -64,6 +67,26 @@ def reason_chains(
             following.extend(universe.extra_dependencies.get((candidate.key, extra), ()))
         queue.extend((dep, chain) for dep in following)
     return chains
+
+
+def missing_extras(
+    universe: Universe,
+    chosen: Sequence[Candidate],
+    extras: Mapping[CandidateKey, set[NormalizedName]],
+) -> tuple[tuple[CandidateKey, NormalizedName], ...]:
+    """The (release, extra) pairs that a requirement in force asks of a chosen release lacking
+    the extra. Discovery notes every release it read without an asked-for extra, most of them
+    never chosen; only these are worth a warning."""
+    by_name = {c.name: c for c in chosen}
+    in_force: list[Dependency] = list(universe.root)
+    for candidate in chosen:
+        in_force.extend(universe.dependencies.get(candidate.key, ()))
+        for extra in extras.get(candidate.key, ()):
+            in_force.extend(universe.extra_dependencies.get((candidate.key, extra), ()))
+    found = {(target.key, extra) for dependency in in_force if dependency.extras
+             and (target := by_name.get(dependency.name)) is not None
+             for extra in dependency.extras if (target.key, extra) in universe.missing_extras}
+    return tuple(sorted(found, key=str))
 
 
 def _action(candidate: Candidate, previous: Candidate | None) -> tuple[Action, str]:
@@ -114,4 +137,4 @@ def decode_plan(
                 for name, tier in encoding.tiers if tier or encoding.offsets.get(name)}
     true = set(model)
     broken = tuple(str(label) for label, var in encoding.breakable if var in true)
-    return Plan(tuple(steps), reported, broken)
+    return Plan(tuple(steps), reported, broken, missing_extras(universe, chosen, extras))

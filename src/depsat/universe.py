@@ -683,10 +683,6 @@ class _Discovery:
         diagnostics = list(self.diagnostics)
         for source in self.sources:
             diagnostics.extend(source.diagnostics())
-        for key, extra in sorted(self.missing_extras, key=str):
-            diagnostics.append(Diagnostic(
-                f"{key.name} {key.version} does not provide the extra '{extra}'",
-                str(key.origin)))
         projects = self.projects
         if self.lazy:
             # A project with nothing read since the last snapshot is that snapshot's object:
