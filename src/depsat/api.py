@@ -71,12 +71,14 @@ def __getattr__(name: str) -> Any:
 
 _LAZY_ROUND_EFFORT = 5_000
 """SAT conflicts a lazy round may use by default: past them it gives up (`Unfinished`), every
-free release of the projects reached is read, and the next round runs to the end (as does a
-round after one that finished past this). A relaxation whose thousands of free releases
-require nothing can be far harder for the solver than the full problem: 3000 x 10 at
-conflict 0.2 took 77 s to solve over 14 rounds, eagerly 0.45 s, and one round alone 44 s
-(200,000 conflicts). Ordinary rounds need 20-4,000 conflicts (0.02-0.3 s); docs/architecture.md
-has the figures since. Conflicts, not seconds, so the plan is the same on every machine."""
+free release of the projects reached is read (as after a round that finished past this), and
+later rounds may use `_ESCALATION` times as many; one that gives up again ends the lazy
+rounds: everything reachable is read and solved in one pruned round. A relaxation whose
+thousands of free releases require nothing can be far harder for the solver than the full
+problem: 3000 x 10 at conflict 0.2 took 77 s to solve over 14 rounds, eagerly 0.45 s, and
+one round alone 44 s (200,000 conflicts). Ordinary rounds need 20-4,000 conflicts
+(0.02-0.3 s); docs/architecture.md has the figures since. Conflicts, not seconds, so the
+plan is the same on every machine."""
 
 
 @attrs.frozen(slots=True)
@@ -94,8 +96,8 @@ class ResolveOptions:
     uses nothing unread (exact). None: when some source's metadata costs I/O (indexes)."""
     lazy_round_effort: int | None = _LAZY_ROUND_EFFORT
     """SAT conflicts a lazy round may use before it gives up and every free release is read
-    instead (`_LAZY_ROUND_EFFORT` says why); None: no limit. Changes how much is read and how
-    fast, never the optimum."""
+    instead, and three times as many for the rounds after (`_LAZY_ROUND_EFFORT` says why);
+    None: no limit. Changes how much is read and how fast, never the optimum's cost."""
 
 
 @attrs.frozen(slots=True)
@@ -329,6 +331,19 @@ def _siblings(universe: Universe, picked: Sequence[Candidate], taken: set[Candid
     return list(siblings.values())
 
 
+_ESCALATION = 3
+"""After a lazy round gives up and every free release is read, the next rounds may use this
+many times `ResolveOptions.lazy_round_effort`; past that, discovery reads everything and one
+pruned round ends the resolve. Rounds after the first give-up needed 400-7,500 conflicts on
+ten generated universes, but 3000 x 20 at conflict 0.2 with seed 2 needed 40,000 and then
+82,000 (12 s and 26 s, in all 42 s, while the eager resolve took 4.5 s), since the reads reach
+new projects whose releases are all free."""
+
+
+def _escalated(limit: int | None) -> int | None:
+    return None if limit is None else limit * _ESCALATION
+
+
 def _all_free(universe: Universe, taken: set[CandidateKey]) -> list[Candidate]:
     """Every free release of the projects reached (read speculatively: each one's
     dependencies' projects are loaded, their releases left free)."""
@@ -384,24 +399,32 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     previous: Encoding | None = None
     windows: dict[NormalizedName, int] = {}  # per project, for `_siblings`
     reuse: object = None  # what the backend can reuse from the last round
-    limited = lazy  # whether this round may give up (`_LAZY_ROUND_EFFORT`)
+    limit = options.lazy_round_effort if lazy else None  # this round's (`_LAZY_ROUND_EFFORT`)
+    escalated = False  # whether a round gave up, or needed more than the limit, already
     while True:
         rounds += 1
         encoding, outcome = _encode_and_solve(
             universe, options, timings, prune, previous, reuse,
-            options.lazy_round_effort if limited and universe.free else None)
-        previous = encoding
+            limit if universe.free else None)
+        previous = None if prune else encoding  # (a pruned encoding cannot grow)
         if not isinstance(outcome, Unfinished):  # (else the last finished round's cores)
             reuse = outcome.reusable if isinstance(outcome, Optimum) else None
-        limited = True
         if isinstance(outcome, Unfinished):
-            # The relaxation ran away: read every free release and solve again, this time to
-            # the end (the next relaxation has few free releases, or the reads go on).
             start = time.perf_counter()
-            discovery.expand(_all_free(universe, set()), speculative=True)
+            if not escalated:
+                # The relaxation ran away: read every free release, and solve again with a
+                # higher limit (the next relaxation has few free releases, or the reads go on).
+                discovery.expand(_all_free(universe, set()), speculative=True)
+                escalated, limit = True, _escalated(limit)
+            else:
+                # It ran away again, past the higher limit (`_ESCALATION` has the figures):
+                # read everything reachable, as an eager resolve does, and solve once, pruned,
+                # to the end. (The lazy rounds' cores name variables of another encoding.)
+                discovery = Discovery(request, sources, target,
+                                      source_policy=options.source_policy, lazy=False)
+                prune, previous, reuse, limit = options.prune, None, None, None
             universe = discovery.run()
             timings["discovery"] += time.perf_counter() - start
-            limited = False
             continue
         if isinstance(outcome, Refutation) and encoding.pruned:
             # Cores of a pruned encoding are not facts about the full problem.
@@ -435,7 +458,9 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
         discovery.expand(picked)
         discovery.expand(_siblings(universe, picked, taken, windows), speculative=True)
         if options.lazy_round_effort is not None and outcome.effort > options.lazy_round_effort:
+            # Finished, but past the limit: the next relaxations would be as hard.
             discovery.expand(_all_free(universe, taken), speculative=True)
-            limited = False
+            if not escalated:
+                escalated, limit = True, _escalated(limit)
         universe = discovery.run()
         timings["discovery"] += time.perf_counter() - start
