@@ -431,10 +431,19 @@ class _Discovery:
             # but what a source has on hand (cached by an earlier run) costs no request, and
             # reading it now spares the rounds that would ask for it (a warm run: 8 -> 1).
             complete = usable
-            for source, candidates in _by_source(offered, usable, origin_source):
-                for candidate in source.metadata_on_hand(candidates):
-                    self._speculative.add(candidate.key)
-                    self.expand(candidate)
+            on_hand = [candidate for source, candidates
+                       in _by_source(offered, usable, origin_source)
+                       for candidate in source.metadata_on_hand(candidates)]
+            # Best first, not in the order a page lists its files: projects are then reached,
+            # and given variables, in the same order whichever order an index lists them in,
+            # so the plan (among equally good ones) and the solver's path do not depend on it
+            # (3000 x 20 at 0.2, seed 2, warm: the HTTP index's order gave 15 s of solving and
+            # another plan of the same cost; the universe file's 5 s).
+            on_hand.sort(key=lambda c: (c.origin.kind, c.origin.name))
+            on_hand.sort(key=lambda c: c.version, reverse=True)
+            for candidate in on_hand:
+                self._speculative.add(candidate.key)
+                self.expand(candidate)
         else:
             for source, candidates in _by_source(offered, usable, origin_source):
                 source.prefetch(candidates)
