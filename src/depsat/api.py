@@ -334,8 +334,8 @@ def _siblings(universe: Universe, picked: Sequence[Candidate], taken: set[Candid
 _ESCALATION = 3
 """After a lazy round gives up and every free release is read, the next rounds may use this
 many times `ResolveOptions.lazy_round_effort`; past that, discovery reads everything and one
-pruned round ends the resolve. Rounds after the first give-up needed 400-7,500 conflicts on
-ten generated universes, but 3000 x 20 at conflict 0.2 with seed 2 needed 40,000 and then
+pruned round ends the resolve. Rounds after the first give-up needed 430-6,100 conflicts on
+seven generated universes, but 3000 x 20 at conflict 0.2 with seed 2 needed 40,000 and then
 82,000 (12 s and 26 s, in all 42 s, while the eager resolve took 4.5 s), since the reads reach
 new projects whose releases are all free."""
 

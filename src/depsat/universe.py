@@ -437,8 +437,8 @@ class _Discovery:
             # Best first, not in the order a page lists its files: projects are then reached,
             # and given variables, in the same order whichever order an index lists them in,
             # so the plan (among equally good ones) and the solver's path do not depend on it
-            # (3000 x 20 at 0.2, seed 2, warm: the HTTP index's order gave 15 s of solving and
-            # another plan of the same cost; the universe file's 5 s).
+            # (3000 x 20 at 0.2, seed 2, warm: the HTTP index's order and the universe file's
+            # gave different plans of the same cost, after 15 s and 5 s of solving).
             on_hand.sort(key=lambda c: (c.origin.kind, c.origin.name))
             on_hand.sort(key=lambda c: c.version, reverse=True)
             for candidate in on_hand:
