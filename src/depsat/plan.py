@@ -62,11 +62,17 @@ def reason_chains(
                                  None if dependency.parent is None
                                  else dependency.describe_parent()))
         chains[dependency.name] = chain
-        following: list[Dependency] = list(universe.dependencies.get(candidate.key, ()))
-        for extra in sorted(extras.get(candidate.key, ())):
-            following.extend(universe.extra_dependencies.get((candidate.key, extra), ()))
-        queue.extend((dep, chain) for dep in following)
+        queue.extend((dep, chain) for dep in _requirements_of(universe, candidate, extras))
     return chains
+
+
+def _requirements_of(universe: Universe, candidate: Candidate,
+                     extras: Mapping[CandidateKey, set[NormalizedName]]) -> list[Dependency]:
+    """What a chosen release requires: its base requirements, then its chosen extras'."""
+    found: list[Dependency] = list(universe.dependencies.get(candidate.key, ()))
+    for extra in sorted(extras.get(candidate.key, ())):
+        found.extend(universe.extra_dependencies.get((candidate.key, extra), ()))
+    return found
 
 
 def missing_extras(
@@ -80,9 +86,7 @@ def missing_extras(
     by_name = {c.name: c for c in chosen}
     in_force: list[Dependency] = list(universe.root)
     for candidate in chosen:
-        in_force.extend(universe.dependencies.get(candidate.key, ()))
-        for extra in extras.get(candidate.key, ()):
-            in_force.extend(universe.extra_dependencies.get((candidate.key, extra), ()))
+        in_force.extend(_requirements_of(universe, candidate, extras))
     found = {(target.key, extra) for dependency in in_force if dependency.extras
              and (target := by_name.get(dependency.name)) is not None
              for extra in dependency.extras if (target.key, extra) in universe.missing_extras}
