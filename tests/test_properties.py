@@ -255,17 +255,17 @@ def test_lazy_reading_leaves_a_speculative_release_s_dependencies_unread() -> No
 
 
 def test_a_lazy_round_reads_the_taken_release_and_its_nearest_siblings_only() -> None:
-    """`a 20` drags in a stale `c`, so the optimum takes the free `a 19`: the next round reads
-    it and the four free releases on each side of it that exist (18 down to 15), not all of
+    """`a 30` drags in a stale `c`, so the optimum takes the free `a 29`: the next round reads
+    it and the eight free releases on each side of it that exist (28 down to 21), not all of
     `a`'s releases."""
-    a_versions: dict[str, Any] = {f"{v}.0": {} for v in range(1, 20)}
-    a_versions["20.0"] = {"requires": ["c==1.0"]}
+    a_versions: dict[str, Any] = {f"{v}.0": {} for v in range(1, 30)}
+    a_versions["30.0"] = {"requires": ["c==1.0"]}
     eager, lazy = _lazy_and_eager({
         "a": {"versions": a_versions},
         "c": {"versions": {f"{v}.0": {} for v in range(1, 11)}},
     })
-    assert eager.plan.versions() == {"r": "1.0", "a": "19.0"}
-    assert _read(lazy, "a") == ["20.0", "19.0", "18.0", "17.0", "16.0", "15.0"]
+    assert eager.plan.versions() == {"r": "1.0", "a": "29.0"}
+    assert _read(lazy, "a") == [f"{v}.0" for v in range(30, 20, -1)]
 
 
 def test_a_release_read_before_someone_asks_for_its_extra_gets_the_extra_read() -> None:
@@ -285,14 +285,14 @@ def test_a_release_read_before_someone_asks_for_its_extra_gets_the_extra_read() 
 
 
 def test_a_project_whose_newest_releases_keep_failing_is_read_in_widening_windows() -> None:
-    """The newest 60 of `a`'s 100 releases pin a very stale `c`: each round the optimum takes
-    the next free one, and the window read around it doubles (4, 8, 16, 32), so a handful of
-    rounds reach `a 40` instead of one round per five releases."""
+    """The newest 120 of `a`'s 200 releases pin a very stale `c`: each round the optimum takes
+    the next free one, and the window read around it doubles (8, 16, 32, 64), so a handful of
+    rounds reach `a 80` instead of one round per nine releases, and the oldest stay unread."""
     eager, lazy = _lazy_and_eager({
-        "a": {"versions": {f"{v}.0": {"requires": ["c==1.0"]} if v > 40 else {}
-                           for v in range(1, 101)}},
+        "a": {"versions": {f"{v}.0": {"requires": ["c==1.0"]} if v > 80 else {}
+                           for v in range(1, 201)}},
         "c": {"versions": {f"{v}.0": {} for v in range(1, 200)}},
     })
-    assert eager.plan.versions() == {"r": "1.0", "a": "40.0"}
+    assert eager.plan.versions() == {"r": "1.0", "a": "80.0"}
     assert lazy.timings["rounds"] <= 6
-    assert len(_read(lazy, "a")) < 100
+    assert len(_read(lazy, "a")) < 150
