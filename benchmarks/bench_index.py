@@ -73,9 +73,11 @@ QUICK = [(1000, 10, 0.0)]
 FULL = [(1000, 10, 0.0), (1000, 10, 0.2), (3000, 10, 0.0), (3000, 10, 0.2)]
 """3000 x 10 at conflict 0.2 is where lazy rounds ran away (77 s of solving in session 8,
 before `ResolveOptions.lazy_round_effort`): kept in the grid so a cliff like it shows."""
-TOOLS = ("uv", "depsat", "depsat-no-memo", "depsat-stratified", "depsat-urllib3")
-"""depsat-no-memo is ``depsat resolve --no-memo``: a warm run resolves again from the cache
-instead of answering from the remembered resolution (`depsat.cli.memo`);
+TOOLS = ("uv", "depsat", "depsat-no-memo", "depsat-stratified", "depsat-urllib3", "pip")
+"""pip is ``pip install --dry-run --report -`` (pip's own resolvelib provider, end to end: its
+page and metadata reads, its HTTP cache); depsat-no-memo is ``depsat resolve --no-memo``: a
+warm run resolves again from the cache instead of answering from the remembered resolution
+(`depsat.cli.memo`);
 depsat-stratified is ``depsat resolve --backend rc2-stratified`` (one RC2Stratified call);
 depsat-urllib3 is depsat on its urllib3 transport (``DEPSAT_HTTP_TRANSPORT=urllib3``), the one
 it uses without pycurl."""
@@ -180,6 +182,14 @@ def command_for(tool: str, requirements: Path, index_url: str, cache_dir: Path) 
         return [str(VENV_BIN / "uv"), "pip", "compile", str(requirements),
                 "--index-url", index_url, "--python-version", PYTHON_VERSION, "--no-header",
                 "--cache-dir", str(cache_dir), "--python", str(VENV_BIN / "python")]
+    if tool == "pip":
+        # --target with --python-version: pip resolves for that Python without installing
+        # (--dry-run); --report - prints what it would install as JSON (`pins_of_report`).
+        return [str(VENV_BIN / "python"), "-m", "pip", "install", "--dry-run", "--quiet",
+                "--ignore-installed", "--report", "-", "-r", str(requirements),
+                "--index-url", index_url, "--python-version", PYTHON_VERSION,
+                "--only-binary", ":all:", "--target", str(cache_dir / "target"),
+                "--cache-dir", str(cache_dir)]
     if tool in DEPSAT_TOOLS:
         variant = {"depsat-stratified": ["--backend", "rc2-stratified"],
                    "depsat-no-memo": ["--no-memo"]}.get(tool, [])
@@ -236,9 +246,20 @@ def run_process(command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     return Finished(status, seconds, stdout, stderr, process.returncode, cpu)
 
 
+def pins_of_report(text: str) -> str:
+    """``name==version`` lines from pip's installation report (``--report``), else `text`."""
+    if not text.lstrip().startswith("{"):
+        return text
+    report = json.loads(text)
+    return "\n".join(f"{item['metadata']['name']}=={item['metadata']['version']}"
+                     for item in report.get("install", []))
+
+
 def parse_pins(text: str) -> tuple[dict[NormalizedName, Version],
                                    dict[NormalizedName, set[NormalizedName]]]:
-    """``name[extras]==version`` lines (comments and ``# via`` lines skipped)."""
+    """``name[extras]==version`` lines (comments and ``# via`` lines skipped), or pip's
+    installation report (`pins_of_report`)."""
+    text = pins_of_report(text)
     versions: dict[NormalizedName, Version] = {}
     extras: dict[NormalizedName, set[NormalizedName]] = {}
     for line in text.splitlines():
@@ -752,7 +773,7 @@ def bench_universe(universe: Universe, args: argparse.Namespace, work: Path,
         # Profile the first depsat variant whose warm HTTP run finished (a run that timed
         # out would time out under the profiler too), the first slow one if any is (a
         # remembered answer has nothing to profile).
-        warm = [r for r in runs if r.tool != "uv" and r.transport == "http"
+        warm = [r for r in runs if r.tool in DEPSAT_TOOLS and r.transport == "http"
                 and r.cache == "warm" and r.universe == universe.label]
         finished = [r for r in warm if r.status in ("solved", "unsat")]
         chosen = next((r for r in finished if r.ratio is None or r.ratio > 2),
@@ -932,7 +953,7 @@ def _summary(runs: Sequence[Run]) -> list[str]:
     """depsat/uv ratios per variant and cache state against the issue's goals (warm 2x,
     cold 3x)."""
     lines: list[str] = []
-    for tool in dict.fromkeys(r.tool for r in runs if r.tool != "uv"):
+    for tool in dict.fromkeys(r.tool for r in runs if r.tool in DEPSAT_TOOLS):
         for state, goal in (("warm", 2.0), ("cold", 3.0)):
             ratios = [r.ratio for r in runs if r.tool == tool and r.cache == state
                       and r.ratio is not None]
