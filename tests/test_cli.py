@@ -1,14 +1,21 @@
-"""The CLI through a real subprocess: exit codes, formats, bad input."""
+"""The CLI through a real subprocess (exit codes, formats, bad input), and in process where
+the interpreter's state is the point."""
 
 from __future__ import annotations
 
+import argparse
+import gc
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import PACKSE, ROOT
+
+from depsat.api import Resolution
+from depsat.cli import memo
 
 EXAMPLE = ROOT / "examples" / "web-app.toml"
 
@@ -133,3 +140,34 @@ def test_the_command_flushes_everything_and_keeps_its_exit_code(tmp_path: Path) 
     assert reader.wait(timeout=120) == 0
     assert reader.stderr.read() == b""
     reader.stderr.close()
+
+
+def test_the_command_keeps_the_collector_paused_until_it_is_done(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main` holds `collector_paused` around the whole command (rendering included), a
+    nested pause (`resolve`'s own) does not end it early, and the collector's state is
+    restored afterwards, whatever it was."""
+    from depsat import api
+    from depsat.cli import main, resolve_command
+
+    seen: list[bool] = []
+    printed = resolve_command._printed
+
+    def spying(args: argparse.Namespace, resolution: Resolution) -> memo.Remembered:
+        seen.append(gc.isenabled())  # after `resolve` returned, while the plan is rendered
+        return printed(args, resolution)
+
+    monkeypatch.setattr(resolve_command, "_printed", spying)
+    assert gc.isenabled()
+    assert main(["resolve", "--universe", str(EXAMPLE), "--no-memo", "-q"]) == 0
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with api.collector_paused():
+            with api.collector_paused():
+                pass
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()

@@ -57,7 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return remembered.code
         assert args is not None
         args.argv = arguments
-        code: int = args.handler(args)
+        from depsat.api import collector_paused
+
+        # Through rendering, remembering and closing too, not only resolving: a command ends
+        # soon after, and the collector's first passes after a pause rescan everything the
+        # resolve allocated (0.26 s of a 3 s cold run at 3000 x 10, conflict 0.2).
+        with collector_paused():
+            code: int = args.handler(args)
     except DepsatError as exc:
         print(f"depsat: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
