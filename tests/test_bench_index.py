@@ -1,5 +1,5 @@
-"""Smoke test of `benchmarks.bench_index` on a tiny generated index: uv and depsat, HTTP and
-file://, cold and warm; every answer is read back, measured and verified. No timing
+"""Smoke test of `benchmarks.bench_index` on a tiny generated index: uv, depsat and pip, HTTP
+and file://, cold and warm; every answer is read back, measured and verified. No timing
 assertions."""
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ def test_parse_pins_reads_uv_and_depsat_output() -> None:
     assert extras == {canonicalize_name("baz"): {"speed", "fast"}}
 
 
+def test_parse_pins_reads_pips_installation_report() -> None:
+    report = {"version": "1", "install": [
+        {"metadata": {"name": "Foo_Bar", "version": "1.0"}, "requested": True},
+        {"metadata": {"name": "baz", "version": "2.1.post1"}, "requested": False}]}
+    versions, extras = parse_pins(json.dumps(report, indent=2))
+    assert versions == {canonicalize_name("foo-bar"): Version("1.0"),
+                        canonicalize_name("baz"): Version("2.1.post1")}
+    assert extras == {}
+
+
 def test_spec_is_wheels_only_with_the_universe_metadata() -> None:
     data = generate(GeneratorConfig(packages=30, versions=3, seed=2, extras=0.5))
     spec = spec_from_universe(data)
@@ -41,7 +51,7 @@ def test_spec_is_wheels_only_with_the_universe_metadata() -> None:
                     reason="needs .venv/bin/uv and .venv/bin/depsat")
 def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--sizes", "20x3", "--conflicts", "0", "--roots", "5", "--timeout", "120",
-            "--tools", "uv,depsat,depsat-urllib3",
+            "--tools", "uv,depsat,depsat-urllib3,pip",
             "--profile", "never", "--index-cache", str(tmp_path / "indexes"),
             "--out", str(tmp_path / "out")]
     assert main(argv) == 0
@@ -54,7 +64,7 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
     result = json.loads(sorted((tmp_path / "out").glob("bench-index-*.json"))[-1].read_text())
     runs = result["runs"]
     assert {(r["tool"], r["transport"], r["cache"]) for r in runs} == {
-        (tool, transport, cache) for tool in ("uv", "depsat", "depsat-urllib3")
+        (tool, transport, cache) for tool in ("uv", "depsat", "depsat-urllib3", "pip")
         for transport in ("http", "file") for cache in ("cold", "warm")}
     for run in runs:
         assert run["status"] == "solved", run
