@@ -221,8 +221,8 @@ def _revalidated(store: CacheStore, cache_dir: Path, entry: dict[str, Any],
     pages = [(key, accept) for key, accept, _url in entry["pages"]]
     client = HttpClient(cache_dir=cache_dir, retries=0)
     try:
-        # As many at once as an index source's fetch pool: with 16, a burst of connections
-        # (each its own DNS lookup with urllib3) left some stalled for 5 s on PyPI.
+        # Eight at once: with 16, a burst of connections (each its own DNS lookup with
+        # urllib3 then) left some stalled for 5 s on PyPI; a remembered run's pages are few.
         with ThreadPoolExecutor(max_workers=8) as pool:
             fetched = list(pool.map(lambda page: client.get(page[2], accept=page[1]),
                                     entry["pages"]))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from depsat.errors import SourceError
 from depsat.model import Candidate, NormalizedName, Origin, canonicalize_name
-from depsat.sources.http import HttpClient, redact_url
+from depsat.sources.http import CONCURRENT_FETCHES, HttpClient, redact_url
 from depsat.sources.index import DistributionSource, file_url_path, local_directory_files
 from depsat.sources.simple_api import (
     ProjectFile,
@@ -34,7 +34,7 @@ class FindLinksSource(DistributionSource):
     """A local directory (path or `file://` URL), or a local or remote HTML page of links."""
 
     def __init__(self, location: str | Path, name: str | None = None, *,
-                 client: HttpClient | None = None, workers: int = 8,
+                 client: HttpClient | None = None, workers: int = CONCURRENT_FETCHES,
                  metadata_builder: MetadataBuilder | None = None,
                  **http_options: Any) -> None:
         text = str(location)

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_DATABASE",
     "CACHE_FORMAT",
+    "CONCURRENT_FETCHES",
     "DatabaseStorage",
     "FetchEvent",
     "FetchKind",
@@ -93,6 +94,12 @@ __all__ = [
     "redact_url",
     "url2pathname",
 ]
+
+CONCURRENT_FETCHES = 32
+"""How many requests the sources' fetch pools keep in flight, and the connections a client
+keeps per host. A real index is far away: with 20 ms added to each response of the test
+server, a cold 1000 x 10 resolve took 5.5-5.7 s with 8 (uv: 0.9-1.0 s), 3.2 s with 32 and
+3.0-3.2 s with 64; on 127.0.0.1 with no delay the count made no difference (session 11)."""
 
 _ONE_WEEK = 604800
 """hishel's ceiling for a heuristic freshness lifetime."""
@@ -360,7 +367,7 @@ class HttpClient:
         backoff: float = 0.25,
         verify: bool | str | Path | ssl.SSLContext = True,
         netrc_file: str | Path | None = None,
-        max_connections: int = 16,
+        max_connections: int = CONCURRENT_FETCHES,
         user_agent: str = "depsat",
         progress: ProgressCallback = no_progress,
         transport: str = "auto",

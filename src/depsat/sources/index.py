@@ -52,6 +52,7 @@ from depsat.sources.distfiles import (
     wheel_metadata,
 )
 from depsat.sources.http import (
+    CONCURRENT_FETCHES,
     Fetched,
     FetchEvent,
     FetchKind,
@@ -133,7 +134,8 @@ class DistributionSource(Source):
 
     lazy_metadata = True
 
-    def __init__(self, name: str, client: HttpClient | None, *, workers: int = 8,
+    def __init__(self, name: str, client: HttpClient | None, *,
+                 workers: int = CONCURRENT_FETCHES,
                  http_options: Mapping[str, Any] | None = None,
                  metadata_builder: MetadataBuilder | None = None) -> None:
         self.name = name
@@ -524,7 +526,8 @@ class IndexSource(DistributionSource):
     """
 
     def __init__(self, url: str, name: str = "pypi", *, client: HttpClient | None = None,
-                 workers: int = 8, metadata_builder: MetadataBuilder | None = None,
+                 workers: int = CONCURRENT_FETCHES,
+                 metadata_builder: MetadataBuilder | None = None,
                  **http_options: Any) -> None:
         if "://" not in url:
             url = Path(url).resolve().as_uri()
