@@ -737,12 +737,13 @@ def _log(message: str) -> None:
 
 @contextlib.contextmanager
 def _serving(root: Path, enabled: bool, max_age: int | None, nagle: bool,
-             ) -> Iterator[indexbuild.BaseUrl | None]:
-    """`indexbuild.serve` (TCP_NODELAY on its connections unless `nagle`), or nothing."""
+             latency: float = 0.0) -> Iterator[indexbuild.BaseUrl | None]:
+    """`indexbuild.serve` (TCP_NODELAY on its connections unless `nagle`; each answer
+    `latency` seconds late), or nothing."""
     if not enabled:
         yield None
         return
-    with indexbuild.serve(root, max_age=max_age, nagle=nagle) as server:
+    with indexbuild.serve(root, max_age=max_age, nagle=nagle, latency=latency) as server:
         yield server
 
 
@@ -753,7 +754,8 @@ def bench_universe(universe: Universe, args: argparse.Namespace, work: Path,
         "\n".join(universe.data["root"]["requires"]) + "\n", encoding="utf-8")
     runs: list[Run] = []
     profiles: list[dict[str, Any]] = []
-    with _serving(universe.root, "http" in transports, args.max_age, args.nagle) as server:
+    with _serving(universe.root, "http" in transports, args.max_age, args.nagle,
+                  args.latency_ms / 1000) as server:
         for transport in transports:
             if transport == "http":
                 assert server is not None
@@ -823,6 +825,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nagle", action="store_true",
                         help="leave Nagle's algorithm on in the test server (it adds ~40 ms "
                              "to each sequential keep-alive request)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                        help="answer each HTTP request this late, as a far server does "
+                             "(default 0: 127.0.0.1 as it is)")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile one warm depsat run over HTTP with pyinstrument "
                              "(auto: when depsat warm is over 2x uv)")
@@ -913,6 +918,7 @@ def main(argv: list[str] | None = None) -> int:
         "timeout": args.timeout,
         "repeat": args.repeat,
         "max_age": args.max_age,
+        "latency_ms": args.latency_ms,
         "pep658": not args.no_pep658,
         "wheel_padding": args.wheel_padding,
         "universes": universes,

@@ -343,7 +343,7 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
                   log: list[tuple[str, str, str]], max_age: int | None,
                   nodelay: bool = True, ranges: bool = True,
                   sent: list[tuple[str, int]] | None = None,
-                  last_modified: bool = True) -> type:
+                  last_modified: bool = True, latency: float = 0.0) -> type:
     expected_auth = None
     if auth is not None:
         expected_auth = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
@@ -372,6 +372,8 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
         def do_GET(self) -> None:
             log.append(("HEAD" if self.head_only else "GET", self.path,
                         self.headers.get("Accept", "")))
+            if latency:
+                stop.wait(latency)  # a far server: each answer leaves this much later
             if expected_auth is not None and self.headers.get("Authorization") != expected_auth:
                 self._send(401, b"authentication required", "text/plain",
                            {"WWW-Authenticate": 'Basic realm="depsat-tests"'})
@@ -488,7 +490,8 @@ def _make_handler(root: Path, fault: Fault | None, auth: tuple[str, str] | None,
 def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
           auth: tuple[str, str] | None = None, hang_seconds: float = 10.0,
           max_age: int | None = None, nagle: bool = False,
-          ranges: bool = True, last_modified: bool = True) -> Iterator[BaseUrl]:
+          ranges: bool = True, last_modified: bool = True,
+          latency: float = 0.0) -> Iterator[BaseUrl]:
     """Serve `root` (as laid out by `build_index`) on 127.0.0.1; yield its `BaseUrl`.
 
     Files are served whole or, for a ``Range: bytes=...`` request, in part (206), as real
@@ -497,6 +500,8 @@ def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
     Connections set TCP_NODELAY unless `nagle` (kept to measure what Nagle's algorithm costs).
     `last_modified=False` leaves out ``Last-Modified``: with no `max_age` either, a response
     carries no freshness information at all, only its ``ETag`` (as some mirrors serve).
+    `latency` seconds pass before each request is answered, as from a server far away (each
+    connection has its own thread, so concurrent requests wait together).
 
     The server thread is stopped, and hanging handlers released, when the block exits."""
     if isinstance(fault, str):
@@ -506,7 +511,7 @@ def serve(root: Path, *, https: bool = False, fault: Fault | str | None = None,
     sent: list[tuple[str, int]] = []
     handler = _make_handler(root, fault, auth, hang_seconds, stop, log, max_age,
                             nodelay=not nagle, ranges=ranges, sent=sent,
-                            last_modified=last_modified)
+                            last_modified=last_modified, latency=latency)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     ca_file: str | None = None
