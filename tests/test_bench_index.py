@@ -51,7 +51,7 @@ def test_spec_is_wheels_only_with_the_universe_metadata() -> None:
                     reason="needs .venv/bin/uv and .venv/bin/depsat")
 def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--sizes", "20x3", "--conflicts", "0", "--roots", "5", "--timeout", "120",
-            "--tools", "uv,depsat,depsat-urllib3,pip",
+            "--tools", "uv,depsat,depsat-urllib3,pip", "--latency-ms", "1",
             "--profile", "never", "--index-cache", str(tmp_path / "indexes"),
             "--out", str(tmp_path / "out")]
     assert main(argv) == 0
@@ -62,6 +62,7 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
     table = capsys.readouterr().out
     assert "uv" in table and "depsat" in table
     result = json.loads(sorted((tmp_path / "out").glob("bench-index-*.json"))[-1].read_text())
+    assert result["latency_ms"] == 1
     runs = result["runs"]
     assert {(r["tool"], r["transport"], r["cache"]) for r in runs} == {
         (tool, transport, cache) for tool in ("uv", "depsat", "depsat-urllib3", "pip")
