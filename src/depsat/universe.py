@@ -594,6 +594,8 @@ class _Discovery:
         if candidate.key not in seen:
             seen.add(candidate.key)
             self._queue.append((candidate, extra))
+            if self.lazy and extra is None:
+                self._prefetch_metadata(candidate)
             if extra is None and self.lazy:
                 # However it came to be read, the extras asked of it so far are read with it:
                 # a read release is not free, so nothing else would ever read them.
@@ -666,6 +668,15 @@ class _Discovery:
                 self._expand(candidate, extra)
         return self.snapshot()
 
+    def _prefetch_metadata(self, candidate: Candidate) -> None:
+        """Start reading a queued candidate's metadata now, not when its wave begins: the
+        fetch then overlaps the rest of this wave (with 20 ms per request, waves of pages
+        and metadata wait on each other otherwise). The same reads, only sooner."""
+        source = self._source_of.get(candidate.key)
+        if (source is not None and candidate.key not in self._complete
+                and candidate.key not in self._late):
+            source.prefetch((candidate,))
+
     def _prefetch(self, wave: list[tuple[Candidate, NormalizedName | None]]) -> None:
         if self.lazy:
             unread: dict[int, tuple[Source, list[Candidate]]] = {}
@@ -676,17 +687,18 @@ class _Discovery:
                     unread.setdefault(id(source), (source, []))[1].append(candidate)
             for source, candidates in unread.values():
                 source.prefetch(candidates)
-        names: set[NormalizedName] = set()
         for candidate, extra in wave:
             read = self._with_read_metadata(candidate) if self.lazy else candidate
             if read is None:
                 continue
-            names.update(canonicalize_name(req.name) for req in read.requires
-                         if req.marker is None or self.marker_holds(req.marker, extra or ""))
-        wanted = [name for name in names if name not in self.projects]
-        if wanted:
-            for source in self.sources:
-                source.prefetch_projects(wanted)
+            # Each candidate's projects as soon as its metadata is in, not after the wave's.
+            wanted = {name for req in read.requires
+                      if (req.marker is None or self.marker_holds(req.marker, extra or ""))
+                      and (name := self._names.get(req.name)
+                           or self._canonical_name(req.name)) not in self.projects}
+            if wanted:
+                for source in self.sources:
+                    source.prefetch_projects(sorted(wanted))
 
     def snapshot(self) -> Universe:
         diagnostics = list(self.diagnostics)
