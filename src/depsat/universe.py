@@ -594,7 +594,7 @@ class _Discovery:
         if candidate.key not in seen:
             seen.add(candidate.key)
             self._queue.append((candidate, extra))
-            if self.lazy and extra is None:
+            if self.lazy:
                 self._prefetch_metadata(candidate)
             if extra is None and self.lazy:
                 # However it came to be read, the extras asked of it so far are read with it:
@@ -656,9 +656,10 @@ class _Discovery:
     def run(self) -> Universe:
         """Read everything queued, then take a snapshot.
 
-        The queue is read a wave at a time: first every source is asked to prefetch what the
-        wave needs (metadata, then the pages of the projects it requires), so an index
-        fetches them concurrently instead of one request after another. The order in which
+        The queue is read a wave at a time, and sources are asked to prefetch what it needs
+        (under lazy reading a candidate's metadata as it is queued, then the pages of the
+        projects each candidate requires as soon as its metadata is in), so an index fetches
+        them concurrently instead of one request after another. The order in which
         candidates are expanded, and so the universe, is the same as one by one."""
         while self._queue:
             wave = list(self._queue)
@@ -678,20 +679,12 @@ class _Discovery:
             source.prefetch((candidate,))
 
     def _prefetch(self, wave: list[tuple[Candidate, NormalizedName | None]]) -> None:
-        if self.lazy:
-            unread: dict[int, tuple[Source, list[Candidate]]] = {}
-            for candidate, _ in wave:
-                source = self._source_of.get(candidate.key)
-                if (source is not None and candidate.key not in self._complete
-                        and candidate.key not in self._late):
-                    unread.setdefault(id(source), (source, []))[1].append(candidate)
-            for source, candidates in unread.values():
-                source.prefetch(candidates)
+        """The pages of the projects the wave requires, each candidate's as soon as its
+        metadata is in (lazy reading asked for that metadata when it queued the candidate)."""
         for candidate, extra in wave:
             read = self._with_read_metadata(candidate) if self.lazy else candidate
             if read is None:
                 continue
-            # Each candidate's projects as soon as its metadata is in, not after the wave's.
             wanted = {name for req in read.requires
                       if (req.marker is None or self.marker_holds(req.marker, extra or ""))
                       and (name := self._names.get(req.name)
