@@ -596,11 +596,11 @@ class _Discovery:
             self._queue.append((candidate, extra))
             if self.lazy:
                 self._prefetch_metadata(candidate)
-            if extra is None and self.lazy:
-                # However it came to be read, the extras asked of it so far are read with it:
-                # a read release is not free, so nothing else would ever read them.
-                for wanted in sorted(self._wanted_extras.get(candidate.key, ())):
-                    self._enqueue(candidate, wanted)
+                if extra is None:
+                    # However it came to be read, the extras asked of it so far are read
+                    # with it: a read release is not free, so nothing else would read them.
+                    for wanted in sorted(self._wanted_extras.get(candidate.key, ())):
+                        self._enqueue(candidate, wanted)
 
     def _with_read_metadata(self, candidate: Candidate) -> Candidate | None:
         """Lazy reading: `candidate` with its metadata (read once), or None when that
