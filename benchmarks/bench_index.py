@@ -1,4 +1,5 @@
-"""depsat against uv end to end: a generated universe as a real local index (HTTP and file://).
+"""depsat against uv (and pip) end to end: a generated universe as a real local index (HTTP and
+file://).
 
     .venv/bin/python -m benchmarks.bench_index --quick      # 1000 x 10, conflict 0
     .venv/bin/python -m benchmarks.bench_index              # + 1000 x 10 @ 0.2, 3000 x 10 @ 0, 0.2
@@ -15,13 +16,17 @@ time measured around the process:
   --cache-dir DIR`` (no ``UV_*``/``PIP_*`` variables, ``UV_NO_CONFIG=1``)
 * ``depsat resolve -r requirements.in --index-url URL --python-version 3.12 --cache-dir DIR
   --no-config --format requirements``
+* (with ``--tools ...,pip``) ``python -m pip install --dry-run --report - -r requirements.in
+  --index-url URL --python-version 3.12 --only-binary :all: --target DIR --cache-dir DIR``
 
 each ``cold`` (a fresh empty cache directory) and then ``warm`` (again, on that cache). The
 server's request log gives requests per run (split into project pages, ``.metadata`` files
 and distributions). Each answer is mapped back to the universe's candidates: packages,
 staleness (version steps below the newest, summed) and whether depsat's verifier accepts it.
-With ``--profile auto`` (default) one warm depsat run over HTTP is profiled with pyinstrument
-when depsat is more than 2x slower than uv warm, and the profile is split into phases.
+``--latency-ms MS`` makes the server answer each request that much later, as a far index
+does. With ``--profile auto`` (default) one warm depsat run over HTTP is profiled with
+pyinstrument when depsat is more than 2x slower than uv warm, and the profile is split into
+phases.
 """
 
 from __future__ import annotations
