@@ -681,6 +681,7 @@ class _Discovery:
     def _prefetch(self, wave: list[tuple[Candidate, NormalizedName | None]]) -> None:
         """The pages of the projects the wave requires, each candidate's as soon as its
         metadata is in (lazy reading asked for that metadata when it queued the candidate)."""
+        asked: set[NormalizedName] = set()  # this wave's, so a shared dependency is asked once
         for candidate, extra in wave:
             read = self._with_read_metadata(candidate) if self.lazy else candidate
             if read is None:
@@ -688,8 +689,10 @@ class _Discovery:
             wanted = {name for req in read.requires
                       if (req.marker is None or self.marker_holds(req.marker, extra or ""))
                       and (name := self._names.get(req.name)
-                           or self._canonical_name(req.name)) not in self.projects}
+                           or self._canonical_name(req.name)) not in self.projects
+                      and name not in asked}
             if wanted:
+                asked |= wanted
                 for source in self.sources:
                     source.prefetch_projects(sorted(wanted))
 
