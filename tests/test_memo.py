@@ -188,6 +188,31 @@ def test_stale_pages_are_asked_again_and_the_memo_answers_if_unchanged(
         assert how == "resolved" and "lib==3.0" in printed
 
 
+@pytest.mark.parametrize("where", ["command line", "configuration"])
+def test_stale_pages_behind_credentials_in_a_url_are_asked_with_them(
+        world: dict[str, Path], where: str) -> None:
+    """An index that wants credentials, given in its URL: the memo keeps no credentials, so
+    asking its stale pages again takes them from where the run took them (the command line,
+    or the configuration file), and the memo answers; without them the server would refuse
+    (401) and every run would resolve again."""
+    with serve(world["index"], max_age=3, auth=("alice", "s3cret")) as url:
+        index = f"{url}simple/".replace("http://", "http://alice:s3cret@")
+        if where == "configuration":
+            (world["work"] / "depsat.toml").write_text(
+                f'[[index]]\nname = "private"\nurl = "{index}"\ndefault = true\n')
+            args: tuple[str, ...] = ("-r", "requirements.in")
+        else:
+            args = ("-r", "requirements.in", "--index-url", index, "--no-config")
+        printed, how = how_answered(world, *args)
+        assert how == "resolved" and "lib==2.0" in printed
+        time.sleep(3.5)
+        url.requests.clear()
+        url.sent.clear()
+        assert how_answered(world, *args) == (printed, "remembered")
+        assert sorted(p for _m, p, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
+        assert url.sent == []  # both answered 304, to requests with the credentials
+
+
 def test_pages_fresh_by_their_age_are_remembered(world: dict[str, Path]) -> None:
     """No Cache-Control: a page is fresh for a tenth of the time since it was last
     modified. Just built, it is stale at once, so the memo asks the server first (304s);

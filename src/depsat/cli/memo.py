@@ -29,9 +29,10 @@ interpreter is asked again, 20-40 ms). Then resolving would read exactly what th
 remembered run read (metadata and files of an index over HTTP are named by the hash their
 page publishes, so their content is fixed) and decide the same. Pages gone stale (PyPI's
 last ten minutes) are first asked of their servers again, in parallel, as a resolution
-would ask them: if each comes back as it was (304, or a body with the same digest), the
-pages are fresh again and the memo answers. Anything else resolves as before, and the new
-result replaces the memo.
+would ask them, with the credentials it would send (from netrc, or from the index URLs of
+the command line and configuration, read again from there: the memo keeps none): if each
+comes back as it was (304, or a body with the same digest), the pages are fresh again and
+the memo answers. Anything else resolves as before, and the new result replaces the memo.
 
 Not remembered (resolved every time): ``--no-memo``, ``--no-cache`` (the memo lives in the
 cache), ``--offline``, ``--build-metadata``, ``--format json`` (its timings would be the
@@ -208,8 +209,20 @@ def _pages_now(store: CacheStore, pages: Sequence[tuple[str, str]],
     return _Pages(min(until, 2.0**62), heads_digest, bodies_digest, urls)
 
 
+def _url_credentials(argv: Sequence[str]) -> list[str]:
+    """The index and find-links locations `argv` names (on its command line or in its
+    configuration file), with the credentials in them: the memo keeps no credentials, so
+    asking a page again with those the run took from a URL needs that URL again. (This
+    parses the command line, which loads the resolver's option modules: only then.)"""
+    from depsat.cli import build_parser
+    from depsat.cli.source_options import load_config, source_locations
+
+    args = build_parser().parse_args(list(argv))
+    return [url for url in source_locations(args, load_config(args)) if "@" in url]
+
+
 def _revalidated(store: CacheStore, cache_dir: Path, entry: dict[str, Any],
-                 moment: float) -> _Pages | None:
+                 moment: float, argv: Sequence[str]) -> _Pages | None:
     """The remembered run's pages after asking their servers again (in parallel, as a
     resolution would: a 304 renews a stored page), if every one is still what the run read
     (by the digest of the bodies); else None."""
@@ -221,6 +234,9 @@ def _revalidated(store: CacheStore, cache_dir: Path, entry: dict[str, Any],
     pages = [(key, accept) for key, accept, _url in entry["pages"]]
     client = HttpClient(cache_dir=cache_dir, retries=0)
     try:
+        if entry.get("url_credentials"):
+            for url in _url_credentials(argv):
+                client.learn_credentials(url)
         # Eight at once: with 16, a burst of connections (each its own DNS lookup with
         # urllib3 then) left some stalled for 5 s on PyPI; a remembered run's pages are few.
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -290,7 +306,7 @@ def recall(argv: Sequence[str], *, now: float | None = None) -> Remembered | Non
         if not (moment < entry["until"]
                 and _entries_digest(keys, store.response_heads(keys)) == entry["heads"]):
             # Stale (or stored again): ask the servers, as a resolution would first.
-            renewed = _revalidated(store, cache_dir, entry, moment)
+            renewed = _revalidated(store, cache_dir, entry, moment, argv)
             if renewed is None:
                 return None
             entry.update(until=renewed.until, heads=renewed.heads)
@@ -331,6 +347,7 @@ def remember(argv: Sequence[str], cache_dir: Path, printed: Remembered, *,
             "pages": [[key, accept, url] for (key, accept), url in zip(read, pages.urls,
                                                                          strict=True)],
             "heads": pages.heads, "bodies": pages.bodies,
+            "url_credentials": read_log.used_url_credentials,
             "stdout": printed.stdout, "stderr": printed.stderr, "code": printed.code,
         }
         store.put_resolution(memo_key(argv), json.dumps(entry).encode())

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from depsat.sources.http import ProgressCallback
     from depsat.sources.stamps import ReadLog
 
-__all__ = ["PYPI", "add_source_arguments", "config_candidates", "index_sources", "load_config"]
+__all__ = ["PYPI", "add_source_arguments", "config_candidates", "index_sources", "load_config",
+           "source_locations"]
 
 PYPI = "https://pypi.org/simple"
 
@@ -95,15 +96,10 @@ def _named(items: list[str], option: str, *, explicit: bool = False) -> list[Ind
     return found
 
 
-def index_sources(args: argparse.Namespace, settings: Settings, other_sources: bool, *,
-                  progress: ProgressCallback | None = None, read_log: ReadLog | None = None,
-                  ) -> tuple[list[Source], SourceRules]:
-    """The index and find-links sources the options and configuration name, and their rules.
-
-    `other_sources` says whether a universe file or an environment already gives candidates:
-    then PyPI is not added as a default index. `progress` hears of the sources' fetches,
-    `read_log` of what they read.
-    """
+def _locations(args: argparse.Namespace, settings: Settings,
+               other_sources: bool) -> tuple[list[IndexConfig], list[str]]:
+    """The indexes (highest priority first) and find-links locations of the options and the
+    configuration; PyPI when nothing (not even `other_sources`) gives candidates."""
     indexes: list[IndexConfig] = [
         *_named(args.indexes, "--index"),
         *_named(args.explicit_index, "--explicit-index", explicit=True),
@@ -124,6 +120,27 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
         raise ConfigurationError(f"index name {duplicate!r} is given twice", "--index")
+    return indexes, find_links
+
+
+def source_locations(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """Every index URL and find-links location the options and configuration name, as
+    given (with any credentials in them)."""
+    indexes, find_links = _locations(args, settings, other_sources=True)
+    return [*(i.url for i in indexes), *find_links]
+
+
+def index_sources(args: argparse.Namespace, settings: Settings, other_sources: bool, *,
+                  progress: ProgressCallback | None = None, read_log: ReadLog | None = None,
+                  ) -> tuple[list[Source], SourceRules]:
+    """The index and find-links sources the options and configuration name, and their rules.
+
+    `other_sources` says whether a universe file or an environment already gives candidates:
+    then PyPI is not added as a default index. `progress` hears of the sources' fetches,
+    `read_log` of what they read.
+    """
+    indexes, find_links = _locations(args, settings, other_sources)
+    names = [i.name for i in indexes]
 
     # Imported here, not at the top: `--help`, a universe-file or an environment run never
     # loads the index sources (the client itself is light until it makes a request).

@@ -464,7 +464,14 @@ class HttpClient:
         if userinfo is not None:
             with self._lock:
                 self._host_credentials[urlsplit(clean).netloc] = userinfo
+            if self.read_log is not None:
+                self.read_log.url_credentials()
         return clean
+
+    def learn_credentials(self, url: str) -> None:
+        """Remember the userinfo of `url` (if any) for its host, as a request to it would:
+        for asking a host again without the URL that named it (`depsat.cli.memo`)."""
+        self._remember(url)
 
     def prepare(self, url: str) -> tuple[str, tuple[str, str] | None]:
         """Strip userinfo from `url` (remembering it for the host) and pick credentials."""

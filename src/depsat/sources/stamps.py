@@ -125,6 +125,7 @@ class ReadLog:
       directory) by its stamp (`checked`); a folder by its listing (`listing`); whether a
       layer is writable (`access`);
     * an interpreter's answer about itself by its digest (`interpreter`);
+    * whether credentials were taken from a URL (`url_credentials`), not the credentials;
     * anything a later run could not check makes the run `unrepeatable` (a wheel's METADATA
       read by ranges and kept under no hash)."""
 
@@ -141,6 +142,9 @@ class ReadLog:
         """Path -> `writable` as it was asked."""
         self.interpreters: dict[str, tuple[str, str]] = {}
         """Executable -> (the introspection script run, SHA-256 of its answer)."""
+        self.used_url_credentials = False
+        """Whether a request sent credentials taken from a URL's userinfo (an index URL on
+        the command line or in the configuration): asking again needs that URL."""
         self._unrepeatable: list[str] = []
         self._ranged: set[str] = set()
 
@@ -188,6 +192,10 @@ class ReadLog:
     def interpreter(self, executable: str, script: str, answer: bytes) -> None:
         with self._lock:
             self.interpreters[executable] = (script, hashlib.sha256(answer).hexdigest())
+
+    def url_credentials(self) -> None:
+        """Credentials were taken from a URL's userinfo (never logged themselves)."""
+        self.used_url_credentials = True
 
     def unrepeatable(self, what: str) -> None:
         """Something was read that a later run could not check."""
