@@ -100,9 +100,7 @@ def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int
     direct = universe.request.direct_names
     stale_direct = stale_other = 0
     for candidate in chosen:
-        versions: list[Version] = sorted(
-            {c.version for c in universe.projects[candidate.name].candidates}, reverse=True)
-        rank = versions.index(candidate.version)
+        rank = _rank(universe, candidate)
         if candidate.name in direct:
             stale_direct += rank
         else:
@@ -110,19 +108,32 @@ def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int
     return stale_direct, stale_other, len(chosen)
 
 
-def brute_force_optimum(
+def brute_force_best(
     universe: Universe,
     value: Callable[[Universe, Sequence[Candidate]], tuple[int, ...]] = cost,
-) -> tuple[int, ...] | None:
-    """The least `value` over every assignment the verifier accepts (None: no plan)."""
-    best: tuple[int, ...] | None = None
+) -> dict[str, str] | None:
+    """The plan depsat must answer with (`Problem.preferences`), by trying every assignment:
+    among the verified ones of least `value`, the first by project name whose choice is
+    best: not installed, else the newest version. None: no plan."""
+    names = sorted(universe.projects)
+    best: tuple[tuple[int, ...], tuple[int, ...], list[Candidate]] | None = None
     for chosen in assignments(universe):
         if verify(universe, chosen, needed_extras(universe, chosen)):
             continue
-        found = value(universe, chosen)
-        if best is None or found < best:
+        by_name = {c.name: c for c in chosen}
+        order = tuple(-1 if name not in by_name else _rank(universe, by_name[name])
+                      for name in names)
+        found = (value(universe, chosen), order, chosen)
+        if best is None or found[:2] < best[:2]:
             best = found
-    return best
+    return None if best is None else {str(c.name): str(c.version) for c in best[2]}
+
+
+def _rank(universe: Universe, candidate: Candidate) -> int:
+    """Steps below the project's newest version."""
+    versions = sorted({c.version for c in universe.projects[candidate.name].candidates},
+                      reverse=True)
+    return versions.index(candidate.version)
 
 
 @st.composite
@@ -180,7 +191,3 @@ def full_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, ...
         if now.key != installed.key and not request.upgrades(name):
             changed += 1
     return (removals, downgrades, changed, *cost(universe, chosen))
-
-
-def brute_force_installed_optimum(universe: Universe) -> tuple[int, ...] | None:
-    return brute_force_optimum(universe, full_cost)

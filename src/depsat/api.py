@@ -297,6 +297,10 @@ def _encode_and_solve(universe: Universe, options: ResolveOptions, timings: dict
         top=encoding.pool.top,
         phases=encoding.phase_hints(),
         implied=encoding.implied_softs(),
+        preferences=encoding.preferences(),
+        # A model taking an unread release starts another lazy round, not an answer.
+        provisional=[var for key in universe.free
+                     if (var := encoding.var_of.get(key)) is not None],
         reuse=reuse,
         effort_limit=effort_limit,
     )
@@ -454,6 +458,11 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
         if not unread:
             # Optimal for the relaxation and uses nothing unread, so optimal for the whole
             # problem: every full plan is also a plan of the relaxation, costing no less.
+            # It is also the tie-break's pick among the whole problem's optimal plans (the
+            # plan a warm or an eager run answers): any of those, with the projects not
+            # reached here left out, is an optimal plan of the relaxation, and no worse by
+            # the tie-break ("not installed" comes first); so the relaxation's best, being
+            # one of the whole problem's optimal plans, is their best too.
             plan = decode_plan(encoding, outcome.model, outcome.costs)
             timings["rounds"] = rounds
             return Resolution(universe, encoding, plan, None, timings, tuple(sources),

@@ -60,6 +60,8 @@ class Encoding:
         self.installed_var: dict[NormalizedName, int] = {}
         self.ladders: dict[NormalizedName, list[int]] = {}
         self._encoded: dict[NormalizedName, tuple[Candidate, ...]] = {}
+        self._preferences: dict[NormalizedName, tuple[Sequence[Candidate],
+                                                      list[tuple[int, ...]]]] = {}
         self.projects_done: set[NormalizedName] = set()
         self.dependencies_done: set[CandidateKey] = set()
         self.extras_done: set[tuple[CandidateKey, NormalizedName]] = set()
@@ -209,19 +211,44 @@ class Encoding:
     # -- model --------------------------------------------------------------------
     def chosen(self, model: Iterable[int]) -> tuple[list[Candidate], dict[CandidateKey,
                                                                           set[NormalizedName]]]:
-        """Candidates and extras true in `model`."""
+        """Candidates and extras true in `model`. Not an extra its release lacks: a lazy
+        round may have given one a variable before the release was read (the requirement
+        holds with the release alone, as `extra_literal` encodes it once that is known)."""
         true = {lit for lit in model if lit > 0}
         candidates = [self.candidate_of[v] for v in true if v in self.candidate_of]
         extras: dict[CandidateKey, set[NormalizedName]] = {}
+        missing = self.universe.missing_extras
         for var in true:
             found = self.extra_of.get(var)
-            if found is not None:
+            if found is not None and (found[0].key, found[1]) not in missing:
                 extras.setdefault(found[0].key, set()).add(found[1])
         return candidates, extras
 
     def phase_hints(self) -> list[int]:
         """"Install nothing unless needed": the polarity a solver should try first."""
         return [-var for var in self.candidate_of]
+
+    def preferences(self) -> list[list[tuple[int, ...]]]:
+        """`Problem.preferences`: each project by name, "not installed" first, then its
+        releases best first (by rank, then key); then each extra by candidate, "off" first.
+        Runs that pose the same problem pick the same plan among the optimal ones, whatever
+        they read or numbered first. A project's list is kept while its `encoded`
+        candidates stay the same (most of a lazy round's projects)."""
+        found: list[list[tuple[int, ...]]] = []
+        for name in sorted(self.projects_done):
+            releases = self.encoded(name)
+            kept = self._preferences.get(name)
+            if kept is None or kept[0] is not releases:
+                ranks = self.universe.projects[name].ranks
+                literals = [self.var_of[c.key] for c in
+                            sorted(releases, key=lambda c: (ranks[c.key], str(c.key)))]
+                kept = self._preferences[name] = (releases, [
+                    tuple(-var for var in literals), *((var,) for var in literals)])
+            if releases:
+                found.append(kept[1])
+        extras = sorted(self.extra_var.items(), key=lambda item: (str(item[0][0]), item[0][1]))
+        found.extend([(-var,), (var,)] for _, var in extras)
+        return found
 
     def implied_softs(self) -> list[tuple[int, int]]:
         """(¬ge[j], ¬ge[j+1]) for every ladder: the clause ge[j+1] ⇒ ge[j] makes the first

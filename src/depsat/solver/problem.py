@@ -39,6 +39,16 @@ class Problem:
     one (the previous round of lazy reading: the same variables, fewer hard clauses). A
     backend may reuse what still holds, checking it first. Like `phases`, this changes how
     fast an answer comes, never the answer."""
+    preferences: Sequence[Sequence[Sequence[int]]] = ()
+    """A tie-break among optimal models, so that the answer is a function of the problem and
+    not of how it was numbered or found: lists of alternatives, each alternative a
+    conjunction of literals, exactly one alternative of each list true in every model, best
+    first. A backend that honours it returns, among the optimal models, the one whose first
+    list's alternative is best, then the second's, and so on."""
+    provisional: Sequence[int] = ()
+    """Literals that make a model provisional: when the optimum sets one of them, the caller
+    will not answer with it (a lazy round that took an unread release reads it and solves
+    again), so a backend may skip the tie-break."""
     effort_limit: int | None = None
     """A backend that counts its search (`Optimum.effort`) may give up once it has used this
     many SAT conflicts, returning `Unfinished`; None: solve to the end."""

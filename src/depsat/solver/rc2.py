@@ -41,6 +41,7 @@ from pysat.formula import WCNF, IDPool
 
 from depsat.solver.problem import Clause, Optimum, Problem, Refutation, Unfinished
 from depsat.solver.sat import GroupSolver
+from depsat.solver.tie_break import best_optimal_model
 
 __all__ = ["CoreLog", "LexicographicRC2", "StratifiedRC2"]
 
@@ -54,11 +55,16 @@ def _refute(problem: Problem) -> Optimum | Refutation:
 
 
 def _satisfy(problem: Problem, sat_solver: str) -> Optimum | Refutation:
-    """No preferences at all: one plain SAT call (RC2 returns no model without softs)."""
+    """No soft tiers at all: one plain SAT call (RC2 returns no model without softs), then
+    the tie-break among all models."""
     with GroupSolver(problem, sat_solver) as oracle:
         if not oracle.satisfiable(range(len(problem.groups))):
             return Refutation(oracle.core())
-        return Optimum(tuple(lit for lit in oracle.model() if abs(lit) <= problem.top), ())
+        model = oracle.model()
+        if problem.preferences and not _provisional(model, problem):
+            model = best_optimal_model(oracle.solver, oracle.selectors, model,
+                                       problem.preferences)
+        return Optimum(tuple(lit for lit in model if abs(lit) <= problem.top), ())
 
 
 def _hard_clauses(problem: Problem) -> list[Clause] | None:
@@ -462,6 +468,14 @@ def _hint(rc2: RC2Stratified, problem: Problem,
                           + list(problem.phases))
 
 
+def _provisional(model: Sequence[int], problem: Problem) -> bool:
+    """Whether `model` sets a `Problem.provisional` literal (then no tie-break is needed)."""
+    if not problem.provisional:
+        return False
+    true = set(model)
+    return any(literal in true for literal in problem.provisional)
+
+
 class _OutOfEffort(Exception):
     """The search passed `Problem.effort_limit`."""
 
@@ -498,7 +512,7 @@ class LexicographicRC2(_RC2Backend):
         pool = IDPool(start_from=problem.top + 1)
         costs: list[int] = []
         model: list[int] = []
-        for tier in tiers:
+        for number, tier in enumerate(tiers, 1):
             wcnf = _wcnf(list(hard), tier, max(problem.top, pool.top))
             with _FastRC2Stratified(wcnf, problem.implied, solver=self.sat_solver,
                                     **_RC2_OPTIONS) as rc2:
@@ -508,6 +522,12 @@ class LexicographicRC2(_RC2Backend):
                     return _refute(problem)
                 model = list(found)
                 cost = int(rc2.cost)
+                if number == len(tiers) and problem.preferences \
+                        and not _provisional(model, problem):
+                    # The earlier tiers' optima are hard bounds here, and RC2's assumptions
+                    # hold exactly in this tier's optimal models.
+                    model = best_optimal_model(rc2.oracle, rc2.sels + rc2.sums, model,
+                                               problem.preferences)
             costs.append(cost)
             hard.extend(_bound(tier, cost, pool, max(problem.top, wcnf.nv)))
         return Optimum(tuple(lit for lit in model if abs(lit) <= problem.top), tuple(costs))
@@ -550,10 +570,14 @@ class StratifiedRC2(_RC2Backend):
                 return Unfinished(rc2.effort())
             if found is None:
                 return _refute(problem)
-            # RC2 returns the model sorted by variable: cut it at our last one.
-            model = tuple(found[:bisect.bisect_right(found, problem.top, key=abs)])
             log = CoreLog(tuple(rc2.cores_found))
             effort = rc2.effort()
+            if problem.preferences and not _provisional(found, problem):
+                # RC2's assumptions hold exactly in the optimal models.
+                found = best_optimal_model(rc2.oracle, rc2.sels + rc2.sums, found,
+                                           problem.preferences)
+            # RC2 returns the model sorted by variable: cut it at our last one.
+            model = tuple(found[:bisect.bisect_right(found, problem.top, key=abs)])
         true = set(model)
         costs = tuple(sum(w for lit, w in tier if lit not in true) for tier in tiers)
         return Optimum(model, costs, reusable=log, effort=effort)
