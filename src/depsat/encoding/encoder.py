@@ -62,6 +62,8 @@ class Encoding:
         self._encoded: dict[NormalizedName, tuple[Candidate, ...]] = {}
         self._preferences: dict[NormalizedName, tuple[Sequence[Candidate],
                                                       list[tuple[int, ...]]]] = {}
+        self._names: list[NormalizedName] = []  # `projects_done`, sorted (it only grows)
+        self._extras: list[int] = []  # `extra_var`'s variables in order (it only grows)
         self.projects_done: set[NormalizedName] = set()
         self.dependencies_done: set[CandidateKey] = set()
         self.extras_done: set[tuple[CandidateKey, NormalizedName]] = set()
@@ -230,24 +232,30 @@ class Encoding:
 
     def preferences(self) -> list[list[tuple[int, ...]]]:
         """`Problem.preferences`: each project by name, "not installed" first, then its
-        releases best first (by rank, then key); then each extra by candidate, "off" first.
+        releases best first (by rank, then origin); then each extra by release, "off" first.
         Runs that pose the same problem pick the same plan among the optimal ones, whatever
         they read or numbered first. A project's list is kept while its `encoded`
         candidates stay the same (most of a lazy round's projects)."""
+        if len(self._names) != len(self.projects_done):
+            self._names = sorted(self.projects_done)
         found: list[list[tuple[int, ...]]] = []
-        for name in sorted(self.projects_done):
+        for name in self._names:
             releases = self.encoded(name)
             kept = self._preferences.get(name)
             if kept is None or kept[0] is not releases:
                 ranks = self.universe.projects[name].ranks
                 literals = [self.var_of[c.key] for c in
-                            sorted(releases, key=lambda c: (ranks[c.key], str(c.key)))]
+                            sorted(releases, key=lambda c: (ranks[c.key], *_origin(c.key)))]
                 kept = self._preferences[name] = (releases, [
                     tuple(-var for var in literals), *((var,) for var in literals)])
             if releases:
                 found.append(kept[1])
-        extras = sorted(self.extra_var.items(), key=lambda item: (str(item[0][0]), item[0][1]))
-        found.extend([(-var,), (var,)] for _, var in extras)
+        if len(self._extras) != len(self.extra_var):
+            self._extras = [var for (key, extra), var in sorted(
+                self.extra_var.items(),
+                key=lambda item: (item[0][0].name, item[0][0].version, *_origin(item[0][0]),
+                                  item[0][1]))]
+        found.extend([(-var,), (var,)] for var in self._extras)
         return found
 
     def implied_softs(self) -> list[tuple[int, int]]:
@@ -258,6 +266,10 @@ class Encoding:
 
     def clause_count(self) -> int:
         return len(self.hard) + sum(len(c) for _, c in self.groups)
+
+
+def _origin(key: CandidateKey) -> tuple[str, str, str]:
+    return key.origin.kind, key.origin.name, key.origin.location
 
 
 def _at_most_one(encoding: Encoding, name: NormalizedName) -> None:
