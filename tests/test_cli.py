@@ -171,3 +171,24 @@ def test_the_command_keeps_the_collector_paused_until_it_is_done(
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
+
+
+def test_what_outlives_a_pause_goes_to_the_oldest_generation_unscanned() -> None:
+    """The objects a pause leaves (a `Resolution`) are long-lived: they go straight to the
+    oldest generation, and the youngest starts empty, instead of the next passes scanning
+    them all. A program's own frozen objects stay frozen (nothing is moved then)."""
+    from depsat import api
+
+    with api.collector_paused():
+        kept = [[n] for n in range(5000)]
+    assert gc.get_count()[0] < 1000  # the young count restarted: no pass is due
+    assert any(o is kept for o in gc.get_objects(generation=2))
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with api.collector_paused():
+            also = [[n] for n in range(5000)]
+        assert gc.get_freeze_count() == frozen
+        assert not any(o is also for o in gc.get_objects(generation=2))
+    finally:
+        gc.unfreeze()
