@@ -973,7 +973,32 @@ def _summary(runs: Sequence[Run]) -> list[str]:
                 lines.append(f"{tool}/uv {state}: median {statistics.median(ratios):.1f}x, "
                              f"worst {max(ratios):.1f}x; goal <= {goal:g}x met in {met} of "
                              f"{len(ratios)}")
+    return lines + _same_plans(runs)
+
+
+def _same_plans(runs: Sequence[Run]) -> list[str]:
+    """Whether each tool answered one plan per universe, whatever the transport, the cache
+    state and (for depsat) the memo: equal-cost plans must not depend on what was read
+    first (`depsat.solver.tie_break`)."""
+    lines = []
+    for family, tools in (("depsat", DEPSAT_TOOLS), ("uv", ("uv",)), ("pip", ("pip",))):
+        plans: dict[str, list[dict[str, str]]] = {}
+        for r in runs:
+            if r.tool in tools and r.status == "solved" and r.versions:
+                plans.setdefault(r.universe, []).append(r.versions)
+        if not plans:
+            continue
+        differing = {universe: max(_pins_apart(a, b) for a in found for b in found)
+                     for universe, found in plans.items()}
+        same = sum(1 for pins in differing.values() if pins == 0)
+        worst = max(differing.values())
+        lines.append(f"{family}: one plan in every run on {same} of {len(plans)} universes"
+                     + (f" (runs differ in up to {worst} pins)" if worst else ""))
     return lines
+
+
+def _pins_apart(one: Mapping[str, str], other: Mapping[str, str]) -> int:
+    return sum(1 for name in set(one) | set(other) if one.get(name) != other.get(name))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,14 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from benchmarks.bench_index import VENV_BIN, main, parse_pins, spec_from_universe
+from benchmarks.bench_index import (
+    VENV_BIN,
+    Run,
+    _same_plans,
+    main,
+    parse_pins,
+    spec_from_universe,
+)
 from benchmarks.generate import GeneratorConfig, generate
 
 
@@ -32,6 +39,18 @@ def test_parse_pins_reads_pips_installation_report() -> None:
     assert versions == {canonicalize_name("foo-bar"): Version("1.0"),
                         canonicalize_name("baz"): Version("2.1.post1")}
     assert extras == {}
+
+
+def test_the_summary_says_whether_each_tool_answered_one_plan() -> None:
+    def run(tool: str, cache: str, versions: dict[str, str]) -> Run:
+        return Run(universe="u", transport="http", tool=tool, cache=cache, status="solved",
+                   versions=versions)
+
+    runs = [run("uv", "cold", {"a": "1", "b": "2"}), run("uv", "warm", {"a": "1", "b": "1"}),
+            run("depsat", "cold", {"a": "1"}), run("depsat-no-memo", "warm", {"a": "1"})]
+    assert _same_plans(runs) == [
+        "depsat: one plan in every run on 1 of 1 universes",
+        "uv: one plan in every run on 0 of 1 universes (runs differ in up to 1 pins)"]
 
 
 def test_spec_is_wheels_only_with_the_universe_metadata() -> None:
@@ -61,6 +80,7 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert len(list((tmp_path / "indexes").iterdir())) == 1
     table = capsys.readouterr().out
     assert "uv" in table and "depsat" in table
+    assert "depsat: one plan in every run on 1 of 1 universes\n" in table
     result = json.loads(sorted((tmp_path / "out").glob("bench-index-*.json"))[-1].read_text())
     assert result["latency_ms"] == 1
     runs = result["runs"]
