@@ -164,6 +164,21 @@ def test_a_page_gone_from_the_cache_is_read_again(world: dict[str, Path]) -> Non
         assert sorted(path for _m, path, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
 
 
+def _remembered_once_stale(world: dict[str, Path], url: Any, args: tuple[str, ...]) -> str:
+    """Resolve `args` (max-age 3 pages), wait until the pages are stale, and check that the
+    memo answers after asking the server for both pages again (304s: nothing sent again).
+    What the command printed."""
+    printed, how = how_answered(world, *args)
+    assert how == "resolved" and "lib==2.0" in printed
+    time.sleep(3.5)
+    url.requests.clear()
+    url.sent.clear()
+    assert how_answered(world, *args) == (printed, "remembered")
+    assert sorted(p for _m, p, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
+    assert url.sent == []
+    return printed
+
+
 def test_stale_pages_are_asked_again_and_the_memo_answers_if_unchanged(
         world: dict[str, Path]) -> None:
     """Once its pages are stale the memo asks their server again, as a resolution would
@@ -171,14 +186,7 @@ def test_stale_pages_are_asked_again_and_the_memo_answers_if_unchanged(
     resolves again."""
     with serve(world["index"], max_age=3) as url:
         args = ("-r", "requirements.in", "--index-url", f"{url}simple/")
-        printed, how = how_answered(world, *args)
-        assert how == "resolved" and "lib==2.0" in printed
-        time.sleep(3.5)
-        url.requests.clear()
-        url.sent.clear()
-        assert how_answered(world, *args) == (printed, "remembered")
-        assert sorted(p for _m, p, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
-        assert url.sent == []  # both answered 304: nothing was sent again
+        printed = _remembered_once_stale(world, url, args)
         url.requests.clear()
         assert how_answered(world, *args) == (printed, "remembered")  # fresh again
         assert url.requests == []
@@ -203,14 +211,7 @@ def test_stale_pages_behind_credentials_in_a_url_are_asked_with_them(
             args: tuple[str, ...] = ("-r", "requirements.in")
         else:
             args = ("-r", "requirements.in", "--index-url", index, "--no-config")
-        printed, how = how_answered(world, *args)
-        assert how == "resolved" and "lib==2.0" in printed
-        time.sleep(3.5)
-        url.requests.clear()
-        url.sent.clear()
-        assert how_answered(world, *args) == (printed, "remembered")
-        assert sorted(p for _m, p, _a in url.requests) == ["/simple/app/", "/simple/lib/"]
-        assert url.sent == []  # both answered 304, to requests with the credentials
+        _remembered_once_stale(world, url, args)  # (the 304s answered the credentials)
 
 
 def test_pages_fresh_by_their_age_are_remembered(world: dict[str, Path]) -> None:
