@@ -143,8 +143,8 @@ class ReadLog:
         self.interpreters: dict[str, tuple[str, str]] = {}
         """Executable -> (the introspection script run, SHA-256 of its answer)."""
         self.used_url_credentials = False
-        """Whether a request sent credentials taken from a URL's userinfo (an index URL on
-        the command line or in the configuration): asking again needs that URL."""
+        """Whether a URL read carried credentials in its userinfo (an index URL on the
+        command line or in the configuration): asking its host again needs that URL."""
         self._unrepeatable: list[str] = []
         self._ranged: set[str] = set()
 
