@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from depsat.api import ResolveOptions, resolve
 from depsat.model import Candidate, Request
-from depsat.solver import StratifiedRC2
+from depsat.solver import LexicographicRC2, StratifiedRC2
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
 from depsat.universe import Universe, discover
@@ -106,6 +106,11 @@ def run_depsat(world: UniverseFile, request: Request, target: Target,
 def run_depsat_stratified(world: UniverseFile, request: Request, target: Target) -> Answer:
     """depsat with every tier in one RC2Stratified call (`StratifiedRC2`), for comparison."""
     return run_depsat(world, request, target, ResolveOptions(backend=StratifiedRC2()))
+
+
+def run_depsat_lexicographic(world: UniverseFile, request: Request, target: Target) -> Answer:
+    """depsat tier by tier, each optimum fixed before the next (`LexicographicRC2`)."""
+    return run_depsat(world, request, target, ResolveOptions(backend=LexicographicRC2()))
 
 
 # -- resolvelib ------------------------------------------------------------------------------
@@ -421,6 +426,7 @@ def run_libsolv(world: UniverseFile, request: Request, target: Target) -> Answer
 ADAPTERS: dict[str, Adapter] = {
     "depsat": run_depsat,
     "depsat-stratified": run_depsat_stratified,
+    "depsat-lex": run_depsat_lexicographic,
     "resolvelib": run_resolvelib,
     "libsolv": run_libsolv,
     # "uv": needs the universe as a local index (file:// or HTTP with PEP 658 files) and

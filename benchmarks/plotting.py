@@ -17,7 +17,7 @@ __all__ = ["TOOL_COLOURS", "Panel", "Series", "colour_for", "save_plot", "style_
 TOOL_COLOURS = {
     "depsat": "tab:blue", "depsat-stratified": "tab:purple", "resolvelib": "tab:orange",
     "libsolv": "tab:green", "uv": "tab:red", "importlib.metadata": "tab:olive",
-    "pip": "tab:brown", "depsat-urllib3": "tab:cyan",
+    "pip": "tab:brown", "depsat-urllib3": "tab:cyan", "depsat-lex": "tab:pink",
 }
 """The same colour for a tool in every benchmark's plot."""
 

@@ -31,8 +31,8 @@ TINY = [
 
 
 def _tools() -> list[str]:
-    return ["depsat", "resolvelib", "libsolv"] if solv_available() else ["depsat",
-                                                                         "resolvelib"]
+    peers = ["resolvelib", "libsolv"] if solv_available() else ["resolvelib"]
+    return ["depsat", "depsat-lex", *peers]
 
 
 def test_generator_is_deterministic_and_loads(tmp_path: Path) -> None:
@@ -88,10 +88,11 @@ def test_tools_agree_and_verify(config: GeneratorConfig, tmp_path: Path) -> None
 
 
 def test_without_libsolv_depsat_and_resolvelib_agree(tmp_path: Path) -> None:
-    """Runs whether or not `solv` is installed: the two pure-Python tools on one universe."""
+    """Runs whether or not `solv` is installed: the pure-Python tools on one universe. depsat
+    tier by tier (`LexicographicRC2`) answers the default's plan, not only its cost."""
     path = write_universe(generate(TINY[1]), tmp_path / "u.json")
     records = [run_isolated(tool, path, 120, keep_versions=True)
-               for tool in ("depsat", "resolvelib")]
-    assert records[0].status == records[1].status == "solved", [r.detail for r in records]
+               for tool in ("depsat", "resolvelib", "depsat-lex")]
+    assert all(r.status == "solved" for r in records), [r.detail for r in records]
     assert all(r.verified for r in records), [r.problems for r in records]
-    assert records[0].versions
+    assert records[0].versions and records[2].versions == records[0].versions
