@@ -27,8 +27,10 @@ Clause = list[int]
 
 @st.composite
 def ladder_problems(draw: st.DrawFn) -> Problem:
-    """Two tiers over at most 10 variables: ladders ge[1] ⇐ ge[2] ⇐ … (soft ¬ge[j], weight 1)
-    as in the staleness objective, a tier of plain soft literals, and random hard clauses."""
+    """Up to three tiers over at most 10 variables: ladders ge[1] ⇐ ge[2] ⇐ … (soft ¬ge[j],
+    weight 1) as in the staleness objective, then two tiers of plain soft literals weighing
+    1 to 3 (`LexicographicRC2` fixes each tier's optimum before the next), and random hard
+    clauses."""
     ladders: list[list[int]] = []
     top = 0
     for length in draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)):
@@ -41,9 +43,11 @@ def ladder_problems(draw: st.DrawFn) -> Problem:
     literal = st.integers(1, variables).flatmap(lambda v: st.sampled_from([v, -v]))
     hard += draw(st.lists(st.lists(literal, min_size=1, max_size=3), max_size=12))
     newest = [(-var, 1) for ladder in ladders for var in ladder]
-    others = draw(st.lists(literal, max_size=4, unique_by=abs))
+    weighted = st.tuples(literal, st.integers(1, 3))
+    others = draw(st.lists(weighted, max_size=4, unique_by=lambda soft: abs(soft[0])))
+    last = draw(st.lists(weighted, max_size=3, unique_by=lambda soft: abs(soft[0])))
     implied = [(-ladder[j], -ladder[j + 1]) for ladder in ladders for j in range(len(ladder) - 1)]
-    tiers = [tier for tier in (newest, [(lit, 1) for lit in others]) if tier]
+    tiers = [tier for tier in (newest, others, last) if tier]
     return Problem(hard=hard, groups=(), tiers=tiers, top=variables, implied=implied)
 
 
@@ -91,6 +95,19 @@ def _check_backends(problem: Problem) -> None:
         assert isinstance(outcome, Optimum), backend.name
         assert outcome.costs == expected, backend.name
         assert _costs(outcome.model, problem) == expected, backend.name
+
+
+def test_a_released_literal_split_in_a_core_keeps_its_remaining_weight() -> None:
+    """¬3 is held back behind ¬2 (3 ⇒ 2) and weighs 4 (3 from the first tier, 1 from the
+    second). 2 must hold, so ¬2 is relaxed and ¬3 released; then the core {¬3, ¬1} (1 or 3)
+    splits ¬3, whose remaining weight 1 waits for a new level of its own. The held-back
+    mark kept that level from activating it, and RC2 made 3 true, not 1: (2, 2), not
+    (2, 1). Found by hypothesis once tiers could repeat a literal."""
+    problem = Problem(hard=[[-3, 2], [2], [1, 3]], groups=(),
+                      tiers=[[(-1, 1), (-2, 1), (-3, 1), (-4, 1)], [(-2, 1), (-3, 1)]],
+                      top=4, implied=[(-2, -3)])
+    assert _brute_force(problem) == (2, 1)
+    _check_backends(problem)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -173,7 +173,8 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
                  **options: object) -> None:
         self._effort_limit = effort_limit
         self._held_back: dict[int, list[int]] = {}  # assumed literal -> what it implies
-        self._held: set[int] = set()  # never activated by their level: released instead
+        self._held: set[int] = set()  # held back now: their level does not activate them
+        self._early: set[int] = set()  # released before their level: it skips them once
         self._hardening = False
         self._pending: tuple[Any, int] | None = None
         # Cores kept for a later problem, and an earlier problem's cores to try first.
@@ -210,13 +211,22 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
     # leaves the assumptions (relaxed in a core, split and moved to a later level, or taken
     # into an at-most-one group), what it held back is assumed from then on. Releasing early
     # is always sound; only hardening (the literal becomes a hard fact) releases nothing.
+    # Once released, a literal is RC2's like any other: split in a core, its remaining weight
+    # waits for that weight's level (until session 12 the held-back mark stayed and that
+    # level skipped it, so the remaining weight was lost).
 
     def activate_clauses(self, beg: int) -> int:
-        """RC2Stratified's, leaving out the held-back literals of each new level."""
+        """RC2Stratified's, leaving out the held-back literals of each new level, and the
+        released ones it finds at their own level (assumed already, or relaxed since). A
+        released literal split later is found again at its remaining weight's level and
+        activated there, as RC2Stratified activates any split literal."""
         end: int = min(self.levl + 1, len(self.blop))
         for level in range(beg, end):
             for selector in self.wstr[self.blop[level]]:
                 if selector in self._held:
+                    continue
+                if selector in self._early:
+                    self._early.discard(selector)
                     continue
                 if selector in self.bckp_set:
                     self.sels.append(selector)
@@ -252,6 +262,9 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
         for a in literals:
             released = self._held_back.pop(a, None)
             if released:
+                self._held.difference_update(released)
+                level_weight = self.blop[self.levl]
+                self._early.update(b for b in released if self.wght[b] < level_weight)
                 self.sels.extend(released)
                 self.sels_set.update(released)
 
