@@ -59,10 +59,7 @@ def _satisfy(problem: Problem, sat_solver: str) -> Optimum | Refutation:
     with GroupSolver(problem, sat_solver) as oracle:
         if not oracle.satisfiable(range(len(problem.groups))):
             return Refutation(oracle.core())
-        model = oracle.model()
-        if problem.preferences and not _provisional(model, problem):
-            model = best_optimal_model(oracle.solver, oracle.selectors, model,
-                                       problem.preferences)
+        model = _tie_broken(oracle.solver, oracle.selectors, oracle.model(), problem)
         return Optimum(tuple(lit for lit in model if abs(lit) <= problem.top), ())
 
 
@@ -498,12 +495,17 @@ def _hint(rc2: RC2Stratified, problem: Problem,
                           + list(problem.phases))
 
 
-def _provisional(model: Sequence[int], problem: Problem) -> bool:
-    """Whether `model` sets a `Problem.provisional` literal (then no tie-break is needed)."""
-    if not problem.provisional:
-        return False
+def _tie_broken(oracle: Any, optimal: Sequence[int], model: list[int],
+                problem: Problem) -> list[int]:
+    """The best optimal model by `Problem.preferences` (`best_optimal_model`, given the
+    assumptions `optimal` that hold exactly in the optimal models); `model` itself when
+    there are no preferences or it sets a `Problem.provisional` literal (no answer then)."""
+    if not problem.preferences:
+        return model
     true = set(model)
-    return any(literal in true for literal in problem.provisional)
+    if any(literal in true for literal in problem.provisional):
+        return model
+    return best_optimal_model(oracle, optimal, model, problem.preferences)
 
 
 class _OutOfEffort(Exception):
@@ -562,11 +564,10 @@ class LexicographicRC2(_RC2Backend):
                 if number < len(tiers):
                     fixed, top = rc2.optimal_models()
                     hard = [*hard, *fixed]
-                elif problem.preferences and not _provisional(model, problem):
+                else:
                     # The earlier tiers' optima are hard here, and RC2's assumptions hold
                     # exactly in this tier's optimal models.
-                    model = best_optimal_model(rc2.oracle, rc2.sels + rc2.sums, model,
-                                               problem.preferences)
+                    model = _tie_broken(rc2.oracle, rc2.sels + rc2.sums, model, problem)
         return Optimum(tuple(lit for lit in model if abs(lit) <= problem.top), tuple(costs))
 
 
@@ -591,10 +592,8 @@ class StratifiedRC2(_RC2Backend):
                 return _refute(problem)
             log = CoreLog(tuple(rc2.cores_found))
             effort = rc2.effort()
-            if problem.preferences and not _provisional(found, problem):
-                # RC2's assumptions hold exactly in the optimal models.
-                found = best_optimal_model(rc2.oracle, rc2.sels + rc2.sums, found,
-                                           problem.preferences)
+            # RC2's assumptions hold exactly in the optimal models.
+            found = _tie_broken(rc2.oracle, rc2.sels + rc2.sums, found, problem)
             # RC2 returns the model sorted by variable: cut it at our last one.
             model = tuple(found[:bisect.bisect_right(found, problem.top, key=abs)])
         true = set(model)
