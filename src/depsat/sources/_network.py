@@ -259,13 +259,22 @@ class Network:
             return _Reply.of(entries[0].response, hishel.CacheStatus(
                 from_cache=True, revalidated=False, stored=False))
         if immutable or self.storage is None:
-            response = self.transport.get(url, headers, credentials)
+            response = self._send(url, headers, credentials)
             reply = _Reply(response.status, response.merged(), response.content)
             if immutable and keep and reply.status == 200 and self.storage is not None:
                 self.owner.store.put_file(key, url, reply.content,
                                           reply.headers.get("content-type"))
             return reply
         return self._cached_get(url, headers, credentials, key, self.storage)
+
+    def _send(self, url: str, headers: Mapping[str, str],
+              credentials: tuple[str, str] | None) -> WireResponse:
+        """One request on the wire; its round trip goes to the client's measure of how far
+        the index is (`HttpClient.fetches_in_flight`)."""
+        start = time.perf_counter()
+        response = self.transport.get(url, headers, credentials)
+        self.owner.note_round_trip(time.perf_counter() - start)
+        return response
 
     def _cached_get(self, url: str, headers: Mapping[str, str],
                     credentials: tuple[str, str] | None, key: str,
@@ -284,7 +293,7 @@ class Network:
                 revalidated = isinstance(state, hishel.NeedRevalidation)
                 sent = {k: ", ".join(state.request.headers.get_list(k) or [])
                         for k in state.request.headers}
-                state = state.next(_as_stored(self.transport.get(url, sent, credentials),
+                state = state.next(_as_stored(self._send(url, sent, credentials),
                                               self.transport.decoded))
             elif isinstance(state, hishel.StoreAndUse):
                 entry = storage.create_entry(request, state.response, key)

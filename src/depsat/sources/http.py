@@ -53,6 +53,7 @@ import calendar
 import enum
 import hashlib
 import json
+import math
 import os
 import threading
 import time
@@ -78,6 +79,7 @@ __all__ = [
     "CACHE_DATABASE",
     "CACHE_FORMAT",
     "CONCURRENT_FETCHES",
+    "NEAR_FETCHES",
     "DatabaseStorage",
     "FetchEvent",
     "FetchKind",
@@ -96,11 +98,24 @@ __all__ = [
 ]
 
 CONCURRENT_FETCHES = 32
-"""How many requests the sources' fetch pools keep in flight, and the connections a client
-keeps per host. A real index is far away: with 20 ms added to each response of the test
-server, a cold 1000 x 10 resolve took 5.5-5.7 s with 8 (uv: 0.9-1.0 s), 3.2 s with 32 and
-3.0-3.2 s with 64 (session 11). Against the same Python server on 127.0.0.1 with no delay, 32
-cost 6-15% over 8 (its handler threads share one interpreter lock, as our workers do)."""
+"""The most requests the sources' fetch pools keep in flight, and the connections a client
+keeps per host; `HttpClient.fetches_in_flight` says how many of them are worth running. A
+real index is far away: with 20 ms added to each response of the test server, a cold 1000 x
+10 resolve took 5.5-5.7 s with 8 (uv: 0.9-1.0 s), 3.2 s with 32 and 3.0-3.2 s with 64
+(session 11)."""
+
+NEAR_FETCHES = 8
+"""Requests in flight when the index is near (its round trip is a few client CPU times per
+request, `_CLIENT_SECONDS_PER_FETCH`). Against the Python test server on 127.0.0.1, a cold
+1000 x 10 resolve at conflict 0.2 took a median 1.60 s with 32 in flight and 1.38 s with 8
+(five runs each, alternating; session 13): every worker beyond those the round trip needs
+only wakes up to contend for the interpreter lock (88,925 futex calls in one such run with
+32, 55 a request). Four was no better than eight."""
+
+_CLIENT_SECONDS_PER_FETCH = 0.00025
+"""What one fetch costs the client (Python and libcurl, measured at 0.15-0.18 ms of CPU a
+GET on 127.0.0.1, rounded up for the thread that waits for it). By Little's law, keeping the
+client busy through a round trip of R seconds takes R / this many requests in flight."""
 
 _ONE_WEEK = 604800
 """hishel's ceiling for a heuristic freshness lifetime."""
@@ -402,6 +417,8 @@ class HttpClient:
         self.requests_made = 0
         """Requests that reached the network (redirect hops and retries included)."""
         self.cache_hits = 0
+        self.max_connections = max(1, max_connections)
+        self._round_trip: float | None = None  # the fastest network GET so far, in seconds
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -437,6 +454,30 @@ class HttpClient:
                 self.cache_hits += 1
             else:
                 self.requests_made += 1
+
+    def note_round_trip(self, seconds: float) -> None:
+        """A network GET took `seconds`, from sending to the end of its body."""
+        with self._lock:
+            if self._round_trip is None or seconds < self._round_trip:
+                self._round_trip = seconds
+
+    def fetches_in_flight(self) -> int:
+        """How many requests are worth keeping in flight (`FetchPool` asks): enough to keep
+        the client busy through the fastest round trip measured so far, at least
+        `NEAR_FETCHES` (also before the first answer) and at most `max_connections`.
+
+        The fastest, because a round trip measured with many requests queued at the server
+        counts their wait too; the fastest one is nearest to the distance itself. Starting
+        near costs a far index one round trip more on a first wave of over eight requests;
+        starting far would leave a near one with threads it has no use for (the pool ends
+        a thread over the limit only when it finishes a task)."""
+        near = min(NEAR_FETCHES, self.max_connections)
+        with self._lock:
+            round_trip = self._round_trip
+        if round_trip is None:
+            return near
+        wanted = math.ceil(round_trip / _CLIENT_SECONDS_PER_FETCH)
+        return max(near, min(wanted, self.max_connections))
 
     # -- credentials ----------------------------------------------------------------------
     def _netrc_credentials(self, host: str) -> tuple[str, str] | None:

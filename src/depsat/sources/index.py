@@ -18,7 +18,7 @@ import hashlib
 import io
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -51,6 +51,7 @@ from depsat.sources.distfiles import (
     sdist_pkg_info,
     wheel_metadata,
 )
+from depsat.sources.fetch_pool import FetchPool
 from depsat.sources.http import (
     CONCURRENT_FETCHES,
     Fetched,
@@ -147,7 +148,7 @@ class DistributionSource(Source):
         self._files: dict[str, ProjectFile] = {}
         self._diagnostics: list[Diagnostic] = []
         self._metadata: dict[CandidateKey, Future[Candidate | MetadataUnavailable]] = {}
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: FetchPool | None = None
         self._local_reads: list[str] = []
         """`file:` metadata read this run, noted in the cache by `close` for later runs."""
 
@@ -156,9 +157,9 @@ class DistributionSource(Source):
         """Stop the worker threads, note the `file:` metadata read (`metadata_on_hand`), and
         close the HTTP client if this source made it."""
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            pool, self._executor = self._executor, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         with self._lock:
             local_reads, self._local_reads = self._local_reads, []
         self.client.remember_local_reads(local_reads)  # (one transaction for the run)
@@ -171,11 +172,12 @@ class DistributionSource(Source):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _pool(self) -> ThreadPoolExecutor:
+    def _pool(self) -> FetchPool:
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(self._workers,
-                                                    thread_name_prefix=f"depsat-{self.name}")
+                client = self.client
+                self._executor = FetchPool(self._workers, client.fetches_in_flight,
+                                           name=f"depsat-{self.name}")
             return self._executor
 
     def _warn(self, message: str, culprit: str) -> None:
