@@ -7,6 +7,7 @@ to that server takes at least its delay.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -122,6 +123,20 @@ def test_shutting_down_cancels_what_waits_and_refuses_more() -> None:
     assert running.result(WAIT) == 0 and gauge.order == [0]
     with pytest.raises(RuntimeError):
         pool.submit(gauge.task(9))
+
+
+def test_a_pool_nobody_holds_ends_its_threads() -> None:
+    """As `ThreadPoolExecutor`'s do: a source dropped without `close` must not leave its
+    threads, and their connections, behind (a test suite ran out of file descriptors)."""
+    pool = FetchPool(4, lambda: 4)
+    futures = [pool.submit(threading.current_thread) for _ in range(4)]
+    workers = {future.result(WAIT) for future in futures}
+    assert workers and threading.current_thread() not in workers
+    del pool, futures
+    gc.collect()
+    for worker in workers:
+        worker.join(WAIT)
+        assert not worker.is_alive()
 
 
 def test_requests_in_flight_follow_the_fastest_round_trip(tmp_path: Path) -> None:
