@@ -7,10 +7,10 @@ many in flight to hide its round trip (with 20 ms added to each response, a cold
 resolve took 5.6 s with 8 and 3.2 s with 32); a near one needs few, and every thread beyond
 them only wakes up to contend for the interpreter lock, and holds a connection of its own
 that the server serves on a thread of its own (against the test server on 127.0.0.1, 32
-cost 10-15% over 8). So before each task the pool asks how many may run (`limit`, from
-`HttpClient.fetches_in_flight`, which follows the round trips measured so far): it starts a
-thread when fewer run and a task waits, and a thread beyond the limit ends once its task is
-done. Tasks start first come, first served.
+cost up to 15% over 8: `sources.http.NEAR_FETCHES` has the figures). So before each task
+the pool asks how many may run (`limit`, from `HttpClient.fetches_in_flight`, which follows
+the round trips measured so far): it starts a thread when fewer run and a task waits, and a
+thread beyond the limit ends once its task is done. Tasks start first come, first served.
 
 Written by hand because `concurrent.futures.ThreadPoolExecutor` cannot change its size once
 running, and capping the tasks handed to it still spreads them over all its threads (each

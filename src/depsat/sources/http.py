@@ -106,11 +106,14 @@ real index is far away: with 20 ms added to each response of the test server, a 
 
 NEAR_FETCHES = 8
 """Requests in flight when the index is near (its round trip is a few client CPU times per
-request, `_CLIENT_SECONDS_PER_FETCH`). Against the Python test server on 127.0.0.1, a cold
-1000 x 10 resolve at conflict 0.2 took a median 1.60 s with 32 in flight and 1.38 s with 8
-(five runs each, alternating; session 13): every worker beyond those the round trip needs
-only wakes up to contend for the interpreter lock (88,925 futex calls in one such run with
-32, 55 a request). Four was no better than eight."""
+request, `_CLIENT_SECONDS_PER_FETCH`). Every worker beyond those the round trip needs only
+wakes up to contend for the interpreter lock (one cold run with 32 made 88,925 futex calls,
+55 a request). Session 13, cold 1000 x 10 at conflict 0.2 against a Python test server on
+127.0.0.1 that had served many runs: a median 1.60 s with 32 in flight, 1.38 s with 8
+(five runs each, alternating); four was no better than eight. In `bench_index` (a fresh
+server per universe, median of five) the pool sized this way against the fixed 32:
+1000 x 10 1.78 and 1.60 s against 1.92 and 1.96 s, 3000 x 10 3.38 and 3.26 s against 3.42
+and 3.51 s, 1000 x 10 at 0.2 1.72 and 1.89 s against 1.79 and 1.90 s."""
 
 _CLIENT_SECONDS_PER_FETCH = 0.00025
 """What one fetch costs the client (Python and libcurl, measured at 0.15-0.18 ms of CPU a

@@ -175,8 +175,7 @@ class DistributionSource(Source):
     def _pool(self) -> FetchPool:
         with self._lock:
             if self._executor is None:
-                client = self.client
-                self._executor = FetchPool(self._workers, client.fetches_in_flight,
+                self._executor = FetchPool(self._workers, self.client.fetches_in_flight,
                                            name=f"depsat-{self.name}")
             return self._executor
 
