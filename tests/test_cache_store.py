@@ -88,6 +88,29 @@ def test_a_miss_is_remembered_until_stored(tmp_path: Path) -> None:
     store.close()
 
 
+def test_the_pages_held_are_listed_once(tmp_path: Path) -> None:
+    """The first page looked up lists every stored page's key; then a page neither listed
+    nor stored since is absent without a query, and one stored here since is found."""
+    path = tmp_path / "cache.sqlite3"
+    earlier = CacheStore(path)
+    earlier.put_response("old", "id-old", b"{}", b"old page")
+    earlier.close()
+    store = CacheStore(path)
+    store.put_file("seed", "http://h/seed", b"s", None)  # (opens the database)
+    statements: list[str] = []
+    connection = store._connect(create=False)
+    assert connection is not None
+    connection.set_trace_callback(statements.append)
+    assert [store.response_head_of(key) for key in ("a", "b", "c")] == [None] * 3
+    assert statements == ["SELECT key FROM responses"]
+    assert store.response("old") == (b"{}", b"old page")  # (listed: asked for its row)
+    store.put_response("b", "id-b", b"{}", b"page b")
+    assert store.response("b") == (b"{}", b"page b")
+    assert store.response_head_of("c") is None
+    assert sum("FROM responses WHERE" in sql for sql in statements) == 2  # old, then b
+    store.close()
+
+
 def test_threads_and_another_process_share_it(tmp_path: Path) -> None:
     path = tmp_path / "files.sqlite3"
     store = CacheStore(path)
