@@ -221,6 +221,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _own_cpu() -> float:
+    """This process's CPU seconds: while a tool runs, this process only waits for it and
+    serves the index, so what it spends meanwhile is the server's."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_process(command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
                 timeout: float) -> Finished:
     """Run `command`, timing the whole process (wall and CPU: runs are one at a time, so the
@@ -359,6 +366,9 @@ class Run:
     repeats: list[float] = field(default_factory=list)
     cpu: float | None = None
     """CPU seconds (user + system, the tool's processes) of the run `seconds` is from."""
+    server_cpu: float | None = None
+    """CPU seconds the test server spent answering that run (HTTP only): a cold run over
+    127.0.0.1 waits on it as much as on the tool (session 13: 0.45-0.55 ms a request)."""
     requests: int | None = None
     request_kinds: dict[str, int] = field(default_factory=dict)
     packages: int | None = None
@@ -435,26 +445,29 @@ def run_tool(universe: Universe, tool: str, transport: str, index_url: str,
     runs: list[Run] = []
     cache_dir = work / "cache"
     for state in CACHE_STATES:
-        attempts: list[tuple[Finished, int, dict[str, int]]] = []
+        attempts: list[tuple[Finished, int, dict[str, int], float | None]] = []
         for attempt in range(repeat):
             if state == "cold":
                 cache_dir = work / f"cache-{tool}-{transport}-{attempt}"
                 shutil.rmtree(cache_dir, ignore_errors=True)
                 cache_dir.mkdir(parents=True)
             before = len(server.requests) if server is not None else 0
+            serving = _own_cpu()
             done = run_process(command_for(tool, requirements, index_url, cache_dir),
                                cwd=work, env=env, timeout=timeout)
+            served = _own_cpu() - serving if server is not None else None
             received = list(server.requests[before:]) if server is not None else []
-            attempts.append((done, len(received), _request_kinds(received)))
+            attempts.append((done, len(received), _request_kinds(received), served))
             if done.status == "timeout":
                 break  # a timeout is not repeated
         finished = [a for a in attempts if a[0].status != "timeout"]
         finished.sort(key=lambda a: a[0].seconds)
-        done, count, kinds = (finished[(len(finished) - 1) // 2] if finished
-                              else attempts[-1])
+        done, count, kinds, served = (finished[(len(finished) - 1) // 2] if finished
+                                      else attempts[-1])
         run = Run(universe=universe.label, transport=transport, tool=tool, cache=state,
                   status=done.status, seconds=done.seconds,
                   repeats=[a[0].seconds for a in attempts], cpu=done.cpu,
+                  server_cpu=served,
                   requests=count if server is not None else None,
                   request_kinds=kinds)
         if done.status == "solved":
@@ -702,7 +715,7 @@ def format_profile(profile: Mapping[str, Any]) -> list[str]:
 # -- the table ----------------------------------------------------------------------------
 def format_table(runs: Sequence[Run], timeout: float) -> list[str]:
     header = ("universe", "transport", "tool", "cache", "status", "seconds", "cpu s",
-              "requests", "pkgs", "stale", "verified", "x uv")
+              "server cpu s", "requests", "pkgs", "stale", "verified", "x uv")
     rows: list[tuple[str, ...]] = [header]
     for r in runs:
         seconds = (f">{timeout:g}" if r.status == "timeout"
@@ -711,14 +724,15 @@ def format_table(runs: Sequence[Run], timeout: float) -> list[str]:
         ratio = ("" if r.tool == "uv" else "-" if r.ratio is None
                  else f"{r.ratio_bound}{r.ratio:.1f}")
         cpu = "-" if r.cpu is None or r.status == "timeout" else f"{r.cpu:.2f}"
+        server_cpu = "-" if r.server_cpu is None else f"{r.server_cpu:.2f}"
         rows.append((r.universe, r.transport, r.tool, r.cache, r.status, seconds, cpu,
-                     requests,
+                     server_cpu, requests,
                      "-" if r.packages is None else str(r.packages),
                      "-" if r.staleness is None else str(r.staleness),
                      "-" if r.verified is None else ("yes" if r.verified else "NO"),
                      ratio))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    numeric = {5, 6, 7, 8, 9, 11}
+    numeric = {5, 6, 7, 8, 9, 10, 12}
     return ["  ".join(cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
                       for i, cell in enumerate(row)).rstrip() for row in rows]
 

@@ -93,6 +93,7 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert run["packages"] >= 5
         assert (run["requests"] is None) == (run["transport"] == "file")
         assert 0 < run["cpu"] < 120
+        assert (run["server_cpu"] is None) == (run["transport"] == "file")
     by_tool = {(r["tool"], r["transport"], r["cache"]): r for r in runs}
     for transport in ("http", "file"):  # the wire never changes the answer
         for cache in ("cold", "warm"):
@@ -100,3 +101,4 @@ def test_bench_index_on_a_tiny_index(tmp_path: Path, capsys: pytest.CaptureFixtu
                 "depsat-urllib3", transport, cache]["versions"]
     cold_http = [r for r in runs if r["transport"] == "http" and r["cache"] == "cold"]
     assert all(r["requests"] > 0 for r in cold_http)
+    assert all(r["server_cpu"] > 0 for r in cold_http)  # (answering takes the server CPU)
