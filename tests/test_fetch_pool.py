@@ -141,20 +141,27 @@ def test_a_pool_nobody_holds_ends_its_threads() -> None:
 
 def test_requests_in_flight_follow_the_fastest_round_trip(tmp_path: Path) -> None:
     """Enough to keep the client busy through a round trip (Little's law), between near
-    and the connection cap; near before any answer; a slower answer later changes nothing."""
+    and the connection cap; near before any answer; a slower answer later changes nothing.
+    With several hosts, the farthest decides: a near mirror must not hold a far index's
+    fetches at eight."""
+    near, index = "http://127.0.0.1:8080/simple/a/", "https://index.example/simple/a/"
     client = HttpClient(cache_dir=tmp_path)
     assert client.fetches_in_flight() == NEAR_FETCHES
-    client.note_round_trip(0.0004)
+    client.note_round_trip(near, 0.0004)
     assert client.fetches_in_flight() == NEAR_FETCHES
-    client.note_round_trip(0.5)
+    client.note_round_trip(near, 0.5)
     assert client.fetches_in_flight() == NEAR_FETCHES
+    client.note_round_trip(index, 0.05)
+    assert client.fetches_in_flight() == CONCURRENT_FETCHES
     far = HttpClient(cache_dir=tmp_path)
-    far.note_round_trip(0.005)
+    far.note_round_trip(index, 0.005)
     assert NEAR_FETCHES < far.fetches_in_flight() < CONCURRENT_FETCHES
-    far.note_round_trip(0.05)  # (not the fastest: no change)
+    far.note_round_trip(index, 0.05)  # (not that host's fastest: no change)
+    assert NEAR_FETCHES < far.fetches_in_flight() < CONCURRENT_FETCHES
+    far.note_round_trip(near, 0.0004)  # (a nearer host: the farther one still decides)
     assert NEAR_FETCHES < far.fetches_in_flight() < CONCURRENT_FETCHES
     farther = HttpClient(cache_dir=tmp_path)
-    farther.note_round_trip(0.05)
+    farther.note_round_trip(index, 0.05)
     assert farther.fetches_in_flight() == CONCURRENT_FETCHES
     capped = HttpClient(cache_dir=tmp_path, max_connections=4)
     assert capped.fetches_in_flight() == 4

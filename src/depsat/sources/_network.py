@@ -273,7 +273,7 @@ class Network:
         the index is (`HttpClient.fetches_in_flight`)."""
         start = time.perf_counter()
         response = self.transport.get(url, headers, credentials)
-        self.owner.note_round_trip(time.perf_counter() - start)
+        self.owner.note_round_trip(url, time.perf_counter() - start)
         return response
 
     def _cached_get(self, url: str, headers: Mapping[str, str],

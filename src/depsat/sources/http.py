@@ -421,7 +421,7 @@ class HttpClient:
         """Requests that reached the network (redirect hops and retries included)."""
         self.cache_hits = 0
         self.max_connections = max(1, max_connections)
-        self._round_trip: float | None = None  # the fastest network GET so far, in seconds
+        self._round_trips: dict[str, float] = {}  # host -> its fastest network GET, seconds
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -458,25 +458,30 @@ class HttpClient:
             else:
                 self.requests_made += 1
 
-    def note_round_trip(self, seconds: float) -> None:
-        """A network GET took `seconds`, from sending to the end of its body."""
+    def note_round_trip(self, url: str, seconds: float) -> None:
+        """A network GET of `url` took `seconds`, from sending to the end of its body."""
+        host = urlsplit(url).netloc
         with self._lock:
-            if self._round_trip is None or seconds < self._round_trip:
-                self._round_trip = seconds
+            fastest = self._round_trips.get(host)
+            if fastest is None or seconds < fastest:
+                self._round_trips[host] = seconds
 
     def fetches_in_flight(self) -> int:
         """How many requests are worth keeping in flight (`FetchPool` asks): enough to keep
-        the client busy through the fastest round trip measured so far, at least
+        the client busy through the round trip of the farthest host it has asked, at least
         `NEAR_FETCHES` (also before the first answer) and at most `max_connections`.
 
-        The fastest, because a round trip measured with many requests queued at the server
-        counts their wait too; the fastest one is nearest to the distance itself. Starting
-        near costs a far index one round trip more on a first wave of over eight requests;
-        starting far would leave a near one with threads it has no use for (the pool ends
-        a thread over the limit only when it finishes a task)."""
+        A host's round trip is the fastest measured: one measured with many requests queued
+        at the server counts their wait too, and the fastest is nearest to the distance
+        itself. The farthest host, because one client serves every source: a near mirror
+        beside a far index must not leave the far one's fetches at eight (the near one's
+        pool then runs more threads than it needs, as every pool did before session 13).
+        Starting near costs a far index one round trip more on a first wave of over eight
+        requests; starting far would leave a near one with threads it has no use for (the
+        pool ends a thread over the limit only when it finishes a task)."""
         near = min(NEAR_FETCHES, self.max_connections)
         with self._lock:
-            round_trip = self._round_trip
+            round_trip = max(self._round_trips.values(), default=None)
         if round_trip is None:
             return near
         wanted = math.ceil(round_trip / _CLIENT_SECONDS_PER_FETCH)
