@@ -11,6 +11,10 @@ per round, the solving time, the costs reached, the problem's size and how many 
 round's cores the backend was handed (`Problem.reuse`); then the same request solved eagerly
 (everything read, one round) for comparison. `--no-reuse` hands the backend no earlier cores.
 
+Then where the reads went (`Reads`): the plan's releases, other releases of its projects newer
+and older than the ones it installs, releases of projects it leaves out, and the pages read;
+against the floor any exact lazy reading of this relaxation must reach (`reads_floor`).
+
 The backend is wrapped, not patched: solver backends are pluggable (`SolverBackend`), and the
 wrapper records each call on its way through. The run is cut after ``--limit`` seconds (the
 rounds so far are still printed; the limit is checked between Python steps, so a long SAT call
@@ -29,11 +33,15 @@ from types import FrameType
 from typing import Any
 
 import attrs
+from packaging.utils import canonicalize_name
 
 from benchmarks.generate import GeneratorConfig, generate
+from depsat.api import Resolution
+from depsat.model import Candidate, CandidateKey
 from depsat.solver import SolverBackend, StratifiedRC2
 from depsat.solver.problem import Optimum, Problem, Refutation, Unfinished
 from depsat.solver.rc2 import CoreLog
+from depsat.universe import Dependency
 
 
 @attrs.define
@@ -86,6 +94,80 @@ class Run:
     status: str
     costs: dict[str, int] | None = None
     """The plan's cost per objective (offsets included, unlike a round's)."""
+    resolution: Resolution | None = None
+
+
+@attrs.frozen
+class Reads:
+    """Where a lazy resolve's reads went: releases whose metadata was read, by how they stand
+    to the plan, and project pages."""
+
+    releases: int
+    chosen: int
+    """The plan's own releases."""
+    newer: int
+    """Releases of the plan's projects newer than the one it installs."""
+    older: int
+    """Releases of the plan's projects older than the one it installs."""
+    elsewhere: int
+    """Releases of projects the plan leaves out."""
+    pages: int
+
+
+def reads_of(resolution: Resolution) -> Reads:
+    universe = resolution.universe
+    assert resolution.plan is not None
+    plan = {step.name: step.candidate for step in resolution.plan.steps if step.candidate}
+    chosen = newer = older = elsewhere = 0
+    for key in universe.dependencies:
+        installed = plan.get(key.name)
+        if installed is None:
+            elsewhere += 1
+        elif key == installed.key:
+            chosen += 1
+        elif key.version > installed.version:
+            newer += 1
+        else:
+            older += 1
+    return Reads(len(universe.dependencies), chosen, newer, older, elsewhere,
+                 len(universe.projects))
+
+
+def reads_floor(resolution: Resolution) -> tuple[list[Candidate], int]:
+    """(releases, pages) that any exact lazy reading of this relaxation must read to answer
+    this plan, for a request with nothing installed (staleness then decides between two
+    releases of a project): the plan's releases and pages, and every usable release of a
+    plan's project newer than the one it installs that all of the plan's requirements on
+    that project (and the request's constraints) allow. Left unread, such a release would
+    require nothing, and the plan with it instead would be a better plan of the relaxation,
+    so the rounds could not have ended with this plan."""
+    universe = resolution.universe
+    assert resolution.plan is not None
+    steps = [step for step in resolution.plan.steps if step.candidate is not None]
+    plan = {step.name: step.candidate for step in steps if step.candidate}
+    requirements: list[Dependency] = list(universe.root)
+    for step in steps:
+        assert step.candidate is not None
+        requirements.extend(universe.dependencies.get(step.candidate.key, ()))
+        for extra in step.extras:
+            requirements.extend(universe.extra_dependencies.get((step.candidate.key, extra), ()))
+    allowed: dict[str, list[set[CandidateKey]]] = {}
+    for dependency in requirements:
+        allowed.setdefault(dependency.name, []).append({c.key for c in dependency.matches})
+    releases: list[Candidate] = []
+    for name, installed in plan.items():
+        releases.append(installed)
+        constraints = [c.specifier for c in universe.request.constraints
+                       if canonicalize_name(c.name) == name]
+        for release in universe.projects[name].candidates:  # (best first)
+            if release.key == installed.key:
+                break
+            if (universe.choosable(release)
+                    and all(release.key in keys for keys in allowed.get(name, ()))
+                    and all(s.contains(release.version, prereleases=True)
+                            for s in constraints)):
+                releases.append(release)
+    return releases, len(plan)
 
 
 def _solve(data: dict[str, Any], source_name: str, *, lazy: bool, reuse: bool,
@@ -103,6 +185,7 @@ def _solve(data: dict[str, Any], source_name: str, *, lazy: bool, reuse: bool,
     try:
         resolution = resolve(request_from_universe_file(world), [world.source],
                              target_for(world), options)
+        run.resolution = resolution
         if resolution.plan is None:
             run.status = "unsat"
         else:
@@ -126,6 +209,14 @@ def format_rounds(rounds: list[RoundRecord]) -> str:
                      f"{record.hard_clauses:>7}  {record.cores_handed:>12}  "
                      f"{record.conflicts:>9}  {costs}")
     return "\n".join(lines)
+
+
+def format_reads(reads: Reads, floor: tuple[list[Candidate], int]) -> str:
+    return (f"reads: {reads.releases:,} releases ({reads.chosen:,} in the plan, "
+            f"{reads.newer:,} newer and {reads.older:,} older of its projects, "
+            f"{reads.elsewhere:,} of projects it leaves out) and {reads.pages:,} pages\n"
+            f"floor: {len(floor[0]):,} releases and {floor[1]:,} pages (what any exact lazy "
+            "reading must read for this plan)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lazy:  {lazy.status}, {lazy.seconds:.2f} s in all, "
           f"{sum(r.seconds for r in lazy.backend.rounds):.2f} s solving, "
           f"{len(lazy.backend.rounds)} rounds, costs {lazy.costs}")
+    if lazy.resolution is not None and lazy.resolution.plan is not None:
+        print(format_reads(reads_of(lazy.resolution), reads_floor(lazy.resolution)))
     eager = _solve(data, name, lazy=False, reuse=True, limit=args.limit)
     print(f"eager: {eager.status}, {eager.seconds:.2f} s in all, "
           f"{sum(r.seconds for r in eager.backend.rounds):.2f} s solving, costs {eager.costs}")
