@@ -667,12 +667,12 @@ class HttpClient:
     def _get_file(self, url: str) -> Fetched:
         if os.name == "posix" and url.startswith("file:///") and not any(
                 c in url for c in "%?#\t\r\n"):
-            path = Path(url[7:])  # what url2pathname would give, without parsing
+            path = url[7:]  # what url2pathname would give, without parsing
         else:
             parts = urlsplit(url)
-            path = Path(url2pathname(parts.path))
+            path = url2pathname(parts.path)
             if parts.netloc not in ("", "localhost"):
-                path = Path(f"//{parts.netloc}{url2pathname(parts.path)}")
+                path = f"//{parts.netloc}{url2pathname(parts.path)}"
         try:
             data = read_file(path, self.read_log)
         except FileNotFoundError:
@@ -682,9 +682,10 @@ class HttpClient:
         except OSError as exc:
             raise HttpError(f"cannot read {url}: {exc.strerror}", url) from exc
         content_type = None
-        if path.suffix == ".json":
+        suffix = os.path.splitext(path)[1]
+        if suffix == ".json":
             content_type = "application/vnd.pypi.simple.v1+json"
-        elif path.suffix in (".html", ".htm"):
+        elif suffix in (".html", ".htm"):
             content_type = "text/html"
         return Fetched(url, 200, data, content_type)
 

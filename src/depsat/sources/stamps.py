@@ -79,17 +79,24 @@ def listing_digest(entries: list[tuple[str, str]]) -> str:
 def read_file(path: str | os.PathLike[str], log: ReadLog | None = None, *,
               limit: int = -1) -> bytes:
     """A local file's bytes (at most `limit`), as ``open(path, "rb").read()`` with its
-    errors; logged in `log`, stamped before it is read (a change meanwhile shows)."""
-    stamp = file_stamp(path) if log is not None else None
-    try:
+    errors; logged in `log`, stamped before it is read (a change meanwhile shows).
+
+    The stamp is the open file's (`os.fstat`), not the path's: one lookup of the path instead
+    of two (a cold resolve over `file://` reads 1,400-9,400 files), and the stamp is surely
+    of the file read, even if another replaced it at that path meanwhile."""
+    if log is None:
         with open(path, "rb") as handle:
-            data = handle.read(limit)
+            return handle.read(limit)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed below, once it is stamped)
     except OSError:
-        if log is not None:
-            log.local_file(os.fspath(path), stamp, None)
+        log.local_file(os.fspath(path), file_stamp(path), None)
         raise
-    if log is not None:
-        log.local_file(os.fspath(path), stamp, data)
+    with handle:
+        info = os.fstat(handle.fileno())
+        stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        data = handle.read(limit)
+    log.local_file(os.fspath(path), stamp, data)
     return data
 
 
