@@ -151,6 +151,9 @@ class DistributionSource(Source):
         self._executor: FetchPool | None = None
         self._local_reads: list[str] = []
         """`file:` metadata read this run, noted in the cache by `close` for later runs."""
+        self._artifact_order: dict[CandidateKey, tuple[Artifact, ...]] = {}
+        """`_metadata_artifacts`, asked three or four times a release (where its metadata
+        is, whether it is local, which file to read), worked out once."""
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -325,9 +328,15 @@ class DistributionSource(Source):
         finally:
             self.client.progress(FetchEvent(FetchKind.METADATA, True, str(candidate)))
 
-    def _metadata_artifacts(self, candidate: Candidate) -> list[Artifact]:
+    def _metadata_artifacts(self, candidate: Candidate) -> tuple[Artifact, ...]:
         """The files to read `candidate`'s metadata from, best first: wheels (else sdists),
         unyanked ones and those with a PEP 658 metadata file first."""
+        found = self._artifact_order.get(candidate.key)
+        if found is None:
+            found = self._artifact_order[candidate.key] = self._order_artifacts(candidate)
+        return found
+
+    def _order_artifacts(self, candidate: Candidate) -> tuple[Artifact, ...]:
         wheels = [a for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL]
         sdists = [a for a in candidate.artifacts if a.kind is ArtifactKind.SDIST]
 
@@ -335,7 +344,7 @@ class DistributionSource(Source):
             file = self._files.get(artifact.url or "")
             return artifact.yanked, not (file is not None and file.core_metadata)
 
-        return sorted(wheels, key=preference) or sorted(sdists, key=preference)
+        return tuple(sorted(wheels, key=preference) or sorted(sdists, key=preference))
 
     def _read_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         first_failure: MetadataUnavailable | None = None
