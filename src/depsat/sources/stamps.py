@@ -95,7 +95,11 @@ def read_file(path: str | os.PathLike[str], log: ReadLog | None = None, *,
     with handle:
         info = os.fstat(handle.fileno())
         stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
-        data = handle.read(limit)
+        try:
+            data = handle.read(limit)
+        except OSError:
+            log.local_file(os.fspath(path), stamp, None)
+            raise
     log.local_file(os.fspath(path), stamp, data)
     return data
 
