@@ -33,7 +33,7 @@ from types import FrameType
 from typing import Any
 
 import attrs
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from benchmarks.generate import GeneratorConfig, generate
 from depsat.api import Resolution
@@ -114,10 +114,15 @@ class Reads:
     pages: int
 
 
+def _installed(resolution: Resolution) -> dict[NormalizedName, Candidate]:
+    """The release the plan installs, per project."""
+    assert resolution.plan is not None
+    return {step.name: step.candidate for step in resolution.plan.steps if step.candidate}
+
+
 def reads_of(resolution: Resolution) -> Reads:
     universe = resolution.universe
-    assert resolution.plan is not None
-    plan = {step.name: step.candidate for step in resolution.plan.steps if step.candidate}
+    plan = _installed(resolution)
     chosen = newer = older = elsewhere = 0
     for key in universe.dependencies:
         installed = plan.get(key.name)
@@ -143,14 +148,14 @@ def reads_floor(resolution: Resolution) -> tuple[list[Candidate], int]:
     so the rounds could not have ended with this plan."""
     universe = resolution.universe
     assert resolution.plan is not None
-    steps = [step for step in resolution.plan.steps if step.candidate is not None]
-    plan = {step.name: step.candidate for step in steps if step.candidate}
+    plan = _installed(resolution)
     requirements: list[Dependency] = list(universe.root)
-    for step in steps:
-        assert step.candidate is not None
-        requirements.extend(universe.dependencies.get(step.candidate.key, ()))
-        for extra in step.extras:
-            requirements.extend(universe.extra_dependencies.get((step.candidate.key, extra), ()))
+    for step in resolution.plan.steps:
+        if step.candidate is not None:
+            key = step.candidate.key
+            requirements.extend(universe.dependencies.get(key, ()))
+            for extra in step.extras:
+                requirements.extend(universe.extra_dependencies.get((key, extra), ()))
     allowed: dict[str, list[set[CandidateKey]]] = {}
     for dependency in requirements:
         allowed.setdefault(dependency.name, []).append({c.key for c in dependency.matches})
