@@ -43,9 +43,13 @@ FileStamp = tuple[int, int, int, int]
 def file_stamp(path: str | os.PathLike[str]) -> FileStamp | None:
     """The stamp of what is at `path` (following links), None if nothing is."""
     try:
-        info = os.stat(path)
+        return _stamp_of(os.stat(path))
     except (OSError, ValueError):
         return None
+
+
+def _stamp_of(info: os.stat_result) -> FileStamp:
+    """The stamp `os.stat` or `os.fstat` gave."""
     return info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino
 
 
@@ -93,8 +97,7 @@ def read_file(path: str | os.PathLike[str], log: ReadLog | None = None, *,
         log.local_file(os.fspath(path), file_stamp(path), None)
         raise
     with handle:
-        info = os.fstat(handle.fileno())
-        stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        stamp = _stamp_of(os.fstat(handle.fileno()))
         try:
             data = handle.read(limit)
         except OSError:
