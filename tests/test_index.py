@@ -770,3 +770,31 @@ def test_fast_metadata_headers_match_the_email_parser(text: str) -> None:
     if fast is not None:
         full, _ = parse_email(text)
         assert dict(fast) == {k: v for k, v in full.items() if k in distfiles._WANTED.values()}
+
+
+def test_a_release_has_the_requires_python_all_its_files_agree_on(tmp_path: Path) -> None:
+    """The files of one release may spell one Requires-Python differently (equal specifier
+    sets: the release has it) or give different ones (the release has none; each file keeps
+    its own); a page's files with one string share one parsed specifier set."""
+    def entry(filename: str, requires_python: str) -> dict[str, Any]:
+        return {"filename": filename, "url": f"../../files/{filename}", "hashes": {},
+                "requires-python": requires_python}
+
+    page = {"meta": {"api-version": "1.1"}, "name": "alpha", "files": [
+        entry("alpha-3.0-py3-none-any.whl", ">=3.8"),
+        entry("alpha-3.0.tar.gz", ">=3.8"),
+        entry("alpha-2.0-py3-none-any.whl", ">=3.8"),
+        entry("alpha-2.0.tar.gz", ">= 3.8"),
+        entry("alpha-1.0-py3-none-any.whl", ">=3.8"),
+        entry("alpha-1.0.tar.gz", ">=3.9"),
+    ]}
+    (tmp_path / "alpha").mkdir()
+    (tmp_path / "alpha" / "index.json").write_text(json.dumps(page))
+    source = IndexSource(tmp_path.as_uri() + "/", "local", client=quick_client(tmp_path))
+    v3, v2, v1 = source.candidates(canonicalize_name("alpha"))
+    assert v3.requires_python == SpecifierSet(">=3.8")
+    assert v3.artifacts[0].requires_python is v3.artifacts[1].requires_python
+    assert v2.requires_python == SpecifierSet(">=3.8")
+    assert v1.requires_python is None
+    assert [a.requires_python for a in v1.artifacts] == [SpecifierSet(">=3.8"),
+                                                         SpecifierSet(">=3.9")]

@@ -123,6 +123,19 @@ class _Deferred(Future[Any]):
         return super().result(timeout)
 
 
+def _common_requires_python(artifacts: Sequence[Artifact]) -> SpecifierSet | None:
+    """The Requires-Python all of a release's files give, or None when they differ.
+
+    Files listing the same string share one parsed `SpecifierSet` (`_group`), so sameness is
+    first asked of identity: hashing a `SpecifierSet` rebuilds a frozenset of its specifiers,
+    which over PyPI's big pages cost more than grouping the files."""
+    first = artifacts[0].requires_python
+    if all(a.requires_python is first for a in artifacts):
+        return first
+    specifiers = {a.requires_python for a in artifacts}
+    return specifiers.pop() if len(specifiers) == 1 else None
+
+
 class DistributionSource(Source):
     """What an index and a find-links location have in common: files, grouped into candidates.
 
@@ -199,17 +212,18 @@ class DistributionSource(Source):
         # A project's files share a few Requires-Python strings (pyzmq's page on PyPI: 4,669
         # files, 8 strings): each is parsed once (None: invalid).
         specifier_sets: dict[str, SpecifierSet | None] = {}
+        listed: dict[str, ProjectFile] = {}
         for file in files:
-            culprit = redact_url(file.url)
             try:
                 dist: DistFilename = parse_dist_filename(file.filename)
             except UnsupportedDistFile:
                 continue
             except DistFileError as exc:
-                self._warn(f"skipped: {exc}", culprit)
+                self._warn(f"skipped: {exc}", redact_url(file.url))
                 continue
             if project is not None and dist.name != project:
-                self._warn(f"skipped: {file.filename!r} is not a file of {project}", culprit)
+                self._warn(f"skipped: {file.filename!r} is not a file of {project}",
+                           redact_url(file.url))
                 continue
             requires_python = None
             if file.requires_python:
@@ -222,31 +236,26 @@ class DistributionSource(Source):
                 requires_python = specifier_sets[file.requires_python]
                 if requires_python is None:
                     self._warn(f"ignored invalid Requires-Python {file.requires_python!r}",
-                               culprit)
-            artifact = Artifact(
-                kind=dist.kind,
-                filename=file.filename,
-                url=file.url,
-                tags=dist.tags,
-                hashes=dict(file.hashes),
-                requires_python=requires_python,
-                yanked=file.yanked,
-                yanked_reason=file.yanked_reason,
-            )
-            with self._lock:
-                self._files[file.url] = file
+                               redact_url(file.url))
+            hashes = file.hashes
+            artifact = Artifact(dist.kind, file.filename, file.url, dist.tags,
+                                # (nothing changes a file's hashes: the table is shared)
+                                hashes if type(hashes) is dict else dict(hashes),
+                                requires_python, file.yanked, file.yanked_reason)
+            listed[file.url] = file
             releases.setdefault((dist.name, dist.version), []).append(artifact)
+        with self._lock:  # (once a page, not once a file: PyPI's pages list thousands)
+            self._files.update(listed)
         grouped: dict[NormalizedName, list[Candidate]] = {}
         for (name, version), artifacts in sorted(releases.items(), key=lambda kv: kv[0][1],
                                                  reverse=True):
-            specifiers = {a.requires_python for a in artifacts}
             yanked = all(a.yanked for a in artifacts)
             reasons = [a.yanked_reason for a in artifacts if a.yanked_reason]
             grouped.setdefault(name, []).append(Candidate(
                 name=name,
                 version=version,
                 origin=origin,
-                requires_python=specifiers.pop() if len(specifiers) == 1 else None,
+                requires_python=_common_requires_python(artifacts),
                 yanked=yanked,
                 yanked_reason=reasons[0] if yanked and reasons else None,
                 artifacts=tuple(artifacts),
