@@ -8,6 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
+from depsat.sources import cache_store
 from depsat.sources.cache_store import CacheStore
 
 
@@ -76,7 +79,9 @@ def test_a_miss_is_remembered_until_stored(tmp_path: Path) -> None:
     assert store.stored_files(["f", "g", "seed"]) == {"seed"}
     assert store.file("g") is None and store.response("p") is None
     assert store.response("p") is None
-    assert len(statements) == 3  # f once, then only g (f skipped) with seed, then p once
+    # The files' and the pages' keys are listed once; nothing else is asked.
+    assert statements == [f"SELECT key FROM files LIMIT {cache_store._KEYS_LISTED + 1}",
+                          "SELECT key FROM responses"]
     other = CacheStore(path)
     other.put_file("f", "http://h/f", b"theirs", None)
     other.close()
@@ -108,6 +113,64 @@ def test_the_pages_held_are_listed_once(tmp_path: Path) -> None:
     assert store.response("b") == (b"{}", b"page b")
     assert store.response_head_of("c") is None
     assert sum("FROM responses WHERE" in sql for sql in statements) == 2  # old, then b
+    store.close()
+
+
+def test_files_and_local_reads_are_listed_once_when_few(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to `_KEYS_LISTED` keys, the files and the local reads are read once and then kept
+    up to date by this store's own writes and removals, with no further query; a table with
+    more is asked key by key, as before."""
+    path = tmp_path / "cache.sqlite3"
+    earlier = CacheStore(path)
+    for key in ("a", "b", "c"):
+        earlier.put_file(key, f"http://h/{key}", key.encode(), None)
+    earlier.remember_local_reads(["file:///x", "file:///y"])
+    earlier.close()
+    monkeypatch.setattr(cache_store, "_KEYS_LISTED", 3)
+
+    store = CacheStore(path)
+    store.put_response("p", "id-p", b"{}", b"page")  # (opens the database)
+    statements: list[str] = []
+    connection = store._connect(create=False)
+    assert connection is not None
+    connection.set_trace_callback(statements.append)
+    assert store.stored_files(["a", "c", "d"]) == {"a", "c"}
+    assert store.local_reads(["file:///x", "file:///z"]) == {"file:///x"}
+    assert len(statements) == 2  # the two lists
+    assert store.file("d") is None and not store.has_file("e")
+    assert len(statements) == 2  # not listed: absent, without a query
+    store.put_file("d", "http://h/d", b"d", None)  # this store's own write is seen...
+    store.remove_file("a")  # ...and so is its removal
+    store.remember_local_reads(["file:///z"])
+    statements.clear()
+    assert store.stored_files(["a", "c", "d"]) == {"c", "d"}
+    assert store.local_reads(["file:///x", "file:///z"]) == {"file:///x", "file:///z"}
+    assert not any("LIMIT" in sql or " IN " in sql for sql in statements)
+    assert store.file("d") == (b"d", None) and store.file("a") is None
+    store.close()
+
+    crowded = CacheStore(path)  # four files now: one more than may be listed
+    assert crowded.stored_files(["a", "b", "c", "d", "e"]) == {"b", "c", "d"}
+    assert crowded.file("b") == (b"b", None) and crowded.file("e") is None
+    assert crowded.local_reads(["file:///x", "file:///y", "file:///q"]) == {"file:///x",
+                                                                             "file:///y"}
+    crowded.close()
+
+
+def test_a_failed_write_is_not_taken_for_a_stored_file(tmp_path: Path) -> None:
+    """A key whose write failed (here: the database became read-only) is not answered as
+    stored from the list."""
+    path = tmp_path / "cache.sqlite3"
+    store = CacheStore(path)
+    store.put_file("a", "http://h/a", b"a", None)
+    assert store.stored_files(["a", "b"]) == {"a"}
+    connection = store._connect(create=False)
+    assert connection is not None
+    connection.execute("PRAGMA query_only = ON")
+    store.put_file("b", "http://h/b", b"b", None)
+    assert store.stored_files(["a", "b"]) == {"a"}
+    assert store.file("b") is None
     store.close()
 
 
