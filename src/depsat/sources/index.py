@@ -127,8 +127,8 @@ def _common_requires_python(artifacts: Sequence[Artifact]) -> SpecifierSet | Non
     """The Requires-Python all of a release's files give, or None when they differ.
 
     Files listing the same string share one parsed `SpecifierSet` (`_group`), so sameness is
-    first asked of identity: hashing a `SpecifierSet` rebuilds a frozenset of its specifiers,
-    which over PyPI's big pages cost more than grouping the files."""
+    first asked of identity: packaging hashes a `SpecifierSet` anew each time, through every
+    one of its specifiers, and PyPI's big pages ask it for thousands of files."""
     first = artifacts[0].requires_python
     if all(a.requires_python is first for a in artifacts):
         return first
@@ -240,7 +240,7 @@ class DistributionSource(Source):
             hashes = file.hashes
             artifact = Artifact(dist.kind, file.filename, file.url, dist.tags,
                                 # (nothing changes a file's hashes: the table is shared)
-                                hashes if type(hashes) is dict else dict(hashes),
+                                hashes if isinstance(hashes, dict) else dict(hashes),
                                 requires_python, file.yanked, file.yanked_reason)
             listed[file.url] = file
             releases.setdefault((dist.name, dist.version), []).append(artifact)
