@@ -25,12 +25,12 @@ several depsat processes can share the cache (SQLite's locking, waited on for up
 A store remembers the keys it looked up and did not find until it stores them: a cold
 resolve asks about every page up to three times (where it is wanted, on the pool, and in
 hishel) and every file twice before the fetch that stores it, 1,500 of its 4,200 statements
-at 1000 x 10. The pages' keys are read all at once, on the first page looked up (a cache
-holds one page per project used), and then a page not among them nor stored since is
-absent without a query or the lock. So are the files' keys and the local reads, as long as
-there are at most `_KEYS_LISTED` of them (a cold run's cache has none); a bigger table is
-asked key by key. An entry another process stores meanwhile is then fetched again, as if it
-had not been there yet.
+at 1000 x 10. The keys of the pages, of the files and of the local reads are each read all
+at once, on the first question about one, when there are at most `_KEYS_LISTED` (a cache
+holds a page per project used; a cold run's cache holds nothing): then one not among them
+nor stored since is absent without a query or the lock. A bigger table is asked key by key.
+An entry another process stores meanwhile is then fetched again, as if it had not been
+there yet.
 
 A storage failure (read-only or full disk, a database another program damaged) never stops
 a fetch: the store answers "not cached" and stops saving; a damaged database is moved aside
@@ -60,13 +60,15 @@ _RESOLUTIONS_KEPT = 50
 _KEYS_PER_QUERY = 500
 """Well under SQLite's smallest limit on a statement's parameters (999 before 3.32)."""
 _KEYS_LISTED = 50_000
-"""The most keys of files (or of local reads) a store reads all at once to answer from
-memory. Asked by the resolver's thread while the fetch threads store what they fetch, each
-query waits for the store's lock and then for the interpreter lock: a cold resolve of
-jupyterlab on PyPI spent 0.61 s of its 1.05 s in 90 such questions (0.06 s of CPU), and one
-at 1000 x 10 on 127.0.0.1 0.40-0.49 s in 319. 50,000 keys take about 30 ms to read and 5 MB
-to hold."""
-_LISTED = {"files": "SELECT key FROM files", "local_reads": "SELECT url FROM local_reads"}
+"""The most keys of one kind (pages, files, local reads) a store reads all at once to answer
+from memory. Asked by the resolver's thread while the fetch threads store what they fetch,
+each query waits for the store's lock and then for the interpreter lock: with the pages
+asked one by one, a cold resolve at 1000 x 10 over HTTP waited 0.25-0.29 s in 2,899 lookups;
+with the files asked a project at a time, a cold resolve of jupyterlab on PyPI spent 0.61 s
+of its 1.05 s in 90 questions (0.06 s of CPU), and one at 1000 x 10 0.40-0.49 s in 319.
+50,000 keys take about 30 ms to read and 5 MB to hold."""
+_LISTED = {"responses": "SELECT key FROM responses", "files": "SELECT key FROM files",
+           "local_reads": "SELECT url FROM local_reads"}
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS files (key TEXT PRIMARY KEY, url TEXT NOT NULL, "
     "content_type TEXT, body BLOB NOT NULL)",
@@ -98,11 +100,9 @@ class CacheStore:
         self._broken = False
         # Keys looked up and not found, per table, until stored here (see the module's notes).
         self._absent: dict[str, set[str]] = {"files": set(), "responses": set()}
-        # The pages' keys, read all at once on the first page looked up, and those stored
-        # here since: any other key is absent (`_by_key`).
-        self._held_pages: set[str] | None = None
-        # The same for files and local reads (`_LISTED`), read on the first question when
-        # there are at most `_KEYS_LISTED`; `_unlisted` names the tables that had more.
+        # Per table (`_LISTED`), its keys, read all at once on the first question when there
+        # are at most `_KEYS_LISTED`, and those stored here since: any other key is absent
+        # (`_by_key`). `_unlisted` names the tables that had more.
         self._held: dict[str, set[str]] = {}
         self._unlisted: set[str] = set()
 
@@ -215,7 +215,8 @@ class CacheStore:
 
     def remove_response(self, *, key: str | None = None, entry_id: str | None = None) -> None:
         if key is not None:
-            self._write("DELETE FROM responses WHERE key = ?", (key,), create=False)
+            self._write("DELETE FROM responses WHERE key = ?", (key,), create=False,
+                        removed=("responses", key))
         if entry_id is not None:
             self._write("DELETE FROM responses WHERE id = ?", (entry_id,), create=False)
 
@@ -241,11 +242,7 @@ class CacheStore:
         absent = self._absent[table]
         if key in absent:
             return None
-        held: set[str] | None
-        if table == "responses":
-            held = self._held_pages if self._held_pages is not None else self._list_pages()
-        else:
-            held = self._held_keys(table)
+        held = self._held_keys(table)
         if held is not None and key not in held:
             return None
         with self._lock:
@@ -256,22 +253,11 @@ class CacheStore:
                 absent.add(key)
             return rows[0] if rows else None
 
-    def _list_pages(self) -> set[str]:
-        """The keys of every stored page, read once: a cold resolve asks about each page
-        before it is fetched (329 at 1000 x 10), each answer waiting for the lock behind
-        the fetch threads' writes (0.09 s of the resolver's time), and a cache holds a page
-        per project used, so the list is short (a few hundred keys to a few thousand)."""
-        with self._lock:
-            if self._held_pages is None:
-                self._held_pages = {row[0] for row in
-                                    self._execute("SELECT key FROM responses", ())}
-            return self._held_pages
-
     def _held_keys(self, table: str) -> set[str] | None:
-        """The keys of `table` (files or local reads), read on the first question and kept
-        up to date by this store's writes; None when there were more than `_KEYS_LISTED`,
-        and the table is asked key by key. (With no database yet, none: what is stored
-        later is added as it is stored.)"""
+        """The keys of `table` (pages, files or local reads), read on the first question and
+        kept up to date by this store's writes; None when there were more than
+        `_KEYS_LISTED`, and the table is asked key by key. (With no database yet, none: what
+        is stored later is added as it is stored.)"""
         held = self._held.get(table)
         if held is not None or table in self._unlisted:
             return held
@@ -330,11 +316,8 @@ class CacheStore:
                 connection.execute(sql, parameters)
             except sqlite3.Error:
                 return
-            if stored is not None:
-                held = self._held_pages if stored[0] == "responses" \
-                    else self._held.get(stored[0])
-                if held is not None:
-                    held.add(stored[1])
+            if stored is not None and (held := self._held.get(stored[0])) is not None:
+                held.add(stored[1])
             if removed is not None and (held := self._held.get(removed[0])) is not None:
                 held.discard(removed[1])
 
