@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PACKSE, ROOT
+from indexbuild import build_index
 
 from depsat.api import Resolution
 from depsat.cli import memo
@@ -111,6 +112,32 @@ def test_python_version_override_changes_target() -> None:
     assert by_name.get("urllib3") != "2.2.1"  # urllib3 2.2.1 requires Python >=3.8
     bad = depsat("resolve", "--universe", str(EXAMPLE), "--python-version", "three")
     assert bad.returncode == 2 and "three" in bad.stderr
+
+
+def test_a_problem_many_files_share_is_one_warning_naming_the_first(tmp_path: Path) -> None:
+    """PyPI's pyzmq page gives 244 files one invalid Requires-Python: a person reads one
+    line naming the first file and counting the others; JSON keeps every file."""
+    old = {f"1.{minor}": {"requires_python": ">=2.7,!=3.0*"} for minor in range(5)}
+    simple = build_index({"alpha": {**old, "2.0": {}},
+                          "beta": {"1.0": {"requires_python": ">=3,!=3.1*"}, "1.1": {}}},
+                         tmp_path / "idx")
+    files = tmp_path / "idx" / "files"
+    command = ("resolve", "alpha", "beta", "--index-url", simple.as_uri(), "--no-config",
+               "--cache-dir", str(tmp_path / "cache"), "--python-version", "3.12")
+    run = depsat(*command)
+    assert run.returncode == 0, run.stderr
+    warnings = sorted(line for line in run.stderr.splitlines() if line.startswith("warning:"))
+    assert warnings == [
+        f"warning: {(files / 'alpha-1.0-py3-none-any.whl').as_uri()} (and 9 more): "
+        "ignored invalid Requires-Python '>=2.7,!=3.0*'",
+        f"warning: {(files / 'beta-1.0-py3-none-any.whl').as_uri()} (and 1 more): "
+        "ignored invalid Requires-Python '>=3,!=3.1*'",
+    ]
+    data = json.loads(depsat(*command, "--json").stdout)
+    assert sorted(d["culprit"].rsplit("/", 1)[1] for d in data["diagnostics"]) == sorted(
+        [f"alpha-1.{minor}{suffix}" for minor in range(5)
+         for suffix in ("-py3-none-any.whl", ".tar.gz")]
+        + ["beta-1.0-py3-none-any.whl", "beta-1.0.tar.gz"])
 
 
 def test_the_command_flushes_everything_and_keeps_its_exit_code(tmp_path: Path) -> None:

@@ -5,12 +5,14 @@ The JSON schema (``depsat.plan/1``) is described in docs/json.md. Nothing here p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from depsat.api import Resolution, explain
-from depsat.model import Action, PlanStep
+from depsat.model import Action, Diagnostic, PlanStep
 
-__all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines"]
+__all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines",
+           "warning_lines"]
 
 PLAN_SCHEMA = "depsat.plan/1"
 
@@ -33,6 +35,27 @@ def _step_json(step: PlanStep) -> dict[str, Any]:
             {"requirement": r.requirement, "required_by": r.required_by} for r in step.chain
         ],
     }
+
+
+def warning_lines(diagnostics: Iterable[Diagnostic]) -> list[str]:
+    """One line per distinct message, naming its first culprit and counting the others.
+
+    A real index repeats one problem on many files: resolving jupyterlab on PyPI met 244
+    files of pyzmq with the same invalid Requires-Python, 244 lines of warnings where one
+    says it. The JSON form (`resolution_to_json`) keeps every culprit."""
+    culprits: dict[str, dict[str, None]] = {}  # (dicts: distinct, in the order met)
+    for diagnostic in diagnostics:
+        named = culprits.setdefault(diagnostic.message, {})
+        if diagnostic.culprit:
+            named[diagnostic.culprit] = None
+    lines = []
+    for message, named in culprits.items():
+        if not named:
+            lines.append(message)
+            continue
+        first, more = next(iter(named)), len(named) - 1
+        lines.append(f"{first} (and {more} more): {message}" if more else f"{first}: {message}")
+    return lines
 
 
 def resolution_to_json(resolution: Resolution) -> dict[str, Any]:

@@ -306,7 +306,11 @@ def _objectives(option: str | None, settings: Settings) -> tuple[Objective, ...]
 
 
 def diagnostic_lines(resolution: Resolution) -> list[str]:
-    lines = [f"warning: {diagnostic}" for diagnostic in resolution.diagnostics]
+    """The warnings a person reads: one a problem, however many files have it (`--json`
+    lists each)."""
+    from depsat.report import warning_lines
+
+    lines = [f"warning: {line}" for line in warning_lines(resolution.diagnostics)]
     lines += [f"warning: the plan breaks an installed package: {broken}"
               for broken in (resolution.plan.broken if resolution.plan else ())]
     return lines
