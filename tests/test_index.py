@@ -380,6 +380,26 @@ def test_unparsable_filenames_are_diagnostics(tmp_path: Path) -> None:
                         .as_uri()]
 
 
+def test_an_sdist_is_read_by_the_name_of_the_page_it_is_listed_on(tmp_path: Path) -> None:
+    """As pip and uv read them: on cffi's page ``cffi-1.0.2-2.tar.gz`` is cffi 1.0.2.post2
+    (packaging alone splits it as ``cffi-1-0-2`` 2); a file of another project, or one with
+    no version after the name, is still skipped with a warning naming it."""
+    simple = build_index({"p": {"1.0": {}}}, tmp_path / "idx", json=False)
+    page = simple / "p" / "index.html"
+    page.write_text(page.read_text().replace(
+        "</body>", '<a href="../../files/P-1.0-2.tar.gz">old post</a>'
+                   '<a href="../../files/p-2.0-1.zip">zip</a>'
+                   '<a href="../../files/p-extra-3.0.tar.gz">other</a>'
+                   '<a href="../../files/p-0.8-final0.tar.gz">bad</a></body>'))
+    source = IndexSource(simple.as_uri(), client=client(tmp_path))
+    versions = {str(c.version): [a.filename for a in c.artifacts]
+                for c in source.candidates(canonicalize_name("p"))}
+    assert versions == {"2.0.post1": ["p-2.0-1.zip"], "1.0.post2": ["P-1.0-2.tar.gz"],
+                        "1.0": ["p-1.0-py3-none-any.whl", "p-1.0.tar.gz"]}
+    assert sorted(d.culprit.rsplit("/", 1)[1] for d in source.diagnostics()) == [
+        "p-0.8-final0.tar.gz", "p-extra-3.0.tar.gz"]
+
+
 def test_redirect_to_normalized_name(server: Any, tmp_path: Path) -> None:
     http = client(tmp_path)
     fetched = http.get(f"{server}full/simple/Needs_Build/")

@@ -105,11 +105,40 @@ def _parsed_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag
         return None
 
 
-def parse_dist_filename(filename: str) -> DistFilename:
+def _version_after(stem: str, project: NormalizedName) -> Version | None:
+    """The version in an sdist's stem after `project`'s name, as pip and uv read it on a
+    project's page: packaging splits at the last hyphen, so ``cffi-1.0.2-2.tar.gz`` (an old
+    spelling of 1.0.2.post2) would be a file of ``cffi-1-0-2``."""
+    for at, char in enumerate(stem):
+        if char == "-" and canonicalize_name(stem[:at]) == project:
+            try:
+                return Version(stem[at + 1:])
+            except InvalidVersion:
+                return None
+    return None
+
+
+def _sdist(filename: str, sdist_name: str, stem: str,
+           project: NormalizedName | None) -> DistFilename:
+    try:
+        name, version = parse_sdist_filename(sdist_name)
+    except (InvalidSdistFilename, InvalidVersion) as exc:
+        if project is None or (legacy := _version_after(stem, project)) is None:
+            raise DistFileError(f"invalid sdist filename {filename!r}: {exc}") from exc
+        return DistFilename(ArtifactKind.SDIST, project, legacy)
+    if project is not None and name != project \
+            and (legacy := _version_after(stem, project)) is not None:
+        return DistFilename(ArtifactKind.SDIST, project, legacy)
+    return DistFilename(ArtifactKind.SDIST, name, version)
+
+
+def parse_dist_filename(filename: str, project: NormalizedName | None = None) -> DistFilename:
     """Parse a wheel or sdist filename (legacy `.tar.bz2`/`.tgz`/... sdists included).
 
     Raises `UnsupportedDistFile` for eggs, installers and signatures (not errors: indexes
-    list them), `DistFileError` for a wheel or sdist name that packaging rejects.
+    list them), `DistFileError` for a wheel or sdist name that packaging rejects. With the
+    `project` a page lists, an sdist whose name packaging splits elsewhere is read as that
+    project's when what follows its name is a version (`_version_after`).
     """
     lower = filename.lower()
     if lower.endswith(".whl"):
@@ -126,12 +155,9 @@ def parse_dist_filename(filename: str) -> DistFilename:
         if lower.endswith(suffix):
             sdist_name = filename[: -len(suffix)] + ".tar.gz"
             break
-    if sdist_name.lower().endswith((".tar.gz", ".zip")):
-        try:
-            name, version = parse_sdist_filename(sdist_name)
-        except (InvalidSdistFilename, InvalidVersion) as exc:
-            raise DistFileError(f"invalid sdist filename {filename!r}: {exc}") from exc
-        return DistFilename(ArtifactKind.SDIST, name, version)
+    for sdist_suffix in (".tar.gz", ".zip"):
+        if sdist_name.lower().endswith(sdist_suffix):
+            return _sdist(filename, sdist_name, sdist_name[: -len(sdist_suffix)], project)
     if lower.endswith(_UNSUPPORTED_SUFFIXES):
         raise UnsupportedDistFile(f"{filename!r} is neither a wheel nor an sdist")
     raise DistFileError(f"{filename!r} is neither a wheel nor an sdist")

@@ -215,7 +215,7 @@ class DistributionSource(Source):
         listed: dict[str, ProjectFile] = {}
         for file in files:
             try:
-                dist: DistFilename = parse_dist_filename(file.filename)
+                dist: DistFilename = parse_dist_filename(file.filename, project)
             except UnsupportedDistFile:
                 continue
             except DistFileError as exc:
