@@ -118,13 +118,24 @@ def _version_after(stem: str, project: NormalizedName) -> Version | None:
     return None
 
 
-def _sdist(filename: str, sdist_name: str, stem: str,
-           project: NormalizedName | None) -> DistFilename:
+_REASON = re.compile(r"\(([^()]*)\)")
+
+
+def _reason(exc: Exception) -> str:
+    """What packaging found wrong in a filename, without the name, which the caller's
+    culprit gives: "Invalid sdist filename (invalid version): 'pytz-2004d.tar.gz'" ->
+    "invalid version". A person then reads one warning for the 121 such files of a page
+    (`depsat.report.warning_lines`). Its whole text when it gives no reason in parentheses."""
+    found = _REASON.search(str(exc))
+    return found.group(1) if found else str(exc)
+
+
+def _sdist(sdist_name: str, stem: str, project: NormalizedName | None) -> DistFilename:
     try:
         name, version = parse_sdist_filename(sdist_name)
     except (InvalidSdistFilename, InvalidVersion) as exc:
         if project is None or (legacy := _version_after(stem, project)) is None:
-            raise DistFileError(f"invalid sdist filename {filename!r}: {exc}") from exc
+            raise DistFileError(f"not a valid sdist filename ({_reason(exc)})") from exc
         return DistFilename(ArtifactKind.SDIST, project, legacy)
     if project is not None and name != project \
             and (legacy := _version_after(stem, project)) is not None:
@@ -148,7 +159,7 @@ def parse_dist_filename(filename: str, project: NormalizedName | None = None) ->
         try:
             name, version, _build, tags = parse_wheel_filename(filename)
         except (InvalidWheelFilename, InvalidVersion) as exc:
-            raise DistFileError(f"invalid wheel filename {filename!r}: {exc}") from exc
+            raise DistFileError(f"not a valid wheel filename ({_reason(exc)})") from exc
         return DistFilename(ArtifactKind.WHEEL, name, version, frozenset(tags))
     sdist_name = filename
     for suffix in _LEGACY_SDIST_SUFFIXES:
@@ -157,10 +168,10 @@ def parse_dist_filename(filename: str, project: NormalizedName | None = None) ->
             break
     for sdist_suffix in (".tar.gz", ".zip"):
         if sdist_name.lower().endswith(sdist_suffix):
-            return _sdist(filename, sdist_name, sdist_name[: -len(sdist_suffix)], project)
+            return _sdist(sdist_name, sdist_name[: -len(sdist_suffix)], project)
     if lower.endswith(_UNSUPPORTED_SUFFIXES):
         raise UnsupportedDistFile(f"{filename!r} is neither a wheel nor an sdist")
-    raise DistFileError(f"{filename!r} is neither a wheel nor an sdist")
+    raise DistFileError("neither a wheel nor an sdist")
 
 
 def _limited_read(stream: IO[bytes], what: str) -> bytes:

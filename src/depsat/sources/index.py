@@ -222,7 +222,7 @@ class DistributionSource(Source):
                 self._warn(f"skipped: {exc}", redact_url(file.url))
                 continue
             if project is not None and dist.name != project:
-                self._warn(f"skipped: {file.filename!r} is not a file of {project}",
+                self._warn(f"skipped: by its name, not a file of {project}",
                            redact_url(file.url))
                 continue
             requires_python = None
