@@ -29,7 +29,9 @@ level in between is accepted too, as packse writes it). Per-version keys: ``requ
 true), and knobs for bad files: ``sdist_metadata_version`` (default "2.2"), ``dynamic`` (PKG-INFO
 Dynamic fields), ``metadata_version_override`` (METADATA claims another version),
 ``corrupt_wheel`` (the wheel is not a zip), ``wheel_padding`` (that many incompressible bytes
-of package data before the ``.dist-info`` members, as a real wheel of that size). For sdists
+of package data before the ``.dist-info`` members, as a real wheel of that size),
+``wheel_modules`` (that many small modules before them, as a wide wheel: torch's list 12,482
+files, so the directory outgrows the end of the wheel a range read fetches first). For sdists
 that must be built: ``sdist_backend``
 (the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
 sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_requires``
@@ -106,7 +108,8 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest},{len(data)}"
 
 
-def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0) -> bytes:
+def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0,
+           modules: int = 0) -> bytes:
     stem = _dist_stem(name, version)
     module = canonicalize_name(name).replace("-", "_")
     tags = []
@@ -116,6 +119,8 @@ def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0) -
             for plat in platforms.split("."):
                 tags.append(f"Tag: {py}-{abi}-{plat}")
     files = {f"{module}/__init__.py": f"__version__ = {version!r}\n".encode()}
+    for number in range(modules):  # a wide wheel: its directory outgrows a range read's tail
+        files[f"{module}/module_{number:05}.py"] = f"NUMBER = {number}\n".encode()
     if padding:  # package data, before .dist-info as wheel builders write it
         files[f"{module}/padding.bin"] = random.Random(f"{stem}-{tag}").randbytes(padding)
     files |= {
@@ -196,7 +201,8 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                 for tag in meta.get("wheel_tags") or ["py3-none-any"]:
                     data = (b"this is not a zip file" if meta.get("corrupt_wheel")
                             else _wheel(raw_name, version, tag, metadata,
-                                        int(meta.get("wheel_padding", 0))))
+                                        int(meta.get("wheel_padding", 0)),
+                                        int(meta.get("wheel_modules", 0))))
                     made.append((f"{_dist_stem(raw_name, version)}-{tag}.whl", data, metadata))
             if meta.get("sdist", True):
                 pkg_info = _metadata_text(raw_name, meta.get("metadata_version_override", version),

@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import sqlite3
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -660,6 +661,27 @@ def test_a_wheel_is_read_by_ranges(big_wheel_index: Path, tmp_path: Path) -> Non
             assert deps(warm.metadata(again)) == (["small>=1"], [], None)
             assert [r for r in url.requests[asked:] if "/files/" in r[1]] == []
             warm.close()
+
+
+@pytest.mark.usefixtures("http_transport")
+def test_a_wide_wheel_is_read_from_its_end_and_its_metadata_member(tmp_path: Path) -> None:
+    """A wheel of 3,000 modules has a directory larger than the end a range read fetches
+    first; its .dist-info entries, last, are in that end: the METADATA member is the only
+    other read, not the whole directory (zipfile's way: torch's wheels have 1.2 MB of it)."""
+    root = tmp_path / "wide-index"
+    build_index({"wide": {"1.0": {"requires": ["small>=1"], "wheel_modules": 3000,
+                                  "sdist": False}},
+                 "small": {"1.0": {"sdist": False}}}, root, pep658=False)
+    wheel = next((root / "files").glob("wide-1.0-*.whl")).read_bytes()
+    directory = struct.unpack_from("<L", wheel, len(wheel) - 22 + 12)[0]
+    assert directory > 128 * 1024  # (bigger than the tail read first)
+    with serve(root) as url:
+        source = IndexSource(url.index_url, client=HttpClient(cache_dir=tmp_path / "cache"))
+        wide = source.candidates(canonicalize_name("wide"))[0]
+        assert deps(source.metadata(wide)) == (["small>=1"], [], None)
+        source.close()
+        sent = [size for path, size in url.sent if "/files/wide-1.0-" in path]
+    assert len(sent) == 2 and sum(sent) < 100_000, sent
 
 
 def test_a_ranged_file_checks_every_answer() -> None:

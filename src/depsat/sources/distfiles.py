@@ -34,6 +34,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from depsat.model import ArtifactKind
+from depsat.sources.zip_tail import entries_in_tail, read_member
 
 __all__ = [
     "CoreMetadata",
@@ -181,6 +182,16 @@ def _limited_read(stream: IO[bytes], what: str) -> bytes:
     return data
 
 
+def _named_for(member: str, dist: DistFilename) -> bool:
+    """Whether `member` is in the ``.dist-info`` directory named for `dist`."""
+    stem = member.split("/", 1)[0][: -len(".dist-info")]
+    name, _, version = stem.rpartition("-")
+    try:
+        return canonicalize_name(name) == dist.name and Version(version) == dist.version
+    except InvalidVersion:
+        return False
+
+
 def _pick_dist_info(names: Iterable[str], dist: DistFilename) -> str:
     """The `X.dist-info/METADATA` member, preferring the one named after the distribution."""
     candidates = [
@@ -190,13 +201,8 @@ def _pick_dist_info(names: Iterable[str], dist: DistFilename) -> str:
     if not candidates:
         raise DistFileError("no .dist-info/METADATA member in the wheel")
     for member in candidates:
-        stem = member.split("/", 1)[0][: -len(".dist-info")]
-        name, _, version = stem.rpartition("-")
-        try:
-            if canonicalize_name(name) == dist.name and Version(version) == dist.version:
-                return member
-        except InvalidVersion:
-            continue
+        if _named_for(member, dist):
+            return member
     if len(candidates) == 1:
         return candidates[0]
     raise DistFileError(f"several .dist-info directories, none named for {dist.name} "
@@ -214,6 +220,27 @@ def wheel_metadata(data: bytes | IO[bytes], dist: DistFilename) -> bytes:
     except DistFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise DistFileError(f"not a readable wheel (zip) file: {exc}") from exc
+
+
+def wheel_metadata_from_tail(archive: IO[bytes], tail: bytes, tail_start: int,
+                             dist: DistFilename) -> bytes | None:
+    """The METADATA member of a wheel read by ranges, found among the directory entries in
+    its last bytes (`tail`, from offset `tail_start`: `depsat.sources.zip_tail` says why);
+    None when they do not name one for `dist` (then `wheel_metadata` reads the whole
+    directory). A wheel has one ``.dist-info``, last: the one named for the distribution
+    there is the one `wheel_metadata` picks."""
+    entries = entries_in_tail(tail, tail_start)
+    named = [e for e in entries or () if e.name.count("/") == 1
+             and e.name.endswith(".dist-info/METADATA") and _named_for(e.name, dist)]
+    if not named or any(e.name != named[-1].name for e in named):
+        return None
+    try:
+        # (The last of equal names, as zipfile opens.)
+        return read_member(archive, named[-1], _MAX_METADATA_BYTES)
+    except ValueError as exc:
+        raise DistFileError(str(exc)) from exc
+    except (OSError, EOFError) as exc:
         raise DistFileError(f"not a readable wheel (zip) file: {exc}") from exc
 
 

@@ -50,6 +50,7 @@ from depsat.sources.distfiles import (
     parse_dist_filename,
     sdist_pkg_info,
     wheel_metadata,
+    wheel_metadata_from_tail,
 )
 from depsat.sources.fetch_pool import FetchPool
 from depsat.sources.http import (
@@ -482,8 +483,12 @@ class DistributionSource(Source):
             return fetched.status, fetched.content, fetched.content_range
 
         try:
-            with io.BufferedReader(RangedFile.open_tail(fetch)) as remote:
-                return wheel_metadata(remote, dist), None
+            ranged = RangedFile.open_tail(fetch)
+            with io.BufferedReader(ranged) as remote:
+                # The entries in the part already fetched, else the whole directory.
+                start, tail = ranged.tail
+                member = wheel_metadata_from_tail(remote, tail, start, dist)
+                return (wheel_metadata(remote, dist) if member is None else member), None
         except NoRanges as refused:
             return None, refused.whole
         except (HttpError, OSError, DistFileError):

@@ -72,6 +72,11 @@ class RangedFile(io.RawIOBase):
         ranged.requests = 1
         return ranged
 
+    @property
+    def tail(self) -> tuple[int, bytes]:
+        """(offset, bytes) of the part `open_tail` fetched: where a zip's directory ends."""
+        return self._parts[0]
+
     # -- io.RawIOBase ---------------------------------------------------------------------
     def readable(self) -> bool:
         return True

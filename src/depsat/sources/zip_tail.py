@@ -1,0 +1,151 @@
+"""A zip archive's members found from its last bytes alone.
+
+Why: `zipfile` reads an archive's whole central directory before it opens a member. A
+wheel's ``.dist-info`` comes last (the wheel spec asks for it), so the entries a resolver
+wants sit in the archive's last bytes, beside the end record that a range read fetches
+first (`RangedFile.open_tail`). torch's wheels list 12,482 files: 1.2 MB of directory to
+fetch and 40 ms of zipfile's parsing (under the interpreter lock) for each of the twenty or
+so torch releases an exact resolve of ``transformers[torch]`` reads on PyPI, which has no
+PEP 658 files for them. Here only the entries within the bytes already fetched are parsed.
+No library reads part of a zip's directory, so it is written here, small, for what wheels
+use (stored or deflated members, no encryption, no data before the archive); for anything
+else it answers None and the caller reads the archive with `zipfile`.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import IO
+
+import attrs
+
+__all__ = ["ZipEntry", "entries_in_tail", "read_member"]
+
+_END = struct.Struct("<4s4H2LH")
+_END_SIGNATURE = b"PK\x05\x06"
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_END64 = struct.Struct("<4sQ2H2L4Q")
+_ENTRY = struct.Struct("<4s6H3L5H2L")
+_ENTRY_SIGNATURE = b"PK\x01\x02"
+_LOCAL = struct.Struct("<4s5H3L2H")
+_SATURATED = 0xFFFFFFFF
+"""A 32-bit field that says "see the zip64 extra field"."""
+_STARTS_TRIED = 32
+"""Places in the tail that look like an entry's start, tried before giving up: a name or
+an extra field may hold the signature's four bytes by chance, rarely more than once."""
+
+
+@attrs.frozen(slots=True)
+class ZipEntry:
+    """One central-directory entry: what `read_member` needs to find and check a member."""
+
+    name: str
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    header_offset: int
+
+
+def entries_in_tail(tail: bytes, tail_start: int) -> list[ZipEntry] | None:
+    """The central directory's last entries, those wholly within `tail` (the archive's bytes
+    from offset `tail_start` to its end), in the archive's order. None when the end record is
+    not in `tail`, or the entries cannot be walked exactly to the directory's end."""
+    end_at = tail.rfind(_END_SIGNATURE, max(0, len(tail) - _END.size - 0xFFFF))
+    if end_at < 0 or end_at + _END.size > len(tail):
+        return None
+    _, _, _, _, count, size, offset, _ = _END.unpack_from(tail, end_at)
+    directory_end = tail_start + end_at  # (absolute offsets from here on)
+    if _SATURATED in (size, offset) or count == 0xFFFF:
+        located = _zip64_directory(tail, tail_start, end_at)
+        if located is None:
+            return None
+        size, offset, directory_end = located
+    if offset + size != directory_end:
+        return None  # data before the archive, or a record that lies: zipfile copes
+    first = max(offset, tail_start) - tail_start
+    stop = directory_end - tail_start
+    if offset >= tail_start:
+        return _walk(tail, first, stop)
+    at = tail.find(_ENTRY_SIGNATURE, first, stop)
+    for _ in range(_STARTS_TRIED):
+        if at < 0:
+            return []  # no record starts in the tail
+        entries = _walk(tail, at, stop)
+        if entries is not None:
+            return entries
+        at = tail.find(_ENTRY_SIGNATURE, at + 1, stop)
+    return None
+
+
+def _zip64_directory(tail: bytes, tail_start: int,
+                     end_at: int) -> tuple[int, int, int] | None:
+    """(size, offset, end) of a zip64 archive's directory, from its zip64 end record."""
+    locator_at = end_at - _END64_LOCATOR.size
+    if locator_at < 0:
+        return None
+    signature, _, record_offset, _ = _END64_LOCATOR.unpack_from(tail, locator_at)
+    record_at = record_offset - tail_start
+    if signature != b"PK\x06\x07" or record_at < 0 or record_at + _END64.size > locator_at:
+        return None
+    fields = _END64.unpack_from(tail, record_at)
+    if fields[0] != b"PK\x06\x06":
+        return None
+    return fields[8], fields[9], record_offset
+
+
+def _walk(tail: bytes, at: int, stop: int) -> list[ZipEntry] | None:
+    """The entries from `at`, if they end exactly at `stop`."""
+    entries = []
+    while at < stop:
+        if at + _ENTRY.size > stop:
+            return None
+        (signature, _, _, flags, method, _, _, crc, compressed, size, name_length,
+         extra_length, comment_length, _, _, _, offset) = _ENTRY.unpack_from(tail, at)
+        if signature != _ENTRY_SIGNATURE:
+            return None
+        name_at = at + _ENTRY.size
+        at = name_at + name_length + extra_length + comment_length
+        if at > stop:
+            return None
+        name = _decoded(tail[name_at:name_at + name_length], flags)
+        entries.append(ZipEntry(name, flags, method, crc, compressed, size, offset))
+    return entries
+
+
+def _decoded(name: bytes, flags: int) -> str:
+    """As zipfile decodes names: UTF-8 when flag bit 11 says so, else code page 437."""
+    return name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+
+
+def read_member(archive: IO[bytes], entry: ZipEntry, limit: int) -> bytes | None:
+    """`entry`'s bytes, read from the seekable `archive`; None for what is left to zipfile
+    (zip64 sizes, encryption, other compressions, a local header or a checksum that does
+    not match: zipfile then says what is wrong). `ValueError` when it is over `limit` bytes."""
+    if entry.flags & 0x1 or entry.method not in (0, 8) or _SATURATED in (
+            entry.compressed_size, entry.size, entry.header_offset):
+        return None
+    if entry.size > limit:
+        raise ValueError(f"{entry.name} is larger than {limit} bytes")
+    archive.seek(entry.header_offset)
+    header = archive.read(_LOCAL.size)
+    if len(header) != _LOCAL.size:
+        return None
+    signature, _, flags, _, _, _, _, _, _, name_length, extra_length = _LOCAL.unpack(header)
+    if signature != b"PK\x03\x04" or _decoded(archive.read(name_length), flags) != entry.name:
+        return None
+    archive.seek(extra_length, 1)
+    data = archive.read(entry.compressed_size)
+    if len(data) != entry.compressed_size:
+        return None
+    if entry.method == 8:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            data = inflater.decompress(data, entry.size + 1)
+        except zlib.error:
+            return None
+    if len(data) != entry.size or zlib.crc32(data) != entry.crc:
+        return None
+    return data

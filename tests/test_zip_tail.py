@@ -1,0 +1,110 @@
+"""`depsat.sources.zip_tail` against `zipfile` on archives zipfile writes: the entries found
+in an archive's end are the last of zipfile's, and every member read is zipfile's bytes."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from depsat.sources.zip_tail import ZipEntry, entries_in_tail, read_member
+
+LIMIT = 1 << 20
+
+
+@st.composite
+def archives(draw: st.DrawFn) -> bytes:
+    """Archives with stored and deflated members, names that may hold an entry's signature,
+    member and archive comments."""
+    names = draw(st.lists(
+        st.text(st.sampled_from("abcé/_.PK\x01\x02"), min_size=1, max_size=40)
+        .filter(lambda n: not n.endswith("/")), max_size=60, unique=True))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            info = zipfile.ZipInfo(name)
+            info.compress_type = draw(st.sampled_from([zipfile.ZIP_STORED,
+                                                       zipfile.ZIP_DEFLATED]))
+            info.comment = draw(st.binary(max_size=8))
+            archive.writestr(info, draw(st.binary(max_size=300)))
+        # (zipfile itself cannot read an archive whose comment holds the end's signature)
+        archive.comment = draw(st.binary(max_size=30).filter(lambda c: b"PK" not in c))
+    return buffer.getvalue()
+
+
+def _fields(info: zipfile.ZipInfo) -> tuple[object, ...]:
+    return (info.filename, info.CRC, info.compress_size, info.file_size, info.header_offset)
+
+
+def _entry_fields(entry: ZipEntry) -> tuple[object, ...]:
+    return (entry.name, entry.crc, entry.compressed_size, entry.size, entry.header_offset)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(archives(), st.data())
+def test_the_entries_in_the_end_are_zipfiles_last_and_read_alike(data: bytes,
+                                                                 draw: st.DataObject) -> None:
+    start = draw.draw(st.integers(0, len(data)), label="tail start")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        end = len(data) - 22 - len(archive.comment)
+        # Where each entry's directory record starts, from zipfile's view of it.
+        record = struct.unpack_from("<L", data, end + 16)[0]
+        starts = []
+        for info in infos:
+            starts.append(record)
+            name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+            record += 46 + len(name) + len(info.extra) + len(info.comment)
+        found = entries_in_tail(data[start:], start)
+        if start > end:  # the end record is not all there
+            assert found is None
+            return
+        # Exactly the entries whose records lie within the tail.
+        assert found is not None
+        assert [_entry_fields(e) for e in found] == [
+            _fields(info) for info, at in zip(infos, starts, strict=True) if at >= start]
+        for entry in found:
+            assert read_member(io.BytesIO(data), entry, LIMIT) == archive.read(entry.name)
+
+
+def test_what_zipfile_copes_with_and_this_does_not_is_left_to_it() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("pkg/__init__.py", b"")
+        archive.writestr("pkg-1.0.dist-info/METADATA", b"Name: pkg\nVersion: 1.0\n" * 20)
+    data = buffer.getvalue()
+    [_, metadata] = entries_in_tail(data, 0) or []
+    assert read_member(io.BytesIO(data), metadata, LIMIT) == b"Name: pkg\nVersion: 1.0\n" * 20
+    # Data before the archive (a self-extracting one): offsets no longer add up.
+    assert entries_in_tail(b"#!stub\n" + data, 0) is None
+    # No end record in the bytes given.
+    assert entries_in_tail(data[:-10], 0) is None
+    # A member that does not match its checksum, or its header, is not read here.
+    corrupt = bytearray(data)
+    body = data.index(b"pkg-1.0.dist-info/METADATA", metadata.header_offset) + 26
+    corrupt[body + 5] ^= 0xFF
+    assert read_member(io.BytesIO(bytes(corrupt)), metadata, LIMIT) is None
+    moved = ZipEntry(metadata.name, metadata.flags, metadata.method, metadata.crc,
+                     metadata.compressed_size, metadata.size, 0)
+    assert read_member(io.BytesIO(data), moved, LIMIT) is None
+    with pytest.raises(ValueError, match="larger than 10 bytes"):
+        read_member(io.BytesIO(data), metadata, 10)
+
+
+def test_a_zip64_archive_is_read_from_its_zip64_end_record() -> None:
+    """Over 65,535 members, zipfile writes a zip64 end record (the classic one saturated)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for number in range(0xFFFF + 1):
+            archive.writestr(f"{number}", b"")
+        archive.writestr("pkg-1.0.dist-info/METADATA", b"Name: pkg\n")
+    data = buffer.getvalue()
+    assert b"PK\x06\x06" in data[-200:]
+    start = len(data) - 4096
+    found = entries_in_tail(data[start:], start)
+    assert found is not None and found[-1].name == "pkg-1.0.dist-info/METADATA"
+    assert read_member(io.BytesIO(data), found[-1], LIMIT) == b"Name: pkg\n"
