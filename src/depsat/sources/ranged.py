@@ -8,7 +8,8 @@ reads it (one more, if not). Resolving jupyterlab from PyPI through a mirror wit
 files: 90 wheels, 47 MB downloaded before; 99 range requests, 4.8 MB after (pandas,
 matplotlib and scikit-learn: 35 requests, 1.7 MB). pip (``--use-feature=fast-deps``) and uv
 read wheels the same way; no maintained library does it over a client of one's own, so it
-is written here, small: `zipfile` does the reading.
+is written here, small: `zipfile` does the reading, or `zip_tail` for the entries already
+in the end fetched first (a wide wheel's directory outgrows it: zipfile would read it all).
 
 The bytes are fetched by a function given from outside (`RangeFetch`), so this module does
 no I/O of its own: the index source passes `HttpClient.get_range`.
