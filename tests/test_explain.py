@@ -268,3 +268,22 @@ def test_a_fix_dropping_several_requirements_names_them_in_one_phrase() -> None:
     drops = [fix for fix in explanation.fixes if fix.action == "drop"]
     assert [fix.text for fix in drops] == ["drop the requirements ghost-a and ghost-b>=2"]
     assert drops[0].requirements == ("ghost-a", "ghost-b>=2")
+
+
+def test_a_direct_reference_in_metadata_is_met_by_no_release() -> None:
+    """``b @ URL`` names one file, which no source offers: a release that needs it cannot be
+    installed (any b from the index would be another file), and the explanation says so.
+    (In your own request it is refused at once: `test_cli`.)"""
+    url = "https://example.com/b-9.0-py3-none-any.whl"
+    data: dict[str, Any] = {"root": {"requires": ["a"]}, "packages": {
+        "a": {"versions": {"2.0": {"requires": [f"b @ {url}"]}, "1.0": {"requires": ["b"]}}},
+        "b": {"versions": {"9.0": {}, "1.0": {}}}}}
+    solved = _resolve(data)
+    assert solved.plan is not None
+    assert {s.name: str(s.candidate.version) for s in solved.plan.steps if s.candidate} == {
+        "a": "1.0", "b": "9.0"}
+    data["root"]["requires"] = ["a==2.0"]
+    failed = _resolve(data)
+    explanation = explain(failed)
+    assert explanation is not None
+    assert f"b @ {url} is a direct reference to one file" in " ".join(explanation.sentences)

@@ -231,14 +231,30 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
                        budget_seconds=budget_seconds)
 
 
+_FOLLOW_UP = ("depsat resolves releases by name from indexes, find-links folders and "
+              "environments: put the file in a folder, pass it with --find-links and "
+              "require the project by name")
+
+
 def parse_requirement(text: str) -> Requirement:
-    """A PEP 508 requirement, or an error that names it."""
+    """A PEP 508 requirement, or an error that names it. A direct reference (``name @ URL``)
+    or a file's path is refused here: resolving it as the name alone would answer another
+    file, from an index, without a word."""
     try:
-        return Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
+        if any(mark in text for mark in ("/", "\\")) or text.lower().endswith(
+                (".whl", ".tar.gz", ".zip")):
+            raise InvalidRequirementError(
+                f"{text!r} is a path or a URL, not a requirement: {_FOLLOW_UP}", text) from exc
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
                                       text) from exc
+    if requirement.url:
+        raise InvalidRequirementError(
+            f"{text!r} is a direct reference to one file, which depsat does not resolve yet: "
+            f"{_FOLLOW_UP}", text)
+    return requirement
 
 
 def request_from_strings(

@@ -512,7 +512,10 @@ class _Discovery:
         if read is None or read.requirement is not requirement:
             name = self._names.get(requirement.name) or self._canonical_name(requirement.name)
             project = self.project(name)
-            matches, mask = self._matcher.matches(project, requirement.specifier)
+            # A direct reference (``name @ URL``) names one file, which depsat's sources do
+            # not offer (they list releases): nothing matches it, rather than any release.
+            matches, mask = ((), 0) if requirement.url else self._matcher.matches(
+                project, requirement.specifier)
             extras = (frozenset(canonicalize_name(e) for e in requirement.extras)
                       if requirement.extras else _NO_EXTRAS)
             read = _Read(requirement, name, extras, matches, mask, project.candidates)

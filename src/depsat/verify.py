@@ -77,6 +77,8 @@ def verify(
         candidate = by_name.get(name)
         if candidate is None:
             return f"{requirement} is not installed"
+        if requirement.url:
+            return f"{requirement} is a direct reference, which no source's release meets"
         if not requirement.specifier.contains(candidate.version, prereleases=True):
             return f"{requirement} is not met by {candidate.version}"
         for extra in requirement.extras:

@@ -15,8 +15,11 @@ __all__ = ["Label", "LabelKind", "requirement_text"]
 
 
 def requirement_text(requirement: Requirement) -> str:
-    """A requirement as a person reads it: name, extras and specifier, no ``extra ==`` marker."""
+    """A requirement as a person reads it: name, extras and specifier (or URL), no
+    ``extra ==`` marker."""
     extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    if requirement.url:
+        return f"{requirement.name}{extras} @ {requirement.url}"
     return f"{requirement.name}{extras}{requirement.specifier}"
 
 

@@ -194,12 +194,20 @@ def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequ
     # in the core (it would have resolved the conflict), or, for a requirement nothing
     # matches, when it would satisfy that one (it is why nothing matches).
     specifiers = [label.requirement.specifier for label in requirements
-                  if label.requirement is not None]
+                  if label.requirement is not None and not label.requirement.url]
     facts = _exclusion_facts(universe, name, specifiers)
     if facts:
         return facts
     empty = [label for label in requirements
              if label.dependency is not None and not label.dependency.matches]
+    direct = [label.requirement for label in empty
+              if label.requirement is not None and label.requirement.url]
+    if direct:
+        return [Fact(kind=FactKind.NO_MATCH, package=name, target=name,
+                     requirement=f"{name} @ {direct[0].url}",
+                     text=f"{name} @ {direct[0].url} is a direct reference to one file, which "
+                          "depsat does not follow (it reads indexes, find-links folders and "
+                          "environments)")]
     if empty and empty[0].requirement is not None:
         spec = empty[0].requirement.specifier
         facts = _exclusion_facts(universe, name, [spec])
