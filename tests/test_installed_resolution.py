@@ -55,13 +55,13 @@ def test_installed_plans_are_verified_and_optimal(world: Any) -> None:
 
 
 def _installed(name: str, version: str, requires: list[str], *, read_only: bool = False,
-               layer: str = "venv") -> Candidate:
+               layer: str = "venv", direct_url: str | None = None) -> Candidate:
     return Candidate(
         name=name, version=Version(version),  # type: ignore[arg-type]
         origin=Origin("installed", layer), requires=tuple(Requirement(r) for r in requires),
         installed=InstalledInfo(layer=layer, layer_index=1 if read_only else 0,
                                 path=f"/{layer}/{name}", format="dist-info",
-                                read_only=read_only))
+                                read_only=read_only, direct_url=direct_url))
 
 
 INDEX = {"packages": {
@@ -113,3 +113,19 @@ def test_sync_removes_what_nothing_requires() -> None:
     plan = _solve(INDEX, installed, sync=True).plan
     assert plan.step("stray").action is Action.REMOVE
     assert plan.step("app").action is Action.KEEP
+
+
+def test_a_direct_reference_is_met_by_what_was_installed_from_it_only() -> None:
+    """``lib @ URL`` names one file: the lib installed from it (PEP 610's direct_url.json)
+    meets it, and nothing else does, the index's lib 3.0 no more than a lib installed from
+    elsewhere. (Asked for by you, it is refused: `test_cli`.)"""
+    url = "file:///wheels/lib-1.0-py3-none-any.whl"
+    data = {**INDEX, "root": {"requires": ["tool2"]}, "packages": {
+        **INDEX["packages"], "tool2": {"versions": {"1.0": {"requires": [f"lib @ {url}"]}}}}}
+    from_it = _solve(data, [_installed("lib", "1.0", [], direct_url=url)])
+    assert from_it.plan is not None
+    assert {s.name: s.action for s in from_it.plan.steps} == {"tool2": Action.INSTALL,
+                                                             "lib": Action.KEEP}
+    assert verify(from_it.universe, from_it.plan.chosen, {}) == []
+    for installed in ([_installed("lib", "1.0", [], direct_url=url + "x")], []):
+        assert _solve(data, installed).plan is None

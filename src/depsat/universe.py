@@ -147,6 +147,18 @@ def _select(candidates: tuple[Candidate, ...], mask: int) -> tuple[Candidate, ..
     return tuple([c for i, c in enumerate(candidates) if mask >> i & 1])
 
 
+def _installed_from(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
+    """What a direct reference (``name @ URL``) matches, and the mask: the distribution
+    installed from that URL (PEP 610), as pip reads it. It names one file, which indexes and
+    find-links folders, listing releases, do not offer: taking any release of the name
+    instead would answer another file."""
+    mask = 0
+    for position, candidate in enumerate(project.candidates):
+        if candidate.installed is not None and candidate.installed.direct_url == url:
+            mask |= 1 << position
+    return _select(project.candidates, mask), mask
+
+
 @attrs.define(slots=True)
 class _ProjectIndex:
     """A project's distinct versions in ascending order, each with the mask of the candidates
@@ -512,10 +524,10 @@ class _Discovery:
         if read is None or read.requirement is not requirement:
             name = self._names.get(requirement.name) or self._canonical_name(requirement.name)
             project = self.project(name)
-            # A direct reference (``name @ URL``) names one file, which depsat's sources do
-            # not offer (they list releases): nothing matches it, rather than any release.
-            matches, mask = ((), 0) if requirement.url else self._matcher.matches(
-                project, requirement.specifier)
+            if requirement.url:
+                matches, mask = _installed_from(project, requirement.url)
+            else:
+                matches, mask = self._matcher.matches(project, requirement.specifier)
             extras = (frozenset(canonicalize_name(e) for e in requirement.extras)
                       if requirement.extras else _NO_EXTRAS)
             read = _Read(requirement, name, extras, matches, mask, project.candidates)

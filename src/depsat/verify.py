@@ -77,8 +77,9 @@ def verify(
         candidate = by_name.get(name)
         if candidate is None:
             return f"{requirement} is not installed"
-        if requirement.url:
-            return f"{requirement} is a direct reference, which no source's release meets"
+        if requirement.url and (candidate.installed is None
+                                or candidate.installed.direct_url != requirement.url):
+            return f"{requirement} is not met by {candidate.version}, not installed from there"
         if not requirement.specifier.contains(candidate.version, prereleases=True):
             return f"{requirement} is not met by {candidate.version}"
         for extra in requirement.extras:
