@@ -84,18 +84,21 @@ def test_malformed_requirement_is_one_line_exit_2() -> None:
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(("given", "said"), [
-    ("framework @ https://example.com/framework-3.1.0-py3-none-any.whl",
-     "is a direct reference to one file"),
-    ("./dist/framework-3.1.0-py3-none-any.whl", "is a path or a URL, not a requirement"),
-])
-def test_a_direct_reference_or_a_path_is_refused_not_taken_for_its_name(given: str,
-                                                                        said: str) -> None:
+def test_a_direct_reference_or_a_path_is_not_taken_for_its_name() -> None:
     """The example's index has a framework; the file named is another: resolving the name
-    alone would answer the index's release without a word."""
-    run = depsat("resolve", "--universe", str(EXAMPLE), given)
+    alone would answer the index's release without a word. A direct reference is met only
+    by what was installed from it (`test_installed_resolution`); a path is not a
+    requirement."""
+    direct = "framework @ https://example.com/framework-3.1.0-py3-none-any.whl"
+    run = depsat("resolve", "--universe", str(EXAMPLE), direct)
+    assert run.returncode == 1, run.stdout
+    assert f"You require {direct}, but a direct reference names one file: nothing " \
+        "installed came from it" in " ".join(run.stderr.split())
+    path = "./dist/framework-3.1.0-py3-none-any.whl"
+    run = depsat("resolve", "--universe", str(EXAMPLE), path)
     assert run.returncode == 2, run.stdout
-    assert run.stderr.startswith(f"depsat: error: {given!r} {said}"), run.stderr
+    assert run.stderr.startswith(f"depsat: error: {path!r} is a path or a URL, not a "
+                                 "requirement"), run.stderr
     assert "--find-links" in run.stderr and len(run.stderr.strip().splitlines()) == 1
 
 

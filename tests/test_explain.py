@@ -286,4 +286,5 @@ def test_a_direct_reference_in_metadata_is_met_by_no_release() -> None:
     failed = _resolve(data)
     explanation = explain(failed)
     assert explanation is not None
-    assert f"b @ {url} is a direct reference to one file" in " ".join(explanation.sentences)
+    assert f"a 2.0 depends on b @ {url}, but a direct reference names one file" in (
+        " ".join(explanation.sentences))

@@ -234,12 +234,13 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
 _FOLLOW_UP = ("depsat resolves releases by name from indexes, find-links folders and "
               "environments: put the file in a folder, pass it with --find-links and "
               "require the project by name")
+"""(A direct reference, ``name @ URL``, is a requirement: `depsat.universe` matches it to
+what was installed from that URL, and to nothing else.)"""
 
 
 def parse_requirement(text: str) -> Requirement:
-    """A PEP 508 requirement, or an error that names it. A direct reference (``name @ URL``)
-    or a file's path is refused here: resolving it as the name alone would answer another
-    file, from an index, without a word."""
+    """A PEP 508 requirement, or an error that names it (a file's path is not one: pip
+    takes it for the file, and resolving its name instead would answer another file)."""
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
@@ -250,10 +251,6 @@ def parse_requirement(text: str) -> Requirement:
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
                                       text) from exc
-    if requirement.url:
-        raise InvalidRequirementError(
-            f"{text!r} is a direct reference to one file, which depsat does not resolve yet: "
-            f"{_FOLLOW_UP}", text)
     return requirement
 
 

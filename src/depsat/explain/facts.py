@@ -205,7 +205,7 @@ def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequ
     if direct:
         return [Fact(kind=FactKind.NO_MATCH, package=name, target=name,
                      requirement=f"{name} @ {direct[0].url}",
-                     text=f"{name} @ {direct[0].url} is a direct reference to one file: "
+                     text="a direct reference names one file: "
                           "nothing installed came from it, and depsat reads releases from "
                           "indexes, find-links folders and environments, not single files")]
     if empty and empty[0].requirement is not None:
