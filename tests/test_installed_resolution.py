@@ -17,6 +17,7 @@ from strategies import (
 
 from depsat.api import request_from_universe_file, resolve, target_for
 from depsat.model import Action, Candidate, InstalledInfo, Origin
+from depsat.report import requirements_lines
 from depsat.sources.universe_file import parse_universe
 from depsat.verify import verify
 
@@ -127,5 +128,11 @@ def test_a_direct_reference_is_met_by_what_was_installed_from_it_only() -> None:
     assert {s.name: s.action for s in from_it.plan.steps} == {"tool2": Action.INSTALL,
                                                              "lib": Action.KEEP}
     assert verify(from_it.universe, from_it.plan.chosen, {}) == []
+    # Pinned to the file, as pip freeze writes it (lib==1.0 would fetch another one).
+    assert requirements_lines(from_it) == ["lib @ " + url, "    # via tool2", "tool2==1.0"]
+    develop = _installed("lib", "1.0", [], direct_url="file:///src/lib")
+    develop = attrs.evolve(develop, installed=attrs.evolve(develop.installed, editable=True))
+    kept = _solve({**INDEX, "root": {"requires": ["lib"]}}, [develop])
+    assert requirements_lines(kept) == ["-e file:///src/lib"]
     for installed in ([_installed("lib", "1.0", [], direct_url=url + "x")], []):
         assert _solve(data, installed).plan is None

@@ -100,14 +100,23 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
 
 
 def requirements_lines(resolution: Resolution) -> list[str]:
-    """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints."""
+    """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
+    what was installed from a URL (PEP 610) is pinned to it, ``name @ URL`` (``-e URL`` when
+    editable), as ``pip freeze`` writes it: its name and version alone would fetch another
+    file."""
     assert resolution.plan is not None
     lines: list[str] = []
     for step in resolution.plan.steps:
         if step.action is Action.REMOVE or step.candidate is None:
             continue
         extras = f"[{','.join(sorted(step.extras))}]" if step.extras else ""
-        lines.append(f"{step.name}{extras}=={step.version}")
+        installed = step.candidate.installed
+        if installed is not None and installed.direct_url and installed.editable:
+            lines.append(f"-e {installed.direct_url}")
+        elif installed is not None and installed.direct_url:
+            lines.append(f"{step.name}{extras} @ {installed.direct_url}")
+        else:
+            lines.append(f"{step.name}{extras}=={step.version}")
         parents = sorted({r.required_by.split(" ")[0] for r in step.chain[-1:] if r.required_by})
         if parents:
             lines.append(f"    # via {', '.join(parents)}")
