@@ -40,7 +40,6 @@ __all__ = [
     "add_input_arguments",
     "add_parser",
     "print_diagnostics",
-    "read_requirements_file",
     "resolution_from_args",
 ]
 
@@ -138,38 +137,6 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
 
 
-def read_requirements_file(path: str, seen: frozenset[str] = frozenset(), *,
-                           digests: dict[str, str | None] | None = None) -> list[str]:
-    """Requirement lines of a pip-style file: comments, continuations and nested ``-r``.
-    `digests` collects each file read (`memo.file_digest` of what was read, by absolute
-    path)."""
-    file = Path(path)
-    if str(file.resolve()) in seen:
-        return []
-    try:
-        content = file.read_bytes()
-        text = content.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read requirements file: {exc}", path) from exc
-    if digests is not None:
-        digests[os.path.abspath(file)] = memo.file_digest(file, content)
-    lines: list[str] = []
-    for number, raw in enumerate(text.replace("\\\n", "").splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith(("-r ", "--requirement ")):
-            nested = (file.parent / line.split(None, 1)[1]).as_posix()
-            lines.extend(read_requirements_file(nested, seen | {str(file.resolve())},
-                                                digests=digests))
-            continue
-        if line.startswith("-"):
-            raise ConfigurationError(f"line {number}: option {line.split()[0]!r} is not "
-                                     "supported in requirements files", path)
-        lines.append(line)
-    return lines
-
-
 def _names(values: list[str]) -> tuple[frozenset[Any], bool]:
     names = {part.strip() for value in values for part in value.split(",") if part.strip()}
     return frozenset(canonicalize_name(n) for n in names if n != ":all:"), ":all:" in names
@@ -212,14 +179,15 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         resolve,
         target_for,
     )
+    from depsat.cli.requirements_file import apply_options, read_requirements_files
     from depsat.model import Request
     from depsat.sources.universe_file import load_universe_file
 
-    requirements = list(args.requirements)
-    for path in args.requirement_files:
-        requirements.extend(read_requirements_file(path, digests=input_files))
-    constraints = [c for path in args.constraint_files
-                   for c in read_requirements_file(path, digests=input_files)]
+    files = read_requirements_files(args.requirement_files, args.constraint_files,
+                                    digests=input_files)
+    apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
+    requirements = [*args.requirements, *files.requirements]
+    constraints = files.constraints
     sources: list[Source] = []
     default_target: Target | None = None
     installed: tuple[Candidate, ...] = ()

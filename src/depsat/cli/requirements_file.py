@@ -1,0 +1,156 @@
+"""pip-style requirements files: their requirement lines, and the options pip and uv read
+from them.
+
+Options that choose sources (``-i``/``--index-url``, ``--extra-index-url``, ``--no-index``,
+``-f``/``--find-links``), prereleases (``--pre``) and binaries (``--no-binary``,
+``--only-binary``) apply to the whole resolve, as on the command line, which wins where
+both give one value (the default index) and comes first where they add up; ``-r`` and
+``-c`` nest. A requirement's ``--hash`` options are for an installer, which checks what it
+downloads: a resolver reads them and leaves them. Anything else is an error naming the file
+and line.
+
+Written here: the libraries that parse these files either copy pip's own code of 2022
+(pip-requirements-parser) or skip the options lines (requirements-parser), and the format
+itself is a few rules (pip's ``req_file.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+
+import attrs
+
+from depsat.cli import memo
+from depsat.errors import ConfigurationError
+
+__all__ = ["RequirementsFiles", "apply_options", "read_requirements_files"]
+
+
+@attrs.define
+class RequirementsFiles:
+    """What a command's ``-r`` and ``-c`` files say, in the order read."""
+
+    requirements: list[str] = attrs.Factory(list)
+    constraints: list[str] = attrs.Factory(list)
+    index_url: str | None = None
+    extra_index_urls: list[str] = attrs.Factory(list)
+    find_links: list[str] = attrs.Factory(list)
+    no_index: bool = False
+    pre: bool = False
+    no_binary: list[str] = attrs.Factory(list)
+    only_binary: list[str] = attrs.Factory(list)
+
+
+_VALUED = {"-i": "index_url", "--index-url": "index_url",
+           "--extra-index-url": "extra_index_urls", "-f": "find_links",
+           "--find-links": "find_links", "--no-binary": "no_binary",
+           "--only-binary": "only_binary", "-r": "-r", "--requirement": "-r",
+           "-c": "-c", "--constraint": "-c"}
+_FLAGS = {"--no-index": "no_index", "--pre": "pre"}
+
+
+def read_requirements_files(requirement_files: list[str], constraint_files: list[str], *,
+                            digests: dict[str, str | None] | None = None,
+                            ) -> RequirementsFiles:
+    """Read the ``-r`` and then the ``-c`` files. `digests` collects each file read
+    (`memo.file_digest` of what was read, by absolute path)."""
+    found = RequirementsFiles()
+    for path in requirement_files:
+        _read(path, found, constraints=False, seen=frozenset(), digests=digests)
+    for path in constraint_files:
+        _read(path, found, constraints=True, seen=frozenset(), digests=digests)
+    return found
+
+
+def apply_options(args: argparse.Namespace, files: RequirementsFiles) -> None:
+    """Merge the files' options into the command line's: its default index wins, the lists
+    add up after its own, and the flags hold if either gives them."""
+    if files.index_url and not (args.default_index or args.index_url):
+        args.index_url = files.index_url
+    args.extra_index_url = _merged(args.extra_index_url, files.extra_index_urls)
+    args.find_links = _merged(args.find_links, files.find_links)
+    args.no_index = args.no_index or files.no_index
+    if files.pre and not args.prerelease:
+        args.prerelease = "allow"
+    args.no_binary = [*args.no_binary, *files.no_binary]
+    args.only_binary = [*args.only_binary, *files.only_binary]
+
+
+def _merged(first: list[str], then: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *then]))
+
+
+def _read(path: str, into: RequirementsFiles, *, constraints: bool, seen: frozenset[str],
+          digests: dict[str, str | None] | None) -> None:
+    file = Path(path)
+    if str(file.resolve()) in seen:
+        return
+    seen = seen | {str(file.resolve())}
+    try:
+        content = file.read_bytes()
+        text = content.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read requirements file: {exc}", path) from exc
+    if digests is not None:
+        digests[os.path.abspath(file)] = memo.file_digest(file, content)
+    for number, raw in enumerate(text.replace("\\\n", "").splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        where = (path, number)
+        if line.startswith("-"):
+            _option(line, file, into, constraints=constraints, seen=seen, digests=digests,
+                    where=where)
+            continue
+        # As pip splits a line: the requirement ends where a token starts with "-".
+        tokens = line.split(" ")
+        cut = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+        for option in _split(" ".join(tokens[cut:]), where):
+            if not option.startswith("--hash"):
+                raise _error(where, f"option {option.split('=')[0]!r} is not supported on a "
+                                    "requirement's line")
+        requirement = " ".join(tokens[:cut]).strip()
+        (into.constraints if constraints else into.requirements).append(requirement)
+
+
+def _option(line: str, file: Path, into: RequirementsFiles, *, constraints: bool,
+            seen: frozenset[str], digests: dict[str, str | None] | None,
+            where: tuple[str, int]) -> None:
+    tokens = _split(line, where)
+    name, _, inline = tokens[0].partition("=")
+    if name in _FLAGS and not inline and len(tokens) == 1:
+        setattr(into, _FLAGS[name], True)
+        return
+    field = _VALUED.get(name)
+    if field is None:
+        raise _error(where, f"option {name!r} is not supported in requirements files")
+    values = [inline] if inline else tokens[1:]
+    if len(values) != 1 or not values[0]:
+        raise _error(where, f"option {name!r} takes one value")
+    value = values[0]
+    if field in ("-r", "-c"):
+        _read((file.parent / value).as_posix(), into,
+              constraints=constraints or field == "-c", seen=seen, digests=digests)
+    elif field == "index_url":
+        into.index_url = value
+    else:
+        if field == "find_links" and "://" not in value:
+            # pip reads a relative folder from the file's directory when it is there.
+            beside = file.parent / value
+            value = beside.as_posix() if beside.exists() else value
+        getattr(into, field).append(value)
+
+
+def _split(text: str, where: tuple[str, int]) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise _error(where, f"cannot split options: {exc}") from exc
+
+
+def _error(where: tuple[str, int], message: str) -> ConfigurationError:
+    path, number = where
+    return ConfigurationError(f"line {number}: {message}", path)

@@ -1,0 +1,85 @@
+"""pip-style requirements files: their lines, nesting and the options pip and uv read there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from indexbuild import build_index
+
+from depsat.cli import build_parser
+from depsat.cli.requirements_file import apply_options, read_requirements_files
+from depsat.errors import ConfigurationError
+
+
+def test_options_in_files_apply_as_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "requirements.txt").write_text(
+        "# the sources\n"
+        "-i https://first.example/simple\n"
+        "--extra-index-url=https://second.example/simple\n"
+        "-f wheels\n"
+        "--pre\n"
+        "--no-binary foo\n"
+        "-r sub/more.txt\n"
+        "-c constraints.txt\n"
+        "bar>=1 \\\n    --hash=sha256:abc --hash=sha256:def  # pinned\n"
+        'baz ; python_version >= "3.8"\n')
+    (tmp_path / "sub" / "more.txt").write_text(
+        "qux[extra]\n--extra-index-url https://third.example/simple\n")
+    (tmp_path / "constraints.txt").write_text("quux<2\n--only-binary=:all:\n")
+    files = read_requirements_files([str(tmp_path / "requirements.txt")], [])
+    assert files.requirements == ["qux[extra]", "bar>=1", 'baz ; python_version >= "3.8"']
+    assert files.constraints == ["quux<2"]
+    assert files.index_url == "https://first.example/simple"
+    assert files.extra_index_urls == ["https://second.example/simple",
+                                      "https://third.example/simple"]
+    assert files.find_links == [(tmp_path / "wheels").as_posix()]  # beside the file
+    assert files.pre and not files.no_index
+    assert (files.no_binary, files.only_binary) == (["foo"], [":all:"])
+
+    args = build_parser().parse_args(["resolve", "-i", "https://cli.example/simple",
+                                      "--extra-index-url", "https://second.example/simple",
+                                      "--no-binary", "bar"])
+    apply_options(args, files)
+    assert args.index_url == "https://cli.example/simple"  # the command line's wins
+    assert args.extra_index_url == ["https://second.example/simple",
+                                    "https://third.example/simple"]
+    assert args.prerelease == "allow" and args.no_binary == ["bar", "foo"]
+    assert args.find_links == [(tmp_path / "wheels").as_posix()]
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("--trusted-host example.com", "option '--trusted-host' is not supported in requirements"),
+    ("foo --install-option=x", "option '--install-option' is not supported on a requirement"),
+    ("-i", "option '-i' takes one value"),
+    ("-e .", "option '-e' is not supported in requirements files"),
+    ("--extra-index-url 'unclosed", "cannot split options"),
+])
+def test_what_cannot_be_read_names_the_file_and_line(tmp_path: Path, line: str,
+                                                     said: str) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_text(f"ok\n{line}\n")
+    with pytest.raises(ConfigurationError) as raised:
+        read_requirements_files([str(path)], [])
+    assert raised.value.culprit == str(path)
+    assert str(raised.value).startswith(f"{path}: line 2: {said}"), str(raised.value)
+
+
+def test_an_index_named_in_the_file_is_the_one_resolved_from(tmp_path: Path) -> None:
+    """A requirements file with ``--index-url`` works as pip and uv run it: no index on the
+    command line, and PyPI (unreachable from the tests) is never asked."""
+    simple = build_index({"alpha": {"1.0": {"requires": ["beta"]}, "2.0": {"requires": ["beta"]}},
+                          "beta": {"1.0": {}, "1.1b1": {}}}, tmp_path / "idx")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"--index-url {simple.as_uri()}\n--pre\nalpha<2\n")
+    run = subprocess.run([sys.executable, "-m", "depsat", "resolve", "-r", str(requirements),
+                          "--no-config", "--cache-dir", str(tmp_path / "cache"),
+                          "--format", "requirements"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    pins = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
+    assert pins == ["alpha==1.0", "beta==1.1b1"]  # --pre: the prerelease is newest
