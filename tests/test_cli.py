@@ -84,22 +84,21 @@ def test_malformed_requirement_is_one_line_exit_2() -> None:
     assert len(run.stderr.strip().splitlines()) == 1
 
 
-def test_a_direct_reference_or_a_path_is_not_taken_for_its_name() -> None:
+def test_a_direct_reference_or_a_path_is_not_taken_for_its_name(tmp_path: Path) -> None:
     """The example's index has a framework; the file named is another: resolving the name
-    alone would answer the index's release without a word. A direct reference is met only
-    by what was installed from it (`test_installed_resolution`); a path is not a
-    requirement."""
-    direct = "framework @ https://example.com/framework-3.1.0-py3-none-any.whl"
-    run = depsat("resolve", "--universe", str(EXAMPLE), direct)
+    alone would answer the index's release without a word. A direct reference is the file
+    it names (`test_direct`), here one that is not there; a path is not a requirement."""
+    missing = (tmp_path / "framework-3.1.0-py3-none-any.whl").as_uri()
+    run = depsat("resolve", "--universe", str(EXAMPLE), f"framework @ {missing}")
     assert run.returncode == 1, run.stdout
-    assert f"You require {direct}, but a direct reference names one file: nothing " \
-        "installed came from it" in " ".join(run.stderr.split())
+    assert f"You require framework @ {missing}, but framework 3.1.0 cannot be used: " \
+        f"{missing} does not exist" in " ".join(run.stderr.split())
     path = "./dist/framework-3.1.0-py3-none-any.whl"
     run = depsat("resolve", "--universe", str(EXAMPLE), path)
     assert run.returncode == 2, run.stdout
-    assert run.stderr.startswith(f"depsat: error: {path!r} is a path or a URL, not a "
-                                 "requirement"), run.stderr
-    assert "--find-links" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    spelled = f"framework @ {(Path.cwd() / path).resolve().as_uri()}"
+    assert run.stderr == (f"depsat: error: {path!r} is a path or a URL, not a requirement: "
+                          f"write it as a direct reference, {spelled!r}\n"), run.stderr
 
 
 def test_bad_universe_file_names_it(tmp_path: Path) -> None:

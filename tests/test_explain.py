@@ -271,9 +271,9 @@ def test_a_fix_dropping_several_requirements_names_them_in_one_phrase() -> None:
 
 
 def test_a_direct_reference_in_metadata_is_met_by_no_release() -> None:
-    """``b @ URL`` names one file, which no source offers: a release that needs it cannot be
-    installed (any b from the index would be another file), and the explanation says so.
-    (In your own request it is refused at once: `test_cli`.)"""
+    """``b @ URL`` names one file, which no source here offers (direct references in the
+    request get one: `test_direct`): a release that needs it cannot be installed (any b
+    from the index would be another file), and the explanation says so."""
     url = "https://example.com/b-9.0-py3-none-any.whl"
     data: dict[str, Any] = {"root": {"requires": ["a"]}, "packages": {
         "a": {"versions": {"2.0": {"requires": [f"b @ {url}"]}, "1.0": {"requires": ["b"]}}},
@@ -286,5 +286,5 @@ def test_a_direct_reference_in_metadata_is_met_by_no_release() -> None:
     failed = _resolve(data)
     explanation = explain(failed)
     assert explanation is not None
-    assert f"a 2.0 depends on b @ {url}, but a direct reference names one file" in (
-        " ".join(explanation.sentences))
+    assert f"a 2.0 depends on b @ {url}, but no source offers that file as a release of b, " \
+        "and nothing installed came from it" in " ".join(explanation.sentences)

@@ -119,7 +119,7 @@ def test_sync_removes_what_nothing_requires() -> None:
 def test_a_direct_reference_is_met_by_what_was_installed_from_it_only() -> None:
     """``lib @ URL`` names one file: the lib installed from it (PEP 610's direct_url.json)
     meets it, and nothing else does, the index's lib 3.0 no more than a lib installed from
-    elsewhere. (Asked for by you, it is refused: `test_cli`.)"""
+    elsewhere (a direct reference in the request also gets the file itself: `test_direct`)."""
     url = "file:///wheels/lib-1.0-py3-none-any.whl"
     data = {**INDEX, "root": {"requires": ["tool2"]}, "packages": {
         **INDEX["packages"], "tool2": {"versions": {"1.0": {"requires": [f"lib @ {url}"]}}}}}

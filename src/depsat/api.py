@@ -231,27 +231,36 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
                        budget_seconds=budget_seconds)
 
 
-_FOLLOW_UP = ("depsat resolves releases by name from indexes, find-links folders and "
-              "environments: put the file in a folder, pass it with --find-links and "
-              "require the project by name")
-"""(A direct reference, ``name @ URL``, is a requirement: `depsat.universe` matches it to
-what was installed from that URL, and to nothing else.)"""
-
-
 def parse_requirement(text: str) -> Requirement:
-    """A PEP 508 requirement, or an error that names it (a file's path is not one: pip
-    takes it for the file, and resolving its name instead would answer another file)."""
+    """A PEP 508 requirement, or an error that names it. A file's path is not one (pip takes
+    it for the file): the error spells the direct reference, ``name @ file:...``, that is.
+    Relative to what would be a guess (pip reads a requirements file's from the current
+    directory, uv from the file's), so it is not taken."""
     try:
-        requirement = Requirement(text)
+        return Requirement(text)
     except InvalidRequirement as exc:
         if any(mark in text for mark in ("/", "\\")) or text.lower().endswith(
                 (".whl", ".tar.gz", ".zip")):
             raise InvalidRequirementError(
-                f"{text!r} is a path or a URL, not a requirement: {_FOLLOW_UP}", text) from exc
+                f"{text!r} is a path or a URL, not a requirement: write it as a direct "
+                f"reference, {_spelled_as_reference(text)}", text) from exc
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
                                       text) from exc
-    return requirement
+
+
+def _spelled_as_reference(text: str) -> str:
+    """``NAME @ URL`` for a distribution file's path or URL (its name from the filename)."""
+    from pathlib import Path
+
+    from depsat.sources.distfiles import DistFileError, UnsupportedDistFile, parse_dist_filename
+
+    url = text if "://" in text else Path(text).resolve().as_uri()
+    try:
+        name: str = parse_dist_filename(url.rsplit("/", 1)[-1]).name
+    except (DistFileError, UnsupportedDistFile):
+        name = "NAME"
+    return f"'{name} @ {url}'"
 
 
 def request_from_strings(

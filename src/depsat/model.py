@@ -62,6 +62,11 @@ class Artifact:
     yanked_reason: str | None = None
 
 
+DIRECT = "direct"
+"""The `Origin.kind` of the file a direct reference (``name @ URL``) names; its `location` is
+that URL as written."""
+
+
 @attrs.frozen(slots=True, order=True, cache_hash=True)
 class Origin:
     """Where a candidate comes from: a kind of source and the source's name.
@@ -72,7 +77,7 @@ class Origin:
     """
 
     kind: str
-    """"memory", "index", "find-links", "installed", …"""
+    """"memory", "index", "find-links", "installed", `DIRECT`, …"""
     name: str
     """The source's user-facing name: an index name, a layer name, a universe file."""
     location: str = ""

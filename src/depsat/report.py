@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from depsat.api import Resolution, explain
-from depsat.model import Action, Diagnostic, PlanStep
+from depsat.model import DIRECT, Action, Diagnostic, PlanStep
 
 __all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines",
            "warning_lines"]
@@ -101,9 +101,9 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
 
 def requirements_lines(resolution: Resolution) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
-    what was installed from a URL (PEP 610) is pinned to it, ``name @ URL`` (``-e URL`` when
-    editable), as ``pip freeze`` writes it: its name and version alone would fetch another
-    file."""
+    the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
+    it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
+    version alone would fetch another file."""
     assert resolution.plan is not None
     lines: list[str] = []
     for step in resolution.plan.steps:
@@ -111,7 +111,9 @@ def requirements_lines(resolution: Resolution) -> list[str]:
             continue
         extras = f"[{','.join(sorted(step.extras))}]" if step.extras else ""
         installed = step.candidate.installed
-        if installed is not None and installed.direct_url and installed.editable:
+        if step.candidate.origin.kind == DIRECT:
+            lines.append(f"{step.name}{extras} @ {step.candidate.origin.location}")
+        elif installed is not None and installed.direct_url and installed.editable:
             lines.append(f"-e {installed.direct_url}")
         elif installed is not None and installed.direct_url:
             lines.append(f"{step.name}{extras} @ {installed.direct_url}")

@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from depsat.model import (
+    DIRECT,
     Candidate,
     CandidateKey,
     Diagnostic,
@@ -147,14 +148,15 @@ def _select(candidates: tuple[Candidate, ...], mask: int) -> tuple[Candidate, ..
     return tuple([c for i, c in enumerate(candidates) if mask >> i & 1])
 
 
-def _installed_from(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
-    """What a direct reference (``name @ URL``) matches, and the mask: the distribution
-    installed from that URL (PEP 610), as pip reads it. It names one file, which indexes and
-    find-links folders, listing releases, do not offer: taking any release of the name
-    instead would answer another file."""
+def _direct_matches(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
+    """What a direct reference (``name @ URL``) matches, and the mask: the file it names
+    (a `DIRECT` origin at that URL), and the distribution installed from that URL (PEP
+    610), as pip reads it. Not a release of the name from an index or a find-links folder:
+    that would be another file."""
     mask = 0
     for position, candidate in enumerate(project.candidates):
-        if candidate.installed is not None and candidate.installed.direct_url == url:
+        if (candidate.origin.kind == DIRECT and candidate.origin.location == url) or (
+                candidate.installed is not None and candidate.installed.direct_url == url):
             mask |= 1 << position
     return _select(project.candidates, mask), mask
 
@@ -525,7 +527,7 @@ class _Discovery:
             name = self._names.get(requirement.name) or self._canonical_name(requirement.name)
             project = self.project(name)
             if requirement.url:
-                matches, mask = _installed_from(project, requirement.url)
+                matches, mask = _direct_matches(project, requirement.url)
             else:
                 matches, mask = self._matcher.matches(project, requirement.specifier)
             extras = (frozenset(canonicalize_name(e) for e in requirement.extras)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from depsat.model import Candidate
+from depsat.model import DIRECT, Candidate
 from depsat.source_rules import IndexStrategy, SourceRules
 from depsat.universe import Universe
 
@@ -77,9 +77,12 @@ def verify(
         candidate = by_name.get(name)
         if candidate is None:
             return f"{requirement} is not installed"
-        if requirement.url and (candidate.installed is None
-                                or candidate.installed.direct_url != requirement.url):
-            return f"{requirement} is not met by {candidate.version}, not installed from there"
+        if requirement.url and not (
+                (candidate.origin.kind == DIRECT and candidate.origin.location == requirement.url)
+                or (candidate.installed is not None
+                    and candidate.installed.direct_url == requirement.url)):
+            return (f"{requirement} is not met by {candidate.version} from {candidate.origin}, "
+                    "another file")
         if not requirement.specifier.contains(candidate.version, prereleases=True):
             return f"{requirement} is not met by {candidate.version}"
         for extra in requirement.extras:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE, memo
 from depsat.cli.env_command import installed_source
@@ -218,8 +218,14 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     # On a terminal, fetches are shown as they happen (drawn from the first event, so never
     # before `resolve` below; erased when it returns).
     progress = RichProgress() if wants_progress(args) else None
+    direct: list[tuple[NormalizedName, str]] = []
+    if any(r.url for r in request.requirements):
+        from depsat.sources.direct import is_direct_file
+
+        direct = [(canonicalize_name(r.name), r.url) for r in request.requirements
+                  if r.url and is_direct_file(r.url)]
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
-                                   progress=progress, read_log=read_log)
+                                   progress=progress, read_log=read_log, direct=direct)
     sources.extend(indexes)
     if not sources:
         raise ConfigurationError("no source: --no-index leaves nothing; give --find-links, "
@@ -333,7 +339,11 @@ def run(args: argparse.Namespace) -> int:
     printed = _printed(args, resolution)
     sys.stderr.write(printed.stderr)
     sys.stdout.write(printed.stdout)
-    if read_log is not None:
+    # Not a run that read a file by URL: the memo's checks cover pages and local files, not
+    # what a server sends for a file's URL next time.
+    remote = any(r.url and not r.url.startswith("file:")
+                 for r in resolution.universe.request.requirements)
+    if read_log is not None and not remote:
         cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         memo.remember(args.argv, cache_dir, printed, input_files=input_files,
                       read_log=read_log, made=began)

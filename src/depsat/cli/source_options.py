@@ -9,10 +9,11 @@ and last the default index (``--default-index`` / ``--index-url``, the configura
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.config import CONFIG_NAMES, IndexConfig, Settings, find_config, load_settings
 from depsat.errors import ConfigurationError
@@ -132,8 +133,10 @@ def source_locations(args: argparse.Namespace, settings: Settings) -> list[str]:
 
 def index_sources(args: argparse.Namespace, settings: Settings, other_sources: bool, *,
                   progress: ProgressCallback | None = None, read_log: ReadLog | None = None,
+                  direct: Sequence[tuple[NormalizedName, str]] = (),
                   ) -> tuple[list[Source], SourceRules]:
-    """The index and find-links sources the options and configuration name, and their rules.
+    """The index and find-links sources the options and configuration name, and their rules;
+    with `direct` references (name, URL), a source of the files they name.
 
     `other_sources` says whether a universe file or an environment already gives candidates:
     then PyPI is not added as a default index. `progress` hears of the sources' fetches,
@@ -162,6 +165,10 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
 
         sources += [FindLinksSource(location, client=client, metadata_builder=builder)
                     for location in find_links]
+    if direct:
+        from depsat.sources.direct import DirectSource
+
+        sources.append(DirectSource(direct, client=client, metadata_builder=builder))
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX

@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from depsat.encoding import Label, LabelKind
 from depsat.encoding.labels import requirement_text
-from depsat.model import Candidate, Exclusion, ExclusionKind
+from depsat.model import DIRECT, Candidate, Exclusion, ExclusionKind
 from depsat.universe import Universe
 
 __all__ = ["Fact", "FactKind", "Hypothesis", "facts_from_core", "versions_phrase"]
@@ -186,6 +186,11 @@ def _exclusion_facts(universe: Universe, name: NormalizedName,
 def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequence[Label],
                     ) -> list[Fact]:
     """Why the requirements on `name` in the core match so little (or nothing)."""
+    direct = [label.requirement.url for label in requirements
+              if label.requirement is not None and label.requirement.url
+              and label.dependency is not None and not label.dependency.matches]
+    if direct:  # (the file named, not the project's releases)
+        return _direct_unavailability(universe, name, direct[0])
     project = universe.projects.get(name)
     if project is None or not project.known:
         return [Fact(kind=FactKind.MISSING, package=name, target=name,
@@ -200,14 +205,6 @@ def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequ
         return facts
     empty = [label for label in requirements
              if label.dependency is not None and not label.dependency.matches]
-    direct = [label.requirement for label in empty
-              if label.requirement is not None and label.requirement.url]
-    if direct:
-        return [Fact(kind=FactKind.NO_MATCH, package=name, target=name,
-                     requirement=f"{name} @ {direct[0].url}",
-                     text="a direct reference names one file: "
-                          "nothing installed came from it, and depsat reads releases from "
-                          "indexes, find-links folders and environments, not single files")]
     if empty and empty[0].requirement is not None:
         spec = empty[0].requirement.specifier
         facts = _exclusion_facts(universe, name, [spec])
@@ -225,6 +222,29 @@ def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequ
                      text=f"no version of {name} matches {spec}{available}",
                      versions=tuple(versions))]
     return []
+
+
+def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -> list[Fact]:
+    """Why the file a direct reference names cannot be installed: its exclusion, or that
+    no source offers it (the one for direct references reads wheels and sdists by URL)."""
+    from depsat.sources.direct import is_direct_file
+
+    project = universe.projects.get(name)
+    excluded = [e for e in (project.exclusions if project is not None else ())
+                if e.candidate.origin.kind == DIRECT and e.candidate.origin.location == url]
+    if excluded:
+        existing = sorted({e.candidate.version for e in excluded})
+        return [Fact(kind=FactKind.EXCLUDED, package=name, target=name,
+                     text=_exclusion_text(name, excluded, existing,
+                                          str(universe.target.python_version)),
+                     versions=tuple(existing), source=_origins(e.candidate for e in excluded),
+                     detail=excluded[0].kind.value)]
+    what = ("" if is_direct_file(url) else
+            " (depsat reads wheels and sdists by URL, not VCS checkouts or directories)")
+    return [Fact(kind=FactKind.NO_MATCH, package=name, target=name,
+                 requirement=f"{name} @ {url}",
+                 text=f"no source offers that file as a release of {name}, and nothing "
+                      f"installed came from it{what}")]
 
 
 def _project_versions(universe: Universe, name: NormalizedName) -> list[Version]:

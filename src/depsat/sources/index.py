@@ -384,8 +384,10 @@ class DistributionSource(Source):
             except HttpError as exc:
                 return MetadataUnavailable(ExclusionKind.METADATA_ERROR, str(exc))
             if fetched.status == 404:
+                missing = ("does not exist" if url.startswith("file:")
+                           else "not found (HTTP 404)")
                 return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
-                                           f"{redact_url(url)} not found (HTTP 404)")
+                                           f"{redact_url(url)} {missing}")
             mismatch = _check_hash(fetched.content, hashes, url)
             if mismatch is None:
                 return fetched.content
