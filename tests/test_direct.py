@@ -128,3 +128,22 @@ def test_the_command_reads_the_file_and_pins_it(roots: tuple[Path, Path],
     packages = {p["name"]: p for p in json.loads(run.stdout)["packages"]}
     assert packages["lib"]["version"] == "9.0"
     assert packages["lib"]["source"] == f"direct {wheel}"
+
+
+def test_a_constraint_can_name_the_file(roots: tuple[Path, Path], tmp_path: Path) -> None:
+    """``-c`` with ``lib @ URL`` (as pip freeze writes what came from a file): lib, if
+    installed, is that file; without it the index's newest would be taken."""
+    index, elsewhere = roots
+    wheel = next((elsewhere / "files").glob("lib-9.0-*.whl")).as_uri()
+    older = next((index / "files").glob("lib-1.0-*.whl")).as_uri()
+    constraints = tmp_path / "constraints.txt"
+    for pinned, expected in ((wheel, "9.0"), (older, "1.0")):
+        constraints.write_text(f"lib @ {pinned}\n")
+        run = subprocess.run(
+            [sys.executable, "-m", "depsat", "resolve", "app", "-c", str(constraints),
+             "--index-url", (index / "simple").as_uri(), "--no-config", "--cache-dir",
+             str(tmp_path / "cache"), "--format", "requirements"],
+            capture_output=True, text=True, timeout=120, check=False)
+        assert run.returncode == 0, run.stderr
+        assert f"lib @ {pinned}" in run.stdout.splitlines(), run.stdout
+        assert expected in pinned

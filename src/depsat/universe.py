@@ -33,7 +33,7 @@ from depsat.sources.memory import MemorySource
 from depsat.target import Target
 
 __all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "Project", "SourcePolicy",
-           "Universe", "discover"]
+           "Universe", "discover", "is_from", "meets"]
 
 @attrs.frozen(slots=True)
 class Admission:
@@ -148,15 +148,27 @@ def _select(candidates: tuple[Candidate, ...], mask: int) -> tuple[Candidate, ..
     return tuple([c for i, c in enumerate(candidates) if mask >> i & 1])
 
 
+def is_from(candidate: Candidate, url: str) -> bool:
+    """Whether `candidate` is the file a direct reference (``name @ URL``) names: a `DIRECT`
+    origin at that URL, or the distribution installed from it (PEP 610), as pip reads it.
+    Not a release of the name from an index or a find-links folder: that is another file."""
+    return (candidate.origin.kind == DIRECT and candidate.origin.location == url) or (
+        candidate.installed is not None and candidate.installed.direct_url == url)
+
+
+def meets(requirement: Requirement, candidate: Candidate) -> bool:
+    """Whether `candidate`'s version, or for a direct reference the file, is what
+    `requirement` (or a constraint) asks for; prereleases included, markers not read."""
+    if requirement.url:
+        return is_from(candidate, requirement.url)
+    return requirement.specifier.contains(candidate.version, prereleases=True)
+
+
 def _direct_matches(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
-    """What a direct reference (``name @ URL``) matches, and the mask: the file it names
-    (a `DIRECT` origin at that URL), and the distribution installed from that URL (PEP
-    610), as pip reads it. Not a release of the name from an index or a find-links folder:
-    that would be another file."""
+    """What a direct reference matches (`is_from`), and the mask."""
     mask = 0
     for position, candidate in enumerate(project.candidates):
-        if (candidate.origin.kind == DIRECT and candidate.origin.location == url) or (
-                candidate.installed is not None and candidate.installed.direct_url == url):
+        if is_from(candidate, url):
             mask |= 1 << position
     return _select(project.candidates, mask), mask
 

@@ -77,10 +77,7 @@ def verify(
         candidate = by_name.get(name)
         if candidate is None:
             return f"{requirement} is not installed"
-        if requirement.url and not (
-                (candidate.origin.kind == DIRECT and candidate.origin.location == requirement.url)
-                or (candidate.installed is not None
-                    and candidate.installed.direct_url == requirement.url)):
+        if requirement.url and not _from(candidate, requirement.url):
             return (f"{requirement} is not met by {candidate.version} from {candidate.origin}, "
                     "another file")
         if not requirement.specifier.contains(candidate.version, prereleases=True):
@@ -98,8 +95,10 @@ def verify(
                 problems.append(f"your requirement {why}")
     for constraint in universe.request.constraints:
         found = by_name.get(canonicalize_name(constraint.name))
-        if found and not constraint.specifier.contains(found.version, prereleases=True):
-            problems.append(f"constraint {constraint} is not met by {found.version}")
+        if found and not (_from(found, constraint.url) if constraint.url else
+                          constraint.specifier.contains(found.version, prereleases=True)):
+            problems.append(f"constraint {constraint} is not met by {found.version} from "
+                            f"{found.origin}")
     for name, installed in universe.installed.items():
         if installed.installed and installed.installed.read_only and name not in by_name:
             problems.append(f"{installed} is in the read-only {installed.installed.layer} layer "
@@ -130,3 +129,11 @@ def verify(
                 if why and not (may_break and candidate.installed is not None):
                     problems.append(f"{candidate}{f'[{extra}]' if extra else ''}: {why}")
     return problems
+
+
+def _from(candidate: Candidate, url: str) -> bool:
+    """The file a direct reference names, checked here again (not `depsat.universe`'s):
+    its own origin, or the distribution installed from that URL (PEP 610)."""
+    if candidate.installed is not None and candidate.installed.direct_url == url:
+        return True
+    return candidate.origin.kind == DIRECT and candidate.origin.location == url

@@ -218,11 +218,13 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     # On a terminal, fetches are shown as they happen (drawn from the first event, so never
     # before `resolve` below; erased when it returns).
     progress = RichProgress() if wants_progress(args) else None
-    direct: list[tuple[NormalizedName, str]] = []
-    if any(r.url for r in request.requirements):
+    constrained = request_from_strings(constraints).requirements
+    direct: list[tuple[NormalizedName, str]] = []  # (the files direct references name)
+    if any(r.url for r in (*request.requirements, *constrained)):
         from depsat.sources.direct import is_direct_file
 
-        direct = [(canonicalize_name(r.name), r.url) for r in request.requirements
+        direct = [(canonicalize_name(r.name), r.url)
+                  for r in (*request.requirements, *constrained)
                   if r.url and is_direct_file(r.url)]
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
                                    progress=progress, read_log=read_log, direct=direct)
@@ -234,7 +236,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     only_binary, only_binary_all = _names(args.only_binary)
     request = Request(
         requirements=request.requirements,
-        constraints=tuple(request_from_strings(constraints).requirements),
+        constraints=tuple(constrained),
         prerelease=PrereleaseMode(args.prerelease) if args.prerelease else request.prerelease,
         no_binary=request.no_binary | no_binary,
         only_binary=request.only_binary | only_binary,
@@ -341,8 +343,9 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(printed.stdout)
     # Not a run that read a file by URL: the memo's checks cover pages and local files, not
     # what a server sends for a file's URL next time.
+    request = resolution.universe.request
     remote = any(r.url and not r.url.startswith("file:")
-                 for r in resolution.universe.request.requirements)
+                 for r in (*request.requirements, *request.constraints))
     if read_log is not None and not remote:
         cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         memo.remember(args.argv, cache_dir, printed, input_files=input_files,

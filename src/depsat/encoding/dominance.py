@@ -26,7 +26,7 @@ import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.model import Candidate, CandidateKey
-from depsat.universe import Dependency, Universe
+from depsat.universe import Dependency, Universe, meets
 
 __all__ = ["dominated"]
 
@@ -127,8 +127,7 @@ def dominated(universe: Universe) -> frozenset[CandidateKey]:
     for constraint in universe.request.constraints:
         constrained = universe.projects.get(canonicalize_name(constraint.name))
         if constrained is not None:
-            admitted.append([c for c in constrained.candidates
-                             if constraint.specifier.contains(c.version, prereleases=True)])
+            admitted.append([c for c in constrained.candidates if meets(constraint, c)])
     for members in admitted:
         found = place.get(members[0].key) if members else None
         if found is not None:  # usually all of one project: look each one up there

@@ -25,7 +25,7 @@ from pysat.formula import IDPool
 from depsat.encoding.dominance import dominated
 from depsat.encoding.labels import Label, LabelKind
 from depsat.model import Candidate, CandidateKey
-from depsat.universe import Dependency, Universe
+from depsat.universe import Dependency, Universe, meets
 
 if TYPE_CHECKING:
     from depsat.encoding.objectives import Objective
@@ -392,8 +392,7 @@ def _encode_requests(encoding: Encoding) -> None:
         encoding.add_group(label, encoding.requirement_clauses(dependency, None))
     for constraint in universe.request.constraints:
         name = canonicalize_name(constraint.name)
-        outside = [c for c in encoding.encoded(name)
-                   if not constraint.specifier.contains(c.version, prereleases=True)]
+        outside = [c for c in encoding.encoded(name) if not meets(constraint, c)]
         if outside:
             label = Label(LabelKind.CONSTRAINT, requirement=constraint, name=name,
                           detail=f"you constrain {constraint}")
