@@ -27,7 +27,7 @@ from depsat.verify import verify
 INDEX: dict[str, Any] = {
     "app": {"1.0": {"requires": ["lib>=1"], "sdist": False}},
     "tool": {"1.0": {"requires": ["lib<5"], "sdist": False}},
-    "lib": {"1.0": {"sdist": False}, "2.0": {"sdist": False}},
+    "lib": {"1.0": {"sdist": False}, "2.0": {"sdist": False}, "3.0b1": {"sdist": False}},
     "extra-dep": {"1.0": {"sdist": False}},
 }
 
@@ -103,6 +103,9 @@ def test_a_file_that_cannot_be_used_is_explained(roots: tuple[Path, Path],
     lib = next((elsewhere / "files").glob("lib-9.0-*.whl")).as_uri()
     cases = [
         (["tool", f"lib @ {lib}"], [("lib", lib)], "depends on lib<5"),
+        # (not "lib 3.0b1 is a prerelease": the reference wants the file, no other lib)
+        (["lib<5", f"lib @ {lib}"], [("lib", lib)],
+         f"You require lib<5 and lib @ {lib}. Only one version of lib can be installed."),
         ([f"old @ {old}"], [("old", old)], "old 1.0 has no wheel for the target"),
         ([f"lib @ {old}"], [("lib", old)], "no source offers that file as a release of lib"),
     ]

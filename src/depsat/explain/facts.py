@@ -14,14 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from depsat.encoding import Label, LabelKind
 from depsat.encoding.labels import requirement_text
 from depsat.model import DIRECT, Candidate, Exclusion, ExclusionKind
-from depsat.universe import Universe
+from depsat.universe import Universe, meets
 
 __all__ = ["Fact", "FactKind", "Hypothesis", "facts_from_core", "versions_phrase"]
 
@@ -160,11 +159,12 @@ def _exclusion_text(name: str, group: Sequence[Exclusion], existing: Sequence[Ve
 
 
 def _exclusion_facts(universe: Universe, name: NormalizedName,
-                     specifiers: Sequence[SpecifierSet]) -> list[Fact]:
-    """Exclusions of `name` that every one of `specifiers` would otherwise accept."""
+                     requirements: Sequence[Requirement]) -> list[Fact]:
+    """Exclusions of `name` that every one of `requirements` would otherwise accept (a
+    direct reference only the file it names)."""
     project = universe.projects[name]
     relevant = [e for e in project.exclusions
-                if all(s.contains(e.candidate.version, prereleases=True) for s in specifiers)]
+                if all(meets(r, e.candidate) for r in requirements)]
     if not relevant:
         return []
     existing = sorted({c.version for c in project.candidates}
@@ -198,16 +198,15 @@ def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequ
     # An excluded release matters when it would satisfy every requirement on the package
     # in the core (it would have resolved the conflict), or, for a requirement nothing
     # matches, when it would satisfy that one (it is why nothing matches).
-    specifiers = [label.requirement.specifier for label in requirements
-                  if label.requirement is not None and not label.requirement.url]
-    facts = _exclusion_facts(universe, name, specifiers)
+    facts = _exclusion_facts(universe, name, [label.requirement for label in requirements
+                                              if label.requirement is not None])
     if facts:
         return facts
     empty = [label for label in requirements
              if label.dependency is not None and not label.dependency.matches]
     if empty and empty[0].requirement is not None:
         spec = empty[0].requirement.specifier
-        facts = _exclusion_facts(universe, name, [spec])
+        facts = _exclusion_facts(universe, name, [empty[0].requirement])
         if facts:
             return facts
         versions = sorted({c.version for c in project.candidates})
