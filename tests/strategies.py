@@ -136,17 +136,39 @@ def _rank(universe: Universe, candidate: Candidate) -> int:
     return versions.index(candidate.version)
 
 
+Installed = tuple[str, str, bool, str | None]
+"""(name, version, read-only, the URL it was installed from)."""
+
+
 @st.composite
-def installed_world(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, str, bool]],
+def installed_world(draw: st.DrawFn) -> tuple[dict[str, Any], list[Installed],
                                              dict[str, bool]]:
-    """A universe, what is installed ((name, version, read-only) per project, versions that
-    may or may not exist on the index) and the install-mode switches."""
+    """A universe, what is installed (versions that may or may not exist on the index; some
+    installed from a file, PEP 610) and the install-mode switches. Some releases, or the
+    request, require such a file by a direct reference (``name @ URL``): the one installed,
+    or another, which nothing offers."""
     data = draw(universe_data())
     names = list(data["packages"])
-    installed = []
+    installed: list[Installed] = []
     for name in draw(st.lists(st.sampled_from(names), unique=True, max_size=3)):
         version = draw(st.sampled_from([*VERSIONS[:3], "0.5"]))
-        installed.append((name, version, draw(st.booleans()) and draw(st.booleans())))
+        url = (f"file:///wheels/{name}-{version}-py3-none-any.whl"
+               if draw(st.integers(0, 2)) == 0 else None)
+        installed.append((name, version, draw(st.booleans()) and draw(st.booleans()), url))
+    for name, _version, _read_only, url in installed:
+        if url is None or not draw(st.booleans()):
+            continue
+        wanted = url if draw(st.booleans()) else url.replace("/wheels/", "/elsewhere/")
+        reference = f"{name} @ {wanted}"
+        if draw(st.integers(0, 3)) == 0:
+            data["root"]["requires"] = [*data["root"]["requires"], reference]
+            continue
+        others = [(n, v) for n, p in data["packages"].items() if n != name
+                  for v in p["versions"]]
+        if others:
+            other, version = draw(st.sampled_from(others))
+            release = data["packages"][other]["versions"][version]
+            release["requires"] = [*release.get("requires", []), reference]
     switches = {
         "sync": draw(st.booleans()),
         "upgrade_all": draw(st.integers(0, 4)) == 0,
@@ -154,15 +176,14 @@ def installed_world(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, st
     return data, installed, switches
 
 
-def installed_candidates(data: dict[str, Any],
-                         installed: list[tuple[str, str, bool]]) -> list[Candidate]:
+def installed_candidates(data: dict[str, Any], installed: list[Installed]) -> list[Candidate]:
     """Installed candidates built from the index's metadata of the same version, or bare."""
     from packaging.requirements import Requirement as Req
 
     from depsat.model import InstalledInfo, Origin
 
     made = []
-    for name, version, read_only in installed:
+    for name, version, read_only, url in installed:
         meta = data["packages"][name]["versions"].get(version, {})
         requires = tuple(Req(r) for r in meta.get("requires", []))
         layer = "system" if read_only else "venv"
@@ -171,7 +192,8 @@ def installed_candidates(data: dict[str, Any],
             origin=Origin("installed", layer, f"/{layer}/{name}"), requires=requires,
             installed=InstalledInfo(layer=layer, layer_index=1 if read_only else 0,
                                     path=f"/{layer}/{name}-{version}.dist-info",
-                                    format="dist-info", read_only=read_only)))
+                                    format="dist-info", read_only=read_only,
+                                    direct_url=url)))
     return made
 
 
