@@ -150,3 +150,15 @@ def test_a_constraint_can_name_the_file(roots: tuple[Path, Path], tmp_path: Path
         assert run.returncode == 0, run.stderr
         assert f"lib @ {pinned}" in run.stdout.splitlines(), run.stdout
         assert expected in pinned
+
+
+def test_a_password_in_the_url_is_used_but_never_shown() -> None:
+    url = "https://user:secret@example.com/six-1.17.0-py2.py3-none-any.whl#sha256=abc"
+    source = DirectSource([(canonicalize_name("six"), url)])
+    [six] = source.candidates(canonicalize_name("six"))
+    source.close()
+    assert six.origin.location == url  # (what the reference matches)
+    assert str(six.origin) == ("direct https://user:****@example.com/"
+                               "six-1.17.0-py2.py3-none-any.whl#sha256=abc")
+    assert six.artifacts[0].url == url.split("#")[0]  # (fetched with its credentials)
+    assert dict(six.artifacts[0].hashes) == {"sha256": "abc"}

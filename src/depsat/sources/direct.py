@@ -1,11 +1,11 @@
 """Direct references (``name @ URL``) as a `Source`: each names one wheel or sdist.
 
 Only the file named is offered, as the one candidate of its reference: an origin of its own
-(kind ``direct``, the URL as written for location), which the reference matches and nothing
-else does (`depsat.universe`). Its metadata is read as an index's files are
-(`DistributionSource`): a remote wheel by HTTP ranges, a local file in place, an sdist's
-PKG-INFO (or its build, with `--build-metadata`). A ``#sha256=`` fragment is the file's
-hash, checked when the file is read whole.
+(kind ``direct``; its name the URL without a password, its location the URL as written),
+which the reference matches and nothing else does (`depsat.universe`). Its metadata is
+read as an index's files are (`DistributionSource`): a remote wheel by HTTP ranges, a local
+file in place, an sdist's PKG-INFO (or its build, with `--build-metadata`). A
+``#sha256=`` fragment is the file's hash, checked when the file is read whole.
 """
 
 from __future__ import annotations
