@@ -86,19 +86,20 @@ def test_malformed_requirement_is_one_line_exit_2() -> None:
 
 def test_a_direct_reference_or_a_path_is_not_taken_for_its_name(tmp_path: Path) -> None:
     """The example's index has a framework; the file named is another: resolving the name
-    alone would answer the index's release without a word. A direct reference is the file
-    it names (`test_direct`), here one that is not there; a path is not a requirement."""
-    missing = (tmp_path / "framework-3.1.0-py3-none-any.whl").as_uri()
-    run = depsat("resolve", "--universe", str(EXAMPLE), f"framework @ {missing}")
-    assert run.returncode == 1, run.stdout
-    assert f"You require framework @ {missing}, but framework 3.1.0 cannot be used: " \
-        f"{missing} does not exist" in " ".join(run.stderr.split())
-    path = "./dist/framework-3.1.0-py3-none-any.whl"
-    run = depsat("resolve", "--universe", str(EXAMPLE), path)
+    alone would answer the index's release without a word. A direct reference, or a
+    wheel's path as pip takes it, is the file it names (`test_direct`), here one that is not
+    there; a directory would need a build."""
+    missing = tmp_path / "framework-3.1.0-py3-none-any.whl"
+    for given in (f"framework @ {missing.as_uri()}", str(missing)):
+        run = depsat("resolve", "--universe", str(EXAMPLE), given)
+        assert run.returncode == 1, run.stdout
+        assert f"You require framework @ {missing.as_uri()}, but framework 3.1.0 cannot be " \
+            f"used: {missing.as_uri()} does not exist" in " ".join(run.stderr.split())
+    run = depsat("resolve", "--universe", str(EXAMPLE), str(tmp_path))
     assert run.returncode == 2, run.stdout
-    spelled = f"framework @ {(Path.cwd() / path).resolve().as_uri()}"
-    assert run.stderr == (f"depsat: error: {path!r} is a path or a URL, not a requirement: "
-                          f"write it as a direct reference, {spelled!r}\n"), run.stderr
+    assert run.stderr == (f"depsat: error: {str(tmp_path)!r} is a path or a URL but not a "
+                          "wheel's or an sdist's: depsat reads distribution files, and builds "
+                          "no project directory nor VCS checkout\n"), run.stderr
 
 
 def test_bad_universe_file_names_it(tmp_path: Path) -> None:

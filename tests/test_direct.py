@@ -162,3 +162,20 @@ def test_a_password_in_the_url_is_used_but_never_shown() -> None:
                                "six-1.17.0-py2.py3-none-any.whl#sha256=abc")
     assert six.artifacts[0].url == url.split("#")[0]  # (fetched with its credentials)
     assert dict(six.artifacts[0].hashes) == {"sha256": "abc"}
+
+
+def test_a_files_path_is_a_direct_reference_from_the_current_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As pip and uv read a requirement (in a requirements file too: both take its paths
+    from the current directory, unlike its -r, -c and -f)."""
+    from depsat.api import parse_requirement
+
+    monkeypatch.chdir(tmp_path)
+    wheel = (tmp_path / "dist" / "lib-9.0-py3-none-any.whl").as_uri()
+    assert str(parse_requirement("./dist/lib-9.0-py3-none-any.whl")) == f"lib @ {wheel}"
+    assert str(parse_requirement("lib @ dist/lib-9.0-py3-none-any.whl")) == f"lib @ {wheel}"
+    assert str(parse_requirement('dist/Lib-9.0.tar.gz ; python_version < "3.8"')) == (
+        f'lib @ {(tmp_path / "dist" / "Lib-9.0.tar.gz").as_uri()} ; python_version < "3.8"')
+    remote = "https://example.com/files/lib-9.0-py3-none-any.whl"
+    assert str(parse_requirement(remote)) == f"lib @ {remote}"
+    assert str(parse_requirement(f"lib @ {remote}")) == f"lib @ {remote}"

@@ -17,6 +17,7 @@ import gc
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
@@ -232,35 +233,53 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
 
 
 def parse_requirement(text: str) -> Requirement:
-    """A PEP 508 requirement, or an error that names it. A file's path is not one (pip takes
-    it for the file): the error spells the direct reference, ``name @ file:...``, that is.
-    Relative to what would be a guess (pip reads a requirements file's from the current
-    directory, uv from the file's), so it is not taken."""
+    """A PEP 508 requirement, or an error that names it. As pip and uv take them, a wheel's
+    or an sdist's path or URL is a direct reference to that file (named by its filename),
+    and a relative path, alone or after ``name @``, is from the current directory."""
     try:
-        return Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
-        if any(mark in text for mark in ("/", "\\")) or text.lower().endswith(
-                (".whl", ".tar.gz", ".zip")):
+        reference = _file_reference(text)
+        if reference is not None:
+            return reference
+        if any(mark in text for mark in ("/", "\\")):
             raise InvalidRequirementError(
-                f"{text!r} is a path or a URL, not a requirement: write it as a direct "
-                f"reference, {_spelled_as_reference(text)}", text) from exc
+                f"{text!r} is a path or a URL but not a wheel's or an sdist's: depsat reads "
+                "distribution files, and builds no project directory nor VCS checkout",
+                text) from exc
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
                                       text) from exc
+    if requirement.url and len(urlsplit(requirement.url).scheme) < 2:
+        requirement.url = _as_url(requirement.url)  # (``name @ ./dist/x.whl``)
+    return requirement
 
 
-def _spelled_as_reference(text: str) -> str:
-    """``NAME @ URL`` for a distribution file's path or URL (its name from the filename)."""
+def _as_url(location: str) -> str:
+    """`location` if it is a URL, else the ``file:`` URL of the path (a drive letter is not
+    a scheme)."""
     from pathlib import Path
 
+    if len(urlsplit(location).scheme) > 1:
+        return location
+    return Path(location).resolve().as_uri()
+
+
+def _file_reference(text: str) -> Requirement | None:
+    """``name @ URL`` for a distribution file's path or URL (markers after ``;`` kept); None
+    when it is not one."""
     from depsat.sources.distfiles import DistFileError, UnsupportedDistFile, parse_dist_filename
 
-    url = text if "://" in text else Path(text).resolve().as_uri()
+    location, semicolon, marker = text.partition(";")
+    location = location.strip()
+    if not location.lower().endswith((".whl", ".tar.gz", ".zip")) or " " in location:
+        return None
+    url = _as_url(location)
     try:
-        name: str = parse_dist_filename(url.rsplit("/", 1)[-1]).name
-    except (DistFileError, UnsupportedDistFile):
-        name = "NAME"
-    return f"'{name} @ {url}'"
+        name = parse_dist_filename(url.rsplit("/", 1)[-1]).name
+        return Requirement(f"{name} @ {url}" + (f" ; {marker.strip()}" if semicolon else ""))
+    except (DistFileError, UnsupportedDistFile, InvalidRequirement):
+        return None
 
 
 def request_from_strings(
