@@ -83,3 +83,55 @@ def test_an_index_named_in_the_file_is_the_one_resolved_from(tmp_path: Path) -> 
     assert run.returncode == 0, run.stderr
     pins = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
     assert pins == ["alpha==1.0", "beta==1.1b1"]  # --pre: the prerelease is newest
+
+
+PYPROJECT = """\
+[project]
+name = "My_App"
+version = "1.0"
+dependencies = ["alpha<2", 'beta ; python_version >= "3.8"']
+
+[project.optional-dependencies]
+Fast = ["gamma"]
+docs = ["delta>=1"]
+all = ["my-app[fast,docs]"]
+"""
+
+
+def test_a_projects_dependencies_with_the_extras_asked_for(tmp_path: Path) -> None:
+    """As ``uv pip compile pyproject.toml --extra``: an extra naming its own project stands
+    for those extras' dependencies."""
+    project = tmp_path / "pyproject.toml"
+    project.write_text(PYPROJECT)
+
+    def read(*extras: str, everything: bool = False) -> list[str]:
+        return read_requirements_files([str(project)], [], extras=extras,
+                                       all_extras=everything).requirements
+
+    assert read() == ["alpha<2", 'beta ; python_version >= "3.8"']
+    assert read("fast") == ["alpha<2", 'beta ; python_version >= "3.8"', "gamma"]
+    assert sorted(read("all")) == sorted(read(everything=True)) == sorted([
+        "alpha<2", 'beta ; python_version >= "3.8"', "gamma", "delta>=1"])
+    with pytest.raises(ConfigurationError, match=r"no extra 'nope' .*it has: all, docs, fast"):
+        read("nope")
+    project.write_text(PYPROJECT.replace('version = "1.0"', 'dynamic = ["dependencies"]'))
+    with pytest.raises(ConfigurationError, match="dependencies are dynamic"):
+        read()
+    plain = tmp_path / "requirements.txt"
+    plain.write_text("alpha\n")
+    with pytest.raises(ConfigurationError, match="extras are a project's"):
+        read_requirements_files([str(plain)], [], extras=["fast"])
+
+
+def test_the_command_resolves_a_projects_dependencies(tmp_path: Path) -> None:
+    simple = build_index({"alpha": {"1.0": {}, "2.0": {}}, "beta": {"1.0": {}},
+                          "gamma": {"1.0": {"requires": ["alpha"]}}}, tmp_path / "idx")
+    project = tmp_path / "pyproject.toml"
+    project.write_text(PYPROJECT.replace('docs = ["delta>=1"]\n', ""))
+    run = subprocess.run([sys.executable, "-m", "depsat", "resolve", "-r", str(project),
+                          "--extra", "fast", "--index-url", simple.as_uri(), "--no-config",
+                          "--cache-dir", str(tmp_path / "cache"), "--format", "requirements"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert [line for line in run.stdout.splitlines() if not line.startswith(" ")] == [
+        "alpha==1.0", "beta==1.0", "gamma==1.0"]

@@ -1,5 +1,5 @@
 """pip-style requirements files: their requirement lines, and the options pip and uv read
-from them.
+from them; and a project's pyproject.toml as one, as ``uv pip compile`` reads it.
 
 Options that choose sources (``-i``/``--index-url``, ``--extra-index-url``, ``--no-index``,
 ``-f``/``--find-links``), prereleases (``--pre``) and binaries (``--no-binary``,
@@ -19,12 +19,21 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from depsat.cli import memo
 from depsat.errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 __all__ = ["RequirementsFiles", "apply_options", "read_requirements_files"]
 
@@ -54,15 +63,83 @@ _FLAGS = {"--no-index": "no_index", "--pre": "pre"}
 
 def read_requirements_files(requirement_files: list[str], constraint_files: list[str], *,
                             digests: dict[str, str | None] | None = None,
+                            extras: Sequence[str] = (), all_extras: bool = False,
                             ) -> RequirementsFiles:
     """Read the ``-r`` and then the ``-c`` files. `digests` collects each file read
-    (`memo.file_digest` of what was read, by absolute path)."""
+    (`memo.file_digest` of what was read, by absolute path). A ``-r pyproject.toml`` gives
+    its project's dependencies, with those of `extras` (or of all, `all_extras`), as
+    ``uv pip compile pyproject.toml`` takes them."""
     found = RequirementsFiles()
+    projects = 0
     for path in requirement_files:
-        _read(path, found, constraints=False, seen=frozenset(), digests=digests)
+        if Path(path).name == "pyproject.toml":
+            projects += 1
+            found.requirements.extend(_project_requirements(
+                path, extras, all_extras, digests))
+        else:
+            _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:
         _read(path, found, constraints=True, seen=frozenset(), digests=digests)
+    if (extras or all_extras) and not projects:
+        raise ConfigurationError("extras are a project's: give its pyproject.toml with -r",
+                                 "--all-extras" if all_extras else "--extra")
     return found
+
+
+def _project_requirements(path: str, extras: Sequence[str], all_extras: bool,
+                          digests: dict[str, str | None] | None) -> list[str]:
+    """``[project] dependencies`` and the optional ones of the extras asked for; an extra
+    that names its own project (``all = ["me[a,b]"]``) stands for those extras'."""
+    try:
+        content = Path(path).read_bytes()
+        data = tomllib.loads(content.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the project file: {exc}", path) from exc
+    if digests is not None:
+        digests[os.path.abspath(path)] = memo.file_digest(Path(path), content)
+    project = data.get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise ConfigurationError("no [project] table with a name", path)
+    dynamic = project.get("dynamic", [])
+    if "dependencies" in dynamic or ("optional-dependencies" in dynamic
+                                     and (extras or all_extras)):
+        raise ConfigurationError("its dependencies are dynamic: only its build backend can "
+                                 "tell them, and depsat builds no project", path)
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise ConfigurationError("[project.optional-dependencies] is not a table", path)
+    available = {canonicalize_name(name): name for name in optional}
+    wanted = list(available) if all_extras else [canonicalize_name(e) for e in extras]
+    unknown = [e for e in wanted if e not in available]
+    if unknown:
+        raise ConfigurationError(f"no extra {unknown[0]!r} in [project.optional-dependencies] "
+                                 f"(it has: {', '.join(sorted(available)) or 'none'})", path)
+    me = canonicalize_name(project["name"])
+    found: list[str] = []
+    queue, done = [None, *wanted], set()
+    while queue:
+        extra = queue.pop(0)
+        if extra in done:
+            continue
+        done.add(extra)
+        lines = project.get("dependencies", []) if extra is None else optional[available[extra]]
+        for line in _strings(lines, path):
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement as exc:
+                raise ConfigurationError(f"invalid requirement {line!r}: {exc}", path) from exc
+            if canonicalize_name(requirement.name) == me:
+                queue.extend(e for e in sorted(map(canonicalize_name, requirement.extras))
+                             if e in available)
+            else:
+                found.append(line)
+    return list(dict.fromkeys(found))
+
+
+def _strings(value: object, path: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError("dependencies must be a list of strings", path)
+    return value
 
 
 def apply_options(args: argparse.Namespace, files: RequirementsFiles) -> None:

@@ -93,9 +93,16 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
                         help="PEP 508 requirements, e.g. 'requests>=2'")
     parser.add_argument("-r", "--requirement", dest="requirement_files", action="append",
-                        default=[], metavar="FILE", help="read requirements from FILE")
+                        default=[], metavar="FILE",
+                        help="read requirements from FILE (a pyproject.toml: its project's "
+                             "dependencies)")
     parser.add_argument("-c", "--constraint", dest="constraint_files", action="append",
                         default=[], metavar="FILE", help="read constraints from FILE")
+    parser.add_argument("--extra", dest="extras", action="append", default=[],
+                        metavar="NAME", help="with -r pyproject.toml: also this extra's "
+                                             "dependencies")
+    parser.add_argument("--all-extras", action="store_true",
+                        help="with -r pyproject.toml: also every extra's dependencies")
     parser.add_argument("--universe", metavar="FILE",
                         help="a universe file or packse scenario (TOML/JSON) as the source")
     parser.add_argument("--python-version", metavar="X.Y[.Z]",
@@ -184,7 +191,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     from depsat.sources.universe_file import load_universe_file
 
     files = read_requirements_files(args.requirement_files, args.constraint_files,
-                                    digests=input_files)
+                                    digests=input_files, extras=args.extras,
+                                    all_extras=args.all_extras)
     apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
     requirements = [*args.requirements, *files.requirements]
     constraints = files.constraints
