@@ -119,7 +119,7 @@ def test_a_projects_dependencies_with_the_extras_asked_for(tmp_path: Path) -> No
         read()
     plain = tmp_path / "requirements.txt"
     plain.write_text("alpha\n")
-    with pytest.raises(ConfigurationError, match="extras are a project's"):
+    with pytest.raises(ConfigurationError, match="extras and dependency groups are a project's"):
         read_requirements_files([str(plain)], [], extras=["fast"])
 
 
@@ -135,3 +135,26 @@ def test_the_command_resolves_a_projects_dependencies(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert [line for line in run.stdout.splitlines() if not line.startswith(" ")] == [
         "alpha==1.0", "beta==1.0", "gamma==1.0"]
+
+
+def test_dependency_groups_follow_their_includes(tmp_path: Path) -> None:
+    """PEP 735: ``--group`` adds a group's requirements, ``include-group`` entries followed;
+    a project table is not needed; a cycle, or a group that is not there, is an error."""
+    project = tmp_path / "pyproject.toml"
+    project.write_text(
+        "[dependency-groups]\n"
+        'test = ["pytest>=8", {include-group = "Typing"}]\n'
+        'typing = ["mypy"]\n'
+        'loop = [{include-group = "loop"}]\n')
+
+    def read(*groups: str) -> list[str]:
+        return read_requirements_files([str(project)], [], groups=groups).requirements
+
+    assert read("test") == ["pytest>=8", "mypy"]
+    assert read("typing", "test") == ["mypy", "pytest>=8"]
+    with pytest.raises(ConfigurationError, match="'loop' includes itself"):
+        read("loop")
+    with pytest.raises(ConfigurationError, match=r"no dependency group 'docs' \(it has: "):
+        read("docs")
+    with pytest.raises(ConfigurationError, match="no \\[project\\] table"):
+        read()  # (without a group, the project's own dependencies are asked for)

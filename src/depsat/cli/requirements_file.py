@@ -64,32 +64,33 @@ _FLAGS = {"--no-index": "no_index", "--pre": "pre"}
 def read_requirements_files(requirement_files: list[str], constraint_files: list[str], *,
                             digests: dict[str, str | None] | None = None,
                             extras: Sequence[str] = (), all_extras: bool = False,
-                            ) -> RequirementsFiles:
+                            groups: Sequence[str] = ()) -> RequirementsFiles:
     """Read the ``-r`` and then the ``-c`` files. `digests` collects each file read
     (`memo.file_digest` of what was read, by absolute path). A ``-r pyproject.toml`` gives
-    its project's dependencies, with those of `extras` (or of all, `all_extras`), as
-    ``uv pip compile pyproject.toml`` takes them."""
+    its project's dependencies, with those of `extras` (or of all, `all_extras`) and of the
+    dependency `groups` (PEP 735), as ``uv pip compile pyproject.toml`` takes them."""
     found = RequirementsFiles()
     projects = 0
     for path in requirement_files:
         if Path(path).name == "pyproject.toml":
             projects += 1
-            found.requirements.extend(_project_requirements(
-                path, extras, all_extras, digests))
+            data = _toml(path, digests)
+            if "project" in data or not groups:  # (PEP 735: groups need no project)
+                found.requirements.extend(_project_requirements(data, path, extras,
+                                                                all_extras))
+            found.requirements.extend(_group_requirements(data, path, groups))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:
         _read(path, found, constraints=True, seen=frozenset(), digests=digests)
-    if (extras or all_extras) and not projects:
-        raise ConfigurationError("extras are a project's: give its pyproject.toml with -r",
-                                 "--all-extras" if all_extras else "--extra")
+    if (extras or all_extras or groups) and not projects:
+        raise ConfigurationError(
+            "extras and dependency groups are a project's: give its pyproject.toml with -r",
+            "--group" if groups else "--all-extras" if all_extras else "--extra")
     return found
 
 
-def _project_requirements(path: str, extras: Sequence[str], all_extras: bool,
-                          digests: dict[str, str | None] | None) -> list[str]:
-    """``[project] dependencies`` and the optional ones of the extras asked for; an extra
-    that names its own project (``all = ["me[a,b]"]``) stands for those extras'."""
+def _toml(path: str, digests: dict[str, str | None] | None) -> dict[str, object]:
     try:
         content = Path(path).read_bytes()
         data = tomllib.loads(content.decode("utf-8"))
@@ -97,6 +98,48 @@ def _project_requirements(path: str, extras: Sequence[str], all_extras: bool,
         raise ConfigurationError(f"cannot read the project file: {exc}", path) from exc
     if digests is not None:
         digests[os.path.abspath(path)] = memo.file_digest(Path(path), content)
+    return data
+
+
+def _group_requirements(data: dict[str, object], path: str,
+                        groups: Sequence[str]) -> list[str]:
+    """The requirements of dependency `groups` (PEP 735), ``include-group`` entries
+    followed (a cycle is an error, as the PEP asks)."""
+    table = data.get("dependency-groups", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError("[dependency-groups] is not a table", path)
+    named = {canonicalize_name(name): name for name in table}
+    found: list[str] = []
+
+    def expand(group: str, trail: tuple[str, ...]) -> None:
+        key = canonicalize_name(group)
+        if key not in named:
+            raise ConfigurationError(f"no dependency group {group!r} (it has: "
+                                     f"{', '.join(sorted(named)) or 'none'})", path)
+        if key in trail:
+            raise ConfigurationError(f"dependency group {group!r} includes itself", path)
+        entries = table[named[key]]
+        if not isinstance(entries, list):
+            raise ConfigurationError(f"dependency group {group!r} is not a list", path)
+        for entry in entries:
+            if isinstance(entry, str):
+                found.append(entry)
+            elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                expand(entry["include-group"], (*trail, key))
+            else:
+                raise ConfigurationError(f"dependency group {group!r} has an entry that is "
+                                         f"neither a requirement nor an include: {entry!r}",
+                                         path)
+
+    for group in groups:
+        expand(group, ())
+    return list(dict.fromkeys(found))
+
+
+def _project_requirements(data: dict[str, object], path: str, extras: Sequence[str],
+                          all_extras: bool) -> list[str]:
+    """``[project] dependencies`` and the optional ones of the extras asked for; an extra
+    that names its own project (``all = ["me[a,b]"]``) stands for those extras'."""
     project = data.get("project")
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         raise ConfigurationError("no [project] table with a name", path)

@@ -103,6 +103,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                                              "dependencies")
     parser.add_argument("--all-extras", action="store_true",
                         help="with -r pyproject.toml: also every extra's dependencies")
+    parser.add_argument("--group", dest="groups", action="append", default=[],
+                        metavar="NAME", help="with -r pyproject.toml: also this dependency "
+                                             "group's requirements (PEP 735)")
     parser.add_argument("--universe", metavar="FILE",
                         help="a universe file or packse scenario (TOML/JSON) as the source")
     parser.add_argument("--python-version", metavar="X.Y[.Z]",
@@ -192,7 +195,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
 
     files = read_requirements_files(args.requirement_files, args.constraint_files,
                                     digests=input_files, extras=args.extras,
-                                    all_extras=args.all_extras)
+                                    all_extras=args.all_extras, groups=args.groups)
     apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
     requirements = [*args.requirements, *files.requirements]
     constraints = files.constraints
