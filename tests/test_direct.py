@@ -105,7 +105,8 @@ def test_a_file_that_cannot_be_used_is_explained(roots: tuple[Path, Path],
         (["tool", f"lib @ {lib}"], [("lib", lib)], "depends on lib<5"),
         # (not "lib 3.0b1 is a prerelease": the reference wants the file, no other lib)
         (["lib<5", f"lib @ {lib}"], [("lib", lib)],
-         f"You require lib<5 and lib @ {lib}. Only one version of lib can be installed."),
+         f"You require lib<5 and lib @ {lib} (lib 9.0). Only one version of lib can be "
+         "installed."),
         ([f"old @ {old}"], [("old", old)], "old 1.0 has no wheel for the target"),
         ([f"lib @ {old}"], [("lib", old)], "no source offers that file as a release of lib"),
     ]

@@ -138,7 +138,7 @@ def _chain(facts: Sequence[Fact]) -> tuple[list[Step], list[NormalizedName]]:
             queue.append(head)
     if roots:
         steps.append(with_reasons(roots, "you require " + join_words(
-            [facts[i].requirement or "" for i in roots])))
+            [_as_required(facts[i]) for i in roots])))
         queue.extend(t for i in roots if (t := facts[i].target) is not None)
     if constraints:
         steps.append(with_reasons(constraints, "you constrain " + join_words(
@@ -170,6 +170,15 @@ def _chain(facts: Sequence[Fact]) -> tuple[list[Step], list[NormalizedName]]:
                               tuple(indices)))
     requested = [t for i in roots if (t := facts[i].target) is not None]
     return steps, list(dict.fromkeys(requested))
+
+
+def _as_required(fact: Fact) -> str:
+    """A root requirement as the story says it; a direct reference with the release its
+    file is (``lib @ file:///…/lib-9.0-py3-none-any.whl (lib 9.0)``)."""
+    text = fact.requirement or ""
+    if fact.versions and " @ " in text:
+        return f"{text} ({fact.package} {fact.versions[0]})"
+    return text
 
 
 def _one_version_step(facts: Sequence[Fact], encoding: Encoding) -> Step | None:

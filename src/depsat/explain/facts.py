@@ -290,9 +290,14 @@ def facts_from_core(
             continue
         if label.kind is LabelKind.ROOT and label.requirement is not None:
             text = shown(index, label.requirement)
+            matches = label.dependency.matches if label.dependency is not None else ()
+            # A direct reference's one release, for the story to say which the file is.
+            named = ((matches[0].version,) if label.requirement.url and len(matches) == 1
+                     else ())
             facts.append(Fact(kind=FactKind.REQUIREMENT, package=label.name, target=label.name,
                               requirement=text, text=f"you require {text}", groups=(index,),
-                              label_kind=label.kind.value, relaxable=label.relaxable))
+                              versions=named, label_kind=label.kind.value,
+                              relaxable=label.relaxable))
         elif label.kind is LabelKind.CONSTRAINT and label.requirement is not None:
             text = requirement_text(label.requirement)
             facts.append(Fact(kind=FactKind.CONSTRAINT, package=label.name, target=label.name,
