@@ -93,8 +93,9 @@ def test_a_direct_reference_or_a_path_is_not_taken_for_its_name(tmp_path: Path) 
     for given in (f"framework @ {missing.as_uri()}", str(missing)):
         run = depsat("resolve", "--universe", str(EXAMPLE), given)
         assert run.returncode == 1, run.stdout
-        assert f"You require framework @ {missing.as_uri()}, but framework 3.1.0 cannot be " \
-            f"used: {missing.as_uri()} does not exist" in " ".join(run.stderr.split())
+        assert f"You require framework @ {missing.as_uri()} (framework 3.1.0), but framework " \
+            f"3.1.0 cannot be used: {missing.as_uri()} does not exist" in (
+                " ".join(run.stderr.split()))
     run = depsat("resolve", "--universe", str(EXAMPLE), str(tmp_path))
     assert run.returncode == 2, run.stdout
     assert run.stderr == (f"depsat: error: {str(tmp_path)!r} is a path or a URL but not a "
