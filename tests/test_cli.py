@@ -88,7 +88,7 @@ def test_a_direct_reference_or_a_path_is_not_taken_for_its_name(tmp_path: Path) 
     """The example's index has a framework; the file named is another: resolving the name
     alone would answer the index's release without a word. A direct reference, or a
     wheel's path as pip takes it, is the file it names (`test_direct`), here one that is not
-    there; a directory would need a build."""
+    there; a directory without a project table, or no file at all, is refused."""
     missing = tmp_path / "framework-3.1.0-py3-none-any.whl"
     for given in (f"framework @ {missing.as_uri()}", str(missing)):
         run = depsat("resolve", "--universe", str(EXAMPLE), given)
@@ -98,9 +98,13 @@ def test_a_direct_reference_or_a_path_is_not_taken_for_its_name(tmp_path: Path) 
                 " ".join(run.stderr.split()))
     run = depsat("resolve", "--universe", str(EXAMPLE), str(tmp_path))
     assert run.returncode == 2, run.stdout
-    assert run.stderr == (f"depsat: error: {str(tmp_path)!r} is a path or a URL but not a "
-                          "wheel's or an sdist's: depsat reads distribution files, and builds "
-                          "no project directory nor VCS checkout\n"), run.stderr
+    assert run.stderr == (f"depsat: error: {str(tmp_path)!r} is a directory without a "
+                          "pyproject.toml that names its [project]: only its build could tell "
+                          "what it is, and depsat builds no project\n"), run.stderr
+    run = depsat("resolve", "--universe", str(EXAMPLE), str(tmp_path / "nowhere"))
+    assert run.returncode == 2, run.stdout
+    assert "is a path or a URL, but neither a wheel's or an sdist's nor a project " \
+        "directory's" in run.stderr
 
 
 def test_bad_universe_file_names_it(tmp_path: Path) -> None:

@@ -180,3 +180,104 @@ def test_a_files_path_is_a_direct_reference_from_the_current_directory(
     remote = "https://example.com/files/lib-9.0-py3-none-any.whl"
     assert str(parse_requirement(remote)) == f"lib @ {remote}"
     assert str(parse_requirement(f"lib @ {remote}")) == f"lib @ {remote}"
+
+
+def _project(directory: Path, table: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        + table)
+    return directory
+
+
+def test_a_project_directory_is_read_from_its_pyproject(roots: tuple[Path, Path],
+                                                        tmp_path: Path) -> None:
+    """``./proj[fast]`` on the command line, ``-e ./proj`` in a requirements file: the
+    project's static [project] table gives its version and dependencies (an extra's too),
+    as uv reads it without a build; the output pins the directory (``-e`` when editable)."""
+    index, _ = roots
+    _project(tmp_path / "proj", '[project]\nname = "Proj"\nversion = "0.1"\n'
+             'dependencies = ["app"]\n[project.optional-dependencies]\nfast = ["tool"]\n')
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-e ./proj\n")
+    url = (tmp_path / "proj").as_uri()
+    for given, pins in ((["./proj[fast]"], [f"proj[fast] @ {url}"]),
+                        (["-r", str(requirements)], [f"-e {url}"])):
+        run = subprocess.run(
+            [sys.executable, "-m", "depsat", "resolve", *given, "--index-url",
+             (index / "simple").as_uri(), "--no-config", "--cache-dir",
+             str(tmp_path / "cache"), "--format", "requirements"],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        lines = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
+        assert pins[0] in lines
+        assert ("tool==1.0" in lines) == (given[0] == "./proj[fast]"), lines
+        assert "app==1.0" in lines and "lib==2.0" in lines
+
+
+def test_a_project_directory_that_needs_a_build_is_explained(roots: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    index, _ = roots
+    dynamic = _project(tmp_path / "dynamic", '[project]\nname = "dynamic"\nversion = "1.0"\n'
+                       'dynamic = ["dependencies"]\n')
+    unversioned = _project(tmp_path / "unversioned",
+                           '[project]\nname = "unversioned"\ndynamic = ["version"]\n')
+    cases = [
+        (f"dynamic @ {dynamic.as_uri()}",
+         "dynamic 1.0 cannot be used: needs a build to know its dependencies"),
+        (f"unversioned @ {unversioned.as_uri()}", "no source offers that file as a release"),
+    ]
+    for requirement, said in cases:
+        result = _resolve([requirement], (index / "simple").as_uri(),
+                          [(requirement.split(" @ ")[0], requirement.split(" @ ")[1])],
+                          tmp_path / "cache")
+        assert result.plan is None
+        explanation = explain(result)
+        assert explanation is not None and said in " ".join(explanation.text().split()), (
+            explanation.text())
+    assert any("only its build could tell them" in d.message
+               for d in result.universe.diagnostics)
+
+
+BACKEND = """
+import pathlib
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    info = pathlib.Path(metadata_directory) / "dyn-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\\nName: dyn\\nVersion: 1.0\\nRequires-Dist: app\\n")
+    return info.name
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    raise NotImplementedError
+"""
+
+
+def test_a_project_with_dynamic_dependencies_is_built_in_place(roots: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    """With a builder (``--build-metadata``) its backend says its dependencies; an in-tree
+    backend, so nothing is installed."""
+    from depsat.sources.build_metadata import MetadataBuilder
+
+    index, _ = roots
+    tree = tmp_path / "dyn"
+    (tree / "_backend").mkdir(parents=True)
+    (tree / "_backend" / "depsat_test_backend.py").write_text(BACKEND)
+    (tree / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "depsat_test_backend"\n'
+        'backend-path = ["_backend"]\n\n'
+        '[project]\nname = "dyn"\nversion = "1.0"\ndynamic = ["dependencies"]\n')
+    client = HttpClient(cache_dir=tmp_path / "cache")
+    builder = MetadataBuilder(tmp_path / "builds")
+    sources = [IndexSource((index / "simple").as_uri(), "index", client=client),
+               DirectSource([(canonicalize_name("dyn"), tree.as_uri())], client=client,
+                            metadata_builder=builder)]
+    result = resolve(request_from_strings([f"dyn @ {tree.as_uri()}"]), sources,
+                     Target.for_python("3.12"))
+    for source in sources:
+        source.close()
+    client.close()
+    assert result.plan is not None
+    assert sorted(s.name for s in result.plan.steps) == ["app", "dyn", "lib"]
+    assert builder.builds == 1

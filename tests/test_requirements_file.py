@@ -56,7 +56,7 @@ def test_options_in_files_apply_as_on_the_command_line(tmp_path: Path) -> None:
     ("--trusted-host example.com", "option '--trusted-host' is not supported in requirements"),
     ("foo --install-option=x", "option '--install-option' is not supported on a requirement"),
     ("-i", "option '-i' takes one value"),
-    ("-e .", "option '-e' is not supported in requirements files"),
+    ("-e", "option '-e' takes one value"),
     ("--extra-index-url 'unclosed", "cannot split options"),
 ])
 def test_what_cannot_be_read_names_the_file_and_line(tmp_path: Path, line: str,

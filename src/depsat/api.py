@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -234,19 +236,19 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
 
 def parse_requirement(text: str) -> Requirement:
     """A PEP 508 requirement, or an error that names it. As pip and uv take them, a wheel's
-    or an sdist's path or URL is a direct reference to that file (named by its filename),
-    and a relative path, alone or after ``name @``, is from the current directory."""
+    or an sdist's path or URL is a direct reference to that file (named by its filename), a
+    project directory's path one to that project (named by its pyproject.toml), and a
+    relative path, alone or after ``name @``, is from the current directory."""
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        reference = _file_reference(text)
+        reference = _path_reference(text)
         if reference is not None:
             return reference
         if any(mark in text for mark in ("/", "\\")):
             raise InvalidRequirementError(
-                f"{text!r} is a path or a URL but not a wheel's or an sdist's: depsat reads "
-                "distribution files, and builds no project directory nor VCS checkout",
-                text) from exc
+                f"{text!r} is a path or a URL, but neither a wheel's or an sdist's nor a "
+                "project directory's (depsat builds no VCS checkout)", text) from exc
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
                                       text) from exc
@@ -258,28 +260,61 @@ def parse_requirement(text: str) -> Requirement:
 def _as_url(location: str) -> str:
     """`location` if it is a URL, else the ``file:`` URL of the path (a drive letter is not
     a scheme)."""
-    from pathlib import Path
-
     if len(urlsplit(location).scheme) > 1:
         return location
     return Path(location).resolve().as_uri()
 
 
-def _file_reference(text: str) -> Requirement | None:
-    """``name @ URL`` for a distribution file's path or URL (markers after ``;`` kept); None
-    when it is not one."""
+def _path_reference(text: str) -> Requirement | None:
+    """``name[extras] @ URL`` for a distribution file's path or URL, or a project
+    directory's path (``.[dev]``); markers after ``;`` kept. None when it is neither."""
+    import re
+
     from depsat.sources.distfiles import DistFileError, UnsupportedDistFile, parse_dist_filename
 
     location, semicolon, marker = text.partition(";")
     location = location.strip()
-    if not location.lower().endswith((".whl", ".tar.gz", ".zip")) or " " in location:
+    extras = ""
+    split = re.fullmatch(r"(.+?)(\[[^\]]*\])", location)
+    if split:
+        location, extras = split.group(1), split.group(2)
+    suffix = f" ; {marker.strip()}" if semicolon else ""
+    if not location or " " in location:
         return None
-    url = _as_url(location)
+    if "://" not in location and Path(location).is_dir():
+        name = _project_name(Path(location), text)
+        url = Path(location).resolve().as_uri()
+    elif location.lower().endswith((".whl", ".tar.gz", ".zip")):
+        url = _as_url(location)
+        try:
+            name = parse_dist_filename(url.rsplit("/", 1)[-1]).name
+        except (DistFileError, UnsupportedDistFile):
+            return None
+    else:
+        return None
     try:
-        name = parse_dist_filename(url.rsplit("/", 1)[-1]).name
-        return Requirement(f"{name} @ {url}" + (f" ; {marker.strip()}" if semicolon else ""))
-    except (DistFileError, UnsupportedDistFile, InvalidRequirement):
+        return Requirement(f"{name}{extras} @ {url}{suffix}")
+    except InvalidRequirement:
         return None
+
+
+def _project_name(directory: Path, text: str) -> str:
+    """The ``[project] name`` of the pyproject.toml in `directory`."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    try:
+        data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))
+        name = data["project"]["name"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        name = None
+    if not isinstance(name, str):
+        raise InvalidRequirementError(
+            f"{text!r} is a directory without a pyproject.toml that names its [project]: "
+            "only its build could tell what it is, and depsat builds no project", text)
+    return name
 
 
 def request_from_strings(

@@ -82,6 +82,8 @@ class Origin:
     """The source's user-facing name: an index name, a layer name, a universe file."""
     location: str = ""
     """A URL or path, for messages."""
+    editable: bool = False
+    """A `DIRECT` project directory asked for as editable (``-e PATH``)."""
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}" if self.name else self.kind

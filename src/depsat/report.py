@@ -111,8 +111,11 @@ def requirements_lines(resolution: Resolution) -> list[str]:
             continue
         extras = f"[{','.join(sorted(step.extras))}]" if step.extras else ""
         installed = step.candidate.installed
-        if step.candidate.origin.kind == DIRECT:  # (its name: the URL without a password)
-            lines.append(f"{step.name}{extras} @ {step.candidate.origin.name}")
+        origin = step.candidate.origin
+        if origin.kind == DIRECT and origin.editable:
+            lines.append(f"-e {origin.name}")
+        elif origin.kind == DIRECT:  # (its name: the URL without a password)
+            lines.append(f"{step.name}{extras} @ {origin.name}")
         elif installed is not None and installed.direct_url and installed.editable:
             lines.append(f"-e {installed.direct_url}")
         elif installed is not None and installed.direct_url:

@@ -1,7 +1,8 @@
 """pip-style requirements files: their requirement lines, and the options pip and uv read
 from them; and a project's pyproject.toml as one, as ``uv pip compile`` reads it.
 
-Options that choose sources (``-i``/``--index-url``, ``--extra-index-url``, ``--no-index``,
+``-e PATH`` is a project directory taken as editable (a direct reference to it). Options
+that choose sources (``-i``/``--index-url``, ``--extra-index-url``, ``--no-index``,
 ``-f``/``--find-links``), prereleases (``--pre``) and binaries (``--no-binary``,
 ``--only-binary``) apply to the whole resolve, as on the command line, which wins where
 both give one value (the default index) and comes first where they add up; ``-r`` and
@@ -43,6 +44,8 @@ class RequirementsFiles:
     """What a command's ``-r`` and ``-c`` files say, in the order read."""
 
     requirements: list[str] = attrs.Factory(list)
+    editables: list[str] = attrs.Factory(list)
+    """Those of `requirements` given with ``-e``: project directories, taken as editable."""
     constraints: list[str] = attrs.Factory(list)
     index_url: str | None = None
     extra_index_urls: list[str] = attrs.Factory(list)
@@ -59,6 +62,7 @@ _VALUED = {"-i": "index_url", "--index-url": "index_url",
            "--only-binary": "only_binary", "-r": "-r", "--requirement": "-r",
            "-c": "-c", "--constraint": "-c"}
 _FLAGS = {"--no-index": "no_index", "--pre": "pre"}
+_EDITABLE = ("-e", "--editable")
 
 
 def read_requirements_files(requirement_files: list[str], constraint_files: list[str], *,
@@ -244,7 +248,7 @@ def _option(line: str, file: Path, into: RequirementsFiles, *, constraints: bool
     if name in _FLAGS and not inline and len(tokens) == 1:
         setattr(into, _FLAGS[name], True)
         return
-    field = _VALUED.get(name)
+    field = "editable" if name in _EDITABLE else _VALUED.get(name)
     if field is None:
         raise _error(where, f"option {name!r} is not supported in requirements files")
     values = [inline] if inline else tokens[1:]
@@ -256,6 +260,11 @@ def _option(line: str, file: Path, into: RequirementsFiles, *, constraints: bool
               constraints=constraints or field == "-c", seen=seen, digests=digests)
     elif field == "index_url":
         into.index_url = value
+    elif field == "editable":
+        if constraints:
+            raise _error(where, "-e is a requirement, not a constraint")
+        into.requirements.append(value)
+        into.editables.append(value)
     else:
         if field == "find_links" and "://" not in value:
             # pip reads a relative folder from the file's directory when it is there.

@@ -184,6 +184,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     for `memo.remember`."""
     from depsat.api import (
         ResolveOptions,
+        parse_requirement,
         request_from_strings,
         request_from_universe_file,
         resolve,
@@ -237,8 +238,10 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         direct = [(canonicalize_name(r.name), r.url)
                   for r in (*request.requirements, *constrained)
                   if r.url and is_direct_file(r.url)]
+    editable = {r.url for r in map(parse_requirement, files.editables) if r.url}
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
-                                   progress=progress, read_log=read_log, direct=direct)
+                                   progress=progress, read_log=read_log, direct=direct,
+                                   editable=editable)
     sources.extend(indexes)
     if not sources:
         raise ConfigurationError("no source: --no-index leaves nothing; give --find-links, "

@@ -9,7 +9,7 @@ and last the default index (``--default-index`` / ``--index-url``, the configura
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,9 +134,11 @@ def source_locations(args: argparse.Namespace, settings: Settings) -> list[str]:
 def index_sources(args: argparse.Namespace, settings: Settings, other_sources: bool, *,
                   progress: ProgressCallback | None = None, read_log: ReadLog | None = None,
                   direct: Sequence[tuple[NormalizedName, str]] = (),
+                  editable: Collection[str] = (),
                   ) -> tuple[list[Source], SourceRules]:
     """The index and find-links sources the options and configuration name, and their rules;
-    with `direct` references (name, URL), a source of the files they name.
+    with `direct` references (name, URL), a source of the files they name (the project
+    directories at the `editable` URLs taken as editable).
 
     `other_sources` says whether a universe file or an environment already gives candidates:
     then PyPI is not added as a default index. `progress` hears of the sources' fetches,
@@ -168,7 +170,8 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
     if direct:
         from depsat.sources.direct import DirectSource
 
-        sources.append(DirectSource(direct, client=client, metadata_builder=builder))
+        sources.append(DirectSource(direct, editable=editable, client=client,
+                                    metadata_builder=builder))
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX

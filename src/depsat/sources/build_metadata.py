@@ -236,41 +236,64 @@ class MetadataBuilder:
 
     def _build(self, data: bytes, filename: str) -> bytes:
         """Unpack and ask the backend; the METADATA file's bytes."""
+        with tempfile.TemporaryDirectory(prefix="depsat-build-") as scratch:
+            return self._build_tree(_unpack(data, filename, Path(scratch) / "source"),
+                                    Path(scratch) / "metadata")
+
+    def project_metadata(self, source: Path,
+                         progress: ProgressCallback = no_progress) -> CoreMetadata:
+        """The core metadata of the project whose source tree is `source`, built in place
+        (as pip and uv build a local project), not cached: the tree is not a published file
+        with a hash, and can change between two runs. Raises `MetadataBuildError`."""
+        progress(FetchEvent(FetchKind.BUILD, False, str(source)))
+        try:
+            with self._slots:
+                with self._lock:
+                    self.builds += 1
+                with tempfile.TemporaryDirectory(prefix="depsat-build-") as scratch:
+                    raw = self._build_tree(source, Path(scratch) / "metadata")
+        finally:
+            progress(FetchEvent(FetchKind.BUILD, True, str(source)))
+        try:
+            return parse_core_metadata(raw)
+        except DistFileError as exc:
+            raise MetadataBuildError(f"the backend wrote unreadable metadata: {exc}") from exc
+
+    def _build_tree(self, source: Path, output: Path) -> bytes:
+        """Ask the backend of the tree at `source` for its metadata, written under `output`;
+        the METADATA file's bytes."""
         try:
             from build import BuildBackendException, BuildException, FailedProcessError
         except ImportError:
             raise MetadataBuildError("building metadata needs the 'build' package, which is "
                                      "not installed") from None
         deadline = time.monotonic() + self.timeout
-        with tempfile.TemporaryDirectory(prefix="depsat-build-") as scratch:
-            source = _unpack(data, filename, Path(scratch) / "source")
-            output = Path(scratch) / "metadata"
-            try:
-                builder = self._project(source, deadline)
-                if self._needs_isolation(builder):
-                    from build.env import DefaultIsolatedEnv
+        try:
+            builder = self._project(source, deadline)
+            if self._needs_isolation(builder):
+                from build.env import DefaultIsolatedEnv
 
-                    with DefaultIsolatedEnv() as env:
-                        isolated = self._project(source, deadline, env)
-                        self._install(env, isolated.build_system_requires, deadline)
-                        self._install(env, isolated.get_requires_for_build("wheel"), deadline)
-                        directory = isolated.metadata_path(output)
-                else:
-                    directory = builder.metadata_path(output)
-                return (Path(directory) / "METADATA").read_bytes()
-            except BuildBackendException as exc:
-                raise MetadataBuildError(self._backend_cause(exc)) from None
-            except _Timeout:
-                raise MetadataBuildError(f"the build took longer than {self.timeout:g} s") from None
-            except subprocess.CalledProcessError as exc:
-                cause = _last_line(exc.stderr) or _last_line(exc.stdout)
-                raise MetadataBuildError(
-                    f"installing the build requirements failed: {cause or 'see pip'}") from None
-            except (BuildException, FailedProcessError, OSError, ValueError,
-                    RuntimeError) as exc:
-                # a bad [build-system] table, no pyproject.toml or setup.py, no venv
-                raise MetadataBuildError(str(exc).splitlines()[0] if str(exc)
-                                         else type(exc).__name__) from None
+                with DefaultIsolatedEnv() as env:
+                    isolated = self._project(source, deadline, env)
+                    self._install(env, isolated.build_system_requires, deadline)
+                    self._install(env, isolated.get_requires_for_build("wheel"), deadline)
+                    directory = isolated.metadata_path(output)
+            else:
+                directory = builder.metadata_path(output)
+            return (Path(directory) / "METADATA").read_bytes()
+        except BuildBackendException as exc:
+            raise MetadataBuildError(self._backend_cause(exc)) from None
+        except _Timeout:
+            raise MetadataBuildError(f"the build took longer than {self.timeout:g} s") from None
+        except subprocess.CalledProcessError as exc:
+            cause = _last_line(exc.stderr) or _last_line(exc.stdout)
+            raise MetadataBuildError(
+                f"installing the build requirements failed: {cause or 'see pip'}") from None
+        except (BuildException, FailedProcessError, OSError, ValueError,
+                RuntimeError) as exc:
+            # a bad [build-system] table, no pyproject.toml or setup.py, no venv
+            raise MetadataBuildError(str(exc).splitlines()[0] if str(exc)
+                                     else type(exc).__name__) from None
 
     def _backend_cause(self, exc: Exception) -> str:
         """One line from what `build` wraps: the backend's own last words when it crashed."""

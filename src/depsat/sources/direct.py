@@ -1,4 +1,4 @@
-"""Direct references (``name @ URL``) as a `Source`: each names one wheel or sdist.
+"""Direct references (``name @ URL``) as a `Source`: a wheel, an sdist or a project directory.
 
 Only the file named is offered, as the one candidate of its reference: an origin of its own
 (kind ``direct``; its name the URL without a password, its location the URL as written),
@@ -6,19 +6,52 @@ which the reference matches and nothing else does (`depsat.universe`). Its metad
 read as an index's files are (`DistributionSource`): a remote wheel by HTTP ranges, a local
 file in place, an sdist's PKG-INFO (or its build, with `--build-metadata`). A
 ``#sha256=`` fragment is the file's hash, checked when the file is read whole.
+
+A ``file:`` URL of a directory names a project's source tree (``./libs/foo``, ``-e .``): its
+pyproject.toml's ``[project]`` table is read as it stands (PEP 621), as uv reads it without
+a build. A project whose version is dynamic gets no candidate (a warning says why); one whose
+dependencies are dynamic gets one whose metadata its build backend gives, in place and not
+cached, with `--build-metadata`, and that needs a build to be used otherwise. The
+pyproject.toml is stamped in the client's read log, so a remembered answer notices its
+change; a build's answer is never remembered (`cli.resolve_command`).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+import sys
+from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from depsat.model import DIRECT, Candidate, NormalizedName, Origin, canonicalize_name
+import attrs
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from depsat.model import (
+    DIRECT,
+    Artifact,
+    ArtifactKind,
+    Candidate,
+    CandidateKey,
+    ExclusionKind,
+    NormalizedName,
+    Origin,
+    canonicalize_name,
+)
+from depsat.sources.base import MetadataUnavailable
+from depsat.sources.distfiles import DistFileError
 from depsat.sources.http import CONCURRENT_FETCHES, HttpClient, redact_url
-from depsat.sources.index import DistributionSource
+from depsat.sources.index import NEEDS_BUILD_DETAIL, DistributionSource, file_url_path
 from depsat.sources.simple_api import ProjectFile
+from depsat.sources.stamps import read_file
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
@@ -31,8 +64,10 @@ _FILE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 def is_direct_file(url: str) -> bool:
     """Whether `url` is a direct reference depsat reads: a wheel or an sdist over HTTP(S)
-    or ``file:`` (not a VCS checkout nor a directory, which need a build)."""
+    or ``file:``, or a ``file:`` directory (a project's source tree); not a VCS checkout."""
     path = urlsplit(url).path.lower()
+    if url.lower().startswith("file:") and file_url_path(url).is_dir():
+        return True
     return url.lower().startswith(_SCHEMES) and path.endswith(_FILE_SUFFIXES)
 
 
@@ -40,13 +75,23 @@ class DirectSource(DistributionSource):
     """The files that direct references name, one candidate each."""
 
     def __init__(self, references: Sequence[tuple[NormalizedName, str]], *,
-                 client: HttpClient | None = None, workers: int = CONCURRENT_FETCHES,
+                 editable: Collection[str] = (), client: HttpClient | None = None,
+                 workers: int = CONCURRENT_FETCHES,
                  metadata_builder: MetadataBuilder | None = None,
                  **http_options: Any) -> None:
+        """`editable`: the URLs of the project directories asked for as editable."""
         super().__init__(DIRECT, client, workers=workers, http_options=http_options,
                          metadata_builder=metadata_builder)
         found: dict[NormalizedName, list[Candidate]] = {}
+        self._projects: dict[CandidateKey, Candidate | MetadataUnavailable | Path] = {}
+        """A project directory's candidate key -> it with its dependencies, or why not, or
+        its tree, to build when it is read (dynamic dependencies, with a builder)."""
         for name, url in dict.fromkeys(references):
+            if url.lower().startswith("file:") and file_url_path(url).is_dir():
+                tree = self._project(name, url, url in editable)
+                if tree is not None:
+                    found.setdefault(name, []).append(tree)
+                continue
             parts = urlsplit(url)
             plain = parts._replace(fragment="").geturl()
             hashes = dict(item.split("=", 1) for item in parts.fragment.split("&")
@@ -55,9 +100,100 @@ class DirectSource(DistributionSource):
             file = ProjectFile(filename=unquote(posixpath.basename(parts.path)), url=plain,
                                hashes=hashes)
             origin = Origin(DIRECT, redact_url(url), url)
-            for project, candidates in self._group([file], origin, name).items():
-                found.setdefault(project, []).extend(candidates)
+            for listed, candidates in self._group([file], origin, name).items():
+                found.setdefault(listed, []).extend(candidates)
         self._by_project = {name: tuple(cands) for name, cands in found.items()}
 
     def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
         return self._by_project.get(canonicalize_name(project), ())
+
+    def _read_metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+        known = self._projects.get(candidate.key)
+        if known is None:
+            return super()._read_metadata(candidate)
+        if not isinstance(known, Path):
+            return known
+        assert self.metadata_builder is not None
+        shown = redact_url(candidate.origin.location)
+        try:
+            built = self.metadata_builder.project_metadata(known, self.client.progress)
+        except DistFileError as exc:
+            return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                       f"{shown}: building its metadata failed: {exc}")
+        if built.name != candidate.name or built.version != candidate.version:
+            return MetadataUnavailable(
+                ExclusionKind.METADATA_ERROR,
+                f"{shown}: its build says {built.name} {built.version}, but its "
+                f"pyproject.toml {candidate.name} {candidate.version}")
+        return attrs.evolve(candidate, requires=built.requires,
+                            provides_extras=built.provides_extras,
+                            requires_python=built.requires_python or candidate.requires_python)
+
+    def _project(self, name: NormalizedName, url: str, editable: bool) -> Candidate | None:
+        """The candidate of the project whose source tree is at `url`, from its static
+        ``[project]`` table; None (and a warning) when that cannot say its name and version."""
+        shown = redact_url(url)
+        path = file_url_path(url) / "pyproject.toml"
+        try:
+            data = tomllib.loads(read_file(path, self.client.read_log).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            return self._skipped(f"skipped: no readable pyproject.toml ({exc}); depsat reads a "
+                              "project's static [project] table and builds no project", shown)
+        table = data.get("project")
+        dynamic = table.get("dynamic", []) if isinstance(table, dict) else []
+        if not isinstance(table, dict) or "version" in dynamic or "version" not in table:
+            return self._skipped("skipped: its pyproject.toml has no static [project] name and "
+                              "version; only its build could tell them", shown)
+        try:
+            version = Version(str(table["version"]))
+            requires_python = (SpecifierSet(table["requires-python"])
+                               if "requires-python" in table else None)
+        except (InvalidVersion, InvalidSpecifier, TypeError) as exc:
+            return self._skipped(f"skipped: invalid [project] table: {exc}", shown)
+        if canonicalize_name(str(table.get("name", ""))) != name:
+            return self._skipped(f"skipped: its project is {table.get('name')!r}, not {name}",
+                              shown)
+        origin = Origin(DIRECT, shown, url, editable=editable)
+        candidate = Candidate(name=name, version=version, origin=origin,
+                              requires_python=requires_python,
+                              artifacts=(Artifact(ArtifactKind.SDIST,
+                                                  posixpath.basename(url.rstrip("/")), url),))
+        self._projects[candidate.key] = self._static_metadata(candidate, table, dynamic, shown)
+        return candidate
+
+    def _static_metadata(self, candidate: Candidate, table: dict[str, Any],
+                         dynamic: list[Any], shown: str,
+                         ) -> Candidate | MetadataUnavailable | Path:
+        """The candidate with the dependencies its ``[project]`` table states, an extra's
+        behind ``extra == "name"`` markers as in core metadata; when they are dynamic, its
+        tree to build (with a builder), else why it cannot be read."""
+        if "dependencies" in dynamic or "optional-dependencies" in dynamic:
+            if self.metadata_builder is not None:  # (built when it is read)
+                return file_url_path(candidate.origin.location)
+            return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
+        lines: list[tuple[Any, NormalizedName | None]] = [
+            (line, None) for line in table.get("dependencies", [])]
+        optional = table.get("optional-dependencies", {})
+        for extra, extra_lines in optional.items():
+            lines += [(line, canonicalize_name(extra)) for line in extra_lines]
+        requires = []
+        for line, extra in lines:
+            try:
+                requirement = Requirement(line)
+            except (InvalidRequirement, TypeError) as exc:
+                return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                           f"{shown}: invalid dependency {line!r}: {exc}")
+            if extra is not None:
+                marker = f'extra == "{extra}"'
+                requirement = Requirement(
+                    f"{str(requirement).split(';')[0].strip()} ; "
+                    + (f"({requirement.marker}) and {marker}" if requirement.marker
+                       else marker))
+            requires.append(requirement)
+        return attrs.evolve(candidate, requires=tuple(requires),
+                            provides_extras=frozenset(map(canonicalize_name, optional)))
+
+    def _skipped(self, message: str, culprit: str) -> Candidate | None:
+        """None, with a warning naming the project directory."""
+        self._warn(message, culprit)
+        return None
