@@ -242,3 +242,36 @@ def test_what_outlives_a_pause_goes_to_the_oldest_generation_unscanned() -> None
         assert not any(o is also for o in gc.get_objects(generation=2))
     finally:
         gc.unfreeze()
+
+
+def test_generate_hashes_writes_every_files_hash_for_pip(tmp_path: Path) -> None:
+    """As pip-compile --generate-hashes: each pin followed by its release's files' hashes,
+    which pip's --require-hashes checks (the index published them: build_index's sha256)."""
+    import hashlib
+
+    simple = build_index({"alpha": {"1.0": {"requires": ["beta"]}}, "beta": {"2.0": {}}},
+                         tmp_path / "idx")
+    command = ("resolve", "alpha", "--index-url", simple.as_uri(), "--no-config",
+               "--cache-dir", str(tmp_path / "cache"), "--format", "requirements",
+               "--generate-hashes")
+    run = depsat(*command)
+    assert run.returncode == 0, run.stderr
+
+    def digests(name: str) -> list[str]:
+        files = sorted((tmp_path / "idx" / "files").glob(f"{name}-*"))
+        return sorted(f"sha256:{hashlib.sha256(f.read_bytes()).hexdigest()}" for f in files
+                      if not f.name.endswith(".metadata"))
+
+    alpha, beta = digests("alpha"), digests("beta")
+    assert len(alpha) == len(beta) == 2  # (a wheel and an sdist each)
+    assert run.stdout.splitlines() == [
+        "alpha==1.0 \\", f"    --hash={alpha[0]} \\", f"    --hash={alpha[1]}",
+        "beta==2.0 \\", f"    --hash={beta[0]} \\", f"    --hash={beta[1]}",
+        "    # via alpha"]
+    refused = depsat(*command[:-3], "--generate-hashes")
+    assert refused.returncode == 2 and "--format requirements" in refused.stderr
+    # A universe file publishes no hashes: each pin is named, as pip would refuse it.
+    bare = depsat("resolve", "--universe", str(EXAMPLE), "--format", "requirements",
+                  "--generate-hashes")
+    assert bare.returncode == 0 and "--hash" not in bare.stdout
+    assert "warning: no hash known for webapp 2.0.0" in bare.stderr, bare.stderr

@@ -12,7 +12,7 @@ from depsat.api import Resolution, explain
 from depsat.model import DIRECT, Action, Diagnostic, PlanStep
 
 __all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines",
-           "warning_lines"]
+           "unhashed", "warning_lines"]
 
 PLAN_SCHEMA = "depsat.plan/1"
 
@@ -99,11 +99,13 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
     return data
 
 
-def requirements_lines(resolution: Resolution) -> list[str]:
+def requirements_lines(resolution: Resolution, *, hashes: bool = False) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
-    version alone would fetch another file."""
+    version alone would fetch another file. With `hashes`, each pin is followed by the
+    ``--hash`` of every file of its release the index published one for, as
+    ``pip-compile --generate-hashes`` writes them (`unhashed` says which have none)."""
     assert resolution.plan is not None
     lines: list[str] = []
     for step in resolution.plan.steps:
@@ -113,19 +115,43 @@ def requirements_lines(resolution: Resolution) -> list[str]:
         installed = step.candidate.installed
         origin = step.candidate.origin
         if origin.kind == DIRECT and origin.editable:
-            lines.append(f"-e {origin.name}")
+            pin = f"-e {origin.name}"
         elif origin.kind == DIRECT:  # (its name: the URL without a password)
-            lines.append(f"{step.name}{extras} @ {origin.name}")
+            pin = f"{step.name}{extras} @ {origin.name}"
         elif installed is not None and installed.direct_url and installed.editable:
-            lines.append(f"-e {installed.direct_url}")
+            pin = f"-e {installed.direct_url}"
         elif installed is not None and installed.direct_url:
-            lines.append(f"{step.name}{extras} @ {installed.direct_url}")
+            pin = f"{step.name}{extras} @ {installed.direct_url}"
         else:
-            lines.append(f"{step.name}{extras}=={step.version}")
+            pin = f"{step.name}{extras}=={step.version}"
+        digests = _hashes(step) if hashes else []
+        lines.append(pin + (" \\" if digests else ""))
+        lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
+                  for i, d in enumerate(digests)]
         parents = sorted({r.required_by.split(" ")[0] for r in step.chain[-1:] if r.required_by})
         if parents:
             lines.append(f"    # via {', '.join(parents)}")
     return lines
+
+
+def _hashes(step: PlanStep) -> list[str]:
+    """``algorithm:digest`` of each file of the step's release, sha256 where given, sorted."""
+    found = set()
+    for artifact in step.candidate.artifacts if step.candidate is not None else ():
+        algorithm = next((a for a in ("sha256", "sha384", "sha512") if a in artifact.hashes),
+                         None)
+        if algorithm is not None:
+            found.add(f"{algorithm}:{artifact.hashes[algorithm]}")
+    return sorted(found)
+
+
+def unhashed(resolution: Resolution) -> list[str]:
+    """The pins `requirements_lines` can give no hash (installed, or published without
+    one): pip's ``--require-hashes`` would refuse them."""
+    assert resolution.plan is not None
+    return [str(step.candidate) for step in resolution.plan.steps
+            if step.action is not Action.REMOVE and step.candidate is not None
+            and not _hashes(step)]
 
 
 def table_lines(resolution: Resolution) -> list[str]:

@@ -81,6 +81,9 @@ def add_parser(subparsers: Any) -> None:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the plan as JSON")
     output.add_argument("--format", choices=["table", "json", "requirements"], default="table")
+    parser.add_argument("--generate-hashes", action="store_true",
+                        help="with --format requirements: each pin's file hashes, for pip's "
+                             "--require-hashes")
     parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
     parser.add_argument("--no-memo", action="store_true",
                         help="resolve even if the same command, on the same inputs and "
@@ -322,7 +325,7 @@ def _memo_applies(args: argparse.Namespace) -> bool:
 def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembered:
     """What `run` prints for `resolution`: stdout, stderr and the exit code."""
     from depsat.api import explain
-    from depsat.report import requirements_lines, resolution_to_json, table_lines
+    from depsat.report import requirements_lines, resolution_to_json, table_lines, unhashed
 
     fmt = "json" if args.json else args.format
     err = [] if args.quiet or fmt == "json" else diagnostic_lines(resolution)
@@ -336,7 +339,10 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
                 else resolution.failure.summary())
         err.append(f"depsat: no solution.\n{text}")
     elif fmt == "requirements":
-        out.append("\n".join(requirements_lines(resolution)))
+        out.append("\n".join(requirements_lines(resolution, hashes=args.generate_hashes)))
+        if args.generate_hashes and not args.quiet:
+            err += [f"warning: no hash known for {pin} (pip --require-hashes would refuse it)"
+                    for pin in unhashed(resolution)]
     else:
         out.append("\n".join(table_lines(resolution)))
     code = EXIT_OK if resolution.ok else EXIT_UNSATISFIABLE
@@ -348,6 +354,9 @@ def run(args: argparse.Namespace) -> int:
     from depsat.sources.cache_store import default_cache_dir
     from depsat.sources.stamps import ReadLog
 
+    if args.generate_hashes and (args.json or args.format != "requirements"):
+        raise ConfigurationError("hashes are written in requirements output: add --format "
+                                 "requirements", "--generate-hashes")
     read_log = ReadLog() if _memo_applies(args) else None
     input_files: dict[str, str | None] = {}
     began = time.time()
