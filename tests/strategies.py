@@ -169,9 +169,16 @@ def installed_world(draw: st.DrawFn) -> tuple[dict[str, Any], list[Installed],
             other, version = draw(st.sampled_from(others))
             release = data["packages"][other]["versions"][version]
             release["requires"] = [*release.get("requires", []), reference]
-    switches = {
+    switches: dict[str, Any] = {
         "sync": draw(st.booleans()),
         "upgrade_all": draw(st.integers(0, 4)) == 0,
+        # Pins of an earlier answer (`-o FILE`): mostly versions that exist, an older one
+        # more often than not (the newest would be chosen anyway), now and then one gone.
+        "preferred": {canonicalize_name(name): Version(draw(st.sampled_from(
+                          sorted(data["packages"][name]["versions"], key=Version)
+                          or VERSIONS) if draw(st.integers(0, 4)) else st.sampled_from(VERSIONS)))
+                      for name in draw(st.lists(st.sampled_from(names), unique=True,
+                                                max_size=3))},
     }
     return data, installed, switches
 
@@ -199,10 +206,10 @@ def installed_candidates(data: dict[str, Any], installed: list[Installed]) -> li
 
 def full_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, ...]:
     """Every default tier, computed without SAT: removals, downgrades, changed installed
-    versions, then (direct staleness, other staleness, package count)."""
+    versions, moved earlier pins, then (direct staleness, other staleness, package count)."""
     request = universe.request
     by_name = {c.name: c for c in chosen}
-    removals = downgrades = changed = 0
+    removals = downgrades = changed = moved = 0
     for name, installed in universe.installed.items():
         now = by_name.get(name)
         if now is None:
@@ -212,4 +219,11 @@ def full_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, ...
             downgrades += 1
         if now.key != installed.key and not request.upgrades(name):
             changed += 1
-    return (removals, downgrades, changed, *cost(universe, chosen))
+    for name, version in request.preferred.items():
+        now = by_name.get(name)
+        offered = name in universe.projects and any(
+            c.version == version for c in universe.projects[name].candidates)
+        if offered and now is not None and now.version != version \
+                and not request.upgrades(name):
+            moved += 1
+    return (removals, downgrades, changed, moved, *cost(universe, chosen))

@@ -291,3 +291,26 @@ def test_an_output_file_is_written_whole_and_only_when_solved(tmp_path: Path) ->
     nowhere = depsat("resolve", "--universe", str(EXAMPLE), "-o",
                      str(tmp_path / "missing" / "out.txt"))
     assert nowhere.returncode == 2 and "cannot write the output file" in nowhere.stderr
+
+
+def test_the_pins_of_an_earlier_output_file_are_kept_until_upgraded(tmp_path: Path) -> None:
+    """As uv pip compile -o and pip-compile: re-resolving into an existing output keeps its
+    pins while they fit; -P NAME frees one, -U all; a pin that no longer fits moves."""
+    simple = build_index({"alpha": {"1.0": {"requires": ["beta"]}, "2.0": {"requires": ["beta"]}},
+                          "beta": {"1.0": {}, "2.0": {}}}, tmp_path / "idx")
+    out = tmp_path / "requirements.txt"
+
+    def pins(*args: str) -> list[str]:
+        run = depsat("resolve", *args, "--index-url", simple.as_uri(), "--no-config",
+                     "--cache-dir", str(tmp_path / "cache"), "-o", str(out))
+        assert run.returncode == 0, run.stderr
+        return [line for line in out.read_text().splitlines() if "==" in line]
+
+    assert pins("alpha<2", "beta<2") == ["alpha==1.0", "beta==1.0"]
+    assert pins("alpha") == ["alpha==1.0", "beta==1.0"]  # kept, though 2.0 is newer
+    assert pins("alpha", "-P", "beta") == ["alpha==1.0", "beta==2.0"]
+    assert pins("alpha", "alpha>1") == ["alpha==2.0", "beta==2.0"]  # alpha moved; beta was 2.0
+    assert pins("alpha<2", "beta<2") == ["alpha==1.0", "beta==1.0"]
+    assert pins("alpha", "-U") == ["alpha==2.0", "beta==2.0"]
+    out.unlink()
+    assert pins("alpha") == ["alpha==2.0", "beta==2.0"]  # nothing pinned before

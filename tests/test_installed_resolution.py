@@ -6,13 +6,16 @@ from typing import Any
 
 import attrs
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from strategies import (
     brute_force_best,
     full_cost,
     installed_candidates,
     installed_world,
+    universe_data,
 )
 
 from depsat.api import request_from_universe_file, resolve, target_for
@@ -53,6 +56,32 @@ def test_installed_plans_are_verified_and_optimal(world: Any) -> None:
             assert step.candidate == previous
         elif step.action is Action.SHADOW:
             assert previous is not None and previous.installed and previous.installed.read_only
+
+
+@SETTINGS
+@given(st.data())
+def test_earlier_pins_are_kept_where_an_optimum_allows(draw: st.DataObject) -> None:
+    """`Request.preferred` (an earlier ``-o`` file's pins) against brute force: the plan is
+    the optimum of every tier, keep-locked included, and verified."""
+    data = draw.draw(universe_data())
+    usable = {name: sorted((v for v, meta in package["versions"].items()
+                            if not meta.get("yanked") and "requires_python" not in meta
+                            and not Version(v).is_prerelease), key=Version)
+              for name, package in data["packages"].items()}
+    # (mostly an older usable version: the newest is chosen anyway; now and then any)
+    preferred = {
+        canonicalize_name(name): Version(draw.draw(st.sampled_from(
+            usable[name][:-1] or usable[name] or list(data["packages"][name]["versions"]))))
+        for name in draw.draw(st.lists(st.sampled_from(list(data["packages"])), unique=True,
+                                       min_size=1, max_size=3))}
+    result = _solve(data, [], preferred=preferred, upgrade_all=draw.draw(st.integers(0, 5)) == 0)
+    best = brute_force_best(result.universe, full_cost)
+    if result.plan is None:
+        assert best is None, f"unsatisfiable, but brute force found {best}"
+        return
+    assert verify(result.universe, result.plan.chosen,
+                  {s.name: s.extras for s in result.plan.steps}) == []
+    assert result.plan.versions() == best
 
 
 def _installed(name: str, version: str, requires: list[str], *, read_only: bool = False,

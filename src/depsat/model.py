@@ -275,6 +275,10 @@ class Request:
     """Exact mode: remove installed packages nothing requires (read-only layers excepted)."""
     allow_breaking: bool = False
     """Let the plan break installed packages' requirements (each broken one is reported)."""
+    preferred: Mapping[NormalizedName, Version] = attrs.field(factory=dict, eq=False,
+                                                              hash=False)
+    """Versions an earlier answer pinned (``-o FILE`` that exists, as uv and pip-compile
+    read it): kept while they still fit (`KeepLocked`), unless upgraded."""
 
     def upgrades(self, name: NormalizedName) -> bool:
         return self.upgrade_all or name in self.upgrade

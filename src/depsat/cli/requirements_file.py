@@ -26,7 +26,8 @@ from pathlib import Path
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from depsat.cli import memo
 from depsat.errors import ConfigurationError
@@ -36,7 +37,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["RequirementsFiles", "apply_options", "read_requirements_files"]
+__all__ = ["RequirementsFiles", "apply_options", "pinned_versions", "read_requirements_files"]
 
 
 @attrs.define
@@ -283,3 +284,29 @@ def _split(text: str, where: tuple[str, int]) -> list[str]:
 def _error(where: tuple[str, int], message: str) -> ConfigurationError:
     path, number = where
     return ConfigurationError(f"line {number}: {message}", path)
+
+
+def pinned_versions(path: str) -> dict[NormalizedName, Version]:
+    """The ``name==version`` pins of an earlier answer (``-o FILE``), to be kept while they
+    fit (`Request.preferred`), as uv and pip-compile read their output file. A file not there
+    yet pins nothing; its other lines (options, hashes, direct references) are left out."""
+    file = Path(path)
+    if not file.exists():
+        return {}
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the earlier output: {exc}", path) from exc
+    pins: dict[NormalizedName, Version] = {}
+    for raw in text.replace("\\\n", "").splitlines():
+        line = raw.split("#", 1)[0].split(" --", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        try:
+            requirement = Requirement(line)
+            [pin] = requirement.specifier
+            if pin.operator in ("==", "===") and not pin.version.endswith(".*"):
+                pins[canonicalize_name(requirement.name)] = Version(pin.version)
+        except (InvalidRequirement, InvalidVersion, ValueError):
+            continue
+    return pins

@@ -198,7 +198,11 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         resolve,
         target_for,
     )
-    from depsat.cli.requirements_file import apply_options, read_requirements_files
+    from depsat.cli.requirements_file import (
+        apply_options,
+        pinned_versions,
+        read_requirements_files,
+    )
     from depsat.model import Request
     from depsat.sources.universe_file import load_universe_file
 
@@ -271,6 +275,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         ignore_installed=args.reinstall,
         sync=args.exact,
         allow_breaking=args.allow_breaking,
+        preferred=({} if args.upgrade or not getattr(args, "output_file", None)
+                   else pinned_versions(args.output_file)),
     )
     target = _target(args, default_target)
     options = ResolveOptions(objectives=_objectives(args.objectives, settings),

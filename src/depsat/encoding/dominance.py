@@ -10,8 +10,9 @@ Then any plan with c stays a plan with c' in its place: nothing that needed c is
 and c' asks for nothing new. The swap lowers that project's rank and never adds a package,
 so no optimum is lost by leaving c out; this is classic version pruning, and on generated
 universes it removes most old releases before the solver sees them. Releases of installed
-projects and releases whose dependencies are not read yet (lazy discovery) are never pruned,
-so the tiers about what is installed, and the relaxation argument, are untouched.
+projects, of projects an earlier answer pinned (`Request.preferred`) and releases whose
+dependencies are not read yet (lazy discovery) are never pruned, so the tiers about what is
+installed or was pinned, and the relaxation argument, are untouched.
 
 Explanations must not use a pruned encoding (facts would miss versions); `depsat.api`
 encodes again without pruning when there is no plan.
@@ -84,8 +85,9 @@ def dominated(universe: Universe) -> frozenset[CandidateKey]:
     projects: dict[NormalizedName, _Releases] = {}
     place: dict[CandidateKey, tuple[_Releases, int]] = {}  # project, position in candidates
     expanded = universe.dependencies
+    preferred = universe.request.preferred
     for name, project in universe.projects.items():
-        if name in universe.installed:
+        if name in universe.installed or name in preferred:
             continue
         entry = _Releases(project.candidates)
         releases, below, bits = entry.releases, entry.below, entry.bits

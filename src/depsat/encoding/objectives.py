@@ -7,8 +7,9 @@ never trades against an earlier one.
 Default order (`DEFAULT_OBJECTIVES`): fewest removals, then break as few installed packages'
 requirements as possible (only when breaking is allowed at all: otherwise they are hard, and
 removing a package is the only way out; with breaking allowed, pip's behaviour of leaving
-installed packages in place wins), fewest downgrades, keep installed versions, newest versions
-of what the user named, newest of the rest, fewest packages. Tiers about installed packages
+installed packages in place wins), fewest downgrades, keep installed versions, keep the
+versions an earlier answer pinned, newest versions of what the user named, newest of the
+rest, fewest packages. Tiers about installed packages
 are empty when nothing is installed.
 
 "Newest" is defined by rank: for each project, its usable versions are sorted newest first
@@ -30,6 +31,7 @@ __all__ = [
     "FewestPackages",
     "FewestRemovals",
     "KeepInstalled",
+    "KeepLocked",
     "NewestDirect",
     "NewestOther",
     "Objective",
@@ -176,7 +178,33 @@ class KeepInstalled:
         return soft
 
 
+class KeepLocked:
+    """Keep each package an earlier answer pinned (`Request.preferred`) at that version while
+    it stays installed, as ``uv pip compile -o`` and pip-compile prefer the pins already in
+    their output file; ``--upgrade``/``--upgrade-package`` free them. A pinned version no
+    longer offered is nothing to keep."""
+
+    name = "keep-locked"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        soft: list[tuple[int, int]] = []
+        request = encoding.universe.request
+        for name, version in sorted(request.preferred.items()):
+            if name not in encoding.universe.projects:  # (not reached: nothing to keep)
+                continue
+            pinned = [c for c in encoding.encoded(name) if c.version == version]
+            if request.upgrades(name) or not pinned:
+                continue
+            tag = ("locked", name)
+            if not encoding.defined(tag):  # once, even when a lazy round re-asks
+                # kept ⇒ (not installed at all, or installed at the pinned version)
+                encoding.hard.append([-encoding.fresh(tag), -encoding.project_installed(name),
+                                      *(encoding.candidate_var(c) for c in pinned)])
+            soft.append((encoding.fresh(tag), 1))
+        return soft
+
+
 DEFAULT_OBJECTIVES: tuple[Objective, ...] = (
-    FewestRemovals(), Unbroken(), FewestDowngrades(), KeepInstalled(),
+    FewestRemovals(), Unbroken(), FewestDowngrades(), KeepInstalled(), KeepLocked(),
     NewestDirect(), NewestOther(), FewestPackages(),
 )
