@@ -195,7 +195,8 @@ class KeepLocked:
             pinned = [c for c in encoding.encoded(name) if c.version == version]
             if request.upgrades(name) or not pinned:
                 continue
-            tag = ("locked", name)
+            # (by its releases too: a later round may read the version from another index)
+            tag = ("locked", name, *sorted(c.key for c in pinned))
             if not encoding.defined(tag):  # once, even when a lazy round re-asks
                 # kept ⇒ (not installed at all, or installed at the pinned version)
                 encoding.hard.append([-encoding.fresh(tag), -encoding.project_installed(name),
