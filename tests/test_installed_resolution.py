@@ -35,18 +35,26 @@ def _solve(data: dict[str, Any], installed: list[Candidate], **switches: Any) ->
     return resolve(request, [world.source], target_for(world))
 
 
+def _verified_and_optimal(result: Any) -> bool:
+    """Checks the plan against brute force over every default tier, and the verifier;
+    whether there is one (else brute force must find none either)."""
+    best = brute_force_best(result.universe, full_cost)
+    if result.plan is None:
+        assert best is None, f"unsatisfiable, but brute force found {best}"
+        return False
+    assert verify(result.universe, result.plan.chosen,
+                  {s.name: s.extras for s in result.plan.steps}) == []
+    assert result.plan.versions() == best  # the optimum, and the tie-break's among equals
+    return True
+
+
 @SETTINGS
 @given(installed_world())
 def test_installed_plans_are_verified_and_optimal(world: Any) -> None:
     data, installed, switches = world
     result = _solve(data, installed_candidates(data, installed), **switches)
-    best = brute_force_best(result.universe, full_cost)
-    if result.plan is None:
-        assert best is None, f"unsatisfiable, but brute force found {best}"
+    if not _verified_and_optimal(result):
         return
-    assert verify(result.universe, result.plan.chosen,
-                  {s.name: s.extras for s in result.plan.steps}) == []
-    assert result.plan.versions() == best  # the optimum, and the tie-break's among equals
     for step in result.plan.steps:
         previous = result.universe.installed.get(step.name)
         if step.action is Action.REMOVE:
@@ -74,14 +82,8 @@ def test_earlier_pins_are_kept_where_an_optimum_allows(draw: st.DataObject) -> N
             usable[name][:-1] or usable[name] or list(data["packages"][name]["versions"]))))
         for name in draw.draw(st.lists(st.sampled_from(list(data["packages"])), unique=True,
                                        min_size=1, max_size=3))}
-    result = _solve(data, [], preferred=preferred, upgrade_all=draw.draw(st.integers(0, 5)) == 0)
-    best = brute_force_best(result.universe, full_cost)
-    if result.plan is None:
-        assert best is None, f"unsatisfiable, but brute force found {best}"
-        return
-    assert verify(result.universe, result.plan.chosen,
-                  {s.name: s.extras for s in result.plan.steps}) == []
-    assert result.plan.versions() == best
+    _verified_and_optimal(_solve(data, [], preferred=preferred,
+                                 upgrade_all=draw.draw(st.integers(0, 5)) == 0))
 
 
 def _installed(name: str, version: str, requires: list[str], *, read_only: bool = False,

@@ -42,9 +42,13 @@ from depsat.model import (
     canonicalize_name,
 )
 from depsat.sources.base import MetadataUnavailable
-from depsat.sources.distfiles import DistFileError
 from depsat.sources.http import CONCURRENT_FETCHES, HttpClient, redact_url
-from depsat.sources.index import NEEDS_BUILD_DETAIL, DistributionSource, file_url_path
+from depsat.sources.index import (
+    NEEDS_BUILD_DETAIL,
+    DistributionSource,
+    checked_build,
+    file_url_path,
+)
 from depsat.sources.simple_api import ProjectFile
 from depsat.sources.stamps import read_file
 
@@ -113,18 +117,13 @@ class DirectSource(DistributionSource):
             return super()._read_metadata(candidate)
         if not isinstance(known, Path):
             return known
-        assert self.metadata_builder is not None
-        shown = redact_url(candidate.origin.location)
-        try:
-            built = self.metadata_builder.project_metadata(known, self.client.progress)
-        except DistFileError as exc:
-            return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
-                                       f"{shown}: building its metadata failed: {exc}")
-        if built.name != candidate.name or built.version != candidate.version:
-            return MetadataUnavailable(
-                ExclusionKind.METADATA_ERROR,
-                f"{shown}: its build says {built.name} {built.version}, but its "
-                f"pyproject.toml {candidate.name} {candidate.version}")
+        builder = self.metadata_builder
+        assert builder is not None
+        built = checked_build(candidate, redact_url(candidate.origin.location),
+                              lambda: builder.project_metadata(known, self.client.progress),
+                              "its pyproject.toml says")
+        if isinstance(built, MetadataUnavailable):
+            return built
         return attrs.evolve(candidate, requires=built.requires,
                             provides_extras=built.provides_extras,
                             requires_python=built.requires_python or candidate.requires_python)

@@ -80,6 +80,7 @@ __all__ = [
     "NEEDS_BUILD_DETAIL",
     "DistributionSource",
     "IndexSource",
+    "checked_build",
     "file_url_path",
     "local_directory_files",
 ]
@@ -505,24 +506,34 @@ class DistributionSource(Source):
         url = artifact.url or ""
         shown = redact_url(url)
         published = artifact.hashes.get("sha256")
-        metadata = builder.cached(published) if published and sdist is None else None
-        if metadata is None:
-            if sdist is None:
-                fetched = self._fetch_checked(url, artifact.hashes)
-                if isinstance(fetched, MetadataUnavailable):
-                    return fetched
-                sdist = fetched
-            try:
-                metadata = builder.metadata(sdist, artifact.filename, self.client.progress)
-            except DistFileError as exc:
-                return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
-                                           f"{shown}: building its metadata failed: {exc}")
-        if metadata.name != candidate.name or metadata.version != candidate.version:
-            return MetadataUnavailable(
-                ExclusionKind.METADATA_ERROR,
-                f"{shown}: its build says {metadata.name} {metadata.version}, "
-                f"but the file is {candidate.name} {candidate.version}")
-        return metadata
+        cached = builder.cached(published) if published and sdist is None else None
+        if cached is not None:
+            return checked_build(candidate, shown, lambda: cached, "the file is")
+        if sdist is None:
+            fetched = self._fetch_checked(url, artifact.hashes)
+            if isinstance(fetched, MetadataUnavailable):
+                return fetched
+            sdist = fetched
+        data = sdist
+        return checked_build(candidate, shown, lambda: builder.metadata(
+            data, artifact.filename, self.client.progress), "the file is")
+
+
+def checked_build(candidate: Candidate, shown: str, build: Callable[[], CoreMetadata],
+                  described: str) -> CoreMetadata | MetadataUnavailable:
+    """What `build` (a build backend) says of `candidate`, or why not: the build failed, or
+    it names another release than the one `described` (at `shown`)."""
+    try:
+        metadata = build()
+    except DistFileError as exc:
+        return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                   f"{shown}: building its metadata failed: {exc}")
+    if metadata.name != candidate.name or metadata.version != candidate.version:
+        return MetadataUnavailable(
+            ExclusionKind.METADATA_ERROR,
+            f"{shown}: its build says {metadata.name} {metadata.version}, "
+            f"but {described} {candidate.name} {candidate.version}")
+    return metadata
 
 
 def file_url_path(url: str) -> Path:
