@@ -1,0 +1,132 @@
+"""A project's pyproject.toml as a requirements input (``-r pyproject.toml``), as
+``uv pip compile pyproject.toml`` reads it: ``[project] dependencies``, the optional ones of
+the extras asked for (``--extra``, ``--all-extras``), and dependency groups (``--group``,
+PEP 735). Static tables only: dynamic dependencies need the project built, which an error
+says."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from depsat.cli import memo
+from depsat.errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["project_requirements"]
+
+
+def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: bool = False,
+                         groups: Sequence[str] = (),
+                         digests: dict[str, str | None] | None = None) -> list[str]:
+    """The requirement lines `path` gives: its project's (unless only groups are asked of a
+    file without a project) and its groups'. `digests` collects the file read."""
+    data = _toml(path, digests)
+    found = []
+    if "project" in data or not groups:  # (PEP 735: groups need no project)
+        found += _project_requirements(data, path, extras, all_extras)
+    return found + _group_requirements(data, path, groups)
+
+
+def _toml(path: str, digests: dict[str, str | None] | None) -> dict[str, object]:
+    try:
+        content = Path(path).read_bytes()
+        data = tomllib.loads(content.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the project file: {exc}", path) from exc
+    if digests is not None:
+        digests[os.path.abspath(path)] = memo.file_digest(Path(path), content)
+    return data
+
+
+def _group_requirements(data: dict[str, object], path: str,
+                        groups: Sequence[str]) -> list[str]:
+    """The requirements of dependency `groups` (PEP 735), ``include-group`` entries
+    followed (a cycle is an error, as the PEP asks)."""
+    table = data.get("dependency-groups", {})
+    if not isinstance(table, dict):
+        raise ConfigurationError("[dependency-groups] is not a table", path)
+    named = {canonicalize_name(name): name for name in table}
+    found: list[str] = []
+
+    def expand(group: str, trail: tuple[str, ...]) -> None:
+        key = canonicalize_name(group)
+        if key not in named:
+            raise ConfigurationError(f"no dependency group {group!r} (it has: "
+                                     f"{', '.join(sorted(named)) or 'none'})", path)
+        if key in trail:
+            raise ConfigurationError(f"dependency group {group!r} includes itself", path)
+        entries = table[named[key]]
+        if not isinstance(entries, list):
+            raise ConfigurationError(f"dependency group {group!r} is not a list", path)
+        for entry in entries:
+            if isinstance(entry, str):
+                found.append(entry)
+            elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                expand(entry["include-group"], (*trail, key))
+            else:
+                raise ConfigurationError(f"dependency group {group!r} has an entry that is "
+                                         f"neither a requirement nor an include: {entry!r}",
+                                         path)
+
+    for group in groups:
+        expand(group, ())
+    return list(dict.fromkeys(found))
+
+
+def _project_requirements(data: dict[str, object], path: str, extras: Sequence[str],
+                          all_extras: bool) -> list[str]:
+    """``[project] dependencies`` and the optional ones of the extras asked for; an extra
+    that names its own project (``all = ["me[a,b]"]``) stands for those extras'."""
+    project = data.get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise ConfigurationError("no [project] table with a name", path)
+    dynamic = project.get("dynamic", [])
+    if "dependencies" in dynamic or ("optional-dependencies" in dynamic
+                                     and (extras or all_extras)):
+        raise ConfigurationError("its dependencies are dynamic: only its build backend can "
+                                 "tell them, and depsat builds no project", path)
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise ConfigurationError("[project.optional-dependencies] is not a table", path)
+    available = {canonicalize_name(name): name for name in optional}
+    wanted = list(available) if all_extras else [canonicalize_name(e) for e in extras]
+    unknown = [e for e in wanted if e not in available]
+    if unknown:
+        raise ConfigurationError(f"no extra {unknown[0]!r} in [project.optional-dependencies] "
+                                 f"(it has: {', '.join(sorted(available)) or 'none'})", path)
+    me = canonicalize_name(project["name"])
+    found: list[str] = []
+    queue, done = [None, *wanted], set()
+    while queue:
+        extra = queue.pop(0)
+        if extra in done:
+            continue
+        done.add(extra)
+        lines = project.get("dependencies", []) if extra is None else optional[available[extra]]
+        for line in _strings(lines, path):
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement as exc:
+                raise ConfigurationError(f"invalid requirement {line!r}: {exc}", path) from exc
+            if canonicalize_name(requirement.name) == me:
+                queue.extend(e for e in sorted(map(canonicalize_name, requirement.extras))
+                             if e in available)
+            else:
+                found.append(line)
+    return list(dict.fromkeys(found))
+
+
+def _strings(value: object, path: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError("dependencies must be a list of strings", path)
+    return value
