@@ -30,7 +30,8 @@ true), and knobs for bad files: ``sdist_metadata_version`` (default "2.2"), ``dy
 Dynamic fields), ``metadata_version_override`` (METADATA claims another version),
 ``corrupt_wheel`` (the wheel is not a zip), ``wheel_padding`` (that many incompressible bytes
 of package data before the ``.dist-info`` members, as a real wheel of that size),
-``wheel_modules`` (that many small modules before them, as a wide wheel: torch's list 12,482
+``upload_time`` (PEP 700's ``upload-time`` on the JSON page), ``wheel_modules`` (that many
+small modules before them, as a wide wheel: torch's list 12,482
 files, so the directory outgrows the end of the wheel a range read fetches first). For sdists
 that must be built: ``sdist_backend``
 (the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
@@ -221,6 +222,7 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                     "sha256": hashlib.sha256(data).hexdigest(),
                     "size": len(data),
                     "requires_python": meta.get("requires_python"),
+                    "upload_time": meta.get("upload_time"),
                     "yanked": yanked if isinstance(yanked, str) else bool(yanked),
                 }
                 if pep658 and metadata_text is not None:
@@ -271,6 +273,8 @@ def _write_project_pages(directory: Path, name: str, entries: list[dict[str, Any
         }
         if e.get("requires_python"):
             item["requires-python"] = e["requires_python"]
+        if e.get("upload_time"):  # (PEP 700: JSON pages only)
+            item["upload-time"] = e["upload_time"]
         if e.get("metadata_sha256"):
             item["core-metadata"] = {"sha256": e["metadata_sha256"]}
             item["dist-info-metadata"] = {"sha256": e["metadata_sha256"]}

@@ -314,3 +314,35 @@ def test_the_pins_of_an_earlier_output_file_are_kept_until_upgraded(tmp_path: Pa
     assert pins("alpha", "-U") == ["alpha==2.0", "beta==2.0"]
     out.unlink()
     assert pins("alpha") == ["alpha==2.0", "beta==2.0"]  # nothing pinned before
+
+
+def test_exclude_newer_keeps_to_what_the_index_dated_before_the_cutoff(tmp_path: Path) -> None:
+    """As uv's --exclude-newer (PEP 700 upload-time): a date, a timestamp or an age; a file
+    the index does not date cannot be shown older, so it is left out too."""
+    from datetime import datetime, timedelta, timezone
+
+    recent = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    simple = build_index({"alpha": {"1.0": {"upload_time": "2023-03-01T10:00:00Z"},
+                                    "2.0": {"upload_time": "2024-09-01T10:00:00.123456Z"},
+                                    "3.0": {"upload_time": recent},
+                                    "4.0": {}}}, tmp_path / "idx")
+
+    def resolve(*args: str) -> subprocess.CompletedProcess[str]:
+        return depsat("resolve", *args, "--index-url", simple.as_uri(), "--no-config",
+                      "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
+
+    assert resolve("alpha").stdout.strip() == "alpha==4.0"
+    assert resolve("alpha", "--exclude-newer", "2024-06-01").stdout.strip() == "alpha==1.0"
+    assert resolve("alpha", "--exclude-newer", "2024-09-01T10:00:01Z").stdout.strip() == (
+        "alpha==2.0")
+    assert resolve("alpha", "--exclude-newer", "7 days").stdout.strip() == "alpha==2.0"
+    assert resolve("alpha", "--exclude-newer", "1 hour").stdout.strip() == "alpha==3.0"
+    refused = resolve("alpha==4.0", "--exclude-newer", "1 hour")
+    assert refused.returncode == 1
+    assert "alpha 4.0 has a file its index does not date (PEP 700 upload-time)" in (
+        " ".join(refused.stderr.split())), refused.stderr
+    too_new = resolve("alpha==2.0", "--exclude-newer", "2024-06-01")
+    assert "alpha 2.0 was uploaded after 2024-06-01 00:00 UTC (--exclude-newer)" in (
+        " ".join(too_new.stderr.split())), too_new.stderr
+    bad = resolve("alpha", "--exclude-newer", "last tuesday")
+    assert bad.returncode == 2 and "--exclude-newer" in bad.stderr

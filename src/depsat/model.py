@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import datetime
 
 import attrs
 from packaging.requirements import Requirement
@@ -60,6 +61,8 @@ class Artifact:
     requires_python: SpecifierSet | None = None
     yanked: bool = False
     yanked_reason: str | None = None
+    upload_time: str | None = attrs.field(default=None, eq=False)
+    """PEP 700's ``upload-time`` as the index gave it (JSON pages only)."""
 
 
 DIRECT = "direct"
@@ -208,6 +211,8 @@ class ExclusionKind(enum.Enum):
     NO_BINARY = "no-binary"
     ONLY_BINARY = "only-binary"
     NEEDS_BUILD = "needs-build"
+    TOO_NEW = "too-new"
+    """Uploaded after the ``--exclude-newer`` cutoff, or not dated by its index."""
     METADATA_ERROR = "metadata-error"
     SOURCE_POLICY = "source-policy"
     INVALID_VERSION = "invalid-version"
@@ -275,6 +280,9 @@ class Request:
     """Exact mode: remove installed packages nothing requires (read-only layers excepted)."""
     allow_breaking: bool = False
     """Let the plan break installed packages' requirements (each broken one is reported)."""
+    exclude_newer: datetime | None = None
+    """Only files an index dates before this (PEP 700's ``upload-time``), as uv's
+    ``--exclude-newer``: a resolve that stays the same as new releases come."""
     preferred: Mapping[NormalizedName, Version] = attrs.field(factory=dict, eq=False,
                                                               hash=False)
     """Versions an earlier answer pinned (``-o FILE`` that exists, as uv and pip-compile

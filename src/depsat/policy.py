@@ -6,7 +6,9 @@ dropped, because explanations need to say "a 2.0 exists, but requires Python >=3
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -110,16 +112,25 @@ class CandidateFilter:
         name = candidate.name
         no_binary = self.request.no_binary_all or name in self.request.no_binary
         only_binary = self.request.only_binary_all or name in self.request.only_binary
+        dated = self.request.exclude_newer is not None and candidate.origin.kind == "index"
         reasons: list[tuple[ExclusionKind, str]] = []
         for artifact in candidate.artifacts:
-            why = self._artifact_problem(artifact, no_binary, only_binary)
+            why = self._artifact_problem(artifact, no_binary, only_binary) or (
+                self._too_new(artifact) if dated else None)
             if why is None:
                 return None
             reasons.append(why)
         kinds = {kind for kind, _ in reasons}
         kind = (ExclusionKind.NO_BINARY if ExclusionKind.NO_BINARY in kinds
                 else ExclusionKind.ONLY_BINARY if ExclusionKind.ONLY_BINARY in kinds
+                else ExclusionKind.TOO_NEW if kinds == {ExclusionKind.TOO_NEW}
                 else reasons[0][0])
+        if kind is ExclusionKind.TOO_NEW:
+            return Exclusion(candidate, kind, f"{candidate} was uploaded after "
+                             f"{_shown(self.request.exclude_newer)} (--exclude-newer)"
+                             if all(a.upload_time for a in candidate.artifacts) else
+                             f"{candidate} has a file its index does not date (PEP 700 "
+                             "upload-time), so --exclude-newer leaves it out")
         wheel_tags = sorted({str(t) for a in candidate.artifacts for t in a.tags})
         detail = "; ".join(dict.fromkeys(text for _, text in reasons))
         if kind is ExclusionKind.NO_COMPATIBLE_WHEEL and wheel_tags:
@@ -128,6 +139,18 @@ class CandidateFilter:
                 "" if any(a.kind is ArtifactKind.SDIST for a in candidate.artifacts)
                 else " and no source distribution")
         return Exclusion(candidate, kind, detail)
+
+    def _too_new(self, artifact: Artifact) -> tuple[ExclusionKind, str] | None:
+        """A file of an index uploaded after the ``--exclude-newer`` cutoff, or not dated:
+        as uv has it, a file without an ``upload-time`` cannot be shown to be older."""
+        cutoff = self.request.exclude_newer
+        assert cutoff is not None
+        uploaded = _instant(artifact.upload_time)
+        if uploaded is None:
+            return ExclusionKind.TOO_NEW, "its index gives no upload time"
+        if uploaded > cutoff:
+            return ExclusionKind.TOO_NEW, f"uploaded {_shown(uploaded)}"
+        return None
 
     def _artifact_problem(
         self, artifact: Artifact, no_binary: bool, only_binary: bool
@@ -143,3 +166,21 @@ class CandidateFilter:
                 return ExclusionKind.ONLY_BINARY, "building from source is disabled (--no-build)"
             return None
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(text: str | None) -> datetime | None:
+    """An ``upload-time`` (RFC 3339, ``Z`` or an offset) as an aware datetime; None if
+    absent or unreadable (then the file cannot be dated)."""
+    if not text:
+        return None
+    try:
+        found = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return found if found.tzinfo is not None else found.replace(tzinfo=timezone.utc)
+
+
+def _shown(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")

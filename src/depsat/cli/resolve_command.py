@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +130,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                         help="never use wheels of NAME (':all:' for every package)")
     parser.add_argument("--only-binary", action="append", default=[], metavar="NAME",
                         help="never build NAME from source (':all:' for every package)")
+    parser.add_argument("--exclude-newer", metavar="WHEN",
+                        help="only index files uploaded before WHEN: a date (2024-06-01, from "
+                             "its start, UTC), a timestamp (RFC 3339), or an age ('7 days')")
     parser.add_argument("--python-upper-bounds", action="store_true",
                         help="honour '<' and '<=' in Requires-Python (ignored by default)")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="rc2-stratified",
@@ -277,6 +282,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         allow_breaking=args.allow_breaking,
         preferred=({} if args.upgrade or not getattr(args, "output_file", None)
                    else pinned_versions(args.output_file)),
+        exclude_newer=_cutoff(args.exclude_newer) if args.exclude_newer else None,
     )
     target = _target(args, default_target)
     options = ResolveOptions(objectives=_objectives(args.objectives, settings),
@@ -325,6 +331,26 @@ def print_diagnostics(resolution: Resolution) -> None:
         print(line, file=sys.stderr)
 
 
+_AGE = re.compile(r"\s*(\d+)\s*(second|minute|hour|day|week)s?\s*", re.IGNORECASE)
+
+
+def _cutoff(text: str) -> datetime:
+    """``--exclude-newer``: a date (its start, UTC), an RFC 3339 timestamp (UTC if it says
+    no offset), or an age before now (``7 days``: the cool-down against freshly published
+    releases that uv's relative form gives)."""
+    age = _AGE.fullmatch(text)
+    if age:
+        unit = age.group(2).lower()
+        return datetime.now(timezone.utc) - timedelta(**{f"{unit}s": int(age.group(1))})
+    try:
+        found = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigurationError(f"expected a date (2024-06-01), a timestamp "
+                                 f"(2024-06-01T12:00:00Z) or an age (7 days), got {text!r}",
+                                 "--exclude-newer") from None
+    return found if found.tzinfo is not None else found.replace(tzinfo=timezone.utc)
+
+
 def _format(args: argparse.Namespace) -> str:
     """The output format: ``--json``, ``--format``, else requirements lines for an output
     file (as ``uv pip compile -o``), else the table."""
@@ -337,11 +363,13 @@ def _format(args: argparse.Namespace) -> str:
 def _memo_applies(args: argparse.Namespace) -> bool:
     """Whether a run with these options may be remembered (`depsat.cli.memo`). Not without
     the cache (the memo lives there), offline (pages of any age are read), with builds
-    (their environments are not logged), for JSON (its timings would be old), nor with an
-    output file (the memo replays what was printed, not what was written)."""
+    (their environments are not logged), for JSON (its timings would be old), with an
+    output file (the memo replays what was printed, not what was written), nor with an age
+    for ``--exclude-newer`` (the cutoff moves with the clock)."""
     return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
                 or _format(args) == "json" or getattr(args, "argv", None) is None
-                or getattr(args, "output_file", None))
+                or getattr(args, "output_file", None)
+                or (args.exclude_newer and _AGE.fullmatch(args.exclude_newer)))
 
 
 def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembered:

@@ -243,7 +243,8 @@ class DistributionSource(Source):
             artifact = Artifact(dist.kind, file.filename, file.url, dist.tags,
                                 # (nothing changes a file's hashes: the table is shared)
                                 hashes if isinstance(hashes, dict) else dict(hashes),
-                                requires_python, file.yanked, file.yanked_reason)
+                                requires_python, file.yanked, file.yanked_reason,
+                                file.upload_time)
             listed[file.url] = file
             releases.setdefault((dist.name, dist.version), []).append(artifact)
         with self._lock:  # (once a page, not once a file: PyPI's pages list thousands)
