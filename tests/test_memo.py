@@ -114,6 +114,24 @@ def test_the_same_command_answers_from_the_memo(world: dict[str, Path]) -> None:
     assert resolved.returncode != 0 and resolved.stdout != first.stdout
 
 
+def test_an_output_file_is_remembered_as_the_run_left_it(world: dict[str, Path]) -> None:
+    """With ``-o FILE``: the next identical run answers from the memo while FILE is as the
+    run wrote it (it already holds the answer; its pins are that answer's); a FILE changed
+    since is an input changed, so the command resolves again, and keeps its pins."""
+    out = world["work"] / "requirements.txt"
+    with serve(world["index"], max_age=600) as url:
+        args = ("-r", "requirements.in", "--index-url", f"{url}simple/", "-o", str(out))
+        printed, how = how_answered(world, *args)
+        assert how == "resolved" and "lib==2.0" in printed
+        written = out.read_text()
+        assert how_answered(world, *args) == (printed, "remembered")
+        assert out.read_text() == written
+        out.write_text(written.replace("lib==2.0", "lib==1.0"))  # pinned by hand
+        printed, how = how_answered(world, *args)
+        assert how == "resolved" and "lib==1.0" in printed  # (the pin is kept)
+        assert how_answered(world, *args) == (printed, "remembered")
+
+
 def test_changed_input_files_are_resolved_again(world: dict[str, Path]) -> None:
     """Requirements files (nested ones too) and the configuration file, present or not:
     after each change the answer is what a resolution gives."""

@@ -30,6 +30,8 @@ from depsat.model import PrereleaseMode
 # and the sources are imported where they are used, so that `depsat --help` and parsing
 # the command line stay cheap.
 if TYPE_CHECKING:
+    from packaging.version import Version
+
     from depsat.api import Resolution
     from depsat.config import Settings
     from depsat.encoding import Objective
@@ -203,11 +205,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         resolve,
         target_for,
     )
-    from depsat.cli.requirements_file import (
-        apply_options,
-        pinned_versions,
-        read_requirements_files,
-    )
+    from depsat.cli.requirements_file import apply_options, read_requirements_files
     from depsat.model import Request
     from depsat.sources.universe_file import load_universe_file
 
@@ -280,8 +278,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         ignore_installed=args.reinstall,
         sync=args.exact,
         allow_breaking=args.allow_breaking,
-        preferred=({} if args.upgrade or not getattr(args, "output_file", None)
-                   else pinned_versions(args.output_file)),
+        preferred=_preferred(args, input_files),
         exclude_newer=_cutoff(args.exclude_newer) if args.exclude_newer else None,
     )
     target = _target(args, default_target)
@@ -331,6 +328,20 @@ def print_diagnostics(resolution: Resolution) -> None:
         print(line, file=sys.stderr)
 
 
+def _preferred(args: argparse.Namespace,
+               input_files: dict[str, str | None] | None) -> dict[NormalizedName, Version]:
+    """The pins of an existing ``-o`` file (none with ``-U``); the file is an input (for
+    the memo, as it was read)."""
+    from depsat.cli.requirements_file import pinned_versions
+
+    output = getattr(args, "output_file", None)
+    if not output:
+        return {}
+    if input_files is not None:
+        input_files[os.path.abspath(output)] = memo.file_digest(output)
+    return {} if args.upgrade else pinned_versions(output)
+
+
 _AGE = re.compile(r"\s*(\d+)\s*(second|minute|hour|day|week)s?\s*", re.IGNORECASE)
 
 
@@ -363,12 +374,12 @@ def _format(args: argparse.Namespace) -> str:
 def _memo_applies(args: argparse.Namespace) -> bool:
     """Whether a run with these options may be remembered (`depsat.cli.memo`). Not without
     the cache (the memo lives there), offline (pages of any age are read), with builds
-    (their environments are not logged), for JSON (its timings would be old), with an
-    output file (the memo replays what was printed, not what was written), nor with an age
-    for ``--exclude-newer`` (the cutoff moves with the clock)."""
+    (their environments are not logged), for JSON (its timings would be old), nor with an
+    age for ``--exclude-newer`` (the cutoff moves with the clock). With ``-o FILE`` the memo
+    holds FILE's digest as the run left it: an unchanged FILE already holds what a replay
+    would write, and its pins are those that answer gave."""
     return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
                 or _format(args) == "json" or getattr(args, "argv", None) is None
-                or getattr(args, "output_file", None)
                 or (args.exclude_newer and _AGE.fullmatch(args.exclude_newer)))
 
 
@@ -439,6 +450,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(printed.stdout)
     if args.output_file and printed.code == EXIT_OK:
         _write_output(Path(args.output_file), printed.stdout, args.argv)
+        input_files[os.path.abspath(args.output_file)] = memo.file_digest(args.output_file)
     # Not a run that read a file by URL: the memo's checks cover pages and local files, not
     # what a server sends for a file's URL next time.
     request = resolution.universe.request
