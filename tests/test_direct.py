@@ -222,9 +222,13 @@ def test_a_project_directory_that_needs_a_build_is_explained(roots: tuple[Path, 
                        'dynamic = ["dependencies"]\n')
     unversioned = _project(tmp_path / "unversioned",
                            '[project]\nname = "unversioned"\ndynamic = ["version"]\n')
+    malformed = _project(tmp_path / "malformed", '[project]\nname = "malformed"\n'
+                         'version = "1.0"\ndependencies = "app"\n')
     cases = [
         (f"dynamic @ {dynamic.as_uri()}",
          "dynamic 1.0 cannot be used: needs a build to know its dependencies"),
+        (f"malformed @ {malformed.as_uri()}",
+         "[project] dependencies are not lists of strings"),
         (f"unversioned @ {unversioned.as_uri()}", "no source offers that file as a release"),
     ]
     for requirement, said in cases:

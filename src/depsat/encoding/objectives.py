@@ -9,8 +9,8 @@ requirements as possible (only when breaking is allowed at all: otherwise they a
 removing a package is the only way out; with breaking allowed, pip's behaviour of leaving
 installed packages in place wins), fewest downgrades, keep installed versions, keep the
 versions an earlier answer pinned, newest versions of what the user named, newest of the
-rest, fewest packages. Tiers about installed packages
-are empty when nothing is installed.
+rest, fewest packages. Tiers about installed packages are empty when nothing is installed,
+`keep-locked` when nothing was pinned before.
 
 "Newest" is defined by rank: for each project, its usable versions are sorted newest first
 and numbered 0, 1, 2, …; a project installed at rank r costs r ("r steps below the newest

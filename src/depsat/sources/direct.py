@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import attrs
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -136,13 +137,14 @@ class DirectSource(DistributionSource):
         try:
             data = tomllib.loads(read_file(path, self.client.read_log).decode("utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            return self._skipped(f"skipped: no readable pyproject.toml ({exc}); depsat reads a "
-                              "project's static [project] table and builds no project", shown)
+            return self._skipped(f"skipped: no readable pyproject.toml ({exc}); depsat reads "
+                                 "a project's static [project] table and builds no project",
+                                 shown)
         table = data.get("project")
         dynamic = table.get("dynamic", []) if isinstance(table, dict) else []
         if not isinstance(table, dict) or "version" in dynamic or "version" not in table:
-            return self._skipped("skipped: its pyproject.toml has no static [project] name and "
-                              "version; only its build could tell them", shown)
+            return self._skipped("skipped: its pyproject.toml has no static [project] name "
+                                 "and version; only its build could tell them", shown)
         try:
             version = Version(str(table["version"]))
             requires_python = (SpecifierSet(table["requires-python"])
@@ -150,8 +152,8 @@ class DirectSource(DistributionSource):
         except (InvalidVersion, InvalidSpecifier, TypeError) as exc:
             return self._skipped(f"skipped: invalid [project] table: {exc}", shown)
         if canonicalize_name(str(table.get("name", ""))) != name:
-            return self._skipped(f"skipped: its project is {table.get('name')!r}, not {name}",
-                              shown)
+            return self._skipped(f"skipped: its project is {table.get('name')!r}, not "
+                                 f"{name}", shown)
         origin = Origin(DIRECT, shown, url, editable=editable)
         candidate = Candidate(name=name, version=version, origin=origin,
                               requires_python=requires_python,
@@ -170,24 +172,27 @@ class DirectSource(DistributionSource):
             if self.metadata_builder is not None:  # (built when it is read)
                 return file_url_path(candidate.origin.location)
             return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
-        lines: list[tuple[Any, NormalizedName | None]] = [
-            (line, None) for line in table.get("dependencies", [])]
+        base = table.get("dependencies", [])
         optional = table.get("optional-dependencies", {})
+        if not _strings(base) or not isinstance(optional, dict) or not all(
+                _strings(extra_lines) for extra_lines in optional.values()):
+            return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
+                                       f"{shown}: [project] dependencies are not lists of "
+                                       "strings")
+        lines: list[tuple[str, NormalizedName | None]] = [(line, None) for line in base]
         for extra, extra_lines in optional.items():
             lines += [(line, canonicalize_name(extra)) for line in extra_lines]
         requires = []
         for line, extra in lines:
             try:
                 requirement = Requirement(line)
-            except (InvalidRequirement, TypeError) as exc:
+            except InvalidRequirement as exc:
                 return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
                                            f"{shown}: invalid dependency {line!r}: {exc}")
-            if extra is not None:
+            if extra is not None:  # (as core metadata says an extra's requirement)
                 marker = f'extra == "{extra}"'
-                requirement = Requirement(
-                    f"{str(requirement).split(';')[0].strip()} ; "
-                    + (f"({requirement.marker}) and {marker}" if requirement.marker
-                       else marker))
+                requirement.marker = Marker(f"({requirement.marker}) and {marker}"
+                                            if requirement.marker else marker)
             requires.append(requirement)
         return attrs.evolve(candidate, requires=tuple(requires),
                             provides_extras=frozenset(map(canonicalize_name, optional)))
@@ -196,3 +201,7 @@ class DirectSource(DistributionSource):
         """None, with a warning naming the project directory."""
         self._warn(message, culprit)
         return None
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
