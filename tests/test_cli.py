@@ -346,3 +346,25 @@ def test_exclude_newer_keeps_to_what_the_index_dated_before_the_cutoff(tmp_path:
         " ".join(too_new.stderr.split())), too_new.stderr
     bad = resolve("alpha", "--exclude-newer", "last tuesday")
     assert bad.returncode == 2 and "--exclude-newer" in bad.stderr
+
+
+def test_an_override_replaces_every_requirement_on_its_package(tmp_path: Path) -> None:
+    """uv's --override: app 1.0 caps lib<2 wrongly; the override makes every requirement
+    on lib ask for lib>=2 instead, yours too, so lib 2.0 is taken; without it, no plan."""
+    simple = build_index({"app": {"1.0": {"requires": ["lib<2"]}},
+                          "tool": {"1.0": {"requires": ["lib[fast]<2 ; python_version >= '3'"]}},
+                          "lib": {"1.0": {}, "2.0": {}}}, tmp_path / "idx")
+    overrides = tmp_path / "overrides.txt"
+    overrides.write_text("lib>=2\n")
+
+    def resolve(*args: str) -> subprocess.CompletedProcess[str]:
+        return depsat("resolve", *args, "--index-url", simple.as_uri(), "--no-config",
+                      "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
+
+    assert resolve("app", "lib==2.0").returncode == 1
+    run = resolve("app", "tool", "lib==2.0", "--override", str(overrides))
+    assert run.returncode == 0, run.stderr
+    assert [line for line in run.stdout.splitlines() if "==" in line] == [
+        "app==1.0", "lib==2.0", "tool==1.0"]
+    overrides.write_text("lib>=2 ; python_version < '3'\n")  # (holds nowhere here)
+    assert resolve("app", "--override", str(overrides)).stdout.splitlines()[1] == "lib==1.0"

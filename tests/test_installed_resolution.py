@@ -15,6 +15,7 @@ from strategies import (
     full_cost,
     installed_candidates,
     installed_world,
+    requirement,
     universe_data,
 )
 
@@ -33,6 +34,19 @@ def _solve(data: dict[str, Any], installed: list[Candidate], **switches: Any) ->
     request = attrs.evolve(request_from_universe_file(world), installed=tuple(installed),
                            **switches)
     return resolve(request, [world.source], target_for(world))
+
+
+@SETTINGS
+@given(st.data())
+def test_overrides_replace_requirements_as_the_verifier_reads_them(draw: st.DataObject,
+                                                                  ) -> None:
+    """uv's overrides (`Request.overrides`, with markers that may or may not hold) against
+    brute force over what the verifier, reading them on its own, accepts."""
+    data = draw.draw(universe_data())
+    overrides = tuple(Requirement(text) for text in draw.draw(st.lists(
+        requirement(list(data["packages"])), min_size=1, max_size=2,
+        unique_by=lambda text: text.split("[")[0].rstrip("<>=!0123456789.abc ;_'\"")[:1])))
+    _verified_and_optimal(_solve(data, [], overrides=overrides))
 
 
 def _verified_and_optimal(result: Any) -> bool:

@@ -33,7 +33,7 @@ from depsat.sources.memory import MemorySource
 from depsat.target import Target
 
 __all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "Project", "SourcePolicy",
-           "Universe", "discover", "is_from", "meets"]
+           "Universe", "discover", "is_from", "meets", "override_text"]
 
 @attrs.frozen(slots=True)
 class Admission:
@@ -162,6 +162,17 @@ def meets(requirement: Requirement, candidate: Candidate) -> bool:
     if requirement.url:
         return is_from(candidate, requirement.url)
     return requirement.specifier.contains(candidate.version, prereleases=True)
+
+
+def override_text(requirement: Requirement, override: Requirement) -> str:
+    """`requirement` asking for `override`'s versions (or file) instead: its name, extras
+    and marker kept (an override says which releases, not which extras)."""
+    extras = sorted(requirement.extras)
+    text = requirement.name + (f"[{','.join(extras)}]" if extras else "")
+    text += f" @ {override.url}" if override.url else str(override.specifier)
+    if requirement.marker:
+        text += f" ; {requirement.marker}"  # (the space before ";" ends a URL)
+    return text
 
 
 def _direct_matches(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
@@ -400,6 +411,11 @@ class _Discovery:
         self.diagnostics: list[Diagnostic] = []
         self._matcher = SpecifierMatcher()
         self._by_requirement: dict[int, _Read] = {}
+        self._overrides = {canonicalize_name(o.name): o for o in request.overrides
+                           if o.marker is None or o.marker.evaluate(dict(target.markers))}
+        self._overridden: dict[int, tuple[Requirement, Requirement]] = {}
+        """id(requirement) -> (it, its overridden form), one object each (`dependency`
+        reads a requirement's identity)."""
         self._names: dict[str, NormalizedName] = {}
         self._queued: dict[tuple[NormalizedName, NormalizedName | None], int] = {}
         """Candidates (mask over the project's) already queued with that extra by
@@ -528,12 +544,26 @@ class _Discovery:
             self._marker_cache[key] = cached
         return cached
 
+    def _override(self, requirement: Requirement) -> Requirement:
+        """`requirement` with its package's override's versions (or file), if it has one:
+        the same object each time for the same requirement."""
+        override = self._overrides.get(canonicalize_name(requirement.name))
+        if override is None:
+            return requirement
+        known = self._overridden.get(id(requirement))
+        if known is None or known[0] is not requirement:
+            replaced = Requirement(override_text(requirement, override))
+            known = self._overridden[id(requirement)] = (requirement, replaced)
+        return known[1]
+
     def dependency(
         self,
         requirement: Requirement,
         parent: Candidate | None,
         parent_extra: NormalizedName | None,
     ) -> Dependency:
+        if self._overrides:
+            requirement = self._override(requirement)
         read = self._by_requirement.get(id(requirement))
         if read is None or read.requirement is not requirement:
             name = self._names.get(requirement.name) or self._canonical_name(requirement.name)

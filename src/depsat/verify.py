@@ -71,16 +71,23 @@ def verify(
         by_name[candidate.name] = candidate
     chosen_extras = {name: {canonicalize_name(e) for e in values}
                      for name, values in extras.items()}
+    # uv's overrides, read here again: where one holds, it says which versions (or file)
+    # a requirement on its package accepts.
+    overrides = {canonicalize_name(o.name): o for o in universe.request.overrides
+                 if o.marker is None or o.marker.evaluate(environment)}
 
     def satisfied(requirement: Requirement) -> str | None:
         name = canonicalize_name(requirement.name)
         candidate = by_name.get(name)
         if candidate is None:
             return f"{requirement} is not installed"
-        if requirement.url and not _from(candidate, requirement.url):
+        override = overrides.get(name)
+        wanted = requirement if override is None else override
+        if wanted.url and not _from(candidate, wanted.url):
             return (f"{requirement} is not met by {candidate.version} from {candidate.origin}, "
                     "another file")
-        if not requirement.specifier.contains(candidate.version, prereleases=True):
+        if not wanted.url and not wanted.specifier.contains(candidate.version,
+                                                            prereleases=True):
             return f"{requirement} is not met by {candidate.version}"
         for extra in requirement.extras:
             extra = canonicalize_name(extra)

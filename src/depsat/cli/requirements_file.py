@@ -43,6 +43,8 @@ class RequirementsFiles:
     editables: list[str] = attrs.Factory(list)
     """Those of `requirements` given with ``-e``: project directories, taken as editable."""
     constraints: list[str] = attrs.Factory(list)
+    overrides: list[str] = attrs.Factory(list)
+    """From ``--override`` files (their requirement lines; their options are not read)."""
     index_url: str | None = None
     extra_index_urls: list[str] = attrs.Factory(list)
     find_links: list[str] = attrs.Factory(list)
@@ -64,8 +66,9 @@ _EDITABLE = ("-e", "--editable")
 def read_requirements_files(requirement_files: list[str], constraint_files: list[str], *,
                             digests: dict[str, str | None] | None = None,
                             extras: Sequence[str] = (), all_extras: bool = False,
-                            groups: Sequence[str] = ()) -> RequirementsFiles:
-    """Read the ``-r`` and then the ``-c`` files. `digests` collects each file read
+                            groups: Sequence[str] = (),
+                            override_files: Sequence[str] = ()) -> RequirementsFiles:
+    """Read the ``-r``, the ``-c`` and the ``--override`` files. `digests` collects each file read
     (`memo.file_digest` of what was read, by absolute path). A ``-r pyproject.toml`` gives
     its project's dependencies, with those of `extras` (or of all, `all_extras`) and of the
     dependency `groups` (PEP 735), as ``uv pip compile pyproject.toml`` takes them."""
@@ -80,6 +83,10 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:
         _read(path, found, constraints=True, seen=frozenset(), digests=digests)
+    for path in override_files:
+        overriding = RequirementsFiles()
+        _read(path, overriding, constraints=True, seen=frozenset(), digests=digests)
+        found.overrides += overriding.constraints
     if (extras or all_extras or groups) and not projects:
         raise ConfigurationError(
             "extras and dependency groups are a project's: give its pyproject.toml with -r",

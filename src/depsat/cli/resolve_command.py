@@ -110,6 +110,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                              "dependencies)")
     parser.add_argument("-c", "--constraint", dest="constraint_files", action="append",
                         default=[], metavar="FILE", help="read constraints from FILE")
+    parser.add_argument("--override", dest="override_files", action="append", default=[],
+                        metavar="FILE", help="requirements that replace every requirement on "
+                                             "their packages (uv's overrides)")
     parser.add_argument("--extra", dest="extras", action="append", default=[],
                         metavar="NAME", help="with -r pyproject.toml: also this extra's "
                                              "dependencies")
@@ -211,7 +214,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
 
     files = read_requirements_files(args.requirement_files, args.constraint_files,
                                     digests=input_files, extras=args.extras,
-                                    all_extras=args.all_extras, groups=args.groups)
+                                    all_extras=args.all_extras, groups=args.groups,
+                                    override_files=args.override_files)
     apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
     requirements = [*args.requirements, *files.requirements]
     constraints = files.constraints
@@ -246,12 +250,13 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     # before `resolve` below; erased when it returns).
     progress = RichProgress() if wants_progress(args) else None
     constrained = request_from_strings(constraints).requirements
+    overriding = request_from_strings(files.overrides).requirements
+    named = (*request.requirements, *constrained, *overriding)
     direct: list[tuple[NormalizedName, str]] = []  # (the files direct references name)
-    if any(r.url for r in (*request.requirements, *constrained)):
+    if any(r.url for r in named):
         from depsat.sources.direct import is_direct_file
 
-        direct = [(canonicalize_name(r.name), r.url)
-                  for r in (*request.requirements, *constrained)
+        direct = [(canonicalize_name(r.name), r.url) for r in named
                   if r.url and is_direct_file(r.url)]
     editable = {r.url for r in map(parse_requirement, files.editables) if r.url}
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
@@ -280,6 +285,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         allow_breaking=args.allow_breaking,
         preferred=_preferred(args, input_files),
         exclude_newer=_cutoff(args.exclude_newer) if args.exclude_newer else None,
+        overrides=tuple(overriding),
     )
     target = _target(args, default_target)
     options = ResolveOptions(objectives=_objectives(args.objectives, settings),
