@@ -288,3 +288,35 @@ def test_a_direct_reference_in_metadata_is_met_by_no_release() -> None:
     assert explanation is not None
     assert f"a 2.0 depends on b @ {url}, but no source offers that file as a release of b, " \
         "and nothing installed came from it" in " ".join(explanation.sentences)
+
+
+def test_releases_that_need_a_build_are_named_as_such() -> None:
+    """A group of releases whose metadata only a build would give (sdists without static
+    metadata) reads as one clause with its subject, and the fix names --build-metadata."""
+    from packaging.utils import canonicalize_name as canonical
+    from packaging.version import Version
+
+    from depsat.api import request_from_strings
+    from depsat.model import Candidate, ExclusionKind, Origin
+    from depsat.sources.base import MetadataUnavailable, Source
+    from depsat.sources.index import NEEDS_BUILD_DETAIL
+    from depsat.target import Target
+
+    class Unbuilt(Source):
+        name = "unbuilt"
+
+        def candidates(self, project: Any) -> list[Candidate]:
+            if project != "app":
+                return []
+            return [Candidate(name=canonical("app"), version=Version(v),
+                              origin=Origin("index", "unbuilt")) for v in ("2.0", "1.0")]
+
+        def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
+            return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
+
+    result = resolve(request_from_strings(["app"]), [Unbuilt()], Target.for_python("3.12"))
+    explanation = explain(result)
+    assert explanation is not None
+    text = " ".join(explanation.text().split())
+    assert "all versions of app need a build to know their dependencies" in text, text
+    assert any("--build-metadata" in fix.text for fix in explanation.fixes)

@@ -155,6 +155,9 @@ def _exclusion_text(name: str, group: Sequence[Exclusion], existing: Sequence[Ve
                 f"and the target is Python {target_python}")
     if kind is ExclusionKind.NO_COMPATIBLE_WHEEL:
         return f"{who} {_plural(2 if many else 1, 'has', 'have')} no wheel for the target"
+    if kind is ExclusionKind.NEEDS_BUILD:
+        return (f"{who} {_plural(2 if many else 1, 'needs', 'need')} a build to know "
+                f"{_plural(2 if many else 1, 'its', 'their')} dependencies")
     if kind is ExclusionKind.TOO_NEW:
         return (f"{who} {_plural(2 if many else 1, 'is', 'are')} newer than the "
                 "--exclude-newer cutoff, or not dated by the index")
