@@ -333,6 +333,10 @@ def test_cli_flag(index: BaseUrl, tmp_path: Path) -> None:
     without = depsat("--json")
     assert without.returncode == 1, without.stderr
     assert "needs a build" in without.stdout
+    # Said in one warning too, as a plan found without them may be older than pip's.
+    said = depsat("--format", "requirements")
+    assert ("warning: left out, as their metadata needs a build: needs-build 1.0 "
+            "(--build-metadata runs their build backends to read it)") in said.stderr
     built = depsat("--build-metadata", "--format", "requirements")
     assert built.returncode == 0, built.stderr
     pins = [line for line in built.stdout.splitlines() if not line.startswith(" ")]

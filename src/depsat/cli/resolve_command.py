@@ -24,7 +24,7 @@ from depsat.cli.source_options import (
     load_config,
 )
 from depsat.errors import ConfigurationError
-from depsat.model import PrereleaseMode
+from depsat.model import ExclusionKind, PrereleaseMode
 
 # The resolver (depsat.api, and through it the encoder, PySAT and the solvers), the report
 # and the sources are imported where they are used, so that `depsat --help` and parsing
@@ -326,6 +326,15 @@ def diagnostic_lines(resolution: Resolution) -> list[str]:
     lines = [f"warning: {line}" for line in warning_lines(resolution.diagnostics)]
     lines += [f"warning: the plan breaks an installed package: {broken}"
               for broken in (resolution.plan.broken if resolution.plan else ())]
+    unbuilt = {name: [e.candidate for e in project.exclusions
+                      if e.kind is ExclusionKind.NEEDS_BUILD]
+               for name, project in sorted(resolution.universe.projects.items())}
+    named = [f"{name} ({len(left)} releases)" if len(left) > 1 else f"{name} {left[0].version}"
+             for name, left in unbuilt.items() if left]
+    if named:  # (a plan without them may be older than pip's or uv's, which build them)
+        lines.append(f"warning: left out, as their metadata needs a build: "
+                     f"{', '.join(named)} (--build-metadata runs their build backends to "
+                     "read it)")
     return lines
 
 
