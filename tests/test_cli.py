@@ -368,3 +368,14 @@ def test_an_override_replaces_every_requirement_on_its_package(tmp_path: Path) -
         "app==1.0", "lib==2.0", "tool==1.0"]
     overrides.write_text("lib>=2 ; python_version < '3'\n")  # (holds nowhere here)
     assert resolve("app", "--override", str(overrides)).stdout.splitlines()[1] == "lib==1.0"
+
+
+def test_requirements_may_come_among_the_options() -> None:
+    """As pip and uv take them: ``depsat resolve webapp --format requirements templating<3``;
+    an unknown option is still refused."""
+    run = depsat("resolve", "--universe", str(EXAMPLE), "webapp", "--format", "requirements",
+                 "templating<3")
+    assert run.returncode == 0, run.stderr
+    assert "templating==2.2.0" in run.stdout.splitlines()
+    bad = depsat("resolve", "--universe", str(EXAMPLE), "webapp", "--bogus", "x")
+    assert bad.returncode == 2 and "unrecognized arguments: --bogus x" in bad.stderr

@@ -17,7 +17,7 @@ from depsat.errors import DepsatError
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["entry", "main"]
+__all__ = ["entry", "main", "parse_arguments"]
 
 EXIT_OK = 0
 EXIT_UNSATISFIABLE = 1
@@ -42,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(arguments: Sequence[str]) -> argparse.Namespace:
+    """The command line, its requirements anywhere among the options, as pip and uv take
+    them (``depsat resolve a --index-url URL b``; argparse alone takes them in one run)."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(list(arguments))
+    if rest and (not hasattr(args, "requirements") or any(r.startswith("-") for r in rest)):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if rest:
+        args.requirements = [*args.requirements, *rest]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from depsat.cli import memo
 
@@ -49,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Before the parser: it loads packaging and the sources (60 ms), the memo's answer
     # takes a few.
     remembered = memo.recall(arguments)
-    args = None if remembered is not None else build_parser().parse_args(arguments)
+    args = None if remembered is not None else parse_arguments(arguments)
     try:
         if remembered is not None:
             sys.stderr.write(remembered.stderr)

@@ -214,11 +214,11 @@ def _url_credentials(argv: Sequence[str]) -> list[str]:
     configuration file), with the credentials in them: the memo keeps no credentials, so
     asking a page again with those the run took from a URL needs that URL again. (This
     parses the command line, which loads the resolver's option modules: only then.)"""
-    from depsat.cli import build_parser
+    from depsat.cli import parse_arguments
     from depsat.cli.requirements_file import apply_options, read_requirements_files
     from depsat.cli.source_options import load_config, source_locations
 
-    args = build_parser().parse_args(list(argv))
+    args = parse_arguments(argv)
     # (Unchanged since the run, or the memo would not be asked: their digests are checked.)
     apply_options(args, read_requirements_files(args.requirement_files,
                                                 args.constraint_files))
