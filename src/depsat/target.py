@@ -6,6 +6,7 @@ resolve for another (a musllinux Alpine box, say) without running it.
 
 from __future__ import annotations
 
+import os
 import platform as _platform
 from collections.abc import Mapping
 
@@ -123,7 +124,8 @@ def platform_tags(platform: str, python: tuple[int, int]) -> tuple[Tag, ...]:
                 expanded.append(f"{legacy[(2, minor)]}_{arch}")
         platforms = [*expanded, f"linux_{arch}"]
     elif "apple" in rest or "darwin" in rest or rest == "macos":
-        platforms = list(_tags.mac_platforms((14, 0), "arm64" if arch == "aarch64" else arch))
+        platforms = list(_tags.mac_platforms(_macos_version(),
+                                             "arm64" if arch == "aarch64" else arch))
     elif "windows" in rest:
         platforms = ["win_amd64" if arch == "x86_64" else f"win_{arch}"]
     else:
@@ -131,6 +133,26 @@ def platform_tags(platform: str, python: tuple[int, int]) -> tuple[Tag, ...]:
     return tuple(_tags.cpython_tags(python, platforms=platforms)) + tuple(
         _tags.compatible_tags(python, platforms=platforms)
     )
+
+
+_MACOS_DEFAULT = (13, 0)
+"""The macOS a darwin target runs when nothing says, as uv 0.13 assumes (the oldest macOS it
+calls supported). 14.0 took wheels that macOS 13 cannot install: torch 2.12 on is built for
+macOS 14, and uv resolves torch 2.11 for the same target."""
+
+
+def _macos_version() -> tuple[int, int]:
+    """``MACOSX_DEPLOYMENT_TARGET`` (``14`` or ``14.0``), as uv and the build tools read it;
+    else `_MACOS_DEFAULT`."""
+    given = os.environ.get("MACOSX_DEPLOYMENT_TARGET", "").strip()
+    if not given:
+        return _MACOS_DEFAULT
+    major, _, minor = given.partition(".")
+    try:
+        return int(major), int(minor or 0)
+    except ValueError:
+        raise ConfigurationError(f"MACOSX_DEPLOYMENT_TARGET={given!r} is not a macOS "
+                                 "version such as 14.0", "MACOSX_DEPLOYMENT_TARGET") from None
 
 
 def _manylinux_version(rest: str, platform: str) -> tuple[int, int]:

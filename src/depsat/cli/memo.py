@@ -139,7 +139,8 @@ def memo_key(argv: Sequence[str]) -> str:
         "libc": libc,
         "depsat": _tree_stamp(package),
         "path": path_stamps,
-        "environ": sorted((k, v) for k, v in os.environ.items() if k.startswith("DEPSAT_")),
+        "environ": sorted((k, v) for k, v in os.environ.items()
+                          if k.startswith("DEPSAT_") or k == "MACOSX_DEPLOYMENT_TARGET"),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
