@@ -33,7 +33,7 @@ from depsat.sources.memory import MemorySource
 from depsat.target import Target
 
 __all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "Project", "SourcePolicy",
-           "Universe", "discover", "is_from", "meets", "override_text"]
+           "Universe", "discover", "is_from", "meets"]
 
 @attrs.frozen(slots=True)
 class Admission:
@@ -164,7 +164,7 @@ def meets(requirement: Requirement, candidate: Candidate) -> bool:
     return requirement.specifier.contains(candidate.version, prereleases=True)
 
 
-def override_text(requirement: Requirement, override: Requirement) -> str:
+def _override_text(requirement: Requirement, override: Requirement) -> str:
     """`requirement` asking for `override`'s versions (or file) instead: its name, extras
     and marker kept (an override says which releases, not which extras)."""
     extras = sorted(requirement.extras)
@@ -552,7 +552,7 @@ class _Discovery:
             return requirement
         known = self._overridden.get(id(requirement))
         if known is None or known[0] is not requirement:
-            replaced = Requirement(override_text(requirement, override))
+            replaced = Requirement(_override_text(requirement, override))
             known = self._overridden[id(requirement)] = (requirement, replaced)
         return known[1]
 
