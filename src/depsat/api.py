@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -300,10 +299,7 @@ def _path_reference(text: str) -> Requirement | None:
 
 def _project_name(directory: Path, text: str) -> str:
     """The ``[project] name`` of the pyproject.toml in `directory`."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from depsat._toml import tomllib
 
     try:
         data = tomllib.loads((directory / "pyproject.toml").read_text(encoding="utf-8"))

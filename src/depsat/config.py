@@ -26,7 +26,6 @@ depsat's own keys (``[tool.depsat]`` or the top level of ``depsat.toml``)::
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,9 @@ from typing import Any
 import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 
+from depsat._toml import tomllib
 from depsat.errors import ConfigurationError
 from depsat.source_rules import IndexStrategy, InstalledPinRule
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["CONFIG_NAMES", "IndexConfig", "Settings", "find_config", "load_settings",
            "parse_settings"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -125,10 +125,7 @@ def _read(path: str, into: RequirementsFiles, *, constraints: bool, seen: frozen
         raise ConfigurationError(f"cannot read requirements file: {exc}", path) from exc
     if digests is not None:
         digests[os.path.abspath(file)] = memo.file_digest(file, content)
-    for number, raw in enumerate(text.replace("\\\n", "").splitlines(), start=1):
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in _logical_lines(text):
         where = (path, number)
         if line.startswith("-"):
             _option(line, file, into, constraints=constraints, seen=seen, digests=digests,
@@ -178,6 +175,15 @@ def _option(line: str, file: Path, into: RequirementsFiles, *, constraints: bool
         getattr(into, field).append(value)
 
 
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(number, line) of each line that says something, continuations joined and comments
+    (from a ``#`` at the start or after a space) dropped, as pip reads them."""
+    for number, raw in enumerate(text.replace("\\\n", "").splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
 def _split(text: str, where: tuple[str, int]) -> list[str]:
     try:
         return shlex.split(text)
@@ -202,9 +208,9 @@ def pinned_versions(path: str) -> dict[NormalizedName, Version]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read the earlier output: {exc}", path) from exc
     pins: dict[NormalizedName, Version] = {}
-    for raw in text.replace("\\\n", "").splitlines():
-        line = raw.split("#", 1)[0].split(" --", 1)[0].strip()
-        if not line or line.startswith("-"):
+    for _number, line in _logical_lines(text):
+        line = line.split(" --", 1)[0].strip()  # (a pin's --hash options)
+        if line.startswith("-"):
             continue
         try:
             requirement = Requirement(line)

@@ -19,7 +19,6 @@ change; a build's answer is never remembered (`cli.resolve_command`).
 from __future__ import annotations
 
 import posixpath
-import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from depsat._toml import tomllib
 from depsat.model import (
     DIRECT,
     Artifact,
@@ -52,11 +52,6 @@ from depsat.sources.index import (
 )
 from depsat.sources.simple_api import ProjectFile
 from depsat.sources.stamps import read_file
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder

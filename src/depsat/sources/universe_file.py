@@ -37,7 +37,6 @@ An invalid requirement is an error naming the file, package and version.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,14 +48,10 @@ from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from depsat._toml import tomllib
 from depsat.errors import UniverseFileError
 from depsat.model import Artifact, ArtifactKind, Candidate, Diagnostic, Origin
 from depsat.sources.memory import MemorySource
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 __all__ = ["UniverseFile", "load_universe_file", "parse_universe"]
 
