@@ -202,7 +202,6 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     for `memo.remember`."""
     from depsat.api import (
         ResolveOptions,
-        parse_requirement,
         request_from_strings,
         request_from_universe_file,
         resolve,
@@ -258,7 +257,11 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
 
         direct = [(canonicalize_name(r.name), r.url) for r in named
                   if r.url and is_direct_file(r.url)]
-    editable = {r.url for r in map(parse_requirement, files.editables) if r.url}
+    # (the -e lines, as parsed into the request: a project directory's name is read once)
+    editables = set(files.editables)
+    editable = {parsed.url for text, parsed in zip(requirements, request.requirements,
+                                                   strict=False)
+                if text in editables and parsed.url}
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
                                    progress=progress, read_log=read_log, direct=direct,
                                    editable=editable)
