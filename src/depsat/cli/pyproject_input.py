@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from depsat._toml import tomllib
 from depsat.cli import memo
 from depsat.errors import ConfigurationError
+from depsat.sources.distfiles import DistFileError, project_dependencies
 
 __all__ = ["project_requirements"]
 
@@ -90,9 +91,10 @@ def _project_requirements(data: dict[str, object], path: str, extras: Sequence[s
                                      and (extras or all_extras)):
         raise ConfigurationError("its dependencies are dynamic: only its build backend can "
                                  "tell them, and depsat builds no project", path)
-    optional = project.get("optional-dependencies", {})
-    if not isinstance(optional, dict):
-        raise ConfigurationError("[project.optional-dependencies] is not a table", path)
+    try:
+        base, optional = project_dependencies(project)
+    except DistFileError as exc:
+        raise ConfigurationError(str(exc), path) from exc
     available = {canonicalize_name(name): name for name in optional}
     wanted = list(available) if all_extras else [canonicalize_name(e) for e in extras]
     unknown = [e for e in wanted if e not in available]
@@ -107,8 +109,7 @@ def _project_requirements(data: dict[str, object], path: str, extras: Sequence[s
         if extra in done:
             continue
         done.add(extra)
-        lines = project.get("dependencies", []) if extra is None else optional[available[extra]]
-        for line in _strings(lines, path):
+        for line in base if extra is None else optional[available[extra]]:
             try:
                 requirement = Requirement(line)
             except InvalidRequirement as exc:
@@ -119,9 +120,3 @@ def _project_requirements(data: dict[str, object], path: str, extras: Sequence[s
             else:
                 found.append(line)
     return list(dict.fromkeys(found))
-
-
-def _strings(value: object, path: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigurationError("dependencies must be a list of strings", path)
-    return value

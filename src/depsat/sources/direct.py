@@ -43,6 +43,7 @@ from depsat.model import (
     canonicalize_name,
 )
 from depsat.sources.base import MetadataUnavailable
+from depsat.sources.distfiles import DistFileError, project_dependencies
 from depsat.sources.http import CONCURRENT_FETCHES, HttpClient, redact_url
 from depsat.sources.index import (
     NEEDS_BUILD_DETAIL,
@@ -167,16 +168,13 @@ class DirectSource(DistributionSource):
             if self.metadata_builder is not None:  # (built when it is read)
                 return file_url_path(candidate.origin.location)
             return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
-        base = table.get("dependencies", [])
-        optional = table.get("optional-dependencies", {})
-        if not _strings(base) or not isinstance(optional, dict) or not all(
-                _strings(extra_lines) for extra_lines in optional.values()):
-            return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
-                                       f"{shown}: [project] dependencies are not lists of "
-                                       "strings")
+        try:
+            base, optional = project_dependencies(table)
+        except DistFileError as exc:
+            return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}")
         lines: list[tuple[str, NormalizedName | None]] = [(line, None) for line in base]
-        for extra, extra_lines in optional.items():
-            lines += [(line, canonicalize_name(extra)) for line in extra_lines]
+        for extra_name, extra_lines in optional.items():
+            lines += [(line, canonicalize_name(extra_name)) for line in extra_lines]
         requires = []
         for line, extra in lines:
             try:
@@ -196,7 +194,3 @@ class DirectSource(DistributionSource):
         """None, with a warning naming the project directory."""
         self._warn(message, culprit)
         return None
-
-
-def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)

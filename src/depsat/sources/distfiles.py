@@ -14,8 +14,8 @@ import re
 import tarfile
 import threading
 import zipfile
-from collections.abc import Iterable
-from typing import IO, cast
+from collections.abc import Iterable, Mapping
+from typing import IO, TypeGuard, cast
 
 import attrs
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
@@ -44,6 +44,7 @@ __all__ = [
     "is_static_sdist_metadata",
     "parse_core_metadata",
     "parse_dist_filename",
+    "project_dependencies",
     "sdist_pkg_info",
     "wheel_metadata",
 ]
@@ -173,6 +174,22 @@ def parse_dist_filename(filename: str, project: NormalizedName | None = None) ->
     if lower.endswith(_UNSUPPORTED_SUFFIXES):
         raise UnsupportedDistFile(f"{filename!r} is neither a wheel nor an sdist")
     raise DistFileError("neither a wheel nor an sdist")
+
+
+def project_dependencies(table: Mapping[str, object]) -> tuple[list[str], dict[str, list[str]]]:
+    """A pyproject.toml ``[project]`` table's ``dependencies`` and ``optional-dependencies``
+    as written (PEP 621), for a project directory's metadata and a ``-r pyproject.toml``
+    alike; `DistFileError` when they are not lists of strings."""
+    base = table.get("dependencies", [])
+    optional = table.get("optional-dependencies", {})
+    if not _strings(base) or not isinstance(optional, dict) or not all(
+            _strings(lines) for lines in optional.values()):
+        raise DistFileError("[project] dependencies are not lists of strings")
+    return list(base), {str(extra): list(lines) for extra, lines in optional.items()}
+
+
+def _strings(value: object) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _limited_read(stream: IO[bytes], what: str) -> bytes:
