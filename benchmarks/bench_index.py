@@ -832,9 +832,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per run; a killed run is reported as 'timeout'")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per cell (cold: each on a fresh cache); the median is kept")
-    parser.add_argument("--max-age", type=int, default=None,
-                        help="serve pages with Cache-Control: max-age=N (default: none, so "
-                             "warm runs revalidate with ETag/Last-Modified)")
+    parser.add_argument("--max-age", type=int, default=600,
+                        help="serve pages with Cache-Control: max-age=N (default 600, as "
+                             "PyPI serves its simple pages; 0: every warm run revalidates)")
+    parser.add_argument("--no-max-age", dest="max_age", action="store_const", const=None,
+                        help="no Cache-Control: freshness by heuristic from Last-Modified, "
+                             "which depends on the index's age and on the runs' order")
     parser.add_argument("--no-pep658", action="store_true",
                         help="build the index without PEP 658 metadata files, as many "
                              "mirrors and private indexes are: tools read the wheels")
