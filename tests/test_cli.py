@@ -103,8 +103,8 @@ def test_a_direct_reference_or_a_path_is_not_taken_for_its_name(tmp_path: Path) 
                           "what it is, and depsat builds no project\n"), run.stderr
     run = depsat("resolve", "--universe", str(EXAMPLE), str(tmp_path / "nowhere"))
     assert run.returncode == 2, run.stdout
-    assert "is a path or a URL, but neither a wheel's or an sdist's nor a project " \
-        "directory's" in run.stderr
+    assert "is a path or a URL, but neither a wheel's or an sdist's, a project " \
+        "directory's nor a git repository's" in run.stderr
 
 
 def test_bad_universe_file_names_it(tmp_path: Path) -> None:

@@ -236,18 +236,19 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
 def parse_requirement(text: str) -> Requirement:
     """A PEP 508 requirement, or an error that names it. As pip and uv take them, a wheel's
     or an sdist's path or URL is a direct reference to that file (named by its filename), a
-    project directory's path one to that project (named by its pyproject.toml), and a
-    relative path, alone or after ``name @``, is from the current directory."""
+    project directory's path one to that project (named by its pyproject.toml), a bare
+    ``git+URL#egg=NAME`` one to that project's repository, and a relative path, alone or
+    after ``name @``, is from the current directory."""
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        reference = _path_reference(text)
+        reference = _path_reference(text) or _vcs_reference(text)
         if reference is not None:
             return reference
         if any(mark in text for mark in ("/", "\\")):
             raise InvalidRequirementError(
-                f"{text!r} is a path or a URL, but neither a wheel's or an sdist's nor a "
-                "project directory's (depsat builds no VCS checkout)", text) from exc
+                f"{text!r} is a path or a URL, but neither a wheel's or an sdist's, a "
+                "project directory's nor a git repository's", text) from exc
         first_line = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
         raise InvalidRequirementError(f"invalid requirement {text!r}: {first_line}",
                                       text) from exc
@@ -293,6 +294,27 @@ def _path_reference(text: str) -> Requirement | None:
         return None
     try:
         return Requirement(f"{name}{extras} @ {url}{suffix}")
+    except InvalidRequirement:
+        return None
+
+
+def _vcs_reference(text: str) -> Requirement | None:
+    """``NAME @ URL`` for a bare VCS URL that names its project as pip reads it
+    (``git+https://host/repo@v1#egg=NAME``); None when `text` is no VCS URL. Without
+    ``#egg=``, only the checkout's metadata could say the name: an error asks for it."""
+    from depsat.sources.vcs import egg_name, is_vcs_url
+
+    url, semicolon, marker = text.partition(" ;")
+    url = url.strip()
+    if not is_vcs_url(url) or " " in url:
+        return None
+    name = egg_name(url)
+    if name is None:
+        raise InvalidRequirementError(
+            f"{text!r} does not say which project it is: write NAME @ {url} (or add "
+            "#egg=NAME, as pip reads it)", text)
+    try:
+        return Requirement(f"{name} @ {url}{' ;' + marker if semicolon else ''}")
     except InvalidRequirement:
         return None
 

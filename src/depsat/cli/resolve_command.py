@@ -470,10 +470,10 @@ def run(args: argparse.Namespace) -> int:
         _write_output(Path(args.output_file), printed.stdout, args.argv)
         input_files[os.path.abspath(args.output_file)] = memo.file_digest(args.output_file)
     # Not a run that read a file by URL: the memo's checks cover pages and local files, not
-    # what a server sends for a file's URL next time.
+    # what a server sends for a file's URL next time, nor where a git branch stands.
     request = resolution.universe.request
     remote = any(r.url and not r.url.startswith("file:")
-                 for r in (*request.requirements, *request.constraints))
+                 for r in (*request.requirements, *request.constraints, *request.overrides))
     if read_log is not None and not remote:
         cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         memo.remember(args.argv, cache_dir, printed, input_files=input_files,

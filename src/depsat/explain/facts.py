@@ -245,11 +245,14 @@ def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -
                      versions=tuple(existing), source=_origins(e.candidate for e in excluded),
                      detail=excluded[0].kind.value)]
     what = ("" if is_direct_file(url) else
-            " (depsat reads wheels and sdists by URL, not VCS checkouts or directories)")
+            " (depsat reads wheels, sdists, project directories and git repositories, not "
+            f"{url.partition('+')[0] if '+' in url.split(':', 1)[0] else 'this kind of URL'})")
+    offered = (f"that repository gave no project {name} (a warning says why)"
+               if url.lower().startswith("git+") else
+               f"no source offers that file as a release of {name}")
     return [Fact(kind=FactKind.NO_MATCH, package=name, target=name,
                  requirement=f"{name} @ {url}",
-                 text=f"no source offers that file as a release of {name}, and nothing "
-                      f"installed came from it{what}")]
+                 text=f"{offered}, and nothing installed came from it{what}")]
 
 
 def _project_versions(universe: Universe, name: NormalizedName) -> list[Version]:

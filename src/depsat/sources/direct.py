@@ -7,6 +7,10 @@ read as an index's files are (`DistributionSource`): a remote wheel by HTTP rang
 file in place, an sdist's PKG-INFO (or its build, with `--build-metadata`). A
 ``#sha256=`` fragment is the file's hash, checked when the file is read whole.
 
+A ``git+`` URL names a project in a git repository at a revision: checked out in the cache
+(`depsat.sources.vcs`) and read as a project directory; its candidate is shown pinned at
+the commit (``name @ git+URL@<commit>``), as `pip freeze` and `uv pip compile` write it.
+
 A ``file:`` URL of a directory names a project's source tree (``./libs/foo``, ``-e .``): its
 pyproject.toml's ``[project]`` table is read as it stands (PEP 621), as uv reads it without
 a build. A project whose version is dynamic gets no candidate (a warning says why); one whose
@@ -19,6 +23,7 @@ change; a build's answer is never remembered (`cli.resolve_command`).
 from __future__ import annotations
 
 import posixpath
+import tempfile
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +58,7 @@ from depsat.sources.index import (
 )
 from depsat.sources.simple_api import ProjectFile
 from depsat.sources.stamps import read_file
+from depsat.sources.vcs import CHECKOUTS_FORMAT, GitCheckouts, VcsError, is_vcs_url, parse_vcs_url
 
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
@@ -65,7 +71,9 @@ _FILE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 def is_direct_file(url: str) -> bool:
     """Whether `url` is a direct reference depsat reads: a wheel or an sdist over HTTP(S)
-    or ``file:``, or a ``file:`` directory (a project's source tree); not a VCS checkout."""
+    or ``file:``, a ``file:`` directory (a project's source tree), or a git repository."""
+    if url.lower().startswith("git+"):
+        return True
     path = urlsplit(url).path.lower()
     if url.lower().startswith("file:") and file_url_path(url).is_dir():
         return True
@@ -87,23 +95,35 @@ class DirectSource(DistributionSource):
         self._projects: dict[CandidateKey, Candidate | MetadataUnavailable | Path] = {}
         """A project directory's candidate key -> it with its dependencies, or why not, or
         its tree, to build when it is read (dynamic dependencies, with a builder)."""
+        self._checkouts: GitCheckouts | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         for name, url in dict.fromkeys(references):
-            if url.lower().startswith("file:") and file_url_path(url).is_dir():
-                tree = self._project(name, url, url in editable)
-                if tree is not None:
-                    found.setdefault(name, []).append(tree)
+            project: Candidate | None = None
+            if is_vcs_url(url):
+                project = self._vcs_project(name, url, url in editable)
+            elif url.lower().startswith("file:") and file_url_path(url).is_dir():
+                project = self._project(name, url, url in editable, file_url_path(url),
+                                        redact_url(url))
+            else:
+                self._file(name, url, found)
                 continue
-            parts = urlsplit(url)
-            plain = parts._replace(fragment="").geturl()
-            hashes = dict(item.split("=", 1) for item in parts.fragment.split("&")
-                          if "=" in item and item.split("=", 1)[0] in ("sha256", "sha384",
-                                                                        "sha512"))
-            file = ProjectFile(filename=unquote(posixpath.basename(parts.path)), url=plain,
-                               hashes=hashes)
-            origin = Origin(DIRECT, redact_url(url), url)
-            for listed, candidates in self._group([file], origin, name).items():
-                found.setdefault(listed, []).extend(candidates)
+            if project is not None:
+                found.setdefault(name, []).append(project)
         self._by_project = {name: tuple(cands) for name, cands in found.items()}
+
+    def _file(self, name: NormalizedName, url: str,
+              found: dict[NormalizedName, list[Candidate]]) -> None:
+        """The candidate of the wheel or sdist at `url`, into `found`."""
+        parts = urlsplit(url)
+        plain = parts._replace(fragment="").geturl()
+        hashes = dict(item.split("=", 1) for item in parts.fragment.split("&")
+                      if "=" in item and item.split("=", 1)[0] in ("sha256", "sha384",
+                                                                    "sha512"))
+        file = ProjectFile(filename=unquote(posixpath.basename(parts.path)), url=plain,
+                           hashes=hashes)
+        origin = Origin(DIRECT, redact_url(url), url)
+        for listed, candidates in self._group([file], origin, name).items():
+            found.setdefault(listed, []).extend(candidates)
 
     def candidates(self, project: NormalizedName) -> Sequence[Candidate]:
         return self._by_project.get(canonicalize_name(project), ())
@@ -125,48 +145,84 @@ class DirectSource(DistributionSource):
                             provides_extras=built.provides_extras,
                             requires_python=built.requires_python or candidate.requires_python)
 
-    def _project(self, name: NormalizedName, url: str, editable: bool) -> Candidate | None:
-        """The candidate of the project whose source tree is at `url`, from its static
-        ``[project]`` table; None (and a warning) when that cannot say its name and version."""
+    def _vcs_project(self, name: NormalizedName, url: str,
+                     editable: bool) -> Candidate | None:
+        """The candidate of the project in the git checkout `url` names (`depsat.sources.vcs`),
+        shown pinned at the commit its revision stands at; None (and a warning) when the
+        checkout fails."""
         shown = redact_url(url)
-        path = file_url_path(url) / "pyproject.toml"
+        try:
+            reference = parse_vcs_url(url)
+            checkout = self._git_checkouts().checkout(reference)
+        except VcsError as exc:
+            return self._skipped(f"skipped: {exc}", shown)
+        tree = checkout.tree / reference.subdirectory if reference.subdirectory else checkout.tree
+        if not tree.is_dir():
+            return self._skipped(f"skipped: commit {checkout.commit[:12]} has no directory "
+                                 f"{reference.subdirectory!r}", shown)
+        pinned = reference.pinned(checkout.commit, redact_url(reference.repository))
+        return self._project(name, url, editable, tree, pinned)
+
+    def _git_checkouts(self) -> GitCheckouts:
+        """The git repositories and trees: in the cache, else in a directory of this run's."""
+        if self._checkouts is None:
+            cache = None if self.client.no_cache else self.client.cache_dir
+            if cache is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="depsat-git-")
+                cache = Path(self._scratch.name)
+            self._checkouts = GitCheckouts(Path(cache) / CHECKOUTS_FORMAT,
+                                           offline=self.client.offline)
+        return self._checkouts
+
+    def close(self) -> None:
+        super().close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def _project(self, name: NormalizedName, url: str, editable: bool, tree: Path,
+                 shown: str) -> Candidate | None:
+        """The candidate of the project whose source tree `tree` is (at `url`, shown as
+        `shown`), from its static ``[project]`` table; None (and a warning) when that cannot
+        say its name and version. Warnings name the reference as written."""
+        culprit = redact_url(url)
+        path = tree / "pyproject.toml"
         try:
             data = tomllib.loads(read_file(path, self.client.read_log).decode("utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             return self._skipped(f"skipped: no readable pyproject.toml ({exc}); depsat reads "
                                  "a project's static [project] table and builds no project",
-                                 shown)
+                                 culprit)
         table = data.get("project")
         dynamic = table.get("dynamic", []) if isinstance(table, dict) else []
         if not isinstance(table, dict) or "version" in dynamic or "version" not in table:
             return self._skipped("skipped: its pyproject.toml has no static [project] name "
-                                 "and version; only its build could tell them", shown)
+                                 "and version; only its build could tell them", culprit)
         try:
             version = Version(str(table["version"]))
             requires_python = (SpecifierSet(table["requires-python"])
                                if "requires-python" in table else None)
         except (InvalidVersion, InvalidSpecifier, TypeError) as exc:
-            return self._skipped(f"skipped: invalid [project] table: {exc}", shown)
+            return self._skipped(f"skipped: invalid [project] table: {exc}", culprit)
         if canonicalize_name(str(table.get("name", ""))) != name:
             return self._skipped(f"skipped: its project is {table.get('name')!r}, not "
-                                 f"{name}", shown)
+                                 f"{name}", culprit)
         origin = Origin(DIRECT, shown, url, editable=editable)
         candidate = Candidate(name=name, version=version, origin=origin,
                               requires_python=requires_python,
-                              artifacts=(Artifact(ArtifactKind.SDIST,
-                                                  posixpath.basename(url.rstrip("/")), url),))
-        self._projects[candidate.key] = self._static_metadata(candidate, table, dynamic, shown)
+                              artifacts=(Artifact(ArtifactKind.SDIST, tree.name, url),))
+        self._projects[candidate.key] = self._static_metadata(candidate, table, dynamic, shown,
+                                                              tree)
         return candidate
 
     def _static_metadata(self, candidate: Candidate, table: dict[str, Any],
-                         dynamic: list[Any], shown: str,
+                         dynamic: list[Any], shown: str, tree: Path,
                          ) -> Candidate | MetadataUnavailable | Path:
         """The candidate with the dependencies its ``[project]`` table states, an extra's
         behind ``extra == "name"`` markers as in core metadata; when they are dynamic, its
         tree to build (with a builder), else why it cannot be read."""
         if "dependencies" in dynamic or "optional-dependencies" in dynamic:
             if self.metadata_builder is not None:  # (built when it is read)
-                return file_url_path(candidate.origin.location)
+                return tree
             return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
         try:
             base, optional = project_dependencies(table)
