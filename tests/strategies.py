@@ -108,6 +108,24 @@ def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int
     return stale_direct, stale_other, len(chosen)
 
 
+def lowest_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int]:
+    """``--resolution lowest``'s tiers computed independently: (steps above the oldest
+    version, for what you named; for the rest; count)."""
+    direct = universe.request.direct_names
+    old_direct = old_other = 0
+    for candidate in chosen:
+        above = _version_count(universe, candidate) - 1 - _rank(universe, candidate)
+        if candidate.name in direct:
+            old_direct += above
+        else:
+            old_other += above
+    return old_direct, old_other, len(chosen)
+
+
+def _version_count(universe: Universe, candidate: Candidate) -> int:
+    return len({c.version for c in universe.projects[candidate.name].candidates})
+
+
 def brute_force_best(
     universe: Universe,
     value: Callable[[Universe, Sequence[Candidate]], tuple[int, ...]] = cost,

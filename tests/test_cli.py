@@ -379,3 +379,44 @@ def test_requirements_may_come_among_the_options() -> None:
     assert "templating==2.2.0" in run.stdout.splitlines()
     bad = depsat("resolve", "--universe", str(EXAMPLE), "webapp", "--bogus", "x")
     assert bad.returncode == 2 and "unrecognized arguments: --bogus x" in bad.stderr
+
+
+LOWER_BOUNDS = {
+    "app": {"1.0": {"requires": ["lib>=1.0"], "sdist": False},
+            "1.1": {"requires": ["lib>=1.1"], "sdist": False},
+            "2.0": {"requires": ["lib>=2.0", "helper"], "sdist": False}},
+    "lib": {v: {"sdist": False} for v in ("1.0", "1.1", "2.0", "2.1")},
+    "helper": {"1.0": {"sdist": False}, "1.5": {"sdist": False}},
+}
+
+
+@pytest.mark.parametrize("resolution", ["highest", "lowest", "lowest-direct"])
+def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) -> None:
+    """``--resolution`` as uv takes it, over one real local index: the same pins as
+    ``uv pip compile --resolution`` (on an index where uv's first choices are optimal)."""
+    import shutil
+
+    from conftest import clean_env
+
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.skip("uv is not installed in this environment")
+    build_index(LOWER_BOUNDS, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text("app>=1.1\n")
+    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), "--index-url", index,
+                  "--resolution", resolution, "--python-version", "3.12", "--no-config",
+                  "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
+    theirs = subprocess.run(
+        [uv, "pip", "compile", str(tmp_path / "requirements.in"), "--index-url", index,
+         "--resolution", resolution, "--python-version", "3.12", "--no-header",
+         "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"), "--python",
+         sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+
+    def pins(text: str) -> list[str]:
+        return sorted(line for line in text.splitlines() if "==" in line)
+
+    assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
+    assert len(pins(ours.stdout)) == (3 if resolution == "highest" else 2)

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import brute_force_best, cost, needed_extras, universe_data
+from strategies import brute_force_best, cost, lowest_cost, needed_extras, universe_data
 
 from benchmarks.generate import GeneratorConfig, generate
 from depsat.api import ResolveOptions, request_from_universe_file, resolve, target_for
+from depsat.encoding import FewestPackages, OldestDirect, OldestOther
 from depsat.model import Candidate, NormalizedName
 from depsat.solver import (
     GroupSolver,
@@ -56,6 +57,31 @@ def test_plan_is_verified_optimal_and_the_first_of_the_optimal_ones(
     by_tier = dict(zip(["newest-direct", "newest-other", "fewest-packages"],
                        cost(result.universe, result.plan.chosen), strict=True))
     assert {name: by_tier[name] for name in result.plan.costs} == dict(result.plan.costs)
+
+
+@SETTINGS
+@given(universe_data())
+def test_the_lowest_resolution_is_the_brute_force_optimum_eager_and_lazy(
+        data: dict[str, Any]) -> None:
+    """``--resolution lowest``: oldest versions, counted per project as steps above its
+    oldest usable version. Pruning is asked for and must be left out (a dominated release is
+    an older one, which this objective prefers)."""
+    lowest = (OldestDirect(), OldestOther(), FewestPackages())
+    eager = _resolve(data, ResolveOptions(objectives=lowest, lazy=False, prune=True))
+    best = brute_force_best(eager.universe, lowest_cost)
+    if eager.plan is None:
+        assert best is None, f"depsat says unsatisfiable, brute force found {best}"
+        return
+    assert verify(eager.universe, eager.plan.chosen,
+                  {s.name: s.extras for s in eager.plan.steps}) == []
+    assert eager.plan.versions() == best
+    assert dict(eager.plan.costs) == {
+        name: value for name, value in zip(
+            ["oldest-direct", "oldest-other", "fewest-packages"],
+            lowest_cost(eager.universe, eager.plan.chosen), strict=True)
+        if name in dict(eager.plan.costs)}
+    _assert_lazy_reaches_the_eager_optimum(
+        eager, _resolve(data, ResolveOptions(objectives=lowest, lazy=True)))
 
 
 def _same_plan(one: Any, other: Any) -> None:

@@ -32,6 +32,7 @@ from depsat.encoding import (
     Objective,
     encode,
     grow,
+    pruning_safe,
 )
 from depsat.errors import InvalidRequirementError
 from depsat.model import Candidate, CandidateKey, Diagnostic, PrereleaseMode, Request
@@ -92,8 +93,9 @@ class ResolveOptions:
     backend: SolverBackend = attrs.field(factory=StratifiedRC2)
     source_policy: SourcePolicy = attrs.field(factory=AdmitAll)
     prune: bool = True
-    """Leave dominated releases out of the optimisation (same optimum, smaller problem);
-    a failure is always explained from the full encoding."""
+    """Leave dominated releases out of the optimisation (same optimum, smaller problem)
+    when every objective is `pruning_safe`; a failure is always explained from the full
+    encoding."""
     lazy: bool | None = None
     """Read dependencies only for candidates a plan may pick, re-solving until the optimum
     uses nothing unread (exact). None: when some source's metadata costs I/O (indexes)."""
@@ -513,7 +515,9 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     rounds = 0
     # Lazy rounds grow one encoding instead of encoding everything again; pruning is left
     # out there, since a release dominated now may not be once more requirements are read.
-    prune = options.prune and not lazy
+    # Pruning keeps the optimum only under objectives that say so (not "oldest").
+    can_prune = options.prune and pruning_safe(options.objectives)
+    prune = can_prune and not lazy
     previous: Encoding | None = None
     windows: dict[NormalizedName, int] = {}  # per project, for `_siblings`
     reuse: object = None  # what the backend can reuse from the last round
@@ -540,7 +544,7 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
                 # to the end. (The lazy rounds' cores name variables of another encoding.)
                 discovery = Discovery(request, sources, target,
                                       source_policy=options.source_policy, lazy=False)
-                prune, previous, reuse, limit = options.prune, None, None, None
+                prune, previous, reuse, limit = can_prune, None, None, None
             universe = discovery.run()
             timings["discovery"] += time.perf_counter() - start
             continue

@@ -162,6 +162,10 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
                            help="leave installed packages in place even if the plan breaks "
                                 "their requirements (each broken one is reported)")
     parser.add_argument("--objectives", metavar="NAME,NAME,…", action=_ObjectivesHelp)
+    parser.add_argument("--resolution", choices=tuple(_RESOLUTIONS), default="highest",
+                        help="which versions the plan prefers, as uv's --resolution: the "
+                             "newest (highest, default), the oldest (lowest), or the oldest "
+                             "of what you name and the newest of the rest (lowest-direct)")
     add_source_arguments(parser)
 
 
@@ -291,7 +295,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         overrides=tuple(overriding),
     )
     target = _target(args, default_target)
-    options = ResolveOptions(objectives=_objectives(args.objectives, settings),
+    options = ResolveOptions(objectives=_objectives(args.objectives, settings,
+                                                    args.resolution),
                              backend=_backend(args.backend), source_policy=rules)
     try:
         return resolve(request, sources, target, options)
@@ -304,21 +309,33 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
                 close()
 
 
-def _objectives(option: str | None, settings: Settings) -> tuple[Objective, ...]:
-    """Objective tiers by name, from ``--objectives`` or the configuration file."""
-    from depsat.encoding import DEFAULT_OBJECTIVES
+_RESOLUTIONS: dict[str, dict[str, str]] = {
+    "highest": {},
+    "lowest": {"newest-direct": "oldest-direct", "newest-other": "oldest-other"},
+    "lowest-direct": {"newest-direct": "oldest-direct"},
+}
+"""``--resolution``: the tiers it puts in the place of the newest-version ones."""
+
+
+def _objectives(option: str | None, settings: Settings,
+                resolution: str = "highest") -> tuple[Objective, ...]:
+    """Objective tiers by name, from ``--objectives`` or the configuration file, with
+    ``--resolution``'s tiers in place of the newest-version ones."""
+    from depsat.encoding import DEFAULT_OBJECTIVES, OldestDirect, OldestOther
 
     names = ([n.strip() for n in option.split(",") if n.strip()] if option
              else list(settings.objectives or ()))
-    if not names:
+    if not names and resolution == "highest":
         return DEFAULT_OBJECTIVES
-    known = {o.name: o for o in DEFAULT_OBJECTIVES}
+    names = names or [o.name for o in DEFAULT_OBJECTIVES]
+    known = {o.name: o for o in (*DEFAULT_OBJECTIVES, OldestDirect(), OldestOther())}
     unknown = [n for n in names if n not in known]
     if unknown:
         where = "--objectives" if option else settings.source
         raise ConfigurationError(f"unknown objective {unknown[0]!r} (known: "
                                  f"{', '.join(known)})", where)
-    return tuple(known[n] for n in names)
+    replaced = _RESOLUTIONS[resolution]
+    return tuple(known[replaced.get(n, n)] for n in names)
 
 
 def diagnostic_lines(resolution: Resolution) -> list[str]:

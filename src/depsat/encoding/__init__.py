@@ -11,7 +11,10 @@ from depsat.encoding.objectives import (
     NewestDirect,
     NewestOther,
     Objective,
+    OldestDirect,
+    OldestOther,
     Unbroken,
+    pruning_safe,
 )
 
 __all__ = [
@@ -26,7 +29,10 @@ __all__ = [
     "NewestDirect",
     "NewestOther",
     "Objective",
+    "OldestDirect",
+    "OldestOther",
     "Unbroken",
     "encode",
     "grow",
+    "pruning_safe",
 ]

@@ -19,6 +19,7 @@ usable version"). A project not installed costs nothing in the newest tiers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from packaging.utils import NormalizedName
@@ -35,26 +36,60 @@ __all__ = [
     "NewestDirect",
     "NewestOther",
     "Objective",
+    "OldestDirect",
+    "OldestOther",
     "Unbroken",
+    "pruning_safe",
 ]
 
 
 class Objective(Protocol):
-    """A preference: soft literals over an encoding (it may add definitional hard clauses)."""
+    """A preference: soft literals over an encoding (it may add definitional hard clauses).
+
+    An objective may also say ``pruning_safe = True``: replacing a release by a better-ranked
+    one that dominates it (`depsat.encoding.dominance`) never raises its cost. Dominated
+    releases are left out of the optimisation only when every tier says so."""
 
     name: str
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]: ...
 
 
+def pruning_safe(objectives: Sequence[Objective]) -> bool:
+    """Whether dominated releases may be pruned under `objectives` (see `Objective`)."""
+    return all(getattr(objective, "pruning_safe", False) for objective in objectives)
+
+
 def _staleness(encoding: Encoding, names: list[NormalizedName]) -> list[tuple[int, int]]:
     return [(-ge, 1) for name in names for ge in encoding.staleness_ladder(name)]
+
+
+def _oldness(encoding: Encoding, names: list[NormalizedName]) -> list[tuple[int, int]]:
+    """Steps above the oldest usable version, for each project installed: the ladder's rungs
+    left false while it is installed (`staleness_ladder`), each behind a fresh literal
+    "not installed, or this rung holds"."""
+    soft = []
+    for name in names:
+        ladder = encoding.staleness_ladder(name)
+        oldest = max(encoding.universe.projects[name].ranks.values(), default=0)
+        if not oldest:
+            continue
+        installed = encoding.project_installed(name)
+        if oldest > len(ladder):  # (its oldest releases have no variable: still counted)
+            soft.append((-installed, oldest - len(ladder)))
+        for rung, ge in enumerate(ladder, 1):
+            tag = ("oldest", name, rung)
+            if not encoding.defined(tag):  # once, even when a lazy round re-asks
+                encoding.hard.append([-encoding.fresh(tag), -installed, ge])
+            soft.append((encoding.fresh(tag), 1))
+    return soft
 
 
 class NewestDirect:
     """Newest versions of the packages the user named, summed over those packages."""
 
     name = "newest-direct"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         direct = encoding.universe.request.direct_names
@@ -65,11 +100,36 @@ class NewestOther:
     """Newest versions of every other package that ends up installed."""
 
     name = "newest-other"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         direct = encoding.universe.request.direct_names
         return _staleness(encoding,
                           sorted(n for n in encoding.universe.projects if n not in direct))
+
+
+class OldestDirect:
+    """Oldest versions of the packages the user named (uv's ``--resolution lowest`` and
+    ``lowest-direct``): a project installed at rank r of n usable versions costs n-1-r. To
+    test that a project's lower bounds still hold, as CI matrices do."""
+
+    name = "oldest-direct"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        direct = encoding.universe.request.direct_names
+        return _oldness(encoding, sorted(n for n in encoding.universe.projects if n in direct))
+
+
+class OldestOther:
+    """Oldest versions of every other package that ends up installed (``--resolution
+    lowest``)."""
+
+    name = "oldest-other"
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        direct = encoding.universe.request.direct_names
+        return _oldness(encoding,
+                        sorted(n for n in encoding.universe.projects if n not in direct))
 
 
 def necessary_projects(encoding: Encoding) -> set[NormalizedName]:
@@ -105,6 +165,7 @@ class FewestPackages:
     """
 
     name = "fewest-packages"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         necessary = necessary_projects(encoding)
@@ -119,6 +180,7 @@ class Unbroken:
     ``allow_breaking``; otherwise they are hard)."""
 
     name = "unbroken"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         return [(-broken, 1) for _, broken in encoding.breakable]
@@ -129,6 +191,7 @@ class FewestRemovals:
     what nothing needs on purpose)."""
 
     name = "fewest-removals"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         universe = encoding.universe
@@ -142,6 +205,7 @@ class FewestDowngrades:
     """Move as few installed packages to an older version as possible."""
 
     name = "fewest-downgrades"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         soft: list[tuple[int, int]] = []
@@ -162,6 +226,7 @@ class KeepInstalled:
     free to move."""
 
     name = "keep-installed"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         soft: list[tuple[int, int]] = []
@@ -185,6 +250,7 @@ class KeepLocked:
     longer offered is nothing to keep."""
 
     name = "keep-locked"
+    pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         soft: list[tuple[int, int]] = []
