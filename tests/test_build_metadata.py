@@ -345,3 +345,25 @@ def test_cli_flag(index: BaseUrl, tmp_path: Path) -> None:
     again = depsat("--build-metadata", "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "solved"
     assert runs(tmp_path) == ["prepare"]
+
+
+def test_the_warning_names_only_releases_the_plan_might_have_taken(tmp_path: Path) -> None:
+    """A release left out for a build is worth a warning when the plan might have taken it:
+    not an older one than the plan's when newer ones are preferred, but with
+    ``--resolution lowest`` it is. (mixed 1.0 needs what no index has: 0.8 is taken, and
+    0.5, its neighbour, read with it.)"""
+    counter = tmp_path / "backend-runs.txt"
+    build_index({"mixed": {"0.5": needs_build(PREPARE, "mixed", counter)["1.0"],
+                           "0.8": {"sdist": False},
+                           "1.0": {"sdist": False, "requires": ["not-on-the-index"]}}},
+                tmp_path / "index")
+    for resolution, warned in (("highest", False), ("lowest", True)):
+        run = subprocess.run(
+            [sys.executable, "-m", "depsat", "resolve", "mixed", "--index-url",
+             (tmp_path / "index" / "simple").as_uri(), "--cache-dir", str(tmp_path / "cache"),
+             "--no-config", "--python-version", "3.12", "--format", "requirements",
+             "--resolution", resolution],
+            capture_output=True, text=True, timeout=120, env=clean_env(), check=False)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.splitlines()[0] == "mixed==0.8"
+        assert ("left out, as their metadata needs a build: mixed 0.5" in run.stderr) is warned

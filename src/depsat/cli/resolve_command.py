@@ -24,7 +24,7 @@ from depsat.cli.source_options import (
     load_config,
 )
 from depsat.errors import ConfigurationError
-from depsat.model import ExclusionKind, PrereleaseMode
+from depsat.model import Exclusion, ExclusionKind, PrereleaseMode
 
 # The resolver (depsat.api, and through it the encoder, PySAT and the solvers), the report
 # and the sources are imported where they are used, so that `depsat --help` and parsing
@@ -347,7 +347,7 @@ def diagnostic_lines(resolution: Resolution) -> list[str]:
     lines += [f"warning: the plan breaks an installed package: {broken}"
               for broken in (resolution.plan.broken if resolution.plan else ())]
     unbuilt = {name: [e.candidate for e in project.exclusions
-                      if e.kind is ExclusionKind.NEEDS_BUILD]
+                      if e.kind is ExclusionKind.NEEDS_BUILD and _might_matter(resolution, e)]
                for name, project in sorted(resolution.universe.projects.items())}
     named = [f"{name} ({len(left)} releases)" if len(left) > 1 else f"{name} {left[0].version}"
              for name, left in unbuilt.items() if left]
@@ -356,6 +356,23 @@ def diagnostic_lines(resolution: Resolution) -> list[str]:
                      f"{', '.join(named)} (--build-metadata runs their build backends to "
                      "read it)")
     return lines
+
+
+def _might_matter(resolution: Resolution, exclusion: Exclusion) -> bool:
+    """Whether the plan might have taken this release: its project is not in the plan, or
+    the release is one the objective prefers to the one taken (newer; older for a project
+    an oldest-version tier covers)."""
+    if resolution.plan is None:
+        return True
+    candidate = exclusion.candidate
+    taken = next((c for c in resolution.plan.chosen if c.name == candidate.name), None)
+    if taken is None:
+        return True
+    options = resolution.options
+    tiers = {objective.name for objective in (options.objectives if options else ())}
+    direct = candidate.name in resolution.universe.request.direct_names
+    oldest = ("oldest-direct" if direct else "oldest-other") in tiers
+    return candidate.version < taken.version if oldest else candidate.version > taken.version
 
 
 def print_diagnostics(resolution: Resolution) -> None:
