@@ -200,6 +200,34 @@ def test_why_reports_a_trade_off() -> None:
     assert "webapp 1.5.0 instead of 2.0.0" in report.newer[0].preference
 
 
+def test_why_names_the_preference_that_ranked_the_plan_higher(tmp_path: Path) -> None:
+    """A newer version that fits loses to a tier: the pins of an earlier ``-o`` file
+    (keep-locked) when the rest of the plan is the same, the newest versions of what you
+    require otherwise. Under ``--resolution lowest`` the question is about older versions."""
+    lock = tmp_path / "lock.txt"
+    made = depsat("resolve", "--universe", str(EXAMPLE), "-o", str(lock), "--no-memo")
+    assert made.returncode == 0, made.stderr
+    lock.write_text(lock.read_text().replace("templating==2.2.0", "templating==2.1.0"))
+    run = depsat("why", "templating", "--universe", str(EXAMPLE), "-o", str(lock))
+    assert run.returncode == 0, run.stderr
+    assert "templating 2.1.0 (install" in run.stdout  # (the pin is kept: it still fits)
+    assert ("Why not templating 2.2.0? It is possible, but the chosen plan is preferred: it "
+            "keeps the versions the output file pinned (-U or -P NAME frees them).") in (
+                " ".join(run.stdout.split()))
+    plain = depsat("why", "framework", "--universe", str(EXAMPLE))
+    assert "and the chosen plan is preferred: it has newer versions of what you require." in (
+        " ".join(plain.stdout.split()))
+    lowest = json.loads(depsat("why", "webapp", "--universe", str(EXAMPLE), "--resolution",
+                               "lowest", "--json").stdout)
+    assert lowest["prefers"] == "oldest" and lowest["version"] == "1.5.0"
+    assert lowest["newer"] == []  # (1.5.0 is its oldest usable version)
+    older = depsat("why", "templating", "webapp", "templating>=2.2", "--universe",
+                   str(EXAMPLE), "--resolution", "lowest")
+    assert "templating 2.2.0 (install" in older.stdout
+    assert "Why not templating 2.1.0?" in older.stdout
+    assert "You require templating>=2.2." in older.stdout  # (nothing about its prereleases)
+
+
 # -- CLI ---------------------------------------------------------------------------------------
 
 def depsat(*args: str) -> subprocess.CompletedProcess[str]:

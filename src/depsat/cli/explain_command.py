@@ -30,6 +30,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="time for minimising the core; past it a plain core is shown, "
                              "marked as not minimal (default: 5)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
+    parser.add_argument("-o", "--output-file", metavar="FILE",
+                        help="the file `depsat resolve -o FILE` writes: its pins are kept "
+                             "while they fit, as there (read, never written here)")
 
 
 def add_explain_parser(subparsers: Any) -> None:

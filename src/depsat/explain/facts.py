@@ -334,6 +334,9 @@ def facts_from_core(
                           groups=tuple(sorted(i for i, _ in members)),
                           label_kind=LabelKind.DEPENDENCY.value,
                           relaxable=all(label.relaxable for _, label in members)))
-    for name in sorted(on_target):
+    # Not for the package a hypothesis names: why its other versions cannot be had is beside
+    # "this version cannot be chosen".
+    supposed = {label.name for _, label in labels if isinstance(label, Hypothesis)}
+    for name in sorted(on_target.keys() - supposed):
         facts.extend(_unavailability(universe, name, on_target[name]))
     return facts

@@ -93,7 +93,7 @@ def explanation_to_json(explanation: Explanation) -> dict[str, Any]:
 
 
 def why_text(report: WhyReport) -> str:
-    """Who requires the package, then why not each newer version."""
+    """Who requires the package, then why not each version the objective prefers."""
     step = report.step
     if step is None or step.candidate is None:
         return f"{report.name} is not in the plan: nothing you require needs it."
@@ -104,7 +104,7 @@ def why_text(report: WhyReport) -> str:
     if step.note:
         lines.append(f"Note: {step.note}")
     if not report.newer:
-        lines.append(f"It is the newest usable version of {step.name}.")
+        lines.append(f"It is the {report.prefers} usable version of {step.name}.")
     for blocker in report.newer:
         if blocker.explanation is None:
             lines.append(f"Why not {step.name} {blocker.version}? It is possible, but "
@@ -127,6 +127,7 @@ def why_to_json(report: WhyReport) -> dict[str, Any]:
         "action": step.action.value if step else None,
         "reason": [{"requirement": r.requirement, "required_by": r.required_by}
                    for r in (step.chain if step else ())],
+        "prefers": report.prefers,
         "newer": [
             {"version": str(b.version),
              "possible": b.explanation is None,

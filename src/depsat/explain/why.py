@@ -1,4 +1,5 @@
-"""Why a plan has this package at this version, and what blocks a newer one.
+"""Why a plan has this package at this version, and what blocks a newer one (an older one
+under ``--resolution lowest``).
 
 "Who requires it" is the plan's reason chain. "Why not newer" is asked of the solver, not
 guessed: the newer version is added as an assumption group; if everything still holds, the
@@ -16,7 +17,7 @@ from depsat.encoding import Encoding
 from depsat.explain.analysis import Explanation, explain_encoding
 from depsat.explain.facts import Hypothesis
 from depsat.model import Exclusion, PlanStep
-from depsat.plan import Plan
+from depsat.plan import Plan, decode_plan
 from depsat.solver import Optimum, Problem, StratifiedRC2
 
 __all__ = ["Blocker", "WhyReport", "why"]
@@ -41,8 +42,12 @@ class WhyReport:
     name: NormalizedName
     step: PlanStep | None
     newer: tuple[Blocker, ...] = ()
+    """The versions the objective prefers to the one taken (newer ones; older ones when
+    `prefers` is "oldest"), each with what kept it out."""
     excluded: tuple[Exclusion, ...] = ()
-    """Newer releases that discovery left out, with the reason."""
+    """Preferred releases that discovery left out, with the reason."""
+    prefers: str = "newest"
+    """"newest", or "oldest" under an oldest-version tier (``--resolution lowest``)."""
 
     def text(self) -> str:
         from depsat.explain.render import why_text
@@ -50,17 +55,41 @@ class WhyReport:
         return why_text(self)
 
 
-def _newer_versions(encoding: Encoding, name: NormalizedName, version: Version,
-                    limit: int) -> list[Version]:
-    """The newest usable version above `version` and the one just above it (the two ends a
-    person asks about), newest first."""
+def _preferred_versions(encoding: Encoding, name: NormalizedName, version: Version,
+                        limit: int, oldest: bool) -> list[Version]:
+    """The best usable version the objective prefers to `version` and the one just past it
+    (the two ends a person asks about), best first: newer ones, or older with `oldest`."""
     project = encoding.universe.projects.get(name)
     if project is None:
         return []
-    newer = sorted({c.version for c in project.candidates if c.version > version}, reverse=True)
-    if len(newer) <= limit:
-        return newer
-    return [*newer[: limit - 1], newer[-1]]
+    better = sorted({c.version for c in project.candidates
+                     if (c.version < version if oldest else c.version > version)},
+                    reverse=not oldest)
+    if len(better) <= limit:
+        return better
+    return [*better[: limit - 1], better[-1]]
+
+
+def _prefers_oldest(encoding: Encoding, name: NormalizedName) -> bool:
+    """Whether an oldest-version tier covers `name` (and so no newest one does)."""
+    direct = name in encoding.universe.request.direct_names
+    tiers = {tier for tier, _ in encoding.tiers}
+    return ("oldest-direct" if direct else "oldest-other") in tiers
+
+
+_WHAT_A_TIER_KEEPS = {
+    "fewest-removals": "it removes fewer installed packages",
+    "unbroken": "it breaks fewer installed packages",
+    "fewest-downgrades": "it downgrades fewer installed packages",
+    "keep-installed": "it keeps what is installed (-U or -P NAME prefers newer versions)",
+    "keep-locked": "it keeps the versions the output file pinned (-U or -P NAME frees them)",
+    "newest-direct": "it has newer versions of what you require",
+    "newest-other": "it has newer versions overall",
+    "oldest-direct": "it has older versions of what you require",
+    "oldest-other": "it has older versions overall",
+    "fewest-packages": "it installs fewer packages",
+}
+"""What the chosen plan does better, by the first tier in which the other plan costs more."""
 
 
 def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
@@ -74,6 +103,10 @@ def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
     outcome = StratifiedRC2().solve(problem)
     if not isinstance(outcome, Optimum):  # pragma: no cover - a SAT check said it holds
         return "the preferences rank the chosen plan higher"
+    forced = decode_plan(encoding, outcome.model, outcome.costs).costs
+    losing = next((tier for tier, _ in encoding.tiers
+                   if forced.get(tier, 0) > plan.costs.get(tier, 0)), None)
+    reason = _WHAT_A_TIER_KEEPS.get(losing or "", "the preferences rank the chosen plan higher")
     before = {c.name: c.version for c in plan.chosen}
     after = {c.name: c.version for c in encoding.chosen(outcome.model)[0]}
     direct = encoding.universe.request.direct_names
@@ -85,27 +118,30 @@ def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
                 for name in sorted(after.keys() - before.keys())]
     changes += [f"no {name}" for name in sorted(before.keys() - after.keys())]
     if not changes:
-        return "the preferences rank the chosen plan higher"
+        return f"the chosen plan is preferred: {reason}"
     more = len(changes) - 3
     shown = changes[:3] + ([f"{more} other change{'s' if more > 1 else ''}"] if more > 0 else [])
     return "the best plan with it needs " + ", ".join(shown[:-1]) + (
-        " and " if len(shown) > 1 else "") + shown[-1]
+        " and " if len(shown) > 1 else "") + shown[-1] + f", and the chosen plan is " \
+        f"preferred: {reason}"
 
 
 def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float = 5.0,
         limit: int = 2) -> WhyReport:
-    """The reason chain of `package` in `plan`, and for up to `limit` newer versions what
-    blocks each (or that only preferences did)."""
+    """The reason chain of `package` in `plan`, and for up to `limit` versions the objective
+    prefers (newer ones; older under an oldest-version tier) what blocks each (or which
+    preference ranked the plan higher)."""
     name = canonicalize_name(package)
     step = plan.step(name)
     if step is None or step.candidate is None:
         return WhyReport(name, step)
     chosen = step.candidate.version
+    oldest = _prefers_oldest(encoding, name)
     project = encoding.universe.projects.get(name)
     excluded = tuple(e for e in (project.exclusions if project else ())
-                     if e.candidate.version > chosen)
+                     if (e.candidate.version < chosen if oldest else e.candidate.version > chosen))
     blockers: list[Blocker] = []
-    for version in _newer_versions(encoding, name, chosen, limit):
+    for version in _preferred_versions(encoding, name, chosen, limit, oldest):
         variables = [encoding.var_of[c.key] for c in (project.candidates if project else ())
                      if c.version == version]
         explanation = explain_encoding(
@@ -113,4 +149,5 @@ def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float =
             hypotheses=[(Hypothesis(name, version), [variables])])
         preference = "" if explanation is not None else _trade_off(encoding, plan, variables)
         blockers.append(Blocker(version, explanation, preference))
-    return WhyReport(name, step, tuple(blockers), excluded)
+    return WhyReport(name, step, tuple(blockers), excluded,
+                     "oldest" if oldest else "newest")
