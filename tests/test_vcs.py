@@ -235,3 +235,24 @@ def test_without_git_the_warning_says_so(world: dict[str, Any], tmp_path: Path) 
     run = _cli(world, f"gitlib @ {world['url']}", path=str(empty))
     assert run.returncode == 1
     assert "git is not installed" in run.stderr and world["url"] in run.stderr
+
+
+def test_a_projects_own_references_are_read_too(world: dict[str, Any], tmp_path: Path) -> None:
+    """A project directory that names a git project and another directory by URL, as a
+    monorepo's do: both are read (uv reads a reference's references) and pinned."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "pyproject.toml").write_text(
+        '[project]\nname = "shared"\nversion = "0.3"\ndependencies = ["extra-dep"]\n')
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1.0"\n'
+        f'dependencies = ["gitlib @ {world["url"]}@v1.0", "shared @ {shared.as_uri()}"]\n')
+    result = _resolve(world, [f"app @ {app.as_uri()}"])
+    assert _chosen(result) == {"app": "1.0", "gitlib": "1.0", "lib": "1.0", "shared": "0.3",
+                               "extra-dep": "1.0"}
+    assert verify(result.universe, result.plan.chosen, {}) == []
+    lines = requirements_lines(result)
+    assert f"gitlib @ git+{world['repo'].as_uri()}@{world['first']}" in lines
+    assert f"shared @ {shared.as_uri()}" in lines

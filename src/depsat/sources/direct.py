@@ -1,4 +1,5 @@
-"""Direct references (``name @ URL``) as a `Source`: a wheel, an sdist or a project directory.
+"""Direct references (``name @ URL``) as a `Source`: a wheel, an sdist, a project directory
+or a git project.
 
 Only the file named is offered, as the one candidate of its reference: an origin of its own
 (kind ``direct``; its name the URL without a password, its location the URL as written),
@@ -18,12 +19,18 @@ dependencies are dynamic gets one whose metadata its build backend gives, in pla
 cached, with `--build-metadata`, and that needs a build to be used otherwise. The
 pyproject.toml is stamped in the client's read log, so a remembered answer notices its
 change; a build's answer is never remembered (`cli.resolve_command`).
+
+A project directory or git project may name others by URL in its static dependencies
+(``shared @ file:///…``, ``lib @ git+https://…``, as a monorepo's do): those are read too, as
+uv reads the references of a reference. A reference in the metadata of a wheel, an sdist or
+an index's release is met only by what is installed from it.
 """
 
 from __future__ import annotations
 
 import posixpath
 import tempfile
+from collections import deque
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,7 +104,12 @@ class DirectSource(DistributionSource):
         its tree, to build when it is read (dynamic dependencies, with a builder)."""
         self._checkouts: GitCheckouts | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        for name, url in dict.fromkeys(references):
+        # The references asked for, then those in their projects' static metadata (a project
+        # directory or a git project that names another by URL, as a monorepo's do).
+        queue = deque(dict.fromkeys(references))
+        seen = set(queue)
+        while queue:
+            name, url = queue.popleft()
             project: Candidate | None = None
             if is_vcs_url(url):
                 project = self._vcs_project(name, url, url in editable)
@@ -107,8 +119,15 @@ class DirectSource(DistributionSource):
             else:
                 self._file(name, url, found)
                 continue
-            if project is not None:
-                found.setdefault(name, []).append(project)
+            if project is None:
+                continue
+            found.setdefault(name, []).append(project)
+            read = self._projects.get(project.key)
+            for requirement in read.requires if isinstance(read, Candidate) else ():
+                further = (canonicalize_name(requirement.name), requirement.url or "")
+                if requirement.url and further not in seen and is_direct_file(requirement.url):
+                    seen.add(further)
+                    queue.append(further)
         self._by_project = {name: tuple(cands) for name, cands in found.items()}
 
     def _file(self, name: NormalizedName, url: str,
