@@ -181,7 +181,9 @@ def test_the_url_is_taken_apart_as_pip_reads_it() -> None:
     assert parse_vcs_url("git+ssh://git@example.com/org/repo.git").revision is None
     for refused, said in (("hg+https://example.com/repo", "git repositories only"),
                           ("git+ext::sh -c touch% /tmp/x", "is not read"),
-                          ("git+https://example.com/repo@", "nothing after '@'")):
+                          ("git+https://example.com/repo@", "nothing after '@'"),
+                          ("git+https://example.com/repo@--upload-pack=x", "cannot name"),
+                          ("git+https://example.com/repo@HEAD~1", "cannot name")):
         with pytest.raises(VcsError, match=said):
             parse_vcs_url(refused)
     assert str(parse_requirement("git+https://example.com/repo@v1#egg=Pkg")) == (

@@ -14,9 +14,10 @@ speaks git's protocols as well; running git is what pip and poetry do too):
   is there whole or not at all, and is never written again.
 
 Only git: ``hg+``, ``svn+`` and ``bzr+`` references are refused with a message saying so.
-Git never prompts (``GIT_TERMINAL_PROMPT=0``: credentials come from the URL or git's own
-helpers), and only the transports named in `_TRANSPORTS` are allowed, so a URL cannot
-start one of git's remote helpers (``ext::``). Submodules are not checked out.
+Git never prompts (``GIT_TERMINAL_PROMPT=0``, ssh in batch mode, no input: credentials come
+from the URL, git's own helpers or ssh's agent), a revision that could not name a ref is
+refused before git sees it, and only the transports named in `_TRANSPORTS` are allowed, so
+a URL cannot start one of git's remote helpers (``ext::``). Submodules are not checked out.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _TRANSPORTS = ("https", "http", "ssh", "file", "git")
 _FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
 _HEX = re.compile(r"[0-9a-f]{4,40}")
+_NOT_IN_A_NAME = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{")
+"""What git's ref names may not hold (`git check-ref-format`); refused before a revision goes
+into a refspec or a rev-parse argument."""
 _GIT_SECONDS = 600.0
 """A limit on one git command: a clone of a large repository over a slow link takes minutes,
 a hung server should not hold the resolve forever."""
@@ -89,6 +93,8 @@ def parse_vcs_url(url: str) -> VcsReference:
         revision = unquote(revision)
         if not revision:
             raise VcsError("nothing after '@' (a branch, a tag or a commit)")
+        if revision.startswith("-") or _NOT_IN_A_NAME.search(revision):
+            raise VcsError(f"{revision!r} cannot name a branch, a tag or a commit")
     subdirectory = None
     for item in parts.fragment.split("&"):
         key, _, value = item.partition("=")
@@ -229,9 +235,12 @@ class GitCheckouts:
                "GIT_ALLOW_PROTOCOL": ":".join(_TRANSPORTS), **(environment or {})}
         for variable in ("GIT_DIR", "GIT_WORK_TREE"):
             env.pop(variable, None)
+        if "GIT_SSH" not in env and "GIT_SSH_COMMAND" not in env:
+            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"  # (no host-key or password prompt)
         try:
             done = subprocess.run(["git", *arguments], capture_output=True, text=True,
-                                  env=env, timeout=_GIT_SECONDS, check=False)
+                                  errors="replace", env=env, stdin=subprocess.DEVNULL,
+                                  timeout=_GIT_SECONDS, check=False)
         except FileNotFoundError as exc:
             raise VcsError("git is not installed (depsat runs git to read git+ "
                            "references)") from exc
