@@ -258,3 +258,88 @@ def test_a_projects_own_references_are_read_too(world: dict[str, Any], tmp_path:
     lines = requirements_lines(result)
     assert f"gitlib @ git+{world['repo'].as_uri()}@{world['first']}" in lines
     assert f"shared @ {shared.as_uri()}" in lines
+
+
+# -- [tool.uv.sources] ------------------------------------------------------------------------
+
+def _uv_project(directory: Path, dependencies: list[str], sources: str,
+                extra: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pyproject.toml").write_text(
+        f'[project]\nname = "{directory.name}"\nversion = "0.1"\n'
+        f"dependencies = {json.dumps(dependencies)}\n\n[tool.uv.sources]\n{sources}\n{extra}")
+    return directory / "pyproject.toml"
+
+
+def test_uv_sources_of_a_pyproject_are_direct_references(world: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    """``-r pyproject.toml`` as ``uv pip compile pyproject.toml`` reads it: a git source
+    (tag), an editable path source, a URL source and a workspace member become references,
+    pinned; an index source is a pin, not a reference; ``--no-sources`` takes the index."""
+    shared = tmp_path / "root" / "libs" / "shared"
+    _uv_project(shared, ["extra-dep"], "")
+    member = tmp_path / "root" / "packages" / "member"
+    _uv_project(member, [], "")
+    wheel = next((tmp_path / "index" / "files").glob("lib-1.0-*.whl"))
+    pyproject = _uv_project(
+        tmp_path / "root", ["gitlib", "shared", "lib", "member"],
+        f'gitlib = {{ git = "{world["repo"].as_uri()}", tag = "v1.0" }}\n'
+        'shared = { path = "libs/shared", editable = true }\n'
+        f'lib = {{ url = "{wheel.as_uri()}" }}\n'
+        'member = { workspace = true }\n',
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    run = _cli(world, "-r", str(pyproject))
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
+    assert f"gitlib @ git+{world['repo'].as_uri()}@{world['first']}" in lines
+    assert f"-e {shared.as_uri()}" in lines
+    assert f"lib @ {wheel.as_uri()}" in lines
+    assert f"member @ {member.as_uri()}" in lines
+    assert "extra-dep==1.0" in lines  # (shared's dependency, from the index)
+    plain = _cli(world, "-r", str(pyproject), "--no-sources")
+    assert plain.returncode == 1  # gitlib, shared and member are on no index
+    assert "gitlib" in plain.stderr and "git+" not in plain.stderr
+
+
+def test_a_git_projects_path_source_is_the_same_repository(world: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """A project in a git repository whose source is a path in the same repository (a
+    monorepo): the plan pins that repository at the same commit with the subdirectory, not
+    the cache's checkout."""
+    repository = world["repo"]
+    (repository / "pyproject.toml").write_text(
+        '[project]\nname = "gitlib"\nversion = "2.0"\ndependencies = ["subpkg"]\n'
+        '[tool.uv.sources]\nsubpkg = { path = "sub" }\n')
+    commit = _commit_all(repository)
+    result = _resolve(world, [f"gitlib @ {world['url']}@{commit}"])
+    assert _chosen(result) == {"gitlib": "2.0", "subpkg": "1.1", "lib": "1.0"}
+    assert (f"subpkg @ git+{repository.as_uri()}@{commit}#subdirectory=sub"
+            in requirements_lines(result))
+
+
+def _commit_all(repository: Path) -> str:
+    _git(repository, "add", "-A")
+    _git(repository, "commit", "--quiet", "-m", "more")
+    return _git(repository, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize(("entry", "said"), [
+    ('lib = { git = "https://example.com/r", marker = "sys_platform == \'linux\'" }',
+     "tool.uv.sources.lib has a marker"),
+    ('lib = [{ path = "a" }, { path = "b" }]', "tool.uv.sources.lib is a list of sources"),
+    ('lib = { path = "a", url = "https://example.com/a.whl" }', "needs exactly one of"),
+    ('lib = { git = "https://example.com/r", tag = "a", branch = "b" }',
+     "more than one of rev, tag and branch"),
+    ("lib = { workspace = true }", "no member of [tool.uv.workspace] is that project"),
+])
+def test_a_uv_source_that_cannot_be_read_is_an_error_naming_it(world: dict[str, Any],
+                                                               tmp_path: Path, entry: str,
+                                                               said: str) -> None:
+    pyproject = _uv_project(tmp_path / "proj", ["lib"], entry)
+    run = _cli(world, "-r", str(pyproject))
+    assert run.returncode == 2, run.stdout
+    assert said in run.stderr and str(pyproject) in run.stderr, run.stderr
+    # The same project as a reference: it cannot be used, and the explanation says why.
+    result = _resolve(world, [f"proj @ {pyproject.parent.as_uri()}"])
+    assert result.plan is None
+    assert said in " ".join(explain(result).text().split())

@@ -1,8 +1,8 @@
 """A project's pyproject.toml as a requirements input (``-r pyproject.toml``), as
 ``uv pip compile pyproject.toml`` reads it: ``[project] dependencies``, the optional ones of
 the extras asked for (``--extra``, ``--all-extras``), and dependency groups (``--group``,
-PEP 735). Static tables only: dynamic dependencies need the project built, which an error
-says."""
+PEP 735), each taken from where ``[tool.uv.sources]`` says (`depsat.sources.uv_sources`).
+Static tables only: dynamic dependencies need the project built, which an error says."""
 
 from __future__ import annotations
 
@@ -17,20 +17,38 @@ from depsat._toml import tomllib
 from depsat.cli import memo
 from depsat.errors import ConfigurationError
 from depsat.sources.distfiles import DistFileError, project_dependencies
+from depsat.sources.uv_sources import read_uv_sources
 
 __all__ = ["project_requirements"]
 
 
 def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: bool = False,
                          groups: Sequence[str] = (),
-                         digests: dict[str, str | None] | None = None) -> list[str]:
+                         digests: dict[str, str | None] | None = None,
+                         editables: list[str] | None = None,
+                         uv_sources: bool = True) -> list[str]:
     """The requirement lines `path` gives: its project's (unless only groups are asked of a
-    file without a project) and its groups'. `digests` collects the file read."""
+    file without a project) and its groups', each taken from its ``[tool.uv.sources]``
+    entry when it has one (a direct reference; not with `uv_sources` False, uv's
+    ``--no-sources``); those from editable path sources also go to `editables`. `digests`
+    collects the file read."""
     data = _toml(path, digests)
     found = []
     if "project" in data or not groups:  # (PEP 735: groups need no project)
         found += _project_requirements(data, path, extras, all_extras)
-    return found + _group_requirements(data, path, groups)
+    found += _group_requirements(data, path, groups)
+    if not uv_sources:
+        return found
+    try:
+        sources = read_uv_sources(data, Path(path).resolve().parent, path)
+    except DistFileError as exc:
+        raise ConfigurationError(str(exc).removeprefix(f"{path}: "), path) from exc
+    lines = [sources.apply(line) for line in found]
+    if editables is not None:
+        editables += [line for line, given in zip(lines, found, strict=True)
+                      if line != given and canonicalize_name(Requirement(given).name)
+                      in sources.editable]
+    return lines
 
 
 def _toml(path: str, digests: dict[str, str | None] | None) -> dict[str, object]:

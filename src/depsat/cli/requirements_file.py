@@ -67,18 +67,21 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
                             digests: dict[str, str | None] | None = None,
                             extras: Sequence[str] = (), all_extras: bool = False,
                             groups: Sequence[str] = (),
-                            override_files: Sequence[str] = ()) -> RequirementsFiles:
+                            override_files: Sequence[str] = (),
+                            uv_sources: bool = True) -> RequirementsFiles:
     """Read the ``-r``, the ``-c`` and the ``--override`` files. `digests` collects each file read
     (`memo.file_digest` of what was read, by absolute path). A ``-r pyproject.toml`` gives
     its project's dependencies, with those of `extras` (or of all, `all_extras`) and of the
-    dependency `groups` (PEP 735), as ``uv pip compile pyproject.toml`` takes them."""
+    dependency `groups` (PEP 735), as ``uv pip compile pyproject.toml`` takes them, with its
+    ``[tool.uv.sources]`` (not with `uv_sources` False)."""
     found = RequirementsFiles()
     projects = 0
     for path in requirement_files:
         if Path(path).name == "pyproject.toml":
             projects += 1
             found.requirements.extend(project_requirements(
-                path, extras=extras, all_extras=all_extras, groups=groups, digests=digests))
+                path, extras=extras, all_extras=all_extras, groups=groups, digests=digests,
+                editables=found.editables, uv_sources=uv_sources))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:

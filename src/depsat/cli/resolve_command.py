@@ -121,6 +121,10 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", dest="groups", action="append", default=[],
                         metavar="NAME", help="with -r pyproject.toml: also this dependency "
                                              "group's requirements (PEP 735)")
+    parser.add_argument("--no-sources", action="store_true",
+                        help="ignore [tool.uv.sources] in pyproject.toml files (uv's "
+                             "--no-sources): their git, path and URL sources stay index "
+                             "requirements")
     parser.add_argument("--universe", metavar="FILE",
                         help="a universe file or packse scenario (TOML/JSON) as the source")
     parser.add_argument("--python-version", metavar="X.Y[.Z]",
@@ -218,7 +222,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     files = read_requirements_files(args.requirement_files, args.constraint_files,
                                     digests=input_files, extras=args.extras,
                                     all_extras=args.all_extras, groups=args.groups,
-                                    override_files=args.override_files)
+                                    override_files=args.override_files,
+                                    uv_sources=not args.no_sources)
     apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
     requirements = [*args.requirements, *files.requirements]
     constraints = files.constraints

@@ -171,7 +171,8 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
         from depsat.sources.direct import DirectSource
 
         sources.append(DirectSource(direct, editable=editable, client=client,
-                                    metadata_builder=builder))
+                                    metadata_builder=builder,
+                                    uv_sources=not getattr(args, "no_sources", False)))
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX

@@ -31,7 +31,7 @@ from __future__ import annotations
 import posixpath
 import tempfile
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -65,6 +65,7 @@ from depsat.sources.index import (
 )
 from depsat.sources.simple_api import ProjectFile
 from depsat.sources.stamps import read_file
+from depsat.sources.uv_sources import ProjectSources, read_uv_sources, subdirectory_within
 from depsat.sources.vcs import CHECKOUTS_FORMAT, GitCheckouts, VcsError, is_vcs_url, parse_vcs_url
 
 if TYPE_CHECKING:
@@ -94,10 +95,18 @@ class DirectSource(DistributionSource):
                  editable: Collection[str] = (), client: HttpClient | None = None,
                  workers: int = CONCURRENT_FETCHES,
                  metadata_builder: MetadataBuilder | None = None,
+                 uv_sources: bool = True,
                  **http_options: Any) -> None:
-        """`editable`: the URLs of the project directories asked for as editable."""
+        """`editable`: the URLs of the project directories asked for as editable.
+        `uv_sources`: read the projects' ``[tool.uv.sources]`` (uv's ``--no-sources`` is
+        False)."""
         super().__init__(DIRECT, client, workers=workers, http_options=http_options,
                          metadata_builder=metadata_builder)
+        self._uv_sources = uv_sources
+        self._editable = set(editable)
+        """Asked for as editable, and the editable path sources of the projects read."""
+        self._sources: dict[CandidateKey, ProjectSources] = {}
+        """A project's ``[tool.uv.sources]``, for the requirements its build gives."""
         found: dict[NormalizedName, list[Candidate]] = {}
         self._projects: dict[CandidateKey, Candidate | MetadataUnavailable | Path] = {}
         """A project directory's candidate key -> it with its dependencies, or why not, or
@@ -112,9 +121,9 @@ class DirectSource(DistributionSource):
             name, url = queue.popleft()
             project: Candidate | None = None
             if is_vcs_url(url):
-                project = self._vcs_project(name, url, url in editable)
+                project = self._vcs_project(name, url, url in self._editable)
             elif url.lower().startswith("file:") and file_url_path(url).is_dir():
-                project = self._project(name, url, url in editable, file_url_path(url),
+                project = self._project(name, url, url in self._editable, file_url_path(url),
                                         redact_url(url))
             else:
                 self._file(name, url, found)
@@ -160,7 +169,10 @@ class DirectSource(DistributionSource):
                               "its pyproject.toml says")
         if isinstance(built, MetadataUnavailable):
             return built
-        return attrs.evolve(candidate, requires=built.requires,
+        sources = self._sources.get(candidate.key)
+        requires = built.requires if sources is None else tuple(
+            Requirement(sources.apply(str(r))) for r in built.requires)
+        return attrs.evolve(candidate, requires=requires,
                             provides_extras=built.provides_extras,
                             requires_python=built.requires_python or candidate.requires_python)
 
@@ -180,7 +192,16 @@ class DirectSource(DistributionSource):
             return self._skipped(f"skipped: commit {checkout.commit[:12]} has no directory "
                                  f"{reference.subdirectory!r}", shown)
         pinned = reference.pinned(checkout.commit, redact_url(reference.repository))
-        return self._project(name, url, editable, tree, pinned)
+
+        def in_repository(relative: str) -> str:
+            """A path source of this project: the same repository at the same commit."""
+            inside = subdirectory_within(reference.subdirectory or "", relative)
+            if inside is None:
+                raise DistFileError(f"the path {relative!r} leaves the repository")
+            at = f"git+{reference.repository}@{checkout.commit}"
+            return f"{at}#subdirectory={inside}" if inside else at
+
+        return self._project(name, url, editable, tree, pinned, in_repository)
 
     def _git_checkouts(self) -> GitCheckouts:
         """The git repositories and trees: in the cache, else in a directory of this run's."""
@@ -199,7 +220,8 @@ class DirectSource(DistributionSource):
             self._scratch.cleanup()
 
     def _project(self, name: NormalizedName, url: str, editable: bool, tree: Path,
-                 shown: str) -> Candidate | None:
+                 shown: str, path_url: Callable[[str], str] | None = None,
+                 ) -> Candidate | None:
         """The candidate of the project whose source tree `tree` is (at `url`, shown as
         `shown`), from its static ``[project]`` table; None (and a warning) when that cannot
         say its name and version. Warnings name the reference as written."""
@@ -229,16 +251,28 @@ class DirectSource(DistributionSource):
         candidate = Candidate(name=name, version=version, origin=origin,
                               requires_python=requires_python,
                               artifacts=(Artifact(ArtifactKind.SDIST, tree.name, url),))
+        sources = ProjectSources()
+        if self._uv_sources:
+            try:
+                sources = read_uv_sources(data, tree, shown, path_url=path_url)
+            except DistFileError as exc:
+                self._projects[candidate.key] = MetadataUnavailable(
+                    ExclusionKind.METADATA_ERROR, str(exc))
+                return candidate
+        self._sources[candidate.key] = sources
+        self._editable.update(sources.urls[n] for n in sources.editable)
         self._projects[candidate.key] = self._static_metadata(candidate, table, dynamic, shown,
-                                                              tree)
+                                                              tree, sources)
         return candidate
 
     def _static_metadata(self, candidate: Candidate, table: dict[str, Any],
                          dynamic: list[Any], shown: str, tree: Path,
+                         sources: ProjectSources,
                          ) -> Candidate | MetadataUnavailable | Path:
-        """The candidate with the dependencies its ``[project]`` table states, an extra's
-        behind ``extra == "name"`` markers as in core metadata; when they are dynamic, its
-        tree to build (with a builder), else why it cannot be read."""
+        """The candidate with the dependencies its ``[project]`` table states (from where its
+        ``[tool.uv.sources]`` says), an extra's behind ``extra == "name"`` markers as in core
+        metadata; when they are dynamic, its tree to build (with a builder), else why it
+        cannot be read."""
         if "dependencies" in dynamic or "optional-dependencies" in dynamic:
             if self.metadata_builder is not None:  # (built when it is read)
                 return tree
@@ -253,7 +287,7 @@ class DirectSource(DistributionSource):
         requires = []
         for line, extra in lines:
             try:
-                requirement = Requirement(line)
+                requirement = Requirement(sources.apply(line))
             except InvalidRequirement as exc:
                 return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
                                            f"{shown}: invalid dependency {line!r}: {exc}")

@@ -1,0 +1,191 @@
+"""uv's ``[tool.uv.sources]``: where a project's own dependencies come from.
+
+A project managed with uv names, beside its PEP 621 dependencies, the git repository, the
+directory, the URL or the workspace member that some of them are taken from::
+
+    [tool.uv.sources]
+    lib = { git = "https://github.com/org/lib", tag = "v1.2" }
+    shared = { path = "../shared", editable = true }
+    plugin = { url = "https://example.com/plugin-1.0-py3-none-any.whl" }
+    member = { workspace = true }
+    torch = { index = "pytorch" }
+
+``uv pip compile pyproject.toml`` and ``uv lock`` read them; without them the dependency
+would be resolved from an index, another distribution altogether. Here each such dependency
+line becomes a direct reference (``lib @ git+https://github.com/org/lib@v1.2``), its extras
+and marker kept, which the rest of depsat already reads. ``index`` entries are pins, read
+with the configuration (`depsat.config`) and left alone here. A source with a ``marker``, or
+a list of them, is refused with an error saying so: depsat cannot yet fall back to the index
+where the marker does not hold.
+
+No library reads this table (it is uv's own format); the rules follow uv's documentation.
+"""
+
+from __future__ import annotations
+
+import glob
+import posixpath
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from depsat._toml import tomllib
+from depsat.sources.distfiles import DistFileError
+
+__all__ = ["ProjectSources", "read_uv_sources", "subdirectory_within"]
+
+_GIT_REFERENCES = ("rev", "tag", "branch")
+
+
+@attrs.frozen(slots=True)
+class ProjectSources:
+    """A project's ``[tool.uv.sources]`` as direct references, by package."""
+
+    urls: Mapping[NormalizedName, str] = attrs.field(factory=dict)
+    """Package -> the URL its requirements become (``name @ URL``)."""
+    editable: frozenset[NormalizedName] = frozenset()
+    """Packages whose path source says ``editable = true``."""
+
+    def apply(self, line: str) -> str:
+        """`line` (a PEP 508 requirement) with its package's source as a direct reference:
+        ``lib[x]>=1 ; marker`` -> ``lib[x] @ URL ; marker``. A line naming a URL already, or
+        a package without a source, is left as it is."""
+        if not self.urls:
+            return line
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            return line  # (the caller reports it where it reports every bad line)
+        url = self.urls.get(canonicalize_name(requirement.name))
+        if url is None or requirement.url:
+            return line
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        marker = f" ; {requirement.marker}" if requirement.marker else ""
+        return f"{requirement.name}{extras} @ {url}{marker}"
+
+
+def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
+                    path_url: Callable[[str], str] | None = None) -> ProjectSources:
+    """The sources of the project whose parsed pyproject.toml is `data` and whose directory is
+    `project_dir`; `DistFileError` naming ``tool.uv.sources.NAME`` (in `where`) for an entry
+    that cannot be read. `path_url` turns a ``path`` (relative to the project) into a URL;
+    by default the directory's ``file:`` URL (a project checked out from git passes one that
+    names the same repository, so the plan pins git, not the cache's checkout)."""
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    if not isinstance(uv, dict) or uv.get("sources") is None:
+        return ProjectSources()
+    table = uv["sources"]
+    if not isinstance(table, dict):
+        raise DistFileError(f"{where}: [tool.uv.sources] is not a table")
+    to_url = path_url or (lambda relative: _path_url(project_dir, relative))
+    urls: dict[NormalizedName, str] = {}
+    editable: set[NormalizedName] = set()
+    for package, entry in table.items():
+        key = f"tool.uv.sources.{package}"
+        if isinstance(entry, list):
+            raise DistFileError(f"{where}: {key} is a list of sources (one per marker): "
+                                "depsat reads one source per package")
+        if not isinstance(entry, dict):
+            raise DistFileError(f"{where}: {key} is not a table")
+        if "marker" in entry:
+            raise DistFileError(f"{where}: {key} has a marker: depsat cannot yet take the "
+                                "index where it does not hold")
+        name = canonicalize_name(str(package))
+        url = _entry_url(entry, str(package), where, to_url, project_dir, uv)
+        if url is None:
+            continue
+        urls[name] = url
+        if entry.get("editable") is True:
+            editable.add(name)
+    return ProjectSources(urls, frozenset(editable))
+
+
+def _entry_url(entry: Mapping[str, Any], package: str, where: str,
+               to_url: Callable[[str], str], project_dir: Path,
+               uv: Mapping[str, Any]) -> str | None:
+    """The URL `package`'s source entry names; None for an ``index`` entry (a pin)."""
+    key = f"tool.uv.sources.{package}"
+    kinds = [kind for kind in ("git", "path", "url", "workspace", "index") if kind in entry]
+    if len(kinds) != 1:
+        raise DistFileError(f"{where}: {key} needs exactly one of git, path, url, workspace "
+                            f"or index (it has {', '.join(kinds) or 'none'})")
+    kind = kinds[0]
+    value = entry[kind]
+    subdirectory = entry.get("subdirectory")
+    if subdirectory is not None and not isinstance(subdirectory, str):
+        raise DistFileError(f"{where}: {key}.subdirectory is not a string")
+    fragment = f"#subdirectory={subdirectory}" if subdirectory else ""
+    if kind == "index":
+        return None
+    if kind == "workspace":
+        if value is not True:
+            raise DistFileError(f"{where}: {key}.workspace must be true")
+        return _workspace_member(uv, project_dir, package, key, where)
+    if not isinstance(value, str) or not value:
+        raise DistFileError(f"{where}: {key}.{kind} is not a string")
+    if kind == "path":
+        return to_url(value)
+    if kind == "url":
+        return value + fragment
+    given = [name for name in _GIT_REFERENCES if name in entry]
+    if len(given) > 1:
+        raise DistFileError(f"{where}: {key} gives more than one of rev, tag and branch")
+    revision = entry[given[0]] if given else None
+    if revision is not None and not isinstance(revision, str):
+        raise DistFileError(f"{where}: {key}.{given[0]} is not a string")
+    repository = value if value.startswith("git+") else f"git+{value}"
+    return repository + (f"@{revision}" if revision else "") + fragment
+
+
+def _path_url(project_dir: Path, relative: str) -> str:
+    return (project_dir / relative).resolve().as_uri()
+
+
+def _workspace_member(uv: Mapping[str, Any], root: Path, package: str, key: str,
+                      where: str) -> str:
+    """The ``file:`` URL of the workspace member named `package`: one of the directories
+    ``[tool.uv.workspace] members`` globs match (``exclude`` left out) whose pyproject.toml
+    names that project."""
+    workspace = uv.get("workspace")
+    members = workspace.get("members", []) if isinstance(workspace, dict) else []
+    excluded = workspace.get("exclude", []) if isinstance(workspace, dict) else []
+    if not isinstance(members, list) or not isinstance(excluded, list):
+        raise DistFileError(f"{where}: [tool.uv.workspace] members and exclude are lists")
+    skip = {Path(p).resolve() for pattern in excluded if isinstance(pattern, str)
+            for p in glob.glob(str(root / pattern))}
+    wanted = canonicalize_name(package)
+    for pattern in members:
+        if not isinstance(pattern, str):
+            continue
+        for found in sorted(glob.glob(str(root / pattern))):
+            directory = Path(found).resolve()
+            if directory in skip or not (directory / "pyproject.toml").is_file():
+                continue
+            if _project_name(directory / "pyproject.toml") == wanted:
+                return directory.as_uri()
+    raise DistFileError(f"{where}: {key} is a workspace member, but no member of "
+                        "[tool.uv.workspace] is that project")
+
+
+def _project_name(pyproject: Path) -> NormalizedName | None:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    project = data.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return canonicalize_name(name) if isinstance(name, str) else None
+
+
+def subdirectory_within(base: str, relative: str) -> str | None:
+    """`relative` joined to the directory `base` (both inside a repository, "/"-separated,
+    "" for its root), or None when it leaves the repository."""
+    joined = posixpath.normpath(posixpath.join(base or ".", relative))
+    if joined == ".":
+        return ""
+    return None if joined.startswith("..") or posixpath.isabs(joined) else joined
