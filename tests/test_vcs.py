@@ -204,14 +204,15 @@ def test_a_password_git_repeats_is_not_shown(world: dict[str, Any]) -> None:
 
 
 def _cli(world: dict[str, Any], *arguments: str, path: str | None = None,
-         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+         cwd: Path | None = None, output: str = "requirements",
+         ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items()
                    if not k.startswith(("PIP_", "UV_", "DEPSAT_"))}
     if path is not None:
         environment["PATH"] = path
     return subprocess.run(
         [sys.executable, "-m", "depsat", "resolve", *arguments, "--index-url", world["index"],
-         "--no-config", "--cache-dir", str(world["cache"]), "--format", "requirements"],
+         "--no-config", "--cache-dir", str(world["cache"]), "--format", output],
         capture_output=True, text=True, timeout=120, check=False, env=environment, cwd=cwd)
 
 
@@ -343,3 +344,47 @@ def test_a_uv_source_that_cannot_be_read_is_an_error_naming_it(world: dict[str, 
     result = _resolve(world, [f"proj @ {pyproject.parent.as_uri()}"])
     assert result.plan is None
     assert said in " ".join(explain(result).text().split())
+
+
+def test_what_was_installed_from_the_same_commit_is_kept(world: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    """pip recorded ``git+URL@<commit>`` (PEP 610) for gitlib installed from tag v1.0: asking
+    for ``gitlib @ git+URL@v1.0`` again keeps it, as uv does (the tag stands at that
+    commit); ``@main`` stands elsewhere, so gitlib is installed from the checkout."""
+    from envbuild import write_dist_info
+
+    site = tmp_path / "site"
+    site.mkdir()
+    write_dist_info(site, "gitlib", "1.0", requires=["lib<2"], direct_url=json.dumps(
+        {"url": world["repo"].as_uri(),
+         "vcs_info": {"vcs": "git", "commit_id": world["first"],
+                      "requested_revision": "v1.0"}}))
+    write_dist_info(site, "lib", "1.0")
+    for revision, action, version in (("@v1.0", "keep", "1.0"), ("@main", "upgrade", "1.1")):
+        run = _cli(world, f"gitlib @ {world['url']}{revision}", "--layer", str(site),
+                   "--python-version", "3.12", output="json")
+        assert run.returncode == 0, run.stderr
+        packages = {p["name"]: p for p in json.loads(run.stdout)["packages"]}
+        assert packages["gitlib"]["action"] == action, packages["gitlib"]
+        assert packages["gitlib"]["version"] == version
+    # In process: the kept distribution passes the verifier, which checks the commit itself.
+    from depsat.model import Request
+    from depsat.sources.installed import InstalledSource
+
+    environment = InstalledSource.from_paths([site], python=sys.executable)
+    installed = tuple(c for c in map(environment.visible, environment.projects()) if c)
+    http = HttpClient(cache_dir=world["cache"])
+    url = f"{world['url']}@v1.0"
+    sources = [environment, IndexSource(world["index"], "index", client=http),
+               DirectSource([(canonicalize_name("gitlib"), url)], client=http)]
+    try:
+        result = resolve_request(
+            Request(requirements=(parse_requirement(f"gitlib @ {url}"),), installed=installed),
+            sources, Target.for_python("3.12"))
+    finally:
+        for source in sources[1:]:
+            source.close()
+        http.close()
+    [gitlib] = [c for c in result.plan.chosen if c.name == "gitlib"]
+    assert gitlib.installed is not None
+    assert verify(result.universe, result.plan.chosen, {}) == []

@@ -9,7 +9,7 @@ static `Universe` that the encoder turns into clauses.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -30,6 +30,7 @@ from depsat.model import (
 from depsat.policy import CandidateFilter, prereleases_allowed
 from depsat.sources.base import MetadataUnavailable, Source
 from depsat.sources.memory import MemorySource
+from depsat.sources.vcs import commit_identity
 from depsat.target import Target
 
 __all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "Project", "SourcePolicy",
@@ -148,19 +149,44 @@ def _select(candidates: tuple[Candidate, ...], mask: int) -> tuple[Candidate, ..
     return tuple([c for i, c in enumerate(candidates) if mask >> i & 1])
 
 
-def is_from(candidate: Candidate, url: str) -> bool:
+def is_from(candidate: Candidate, url: str, pinned: Collection[str] = ()) -> bool:
     """Whether `candidate` is the file a direct reference (``name @ URL``) names: a `DIRECT`
     origin at that URL, or the distribution installed from it (PEP 610), as pip reads it.
-    Not a release of the name from an index or a find-links folder: that is another file."""
-    return (candidate.origin.kind == DIRECT and candidate.origin.location == url) or (
-        candidate.installed is not None and candidate.installed.direct_url == url)
+    Not a release of the name from an index or a find-links folder: that is another file.
+
+    `pinned`: for a git reference, the commit its revision stands at as the source read it
+    (`pinned_as`); what was installed from that commit is it too, as uv takes it (pip
+    recorded ``git+URL@<commit>``, not the branch or tag asked for)."""
+    if candidate.origin.kind == DIRECT and candidate.origin.location == url:
+        return True
+    installed = candidate.installed
+    if installed is None or installed.direct_url is None:
+        return False
+    if installed.direct_url == url:
+        return True
+    if not pinned:
+        return False
+    identity = commit_identity(installed.direct_url)
+    return identity is not None and any(commit_identity(p) == identity for p in pinned)
 
 
-def meets(requirement: Requirement, candidate: Candidate) -> bool:
+def pinned_as(project: Project | None, url: str) -> tuple[str, ...]:
+    """The commits a git reference's `DIRECT` candidates stand at (their origin's name,
+    ``git+URL@<commit>``), for `is_from`; empty for any other reference."""
+    if project is None or not url.lower().startswith("git+"):
+        return ()
+    return tuple(c.origin.name for c in project.candidates
+                 if c.origin.kind == DIRECT and c.origin.location == url)
+
+
+def meets(requirement: Requirement, candidate: Candidate,
+          project: Project | None = None) -> bool:
     """Whether `candidate`'s version, or for a direct reference the file, is what
-    `requirement` (or a constraint) asks for; prereleases included, markers not read."""
+    `requirement` (or a constraint) asks for; prereleases included, markers not read.
+    `project` (the candidate's) lets a git reference match what was installed from the
+    commit it stands at (`is_from`)."""
     if requirement.url:
-        return is_from(candidate, requirement.url)
+        return is_from(candidate, requirement.url, pinned_as(project, requirement.url))
     return requirement.specifier.contains(candidate.version, prereleases=True)
 
 
@@ -178,8 +204,9 @@ def _override_text(requirement: Requirement, override: Requirement) -> str:
 def _direct_matches(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
     """What a direct reference matches (`is_from`), and the mask."""
     mask = 0
+    pinned = pinned_as(project, url)
     for position, candidate in enumerate(project.candidates):
-        if is_from(candidate, url):
+        if is_from(candidate, url, pinned):
             mask |= 1 << position
     return _select(project.candidates, mask), mask
 

@@ -7,6 +7,7 @@ wrong decoder: markers are re-evaluated here from the raw requirements.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -83,7 +84,7 @@ def verify(
             return f"{requirement} is not installed"
         override = overrides.get(name)
         wanted = requirement if override is None else override
-        if wanted.url and not _from(candidate, wanted.url):
+        if wanted.url and not _from(candidate, wanted.url, universe):
             return (f"{requirement} is not met by {candidate.version} from {candidate.origin}, "
                     "another file")
         if not wanted.url and not wanted.specifier.contains(candidate.version,
@@ -102,7 +103,7 @@ def verify(
                 problems.append(f"your requirement {why}")
     for constraint in universe.request.constraints:
         found = by_name.get(canonicalize_name(constraint.name))
-        if found and not (_from(found, constraint.url) if constraint.url else
+        if found and not (_from(found, constraint.url, universe) if constraint.url else
                           constraint.specifier.contains(found.version, prereleases=True)):
             problems.append(f"constraint {constraint} is not met by {found.version} from "
                             f"{found.origin}")
@@ -138,9 +139,35 @@ def verify(
     return problems
 
 
-def _from(candidate: Candidate, url: str) -> bool:
+def _from(candidate: Candidate, url: str, universe: Universe) -> bool:
     """The file a direct reference names, checked here again (not `depsat.universe`'s):
-    its own origin, or the distribution installed from that URL (PEP 610)."""
-    if candidate.installed is not None and candidate.installed.direct_url == url:
+    its own origin, or the distribution installed from that URL (PEP 610); for a git
+    reference, also what was installed from the commit its checkout stood at (the
+    reference's `DIRECT` candidates are shown as ``git+URL@<commit>``)."""
+    if candidate.origin.kind == DIRECT and candidate.origin.location == url:
         return True
-    return candidate.origin.kind == DIRECT and candidate.origin.location == url
+    installed = candidate.installed
+    if installed is None or installed.direct_url is None:
+        return False
+    if installed.direct_url == url:
+        return True
+    project = universe.projects.get(candidate.name)
+    if project is None or not url.startswith("git+"):
+        return False
+    commits = {_git_commit(c.origin.name) for c in project.candidates
+               if c.origin.kind == DIRECT and c.origin.location == url}
+    return _git_commit(installed.direct_url) in commits - {None}
+
+
+def _git_commit(url: str) -> tuple[str, str, str] | None:
+    """(host and path, commit, fragment's subdirectory) of ``git+SCHEME://HOST/PATH@<commit>``
+    (no credentials), else None."""
+    parts = urlsplit(url.removeprefix("git+"))
+    path, at, commit = parts.path.rpartition("@")
+    if not at or len(commit) != 40 or not all(ch in "0123456789abcdefABCDEF" for ch in commit):
+        return None
+    subdirectory = next((item.partition("=")[2].strip("/") for item in parts.fragment.split("&")
+                         if item.startswith("subdirectory=")), "")
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}:{parts.port or ''}{path.rstrip('/')}", commit.lower(), \
+        subdirectory

@@ -129,7 +129,8 @@ def dominated(universe: Universe) -> frozenset[CandidateKey]:
     for constraint in universe.request.constraints:
         constrained = universe.projects.get(canonicalize_name(constraint.name))
         if constrained is not None:
-            admitted.append([c for c in constrained.candidates if meets(constraint, c)])
+            admitted.append([c for c in constrained.candidates
+                             if meets(constraint, c, constrained)])
     for members in admitted:
         found = place.get(members[0].key) if members else None
         if found is not None:  # usually all of one project: look each one up there

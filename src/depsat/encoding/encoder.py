@@ -392,7 +392,8 @@ def _encode_requests(encoding: Encoding) -> None:
         encoding.add_group(label, encoding.requirement_clauses(dependency, None))
     for constraint in universe.request.constraints:
         name = canonicalize_name(constraint.name)
-        outside = [c for c in encoding.encoded(name) if not meets(constraint, c)]
+        project = universe.projects.get(name)
+        outside = [c for c in encoding.encoded(name) if not meets(constraint, c, project)]
         if outside:
             label = Label(LabelKind.CONSTRAINT, requirement=constraint, name=name,
                           detail=f"you constrain {constraint}")

@@ -170,7 +170,7 @@ def _exclusion_facts(universe: Universe, name: NormalizedName,
     direct reference only the file it names)."""
     project = universe.projects[name]
     relevant = [e for e in project.exclusions
-                if all(meets(r, e.candidate) for r in requirements)]
+                if all(meets(r, e.candidate, project) for r in requirements)]
     if not relevant:
         return []
     existing = sorted({c.version for c in project.candidates}

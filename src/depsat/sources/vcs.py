@@ -33,7 +33,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
 
-__all__ = ["GitCheckouts", "VcsError", "VcsReference", "egg_name", "is_vcs_url", "parse_vcs_url"]
+__all__ = [
+    "GitCheckouts",
+    "VcsError",
+    "VcsReference",
+    "commit_identity",
+    "egg_name",
+    "is_vcs_url",
+    "parse_vcs_url",
+]
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _TRANSPORTS = ("https", "http", "ssh", "file", "git")
@@ -105,6 +113,27 @@ def parse_vcs_url(url: str) -> VcsReference:
                                "repository")
     repository = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
     return VcsReference(repository, revision, subdirectory, parts.fragment)
+
+
+def commit_identity(url: str) -> tuple[str, str, str] | None:
+    """What a git reference pinned at a full commit names, to compare a reference with what
+    pip recorded of an installation from git (PEP 610 gives ``git+URL@<commit>``, maybe with
+    ``#subdirectory=``): (repository without credentials, commit, subdirectory); None for
+    anything else (another URL, a branch, a tag)."""
+    if not url.lower().startswith("git+"):
+        return None
+    try:
+        reference = parse_vcs_url(url)
+    except VcsError:
+        return None
+    if reference.revision is None or not _FULL_COMMIT.fullmatch(reference.revision.lower()):
+        return None
+    parts = urlsplit(reference.repository)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    plain = urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
+    return plain, reference.revision.lower(), reference.subdirectory or ""
 
 
 def egg_name(url: str) -> str | None:
