@@ -100,6 +100,18 @@ def test_earlier_pins_are_kept_where_an_optimum_allows(draw: st.DataObject) -> N
                                  upgrade_all=draw.draw(st.integers(0, 5)) == 0))
 
 
+def test_a_pin_no_plan_can_take_is_kept_by_leaving_its_package_out() -> None:
+    """Found by the test above: d was pinned at 1.0, which nothing may ask for (a 2.0 needs
+    d>=1.1), so d 1.0 is never read. The pin is kept by a 1.0, which needs no d at all, not
+    broken by a 2.0 with d 1.1 (keep-locked comes before newest)."""
+    data = {"root": {"requires": ["a"]}, "packages": {
+        "a": {"versions": {"1.0": {}, "2.0": {"requires": ["d>=1.1"]}}},
+        "d": {"versions": {"1.0": {}, "1.1": {}}}}}
+    result = _solve(data, [], preferred={canonicalize_name("d"): Version("1.0")})
+    assert _verified_and_optimal(result)
+    assert result.plan.versions() == {"a": "1.0"}
+
+
 def _installed(name: str, version: str, requires: list[str], *, read_only: bool = False,
                layer: str = "venv", direct_url: str | None = None) -> Candidate:
     return Candidate(

@@ -247,7 +247,8 @@ class KeepLocked:
     """Keep each package an earlier answer pinned (`Request.preferred`) at that version while
     it stays installed, as ``uv pip compile -o`` and pip-compile prefer the pins already in
     their output file; ``--upgrade``/``--upgrade-package`` free them. A pinned version no
-    longer offered is nothing to keep."""
+    longer offered is nothing to keep; one offered that no plan can take (nothing that may
+    be installed asks for it) is kept only by leaving the package out."""
 
     name = "keep-locked"
     pruning_safe = True
@@ -259,7 +260,9 @@ class KeepLocked:
             if name not in encoding.universe.projects:  # (not reached: nothing to keep)
                 continue
             pinned = [c for c in encoding.encoded(name) if c.version == version]
-            if request.upgrades(name) or not pinned:
+            offered = pinned or any(c.version == version
+                                    for c in encoding.universe.projects[name].candidates)
+            if request.upgrades(name) or not offered:
                 continue
             # (by its releases too: a later round may read the version from another index)
             tag = ("locked", name, *sorted(c.key for c in pinned))
