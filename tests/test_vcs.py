@@ -324,10 +324,29 @@ def _commit_all(repository: Path) -> str:
     return _git(repository, "rev-parse", "HEAD")
 
 
+def test_uv_sources_with_markers_are_chosen_by_the_target(world: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """uv's per-platform sources: the first whose marker holds on the target is taken (one
+    target, one source), and the indexes where none holds."""
+    for version in ("7.0", "8.0"):
+        _uv_project(tmp_path / f"lib{version[0]}", [], "").write_text(
+            f'[project]\nname = "lib"\nversion = "{version}"\n')
+    pyproject = _uv_project(
+        tmp_path / "proj", ["lib"],
+        f'lib = [{{ path = "../lib7", marker = "sys_platform == \'win32\'" }},\n'
+        f'       {{ path = "../lib8", marker = "sys_platform == \'linux\'" }}]\n')
+    for platform, pin in (("x86_64-pc-windows-msvc", f"lib @ {(tmp_path / 'lib7').as_uri()}"),
+                          ("x86_64-unknown-linux-gnu", f"lib @ {(tmp_path / 'lib8').as_uri()}"),
+                          ("aarch64-apple-darwin", "lib==2.0")):
+        run = _cli(world, "-r", str(pyproject), "--python-platform", platform,
+                   "--python-version", "3.12")
+        assert run.returncode == 0, run.stderr
+        assert pin in run.stdout.splitlines(), (platform, run.stdout)
+
+
 @pytest.mark.parametrize(("entry", "said"), [
-    ('lib = { git = "https://example.com/r", marker = "sys_platform == \'linux\'" }',
-     "tool.uv.sources.lib has a marker"),
-    ('lib = [{ path = "a" }, { path = "b" }]', "tool.uv.sources.lib is a list of sources"),
+    ('lib = { path = "a", marker = "sys_platform ==" }', "tool.uv.sources.lib.marker"),
+    ("lib = [1, 2]", "tool.uv.sources.lib is not a table or a list of tables"),
     ('lib = { path = "a", url = "https://example.com/a.whl" }', "needs exactly one of"),
     ('lib = { git = "https://example.com/r", tag = "a", branch = "b" }',
      "more than one of rev, tag and branch"),

@@ -222,7 +222,7 @@ def _url_credentials(argv: Sequence[str]) -> list[str]:
     args = parse_arguments(argv)
     # (Unchanged since the run, or the memo would not be asked: their digests are checked.)
     apply_options(args, read_requirements_files(args.requirement_files,
-                                                args.constraint_files))
+                                                args.constraint_files, uv_sources=False))
     return [url for url in source_locations(args, load_config(args)) if "@" in url]
 
 

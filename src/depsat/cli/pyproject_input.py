@@ -7,7 +7,7 @@ Static tables only: dynamic dependencies need the project built, which an error 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -26,12 +26,14 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
                          groups: Sequence[str] = (),
                          digests: dict[str, str | None] | None = None,
                          editables: list[str] | None = None,
-                         uv_sources: bool = True) -> list[str]:
+                         uv_sources: bool = True,
+                         environment: Mapping[str, str] | None = None) -> list[str]:
     """The requirement lines `path` gives: its project's (unless only groups are asked of a
     file without a project) and its groups', each taken from its ``[tool.uv.sources]``
     entry when it has one (a direct reference; not with `uv_sources` False, uv's
-    ``--no-sources``); those from editable path sources also go to `editables`. `digests`
-    collects the file read."""
+    ``--no-sources``; a source's marker is decided in the target's marker `environment`);
+    those from editable path sources also go to `editables`. `digests` collects the file
+    read."""
     data = _toml(path, digests)
     found = []
     if "project" in data or not groups:  # (PEP 735: groups need no project)
@@ -40,7 +42,8 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
     if not uv_sources:
         return found
     try:
-        sources = read_uv_sources(data, Path(path).resolve().parent, path)
+        sources = read_uv_sources(data, Path(path).resolve().parent, path,
+                                  environment=environment)
     except DistFileError as exc:
         raise ConfigurationError(str(exc).removeprefix(f"{path}: "), path) from exc
     lines = [sources.apply(line) for line in found]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -68,12 +68,15 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
                             extras: Sequence[str] = (), all_extras: bool = False,
                             groups: Sequence[str] = (),
                             override_files: Sequence[str] = (),
-                            uv_sources: bool = True) -> RequirementsFiles:
+                            uv_sources: bool = True,
+                            environment: Mapping[str, str] | None = None,
+                            ) -> RequirementsFiles:
     """Read the ``-r``, the ``-c`` and the ``--override`` files. `digests` collects each file read
     (`memo.file_digest` of what was read, by absolute path). A ``-r pyproject.toml`` gives
     its project's dependencies, with those of `extras` (or of all, `all_extras`) and of the
     dependency `groups` (PEP 735), as ``uv pip compile pyproject.toml`` takes them, with its
-    ``[tool.uv.sources]`` (not with `uv_sources` False)."""
+    ``[tool.uv.sources]`` (not with `uv_sources` False; markers decided in the target's
+    marker `environment`)."""
     found = RequirementsFiles()
     projects = 0
     for path in requirement_files:
@@ -81,7 +84,7 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
             projects += 1
             found.requirements.extend(project_requirements(
                 path, extras=extras, all_extras=all_extras, groups=groups, digests=digests,
-                editables=found.editables, uv_sources=uv_sources))
+                editables=found.editables, uv_sources=uv_sources, environment=environment))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:

@@ -219,14 +219,6 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     from depsat.model import Request
     from depsat.sources.universe_file import load_universe_file
 
-    files = read_requirements_files(args.requirement_files, args.constraint_files,
-                                    digests=input_files, extras=args.extras,
-                                    all_extras=args.all_extras, groups=args.groups,
-                                    override_files=args.override_files,
-                                    uv_sources=not args.no_sources)
-    apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
-    requirements = [*args.requirements, *files.requirements]
-    constraints = files.constraints
     sources: list[Source] = []
     default_target: Target | None = None
     installed: tuple[Candidate, ...] = ()
@@ -236,13 +228,26 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
                           if c is not None)
         sources.append(environment)
         default_target = environment.environment.target()
+    world = None
     if args.universe:
         if input_files is not None:  # (hashed before it is read: a change meanwhile is seen)
             input_files[os.path.abspath(args.universe)] = memo.file_digest(args.universe)
         world = load_universe_file(args.universe)
         sources.append(world.source)
-        request = request_from_universe_file(world, requirements)
         default_target = target_for(world)
+    # (The target before the files: a [tool.uv.sources] marker is decided in it.)
+    target = _target(args, default_target)
+    files = read_requirements_files(args.requirement_files, args.constraint_files,
+                                    digests=input_files, extras=args.extras,
+                                    all_extras=args.all_extras, groups=args.groups,
+                                    override_files=args.override_files,
+                                    uv_sources=not args.no_sources,
+                                    environment=target.markers)
+    apply_options(args, files)  # (their indexes, find-links, --pre and binary rules)
+    requirements = [*args.requirements, *files.requirements]
+    constraints = files.constraints
+    if world is not None:
+        request = request_from_universe_file(world, requirements)
     else:
         request = request_from_strings(requirements)
     if not request.requirements:
@@ -273,7 +278,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
                 if text in editables and parsed.url}
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
                                    progress=progress, read_log=read_log, direct=direct,
-                                   editable=editable)
+                                   editable=editable, environment=target.markers)
     sources.extend(indexes)
     if not sources:
         raise ConfigurationError("no source: --no-index leaves nothing; give --find-links, "
@@ -299,7 +304,6 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         exclude_newer=_cutoff(args.exclude_newer) if args.exclude_newer else None,
         overrides=tuple(overriding),
     )
-    target = _target(args, default_target)
     options = ResolveOptions(objectives=_objectives(args.objectives, settings,
                                                     args.resolution),
                              backend=_backend(args.backend), source_policy=rules)

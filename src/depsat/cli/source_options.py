@@ -9,7 +9,7 @@ and last the default index (``--default-index`` / ``--index-url``, the configura
 from __future__ import annotations
 
 import argparse
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,10 +135,12 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
                   progress: ProgressCallback | None = None, read_log: ReadLog | None = None,
                   direct: Sequence[tuple[NormalizedName, str]] = (),
                   editable: Collection[str] = (),
+                  environment: Mapping[str, str] | None = None,
                   ) -> tuple[list[Source], SourceRules]:
     """The index and find-links sources the options and configuration name, and their rules;
     with `direct` references (name, URL), a source of the files they name (the project
-    directories at the `editable` URLs taken as editable).
+    directories at the `editable` URLs taken as editable; the markers of their projects'
+    ``[tool.uv.sources]`` decided in the target's marker `environment`).
 
     `other_sources` says whether a universe file or an environment already gives candidates:
     then PyPI is not added as a default index. `progress` hears of the sources' fetches,
@@ -172,7 +174,8 @@ def index_sources(args: argparse.Namespace, settings: Settings, other_sources: b
 
         sources.append(DirectSource(direct, editable=editable, client=client,
                                     metadata_builder=builder,
-                                    uv_sources=not getattr(args, "no_sources", False)))
+                                    uv_sources=not getattr(args, "no_sources", False),
+                                    environment=environment))
     pins = dict(settings.pins)
     pins.update(parse_pins(args.pin, names + [s.name for s in sources], "--pin"))
     strategy: Any = settings.strategy or IndexStrategy.FIRST_INDEX

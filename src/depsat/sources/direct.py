@@ -31,7 +31,7 @@ from __future__ import annotations
 import posixpath
 import tempfile
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -96,13 +96,15 @@ class DirectSource(DistributionSource):
                  workers: int = CONCURRENT_FETCHES,
                  metadata_builder: MetadataBuilder | None = None,
                  uv_sources: bool = True,
+                 environment: Mapping[str, str] | None = None,
                  **http_options: Any) -> None:
         """`editable`: the URLs of the project directories asked for as editable.
         `uv_sources`: read the projects' ``[tool.uv.sources]`` (uv's ``--no-sources`` is
-        False)."""
+        False), their markers decided in the target's marker `environment`."""
         super().__init__(DIRECT, client, workers=workers, http_options=http_options,
                          metadata_builder=metadata_builder)
         self._uv_sources = uv_sources
+        self._environment = environment
         self._editable = set(editable)
         """Asked for as editable, and the editable path sources of the projects read."""
         self._sources: dict[CandidateKey, ProjectSources] = {}
@@ -254,7 +256,8 @@ class DirectSource(DistributionSource):
         sources = ProjectSources()
         if self._uv_sources:
             try:
-                sources = read_uv_sources(data, tree, shown, path_url=path_url)
+                sources = read_uv_sources(data, tree, shown, path_url=path_url,
+                                          environment=self._environment)
             except DistFileError as exc:
                 self._projects[candidate.key] = MetadataUnavailable(
                     ExclusionKind.METADATA_ERROR, str(exc))

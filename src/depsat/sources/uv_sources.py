@@ -15,8 +15,8 @@ would be resolved from an index, another distribution altogether. Here each such
 line becomes a direct reference (``lib @ git+https://github.com/org/lib@v1.2``), its extras
 and marker kept, which the rest of depsat already reads. ``index`` entries are pins, read
 with the configuration (`depsat.config`) and left alone here. A source with a ``marker``, or
-a list of them, is refused with an error saying so: depsat cannot yet fall back to the index
-where the marker does not hold.
+a list of them, is chosen by the target's environment: depsat resolves for one target, so
+the first source whose marker holds there is taken, and the indexes when none does.
 
 No library reads this table (it is uv's own format); the rules follow uv's documentation.
 """
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -69,12 +70,17 @@ class ProjectSources:
 
 
 def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
-                    path_url: Callable[[str], str] | None = None) -> ProjectSources:
+                    path_url: Callable[[str], str] | None = None,
+                    environment: Mapping[str, str] | None = None) -> ProjectSources:
     """The sources of the project whose parsed pyproject.toml is `data` and whose directory is
     `project_dir`; `DistFileError` naming ``tool.uv.sources.NAME`` (in `where`) for an entry
     that cannot be read. `path_url` turns a ``path`` (relative to the project) into a URL;
     by default the directory's ``file:`` URL (a project checked out from git passes one that
-    names the same repository, so the plan pins git, not the cache's checkout)."""
+    names the same repository, so the plan pins git, not the cache's checkout).
+
+    A source with a ``marker``, or a list of them (uv's per-platform sources), is chosen by
+    the target's marker `environment`: the first whose marker holds, none (the indexes)
+    when none does. Without an environment such a source is an error."""
     tool = data.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
     if not isinstance(uv, dict) or uv.get("sources") is None:
@@ -85,16 +91,16 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
     to_url = path_url or (lambda relative: _path_url(project_dir, relative))
     urls: dict[NormalizedName, str] = {}
     editable: set[NormalizedName] = set()
-    for package, entry in table.items():
+    for package, given in table.items():
         key = f"tool.uv.sources.{package}"
-        if isinstance(entry, list):
-            raise DistFileError(f"{where}: {key} is a list of sources (one per marker): "
-                                "depsat reads one source per package")
-        if not isinstance(entry, dict):
-            raise DistFileError(f"{where}: {key} is not a table")
-        if "marker" in entry:
-            raise DistFileError(f"{where}: {key} has a marker: depsat cannot yet take the "
-                                "index where it does not hold")
+        entries = given if isinstance(given, list) else [given]
+        if not entries or not all(isinstance(entry, dict) for entry in entries):
+            raise DistFileError(f"{where}: {key} is not a table or a list of tables")
+        if all("index" in entry for entry in entries):
+            continue  # (pins, whatever their markers: the configuration's)
+        entry = _holding(entries, key, where, environment)
+        if entry is None or "index" in entry:
+            continue  # (no source holds here: the package comes from the indexes, as uv has it)
         name = canonicalize_name(str(package))
         url = _entry_url(entry, str(package), where, to_url, project_dir, uv)
         if url is None:
@@ -103,6 +109,30 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
         if entry.get("editable") is True:
             editable.add(name)
     return ProjectSources(urls, frozenset(editable))
+
+
+def _holding(entries: list[dict[str, Any]], key: str, where: str,
+             environment: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """The first entry whose marker holds in `environment` (an entry without one always
+    does), or None."""
+    for entry in entries:
+        text = entry.get("marker")
+        if text is None:
+            return entry
+        if not isinstance(text, str):
+            raise DistFileError(f"{where}: {key}.marker is not a string")
+        try:
+            marker = Marker(text)
+            if environment is None:
+                raise DistFileError(f"{where}: {key} has a marker ({text}), and no target "
+                                    "environment was given to decide it")
+            holds = marker.evaluate(dict(environment))
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DistFileError(f"{where}: {key}.marker {text!r}: {first}") from exc
+        if holds:
+            return entry
+    return None
 
 
 def _entry_url(entry: Mapping[str, Any], package: str, where: str,
