@@ -333,10 +333,11 @@ def test_uv_sources_with_markers_are_chosen_by_the_target(world: dict[str, Any],
             f'[project]\nname = "lib"\nversion = "{version}"\n')
     pyproject = _uv_project(
         tmp_path / "proj", ["lib"],
-        f'lib = [{{ path = "../lib7", marker = "sys_platform == \'win32\'" }},\n'
-        f'       {{ path = "../lib8", marker = "sys_platform == \'linux\'" }}]\n')
-    for platform, pin in (("x86_64-pc-windows-msvc", f"lib @ {(tmp_path / 'lib7').as_uri()}"),
-                          ("x86_64-unknown-linux-gnu", f"lib @ {(tmp_path / 'lib8').as_uri()}"),
+        'lib = [{ path = "../lib7", marker = "sys_platform == \'win32\'" },\n'
+        '       { path = "../lib8", marker = "sys_platform == \'linux\'" }]\n')
+    lib7, lib8 = ((tmp_path / name).as_uri() for name in ("lib7", "lib8"))
+    for platform, pin in (("x86_64-pc-windows-msvc", f"lib @ {lib7}"),
+                          ("x86_64-unknown-linux-gnu", f"lib @ {lib8}"),
                           ("aarch64-apple-darwin", "lib==2.0")):
         run = _cli(world, "-r", str(pyproject), "--python-platform", platform,
                    "--python-version", "3.12")
