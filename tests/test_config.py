@@ -61,6 +61,25 @@ def test_pyproject_round_trip(tmp_path: Path) -> None:
     assert [i.name for i in settings.indexes if i.explicit] == ["internal"]
 
 
+def test_per_platform_uv_index_sources_pin_by_the_target(tmp_path: Path) -> None:
+    """uv's per-platform indexes (torch from one index on Linux, another elsewhere): the
+    entry whose marker holds on the target is the pin; none when no target is given."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text(
+        '[[tool.uv.index]]\nname = "cpu"\nurl = "https://cpu.example/simple"\n'
+        '[[tool.uv.index]]\nname = "cuda"\nurl = "https://cuda.example/simple"\n'
+        "[tool.uv.sources]\ntorch = [\n"
+        "  { index = \"cuda\", marker = \"sys_platform == 'linux'\" },\n"
+        "  { index = \"cpu\", marker = \"sys_platform != 'linux'\" },\n]\n")
+    for platform, pin in (("linux", "cuda"), ("darwin", "cpu")):
+        settings = load_settings(path, {"sys_platform": platform})
+        assert settings.pins == {"torch": pin}
+    assert load_settings(path).pins == {}
+    path.write_text(path.read_text().replace("sys_platform != 'linux'", "sys_platform !="))
+    with pytest.raises(ConfigurationError, match=r"tool\.uv\.sources\.torch\.marker"):
+        load_settings(path, {"sys_platform": "darwin"})
+
+
 def test_standalone_file_wins_over_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     own = tmp_path / "depsat.toml"

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat._toml import tomllib
@@ -84,15 +85,37 @@ def find_config(directory: Path) -> Path | None:
     return None
 
 
-def load_settings(path: Path) -> Settings:
-    """Read one configuration file (see the module docstring for the keys)."""
+def load_settings(path: Path, environment: Mapping[str, str] | None = None) -> Settings:
+    """Read one configuration file (see the module docstring for the keys); `environment`:
+    the target's markers, for ``[tool.uv.sources]`` entries that have one."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"cannot read: {exc.strerror}", str(path)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"not valid TOML: {exc}", str(path)) from exc
-    return parse_settings(data, str(path), pyproject=path.name == "pyproject.toml")
+    return parse_settings(data, str(path), pyproject=path.name == "pyproject.toml",
+                          environment=environment)
+
+
+def _holding_entry(entries: list[Any], key: str, read: _Reader,
+                   environment: Mapping[str, str] | None) -> Mapping[str, Any] | None:
+    """The first source entry whose marker holds (one without a marker always does); an
+    entry with a marker is passed over when there is no `environment` to decide it."""
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        text = entry.get("marker")
+        if text is None:
+            return entry
+        if environment is None:
+            continue
+        try:
+            if Marker(str(text)).evaluate(dict(environment)):
+                return entry
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            raise read.fail(f"{key}.marker", f"{text!r}: {exc}") from exc
+    return None
 
 
 class _Reader:
@@ -146,9 +169,12 @@ class _Reader:
         return found
 
 
-def parse_settings(data: Mapping[str, Any], where: str, *, pyproject: bool = False) -> Settings:
+def parse_settings(data: Mapping[str, Any], where: str, *, pyproject: bool = False,
+                   environment: Mapping[str, str] | None = None) -> Settings:
     """Settings from parsed TOML: ``[tool.depsat]`` and ``[tool.uv]`` for a pyproject.toml,
-    the top level for a ``depsat.toml``."""
+    the top level for a ``depsat.toml``. A ``[tool.uv.sources]`` index entry with a marker
+    (uv's per-platform indexes, often a list) is a pin where the marker holds in the target's
+    `environment`; without one, such entries are left out."""
     read = _Reader(where)
     if pyproject:
         tool = read.table(data, "tool", "")
@@ -170,10 +196,13 @@ def parse_settings(data: Mapping[str, Any], where: str, *, pyproject: bool = Fal
     indexes += [i for i in uv_indexes if i.name not in names]
 
     pins: dict[NormalizedName, str] = {}
-    for package, entry in read.table(uv, "sources", "tool.uv.").items():
-        # uv's sources also name git/path/url sources; only index entries are pins.
-        if isinstance(entry, dict) and "index" in entry:
-            pins[canonicalize_name(package)] = read.string(entry["index"],
+    for package, given in read.table(uv, "sources", "tool.uv.").items():
+        # uv's sources also name git/path/url sources (`depsat.sources.uv_sources` reads
+        # them); only index entries are pins: the first entry whose marker holds.
+        chosen = _holding_entry(given if isinstance(given, list) else [given],
+                                f"tool.uv.sources.{package}", read, environment)
+        if chosen is not None and "index" in chosen:
+            pins[canonicalize_name(package)] = read.string(chosen["index"],
                                                            f"tool.uv.sources.{package}.index")
     for package, index in read.table(own, "pins", prefix).items():
         pins[canonicalize_name(package)] = read.string(index, f"{prefix}pins.{package}")

@@ -256,7 +256,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     if input_files is not None:
         for candidate in config_candidates(args):
             input_files[os.path.abspath(candidate)] = memo.file_digest(candidate)
-    settings = load_config(args)
+    settings = load_config(args, target.markers)
     from depsat.cli.progress import RichProgress, wants_progress
 
     # On a terminal, fetches are shown as they happen (drawn from the first event, so never

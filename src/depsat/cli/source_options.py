@@ -78,13 +78,16 @@ def config_candidates(args: argparse.Namespace) -> list[Path]:
     return [Path.cwd() / name for name in CONFIG_NAMES]
 
 
-def load_config(args: argparse.Namespace) -> Settings:
+def load_config(args: argparse.Namespace,
+                environment: Mapping[str, str] | None = None) -> Settings:
+    """The configuration file's settings (``--config``, else the one found from the current
+    directory); `environment`, the target's markers, decides marked uv source entries."""
     if args.no_config:
         return Settings()
     if args.config:
-        return load_settings(Path(args.config))
+        return load_settings(Path(args.config), environment)
     found = find_config(Path.cwd())
-    return load_settings(found) if found else Settings()
+    return load_settings(found, environment) if found else Settings()
 
 
 def _named(items: list[str], option: str, *, explicit: bool = False) -> list[IndexConfig]:
