@@ -377,11 +377,13 @@ def _might_matter(resolution: Resolution, exclusion: Exclusion) -> bool:
     taken = next((c for c in resolution.plan.chosen if c.name == candidate.name), None)
     if taken is None:
         return True
+    from depsat.encoding import prefers_oldest
+
     options = resolution.options
-    tiers = {objective.name for objective in (options.objectives if options else ())}
-    direct = candidate.name in resolution.universe.request.direct_names
-    oldest = ("oldest-direct" if direct else "oldest-other") in tiers
-    return candidate.version < taken.version if oldest else candidate.version > taken.version
+    tiers = [objective.name for objective in (options.objectives if options else ())]
+    if prefers_oldest(tiers, candidate.name, resolution.universe.request):
+        return candidate.version < taken.version
+    return candidate.version > taken.version
 
 
 def print_diagnostics(resolution: Resolution) -> None:

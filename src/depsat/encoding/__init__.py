@@ -14,6 +14,7 @@ from depsat.encoding.objectives import (
     OldestDirect,
     OldestOther,
     Unbroken,
+    prefers_oldest,
     pruning_safe,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "Unbroken",
     "encode",
     "grow",
+    "prefers_oldest",
     "pruning_safe",
 ]

@@ -19,12 +19,13 @@ usable version"). A project not installed costs nothing in the newest tiers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from packaging.utils import NormalizedName
 
 from depsat.encoding.encoder import Encoding
+from depsat.model import Request
 
 __all__ = [
     "DEFAULT_OBJECTIVES",
@@ -39,6 +40,7 @@ __all__ = [
     "OldestDirect",
     "OldestOther",
     "Unbroken",
+    "prefers_oldest",
     "pruning_safe",
 ]
 
@@ -53,6 +55,13 @@ class Objective(Protocol):
     name: str
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]: ...
+
+
+def prefers_oldest(tiers: Iterable[str], name: NormalizedName, request: Request) -> bool:
+    """Whether, among the tiers named, an oldest-version one covers the project `name` (and
+    so no newest-version one does): what "better" means for its versions."""
+    direct = name in request.direct_names
+    return ("oldest-direct" if direct else "oldest-other") in set(tiers)
 
 
 def pruning_safe(objectives: Sequence[Objective]) -> bool:

@@ -13,7 +13,7 @@ import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from depsat.encoding import Encoding
+from depsat.encoding import Encoding, prefers_oldest
 from depsat.explain.analysis import Explanation, explain_encoding
 from depsat.explain.facts import Hypothesis
 from depsat.model import Exclusion, PlanStep
@@ -68,13 +68,6 @@ def _preferred_versions(encoding: Encoding, name: NormalizedName, version: Versi
     if len(better) <= limit:
         return better
     return [*better[: limit - 1], better[-1]]
-
-
-def _prefers_oldest(encoding: Encoding, name: NormalizedName) -> bool:
-    """Whether an oldest-version tier covers `name` (and so no newest one does)."""
-    direct = name in encoding.universe.request.direct_names
-    tiers = {tier for tier, _ in encoding.tiers}
-    return ("oldest-direct" if direct else "oldest-other") in tiers
 
 
 _WHAT_A_TIER_KEEPS = {
@@ -136,7 +129,8 @@ def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float =
     if step is None or step.candidate is None:
         return WhyReport(name, step)
     chosen = step.candidate.version
-    oldest = _prefers_oldest(encoding, name)
+    oldest = prefers_oldest((tier for tier, _ in encoding.tiers), name,
+                            encoding.universe.request)
     project = encoding.universe.projects.get(name)
     excluded = tuple(e for e in (project.exclusions if project else ())
                      if (e.candidate.version < chosen if oldest else e.candidate.version > chosen))

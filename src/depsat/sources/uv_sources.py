@@ -161,7 +161,7 @@ def _entry_url(entry: Mapping[str, Any], package: str, where: str,
     if kind == "path":
         return to_url(value)
     if kind == "url":
-        return value + fragment
+        return value + (fragment.replace("#", "&") if "#" in value else fragment)
     given = [name for name in _GIT_REFERENCES if name in entry]
     if len(given) > 1:
         raise DistFileError(f"{where}: {key} gives more than one of rev, tag and branch")
