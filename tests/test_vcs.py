@@ -408,3 +408,32 @@ def test_what_was_installed_from_the_same_commit_is_kept(world: dict[str, Any],
     [gitlib] = [c for c in result.plan.chosen if c.name == "gitlib"]
     assert gitlib.installed is not None
     assert verify(result.universe, result.plan.chosen, {}) == []
+
+
+def test_a_branch_with_a_slash_and_no_cache(world: dict[str, Any], tmp_path: Path) -> None:
+    """A branch named ``release/1.x``, read with ``--no-cache``: the repository is fetched
+    into a directory of the run's own, gone afterwards."""
+    _git(world["repo"], "branch", "release/1.x", world["first"])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("PIP_", "UV_", "DEPSAT_"))}
+    environment["TMPDIR"] = str(scratch)
+    run = subprocess.run(
+        [sys.executable, "-m", "depsat", "resolve", f"gitlib @ {world['url']}@release/1.x",
+         "--index-url", world["index"], "--no-config", "--no-cache", "--format",
+         "requirements"], capture_output=True, text=True, timeout=120, check=False,
+        env=environment)
+    assert run.returncode == 0, run.stderr
+    assert f"gitlib @ git+{world['repo'].as_uri()}@{world['first']}" in run.stdout
+    assert not any(p.name.startswith("depsat-git-") for p in scratch.iterdir())
+    # Closing the source removes its directory (not the collector, some time later).
+    client = HttpClient(no_cache=True)
+    source = DirectSource([(canonicalize_name("gitlib"), f"{world['url']}@release/1.x")],
+                          client=client)
+    assert len(source.candidates(canonicalize_name("gitlib"))) == 1
+    checkouts = source._git_checkouts().root
+    assert checkouts.is_dir() and not checkouts.is_relative_to(world["cache"])
+    source.close()
+    assert not checkouts.exists()
+    client.close()
