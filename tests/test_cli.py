@@ -7,6 +7,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -420,3 +421,22 @@ def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) ->
 
     assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
     assert len(pins(ours.stdout)) == (3 if resolution == "highest" else 2)
+
+
+def test_strip_extras_pins_names_alone() -> None:
+    """``--strip-extras`` (uv pip compile's default): ``webapp==2.0.0`` instead of
+    ``webapp[postgres]==2.0.0``; the extra's dependencies stay pinned."""
+    kept = depsat("resolve", "--universe", str(EXAMPLE), "--format", "requirements")
+    stripped = depsat("resolve", "--universe", str(EXAMPLE), "--format", "requirements",
+                      "--strip-extras")
+    assert kept.returncode == 0 and stripped.returncode == 0, kept.stderr + stripped.stderr
+
+    def pins(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith(" ")]
+
+    assert "webapp[postgres]==2.0.0" in pins(kept.stdout)
+    assert pins(stripped.stdout) == [re.sub(r"\[[^]]*\]", "", line)
+                                     for line in pins(kept.stdout)]
+    assert "    # via webapp" in stripped.stdout.splitlines()
+    assert "[" not in stripped.stdout
+    assert "psycopg-c==3.2.1" in pins(stripped.stdout)

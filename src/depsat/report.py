@@ -99,19 +99,22 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
     return data
 
 
-def requirements_lines(resolution: Resolution, *, hashes: bool = False) -> list[str]:
+def requirements_lines(resolution: Resolution, *, hashes: bool = False,
+                       strip_extras: bool = False) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
     version alone would fetch another file. With `hashes`, each pin is followed by the
     ``--hash`` of every file of its release the index published one for, as
-    ``pip-compile --generate-hashes`` writes them (`unhashed` says which have none)."""
+    ``pip-compile --generate-hashes`` writes them (`unhashed` says which have none). With
+    `strip_extras`, pins name no extras (``uv pip compile``'s default): the extras'
+    dependencies are pinned lines of their own anyway."""
     assert resolution.plan is not None
     lines: list[str] = []
     for step in resolution.plan.steps:
         if step.action is Action.REMOVE or step.candidate is None:
             continue
-        extras = f"[{','.join(sorted(step.extras))}]" if step.extras else ""
+        extras = f"[{','.join(sorted(step.extras))}]" if step.extras and not strip_extras else ""
         installed = step.candidate.installed
         origin = step.candidate.origin
         if origin.kind == DIRECT and origin.editable:
@@ -129,6 +132,8 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False) -> list[
         lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
                   for i, d in enumerate(digests)]
         parents = sorted({r.required_by.split(" ")[0] for r in step.chain[-1:] if r.required_by})
+        if strip_extras:
+            parents = sorted({parent.split("[")[0] for parent in parents})
         if parents:
             lines.append(f"    # via {', '.join(parents)}")
     return lines

@@ -93,6 +93,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--generate-hashes", action="store_true",
                         help="with --format requirements: each pin's file hashes, for pip's "
                              "--require-hashes")
+    strip = parser.add_mutually_exclusive_group()
+    strip.add_argument("--strip-extras", dest="strip_extras", action="store_true",
+                       help="with --format requirements: pins without their extras "
+                            "(name==version; the extras' dependencies are pinned anyway), as "
+                            "uv pip compile writes them by default")
+    strip.add_argument("--no-strip-extras", dest="strip_extras", action="store_false",
+                       help="pins with the extras the plan installs (the default)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
     parser.add_argument("--no-memo", action="store_true",
                         help="resolve even if the same command, on the same inputs and "
@@ -463,7 +470,8 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
                 else resolution.failure.summary())
         err.append(f"depsat: no solution.\n{text}")
     elif fmt == "requirements":
-        out.append("\n".join(requirements_lines(resolution, hashes=args.generate_hashes)))
+        out.append("\n".join(requirements_lines(resolution, hashes=args.generate_hashes,
+                                                strip_extras=args.strip_extras)))
         if args.generate_hashes and not args.quiet:
             err += [f"warning: no hash known for {pin} (pip --require-hashes would refuse it)"
                     for pin in unhashed(resolution)]
