@@ -61,6 +61,23 @@ def _active(requirement: Requirement, env: Mapping[str, str], extra: str) -> boo
     return requirement.marker is None or requirement.marker.evaluate({**env, "extra": extra})
 
 
+def _overridden(universe: Universe, requirement: Requirement, env: dict[str, str],
+                extra: str) -> Requirement | None:
+    """What `requirement` asks of the base (`extra` "") or of `extra`, uv's overrides applied
+    as uv applies them (measured with uv 0.13.9): an overridden package's requirement is
+    replaced whole by its first override whose marker holds, or dropped; an extra's
+    requirement stays its extra's."""
+    name = canonicalize_name(requirement.name)
+    overrides = [o for o in universe.request.overrides if canonicalize_name(o.name) == name]
+    holding = next((o for o in overrides if _active(o, env, "")), None)
+    in_extra = requirement.marker is not None and "extra" in str(requirement.marker)
+    if overrides and not in_extra:
+        return holding if not extra else None
+    if not _active(requirement, env, extra):
+        return None
+    return holding if overrides else requirement
+
+
 def needed_extras(universe: Universe, chosen: Sequence[Candidate]) -> dict[NormalizedName,
                                                                            set[NormalizedName]]:
     """The extras the chosen set must install: a fixpoint over requirements that ask for them."""
@@ -70,10 +87,12 @@ def needed_extras(universe: Universe, chosen: Sequence[Candidate]) -> dict[Norma
     changed = True
     while changed:
         changed = False
-        asked = [r for r in universe.request.requirements if _active(r, env, "")]
+        asked = [a for r in universe.request.requirements
+                 if (a := _overridden(universe, r, env, "")) is not None]
         for candidate in chosen:
             for extra in ("", *sorted(extras.get(candidate.name, ()))):
-                asked.extend(r for r in candidate.requires if _active(r, env, extra))
+                asked.extend(a for r in candidate.requires
+                             if (a := _overridden(universe, r, env, extra)) is not None)
         for req in asked:
             name = canonicalize_name(req.name)
             if name not in by_name:

@@ -367,8 +367,59 @@ def test_an_override_replaces_every_requirement_on_its_package(tmp_path: Path) -
     assert run.returncode == 0, run.stderr
     assert [line for line in run.stdout.splitlines() if "==" in line] == [
         "app==1.0", "lib==2.0", "tool==1.0"]
-    overrides.write_text("lib>=2 ; python_version < '3'\n")  # (holds nowhere here)
-    assert resolve("app", "--override", str(overrides)).stdout.splitlines()[1] == "lib==1.0"
+    # Holding nowhere here, it drops every requirement on lib, as uv does (lib is not
+    # installed at all).
+    overrides.write_text("lib>=2 ; python_version < '3'\n")
+    dropped = resolve("app", "--override", str(overrides))
+    assert dropped.returncode == 0, dropped.stderr
+    assert [line for line in dropped.stdout.splitlines() if "==" in line] == ["app==1.0"]
+
+
+OVERRIDDEN = {
+    "app": {"1.0": {"requires": ["lib[y] ; python_version < '3'"], "sdist": False}},
+    "tool": {"1.0": {"requires": ["lib[y]"], "sdist": False}},
+    "lib": {v: {"sdist": False, "extras": {"x": ["xdep"], "y": ["ydep"]}}
+            for v in ("1.0", "2.0")},
+    "xdep": {"1.0": {"sdist": False}},
+    "ydep": {"1.0": {"sdist": False}},
+}
+
+
+@pytest.mark.parametrize(("roots", "override"), [
+    ("app", "lib[x]==1.0"),  # the override's extras; the requirement's marker dropped
+    ("tool", "lib==1.0"),  # the requirement's extras dropped
+    ("tool", "lib==1.0 ; sys_platform == 'win32'"),  # holds nowhere: lib is not required
+    ("app\ntool", "lib[x]>=1 ; sys_platform == 'linux'\nlib<2 ; sys_platform != 'linux'"),
+])
+def test_overrides_agree_with_uv(roots: str, override: str, tmp_path: Path) -> None:
+    """``--override`` as uv 0.13.9 applies it, over one real local index: the same pins as
+    ``uv pip compile --override``."""
+    import shutil
+
+    from conftest import clean_env
+
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.skip("uv is not installed in this environment")
+    build_index(OVERRIDDEN, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text(roots + "\n")
+    (tmp_path / "overrides.txt").write_text(override + "\n")
+    common = [str(tmp_path / "requirements.in"), "--index-url", index, "--override",
+              str(tmp_path / "overrides.txt"), "--python-version", "3.12",
+              "--python-platform", "x86_64-unknown-linux-gnu"]
+    ours = depsat("resolve", "-r", *common, "--no-config", "--cache-dir",
+                  str(tmp_path / "cache"), "--format", "requirements", "--strip-extras")
+    theirs = subprocess.run(
+        [uv, "pip", "compile", *common, "--no-header", "--no-annotate", "--cache-dir",
+         str(tmp_path / "uv-cache"), "--python", sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+
+    def pins(text: str) -> list[str]:
+        return sorted(line for line in text.splitlines() if "==" in line)
+
+    assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
 
 
 def test_requirements_may_come_among_the_options() -> None:

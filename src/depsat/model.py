@@ -281,10 +281,11 @@ class Request:
     allow_breaking: bool = False
     """Let the plan break installed packages' requirements (each broken one is reported)."""
     overrides: tuple[Requirement, ...] = ()
-    """uv's ``--override``: where an override's marker holds, every requirement on its
-    package (yours and every release's) asks for the override's versions (or file)
-    instead, its own marker and extras kept (not the override's): a way past a wrong upper
-    bound."""
+    """uv's ``--override``: every requirement on an overridden package (yours and every
+    release's) is replaced whole, as uv replaces it, by the first of the package's overrides
+    whose marker holds: its versions (or file) and extras, the requirement's own marker
+    and extras dropped (an extra's requirement stays its extra's); where none holds, the
+    requirement is dropped. A way past a wrong upper bound."""
     exclude_newer: datetime | None = None
     """Only files an index dates before this (PEP 700's ``upload-time``), as uv's
     ``--exclude-newer``: a resolve that stays the same as new releases come."""

@@ -190,15 +190,18 @@ def meets(requirement: Requirement, candidate: Candidate,
     return requirement.specifier.contains(candidate.version, prereleases=True)
 
 
-def _override_text(requirement: Requirement, override: Requirement) -> str:
-    """`requirement` asking for `override`'s versions (or file) instead: its name, extras
-    and marker kept (an override says which releases, not which extras)."""
-    extras = sorted(requirement.extras)
-    text = requirement.name + (f"[{','.join(extras)}]" if extras else "")
-    text += f" @ {override.url}" if override.url else str(override.specifier)
-    if requirement.marker:
-        text += f" ; {requirement.marker}"  # (the space before ";" ends a URL)
-    return text
+def _override_text(override: Requirement) -> str:
+    """What a requirement overridden by `override` asks for, as uv has it: the override's
+    name, extras and versions (or file), neither the requirement's extras nor its marker
+    (the override's marker held, or it would not apply)."""
+    extras = sorted(override.extras)
+    text = override.name + (f"[{','.join(extras)}]" if extras else "")
+    return text + (f" @ {override.url}" if override.url else str(override.specifier))
+
+
+def _mentions_extra(marker: Marker | None) -> bool:
+    """Whether `marker` reads ``extra``: it makes its requirement an extra's."""
+    return marker is not None and "extra" in str(marker)
 
 
 def _direct_matches(project: Project, url: str) -> tuple[tuple[Candidate, ...], int]:
@@ -438,8 +441,13 @@ class _Discovery:
         self.diagnostics: list[Diagnostic] = []
         self._matcher = SpecifierMatcher()
         self._by_requirement: dict[int, _Read] = {}
-        self._overrides = {canonicalize_name(o.name): o for o in request.overrides
-                           if o.marker is None or o.marker.evaluate(dict(target.markers))}
+        self._overridden_names = frozenset(canonicalize_name(o.name)
+                                           for o in request.overrides)
+        self._overrides: dict[NormalizedName, Requirement] = {}
+        """The packages overridden, each to its first override whose marker holds here."""
+        for override in request.overrides:
+            if override.marker is None or override.marker.evaluate(dict(target.markers)):
+                self._overrides.setdefault(canonicalize_name(override.name), override)
         self._overridden: dict[int, tuple[Requirement, Requirement]] = {}
         """id(requirement) -> (it, its overridden form), one object each (`dependency`
         reads a requirement's identity)."""
@@ -571,15 +579,31 @@ class _Discovery:
             self._marker_cache[key] = cached
         return cached
 
-    def _override(self, requirement: Requirement) -> Requirement:
-        """`requirement` with its package's override's versions (or file), if it has one:
-        the same object each time for the same requirement."""
+    def applying(self, requirement: Requirement, extra: str) -> Requirement | None:
+        """`requirement` as it applies to a release's base (`extra` "") or to its `extra`
+        here, or None. uv's overrides (`Request.overrides`) replace every requirement on their
+        package whole, its marker too: an overridden base requirement applies wherever the
+        override's marker holds, and not at all where none of its package's overrides does
+        (an extra's requirement stays its extra's). The replacement is the same object each
+        time (`dependency` reads a requirement's identity)."""
+        marker = requirement.marker
+        overridden = (bool(self._overridden_names)
+                      and canonicalize_name(requirement.name) in self._overridden_names)
+        if overridden and not _mentions_extra(marker):
+            belongs = not extra
+        elif extra:
+            belongs = (marker is not None and self.marker_holds(marker, extra)
+                       and not self.marker_holds(marker, ""))
+        else:
+            belongs = marker is None or self.marker_holds(marker, "")
+        if not belongs or not overridden:
+            return requirement if belongs else None
         override = self._overrides.get(canonicalize_name(requirement.name))
         if override is None:
-            return requirement
+            return None
         known = self._overridden.get(id(requirement))
         if known is None or known[0] is not requirement:
-            replaced = Requirement(_override_text(requirement, override))
+            replaced = Requirement(_override_text(override))
             known = self._overridden[id(requirement)] = (requirement, replaced)
         return known[1]
 
@@ -589,8 +613,6 @@ class _Discovery:
         parent: Candidate | None,
         parent_extra: NormalizedName | None,
     ) -> Dependency:
-        if self._overrides:
-            requirement = self._override(requirement)
         read = self._by_requirement.get(id(requirement))
         if read is None or read.requirement is not requirement:
             name = self._names.get(requirement.name) or self._canonical_name(requirement.name)
@@ -713,22 +735,20 @@ class _Discovery:
                 self._enqueue(candidate, None)
         if extra is None:
             self.dependencies[candidate.key] = tuple(
-                self.dependency(req, candidate, None) for req in candidate.requires
-                if req.marker is None or self.marker_holds(req.marker, ""))
+                self.dependency(applied, candidate, None) for req in candidate.requires
+                if (applied := self.applying(req, "")) is not None)
             return
         if extra not in candidate.provides_extras:
             self.missing_extras.add((candidate.key, extra))
             return
         self.extra_dependencies[(candidate.key, extra)] = tuple(
-            self.dependency(req, candidate, extra)
-            for req in candidate.requires
-            if req.marker is not None
-            and self.marker_holds(req.marker, extra)
-            and not self.marker_holds(req.marker, ""))
+            self.dependency(applied, candidate, extra) for req in candidate.requires
+            if (applied := self.applying(req, extra)) is not None)
 
     def start(self) -> None:
-        self._root = tuple(self.dependency(req, None, None) for req in self.request.requirements
-                           if self.marker_holds(req.marker, ""))
+        self._root = tuple(self.dependency(applied, None, None)
+                           for req in self.request.requirements
+                           if (applied := self.applying(req, "")) is not None)
         for name in self.installed:
             # Every release of an installed project may end up installed (kept, upgraded,
             # downgraded), so each must be choosable: read now, or free under lazy reading.
@@ -773,7 +793,8 @@ class _Discovery:
             if read is None:
                 continue
             wanted = {name for req in read.requires
-                      if (req.marker is None or self.marker_holds(req.marker, extra or ""))
+                      if (self.applying(req, "") is not None
+                          or (extra and self.applying(req, extra) is not None))
                       and (name := self._names.get(req.name)
                            or self._canonical_name(req.name)) not in self.projects
                       and name not in asked}

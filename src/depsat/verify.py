@@ -72,33 +72,50 @@ def verify(
         by_name[candidate.name] = candidate
     chosen_extras = {name: {canonicalize_name(e) for e in values}
                      for name, values in extras.items()}
-    # uv's overrides, read here again: where one holds, it says which versions (or file)
-    # a requirement on its package accepts.
-    overrides = {canonicalize_name(o.name): o for o in universe.request.overrides
-                 if o.marker is None or o.marker.evaluate(environment)}
+    # uv's overrides, read here again: a requirement on an overridden package is replaced
+    # whole (its marker and extras too) by the first of the package's overrides whose marker
+    # holds, and is dropped when none does; an extra's requirement stays its extra's.
+    overridden = {canonicalize_name(o.name) for o in universe.request.overrides}
+    overrides: dict[NormalizedName, Requirement] = {}
+    for override in universe.request.overrides:
+        if override.marker is None or override.marker.evaluate(environment):
+            overrides.setdefault(canonicalize_name(override.name), override)
 
-    def satisfied(requirement: Requirement) -> str | None:
+    def applies(requirement: Requirement, extra: str) -> Requirement | None:
+        """What `requirement` asks here of the base (`extra` "") or of `extra`, or None."""
+        name = canonicalize_name(requirement.name)
+        in_extra = requirement.marker is not None and "extra" in str(requirement.marker)
+        if name in overridden and not in_extra:
+            return overrides.get(name) if not extra else None
+        if not _holds(requirement, environment, extra):
+            return None
+        if extra and _holds(requirement, environment, ""):
+            return None  # a base requirement, checked with the base
+        return overrides.get(name) if name in overridden else requirement
+
+    def satisfied(requirement: Requirement, shown: Requirement) -> str | None:
         name = canonicalize_name(requirement.name)
         candidate = by_name.get(name)
         if candidate is None:
-            return f"{requirement} is not installed"
-        override = overrides.get(name)
-        wanted = requirement if override is None else override
+            return f"{shown} is not installed"
+        wanted = requirement
+        requirement = shown
         if wanted.url and not _from(candidate, wanted.url, universe):
             return (f"{requirement} is not met by {candidate.version} from {candidate.origin}, "
                     "another file")
         if not wanted.url and not wanted.specifier.contains(candidate.version,
                                                             prereleases=True):
             return f"{requirement} is not met by {candidate.version}"
-        for extra in requirement.extras:
+        for extra in wanted.extras:
             extra = canonicalize_name(extra)
             if extra in candidate.provides_extras and extra not in chosen_extras.get(name, ()):
                 return f"{requirement} needs extra {extra} of {name}, which is not installed"
         return None
 
     for requirement in universe.request.requirements:
-        if _holds(requirement, environment, ""):
-            why = satisfied(requirement)
+        applied = applies(requirement, "")
+        if applied is not None:
+            why = satisfied(applied, requirement)
             if why:
                 problems.append(f"your requirement {why}")
     for constraint in universe.request.constraints:
@@ -129,11 +146,10 @@ def verify(
                 problems.append(f"{candidate} requires Python {candidate.requires_python}")
         for extra in ("", *sorted(chosen_extras.get(name, ()))):
             for requirement in candidate.requires:
-                if not _holds(requirement, environment, extra):
+                applied = applies(requirement, extra)
+                if applied is None:
                     continue
-                if extra and _holds(requirement, environment, ""):
-                    continue  # a base requirement, already checked
-                why = satisfied(requirement)
+                why = satisfied(applied, requirement)
                 if why and not (may_break and candidate.installed is not None):
                     problems.append(f"{candidate}{f'[{extra}]' if extra else ''}: {why}")
     return problems
