@@ -498,6 +498,8 @@ def test_netrc_and_url_credentials(indexes: Path, tmp_path: Path) -> None:
                 assert b"s3cret" not in cache_file.read_bytes()
                 assert b"Authorization" not in cache_file.read_bytes()
     assert redact_url("https://u:p@h/x") == "https://u:****@h/x"
+    assert redact_url("https://ghp_token@github.com/x") == "https://****@github.com/x"
+    assert redact_url("git+ssh://git@github.com/o/r.git") == "git+ssh://git@github.com/o/r.git"
 
 
 # -- faults --------------------------------------------------------------------------------

@@ -135,7 +135,9 @@ class HttpError(SourceError):
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages and cache keys."""
+    """The URL without its password, for messages and cache keys. A user name alone is
+    taken for a token (``https://TOKEN@github.com``) and hidden too, as pip hides it, except
+    ``git`` (``git+ssh://git@github.com``: PEP 610's example of a name that is no secret)."""
     if "@" not in url:  # no userinfo possible: the common case, without parsing
         return url
     parts = urlsplit(url)
@@ -144,7 +146,10 @@ def redact_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    user = f"{parts.username}:****@" if parts.password is not None else f"{parts.username}@"
+    if parts.password is not None:
+        user = f"{parts.username}:****@"
+    else:
+        user = "git@" if parts.username == "git" else "****@"
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
