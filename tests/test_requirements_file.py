@@ -158,3 +158,22 @@ def test_dependency_groups_follow_their_includes(tmp_path: Path) -> None:
         read("docs")
     with pytest.raises(ConfigurationError, match="no \\[project\\] table"):
         read()  # (without a group, the project's own dependencies are asked for)
+
+
+def test_standard_input_is_a_requirements_file(tmp_path: Path) -> None:
+    """``-r -`` as uv and pip take it; never remembered: the same command with other input
+    gives the other answer."""
+    example = Path(__file__).parent.parent / "examples" / "web-app.toml"
+
+    def run(given: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "depsat", "resolve", "-r", "-", "--universe", str(example),
+             "--format", "requirements", "--cache-dir", str(tmp_path / "cache")],
+            input=given, capture_output=True, text=True, timeout=120, check=False,
+            cwd=tmp_path)
+
+    older = run("webapp\ntemplating<3\n")
+    newer = run("webapp\ntemplating>=3\n")
+    assert older.returncode == 0 and newer.returncode == 0, older.stderr + newer.stderr
+    assert "templating==2.2.0" in older.stdout.splitlines()
+    assert "templating==3.0.0" in newer.stdout.splitlines()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -61,6 +62,8 @@ _VALUED = {"-i": "index_url", "--index-url": "index_url",
            "-c": "-c", "--constraint": "-c"}
 _FLAGS = {"--no-index": "no_index", "--pre": "pre"}
 _EDITABLE = ("-e", "--editable")
+STDIN = "-"
+"""The requirements file name that means standard input."""
 
 
 def read_requirements_files(requirement_files: list[str], constraint_files: list[str], *,
@@ -125,11 +128,13 @@ def _read(path: str, into: RequirementsFiles, *, constraints: bool, seen: frozen
         return
     seen = seen | {str(file.resolve())}
     try:
-        content = file.read_bytes()
+        # "-": standard input, as uv and pip take it (its -r, -c and -f from the current
+        # directory; never remembered, `resolve_command._memo_applies`).
+        content = sys.stdin.buffer.read() if path == STDIN else file.read_bytes()
         text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read requirements file: {exc}", path) from exc
-    if digests is not None:
+    if digests is not None and path != STDIN:
         digests[os.path.abspath(file)] = memo.file_digest(file, content)
     for number, line in _logical_lines(text):
         where = (path, number)

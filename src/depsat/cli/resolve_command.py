@@ -445,12 +445,15 @@ def _memo_applies(args: argparse.Namespace) -> bool:
     """Whether a run with these options may be remembered (`depsat.cli.memo`). Not without
     the cache (the memo lives there), offline (pages of any age are read), with builds
     (their environments are not logged), for JSON (its timings would be old), nor with an
-    age for ``--exclude-newer`` (the cutoff moves with the clock). With ``-o FILE`` the memo
+    age for ``--exclude-newer`` (the cutoff moves with the clock), nor with standard input as a
+    requirements file (``-r -``: nothing to compare next time). With ``-o FILE`` the memo
     holds FILE's digest as the run left it: an unchanged FILE already holds what a replay
     would write, and its pins are those that answer gave."""
+    files = (*args.requirement_files, *args.constraint_files, *args.override_files)
     return not (args.no_memo or args.no_cache or args.offline or args.build_metadata
                 or _format(args) == "json" or getattr(args, "argv", None) is None
-                or (args.exclude_newer and _AGE.fullmatch(args.exclude_newer)))
+                or (args.exclude_newer and _AGE.fullmatch(args.exclude_newer))
+                or "-" in files)
 
 
 def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembered:
