@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat._toml import tomllib
 from depsat.errors import ConfigurationError
 from depsat.source_rules import IndexStrategy, InstalledPinRule
+from depsat.sources.uv_sources import first_holding
 
 __all__ = ["CONFIG_NAMES", "IndexConfig", "Settings", "find_config", "load_settings",
            "parse_settings"]
@@ -96,26 +96,6 @@ def load_settings(path: Path, environment: Mapping[str, str] | None = None) -> S
         raise ConfigurationError(f"not valid TOML: {exc}", str(path)) from exc
     return parse_settings(data, str(path), pyproject=path.name == "pyproject.toml",
                           environment=environment)
-
-
-def _holding_entry(entries: list[Any], key: str, read: _Reader,
-                   environment: Mapping[str, str] | None) -> Mapping[str, Any] | None:
-    """The first source entry whose marker holds (one without a marker always does); an
-    entry with a marker is passed over when there is no `environment` to decide it."""
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        text = entry.get("marker")
-        if text is None:
-            return entry
-        if environment is None:
-            continue
-        try:
-            if Marker(str(text)).evaluate(dict(environment)):
-                return entry
-        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
-            raise read.fail(f"{key}.marker", f"{text!r}: {exc}") from exc
-    return None
 
 
 class _Reader:
@@ -199,8 +179,11 @@ def parse_settings(data: Mapping[str, Any], where: str, *, pyproject: bool = Fal
     for package, given in read.table(uv, "sources", "tool.uv.").items():
         # uv's sources also name git/path/url sources (`depsat.sources.uv_sources` reads
         # them); only index entries are pins: the first entry whose marker holds.
-        chosen = _holding_entry(given if isinstance(given, list) else [given],
-                                f"tool.uv.sources.{package}", read, environment)
+        try:
+            chosen = first_holding(given if isinstance(given, list) else [given],
+                                   environment, strict=False)
+        except ValueError as exc:
+            raise read.fail(f"tool.uv.sources.{package}.marker", str(exc)) from exc
         if chosen is not None and "index" in chosen:
             pins[canonicalize_name(package)] = read.string(chosen["index"],
                                                            f"tool.uv.sources.{package}.index")

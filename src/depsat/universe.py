@@ -587,7 +587,7 @@ class _Discovery:
         (an extra's requirement stays its extra's). The replacement is the same object each
         time (`dependency` reads a requirement's identity)."""
         marker = requirement.marker
-        overridden = (bool(self._overridden_names)
+        overridden = (bool(self._overridden_names)  # (none, usually: no name to normalize)
                       and canonicalize_name(requirement.name) in self._overridden_names)
         if overridden and not _mentions_extra(marker):
             belongs = not extra
@@ -596,8 +596,10 @@ class _Discovery:
                        and not self.marker_holds(marker, ""))
         else:
             belongs = marker is None or self.marker_holds(marker, "")
-        if not belongs or not overridden:
-            return requirement if belongs else None
+        if not belongs:
+            return None
+        if not overridden:
+            return requirement
         override = self._overrides.get(canonicalize_name(requirement.name))
         if override is None:
             return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import glob
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from depsat._toml import tomllib
 from depsat.sources.distfiles import DistFileError
 
-__all__ = ["ProjectSources", "read_uv_sources", "subdirectory_within"]
+__all__ = ["ProjectSources", "first_holding", "read_uv_sources", "subdirectory_within"]
 
 _GIT_REFERENCES = ("rev", "tag", "branch")
 
@@ -98,7 +98,10 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
             raise DistFileError(f"{where}: {key} is not a table or a list of tables")
         if all("index" in entry for entry in entries):
             continue  # (pins, whatever their markers: the configuration's)
-        entry = _holding(entries, key, where, environment)
+        try:
+            entry = first_holding(entries, environment)
+        except ValueError as exc:
+            raise DistFileError(f"{where}: {key}.marker {exc}") from exc
         if entry is None or "index" in entry:
             continue  # (no source holds here: the package comes from the indexes, as uv has it)
         name = canonicalize_name(str(package))
@@ -111,25 +114,29 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
     return ProjectSources(urls, frozenset(editable))
 
 
-def _holding(entries: list[dict[str, Any]], key: str, where: str,
-             environment: Mapping[str, str] | None) -> dict[str, Any] | None:
-    """The first entry whose marker holds in `environment` (an entry without one always
-    does), or None."""
+def first_holding(entries: Sequence[Any], environment: Mapping[str, str] | None, *,
+                  strict: bool = True) -> dict[str, Any] | None:
+    """The first source entry (a table) whose ``marker`` holds in `environment` (one without a
+    marker always does), or None. With no environment a marked entry is an error (`strict`)
+    or passed over. `ValueError` says what is wrong with the marker; callers name its key."""
     for entry in entries:
+        if not isinstance(entry, dict):
+            continue
         text = entry.get("marker")
         if text is None:
             return entry
         if not isinstance(text, str):
-            raise DistFileError(f"{where}: {key}.marker is not a string")
+            raise ValueError("is not a string")
         try:
             marker = Marker(text)
             if environment is None:
-                raise DistFileError(f"{where}: {key} has a marker ({text}), and no target "
-                                    "environment was given to decide it")
+                if strict:
+                    raise ValueError(f"({text}) needs a target environment to decide it")
+                continue
             holds = marker.evaluate(dict(environment))
         except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DistFileError(f"{where}: {key}.marker {text!r}: {first}") from exc
+            raise ValueError(f"{text!r}: {first}") from exc
         if holds:
             return entry
     return None
