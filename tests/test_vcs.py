@@ -280,7 +280,9 @@ def test_uv_sources_of_a_pyproject_are_direct_references(world: dict[str, Any],
     shared = tmp_path / "root" / "libs" / "shared"
     _uv_project(shared, ["extra-dep"], "")
     member = tmp_path / "root" / "packages" / "member"
-    _uv_project(member, [], "")
+    _uv_project(member, ["member2"], "member2 = { workspace = true }\n")  # (the root's)
+    member2 = tmp_path / "root" / "packages" / "member2"
+    _uv_project(member2, [], "")
     wheel = next((tmp_path / "index" / "files").glob("lib-1.0-*.whl"))
     pyproject = _uv_project(
         tmp_path / "root", ["gitlib", "shared", "lib", "member"],
@@ -296,6 +298,7 @@ def test_uv_sources_of_a_pyproject_are_direct_references(world: dict[str, Any],
     assert f"-e {shared.as_uri()}" in lines
     assert f"lib @ {wheel.as_uri()}" in lines
     assert f"member @ {member.as_uri()}" in lines
+    assert f"member2 @ {member2.as_uri()}" in lines
     assert "extra-dep==1.0" in lines  # (shared's dependency, from the index)
     plain = _cli(world, "-r", str(pyproject), "--no-sources")
     assert plain.returncode == 1  # gitlib, shared and member are on no index

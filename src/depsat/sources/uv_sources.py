@@ -183,12 +183,16 @@ def _path_url(project_dir: Path, relative: str) -> str:
     return (project_dir / relative).resolve().as_uri()
 
 
-def _workspace_member(uv: Mapping[str, Any], root: Path, package: str, key: str,
+def _workspace_member(uv: Mapping[str, Any], project_dir: Path, package: str, key: str,
                       where: str) -> str:
     """The ``file:`` URL of the workspace member named `package`: one of the directories
     ``[tool.uv.workspace] members`` globs match (``exclude`` left out) whose pyproject.toml
-    names that project."""
+    names that project. The workspace is the project's own, else the nearest above it (a
+    member naming another member), as uv finds it."""
     workspace = uv.get("workspace")
+    root = project_dir
+    if not isinstance(workspace, dict):
+        root, workspace = _enclosing_workspace(project_dir)
     members = workspace.get("members", []) if isinstance(workspace, dict) else []
     excluded = workspace.get("exclude", []) if isinstance(workspace, dict) else []
     if not isinstance(members, list) or not isinstance(excluded, list):
@@ -209,11 +213,28 @@ def _workspace_member(uv: Mapping[str, Any], root: Path, package: str, key: str,
                         "[tool.uv.workspace] is that project")
 
 
-def _project_name(pyproject: Path) -> NormalizedName | None:
+def _enclosing_workspace(project_dir: Path) -> tuple[Path, Mapping[str, Any] | None]:
+    """The nearest directory above `project_dir` whose pyproject.toml has a
+    ``[tool.uv.workspace]``, and that table (None when there is none)."""
+    for directory in project_dir.resolve().parents:
+        tool = _toml(directory / "pyproject.toml").get("tool")
+        uv = tool.get("uv") if isinstance(tool, dict) else None
+        workspace = uv.get("workspace") if isinstance(uv, dict) else None
+        if isinstance(workspace, dict):
+            return directory, workspace
+    return project_dir, None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    """A TOML file's table, empty when it is missing or unreadable."""
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+        return {}
+
+
+def _project_name(pyproject: Path) -> NormalizedName | None:
+    data = _toml(pyproject)
     project = data.get("project")
     name = project.get("name") if isinstance(project, dict) else None
     return canonicalize_name(name) if isinstance(name, str) else None
