@@ -297,8 +297,8 @@ def test_uv_sources_of_a_pyproject_are_direct_references(world: dict[str, Any],
     assert f"gitlib @ git+{world['repo'].as_uri()}@{world['first']}" in lines
     assert f"-e {shared.as_uri()}" in lines
     assert f"lib @ {wheel.as_uri()}" in lines
-    assert f"member @ {member.as_uri()}" in lines
-    assert f"member2 @ {member2.as_uri()}" in lines
+    assert f"-e {member.as_uri()}" in lines  # (members are editable, as uv has them)
+    assert f"-e {member2.as_uri()}" in lines
     assert "extra-dep==1.0" in lines  # (shared's dependency, from the index)
     plain = _cli(world, "-r", str(pyproject), "--no-sources")
     assert plain.returncode == 1  # gitlib, shared and member are on no index

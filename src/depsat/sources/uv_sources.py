@@ -109,7 +109,8 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
         if url is None:
             continue
         urls[name] = url
-        if entry.get("editable") is True:
+        # (a workspace member is editable unless it says not, as uv installs members)
+        if entry.get("editable", "workspace" in entry) is True:
             editable.add(name)
     return ProjectSources(urls, frozenset(editable))
 
