@@ -65,17 +65,21 @@ def _overridden(universe: Universe, requirement: Requirement, env: dict[str, str
                 extra: str) -> Requirement | None:
     """What `requirement` asks of the base (`extra` "") or of `extra`, uv's overrides applied
     as uv applies them (measured with uv 0.13.9): an overridden package's requirement is
-    replaced whole by its first override whose marker holds, or dropped; an extra's
-    requirement stays its extra's."""
+    replaced whole by its overrides whose markers hold (their extras together), or dropped;
+    an extra's requirement stays its extra's."""
     name = canonicalize_name(requirement.name)
     overrides = [o for o in universe.request.overrides if canonicalize_name(o.name) == name]
-    holding = next((o for o in overrides if _active(o, env, "")), None)
+    holding = [o for o in overrides if _active(o, env, "")]
+    merged = None
+    if holding:  # (all must hold: their extras together)
+        extras = sorted({e for o in holding for e in o.extras})
+        merged = Requirement(holding[0].name + (f"[{','.join(extras)}]" if extras else ""))
     in_extra = requirement.marker is not None and "extra" in str(requirement.marker)
     if overrides and not in_extra:
-        return holding if not extra else None
+        return merged if not extra else None
     if not _active(requirement, env, extra):
         return None
-    return holding if overrides else requirement
+    return merged if overrides else requirement
 
 
 def needed_extras(universe: Universe, chosen: Sequence[Candidate]) -> dict[NormalizedName,

@@ -390,6 +390,7 @@ OVERRIDDEN = {
     ("tool", "lib==1.0"),  # the requirement's extras dropped
     ("tool", "lib==1.0 ; sys_platform == 'win32'"),  # holds nowhere: lib is not required
     ("app\ntool", "lib[x]>=1 ; sys_platform == 'linux'\nlib<2 ; sys_platform != 'linux'"),
+    ("tool", "lib[x]>=1\nlib<2"),  # both hold: both apply
 ])
 def test_overrides_agree_with_uv(roots: str, override: str, tmp_path: Path) -> None:
     """``--override`` as uv 0.13.9 applies it, over one real local index: the same pins as

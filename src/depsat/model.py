@@ -282,8 +282,8 @@ class Request:
     """Let the plan break installed packages' requirements (each broken one is reported)."""
     overrides: tuple[Requirement, ...] = ()
     """uv's ``--override``: every requirement on an overridden package (yours and every
-    release's) is replaced whole, as uv replaces it, by the first of the package's overrides
-    whose marker holds: its versions (or file) and extras, the requirement's own marker
+    release's) is replaced whole, as uv replaces it, by the package's overrides whose markers
+    hold (all of them): their versions (or file) and extras, the requirement's own marker
     and extras dropped (an extra's requirement stays its extra's); where none holds, the
     requirement is dropped. A way past a wrong upper bound."""
     exclude_newer: datetime | None = None

@@ -199,6 +199,20 @@ def _override_text(override: Requirement) -> str:
     return text + (f" @ {override.url}" if override.url else str(override.specifier))
 
 
+def _merged(overrides: list[Requirement]) -> Requirement:
+    """One requirement asking what all of `overrides` (one package's) ask together: their
+    extras, and their versions or (if one names a file) that file."""
+    if len(overrides) == 1:
+        return overrides[0]
+    extras = sorted({extra for o in overrides for extra in o.extras})
+    text = overrides[0].name + (f"[{','.join(extras)}]" if extras else "")
+    url = next((o.url for o in overrides if o.url), None)
+    if url:
+        return Requirement(f"{text} @ {url}")
+    return Requirement(text + str(SpecifierSet(",".join(str(o.specifier) for o in overrides
+                                                        if o.specifier))))
+
+
 def _mentions_extra(marker: Marker | None) -> bool:
     """Whether `marker` reads ``extra``: it makes its requirement an extra's."""
     return marker is not None and "extra" in str(marker)
@@ -443,11 +457,13 @@ class _Discovery:
         self._by_requirement: dict[int, _Read] = {}
         self._overridden_names = frozenset(canonicalize_name(o.name)
                                            for o in request.overrides)
-        self._overrides: dict[NormalizedName, Requirement] = {}
-        """The packages overridden, each to its first override whose marker holds here."""
+        holding: dict[NormalizedName, list[Requirement]] = {}
         for override in request.overrides:
             if override.marker is None or override.marker.evaluate(dict(target.markers)):
-                self._overrides.setdefault(canonicalize_name(override.name), override)
+                holding.setdefault(canonicalize_name(override.name), []).append(override)
+        self._overrides = {name: _merged(found) for name, found in holding.items()}
+        """The packages overridden here: each to its overrides whose markers hold, as one
+        requirement (uv makes each a requirement of its own: all must hold)."""
         self._overridden: dict[int, tuple[Requirement, Requirement]] = {}
         """id(requirement) -> (it, its overridden form), one object each (`dependency`
         reads a requirement's identity)."""
@@ -582,9 +598,9 @@ class _Discovery:
     def applying(self, requirement: Requirement, extra: str) -> Requirement | None:
         """`requirement` as it applies to a release's base (`extra` "") or to its `extra`
         here, or None. uv's overrides (`Request.overrides`) replace every requirement on their
-        package whole, its marker too: an overridden base requirement applies wherever the
-        override's marker holds, and not at all where none of its package's overrides does
-        (an extra's requirement stays its extra's). The replacement is the same object each
+        package whole, its marker too: an overridden base requirement asks what every one of
+        its package's overrides whose marker holds asks, and is dropped where none does (an
+        extra's requirement stays its extra's). The replacement is the same object each
         time (`dependency` reads a requirement's identity)."""
         marker = requirement.marker
         overridden = (bool(self._overridden_names)  # (none, usually: no name to normalize)

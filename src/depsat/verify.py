@@ -73,25 +73,26 @@ def verify(
     chosen_extras = {name: {canonicalize_name(e) for e in values}
                      for name, values in extras.items()}
     # uv's overrides, read here again: a requirement on an overridden package is replaced
-    # whole (its marker and extras too) by the first of the package's overrides whose marker
-    # holds, and is dropped when none does; an extra's requirement stays its extra's.
+    # whole (its marker and extras too) by the package's overrides whose markers hold, each
+    # to be met, and is dropped when none does; an extra's requirement stays its extra's.
     overridden = {canonicalize_name(o.name) for o in universe.request.overrides}
-    overrides: dict[NormalizedName, Requirement] = {}
+    overrides: dict[NormalizedName, list[Requirement]] = {}
     for override in universe.request.overrides:
         if override.marker is None or override.marker.evaluate(environment):
-            overrides.setdefault(canonicalize_name(override.name), override)
+            overrides.setdefault(canonicalize_name(override.name), []).append(override)
 
-    def applies(requirement: Requirement, extra: str) -> Requirement | None:
-        """What `requirement` asks here of the base (`extra` "") or of `extra`, or None."""
+    def applies(requirement: Requirement, extra: str) -> list[Requirement]:
+        """What `requirement` asks here of the base (`extra` "") or of `extra`: itself, or
+        the overrides that replace it (each must hold), or nothing."""
         name = canonicalize_name(requirement.name)
         in_extra = requirement.marker is not None and "extra" in str(requirement.marker)
         if name in overridden and not in_extra:
-            return overrides.get(name) if not extra else None
+            return overrides.get(name, []) if not extra else []
         if not _holds(requirement, environment, extra):
-            return None
+            return []
         if extra and _holds(requirement, environment, ""):
-            return None  # a base requirement, checked with the base
-        return overrides.get(name) if name in overridden else requirement
+            return []  # a base requirement, checked with the base
+        return overrides.get(name, []) if name in overridden else [requirement]
 
     def satisfied(requirement: Requirement, shown: Requirement) -> str | None:
         name = canonicalize_name(requirement.name)
@@ -113,8 +114,7 @@ def verify(
         return None
 
     for requirement in universe.request.requirements:
-        applied = applies(requirement, "")
-        if applied is not None:
+        for applied in applies(requirement, ""):
             why = satisfied(applied, requirement)
             if why:
                 problems.append(f"your requirement {why}")
@@ -146,12 +146,10 @@ def verify(
                 problems.append(f"{candidate} requires Python {candidate.requires_python}")
         for extra in ("", *sorted(chosen_extras.get(name, ()))):
             for requirement in candidate.requires:
-                applied = applies(requirement, extra)
-                if applied is None:
-                    continue
-                why = satisfied(applied, requirement)
-                if why and not (may_break and candidate.installed is not None):
-                    problems.append(f"{candidate}{f'[{extra}]' if extra else ''}: {why}")
+                for applied in applies(requirement, extra):
+                    why = satisfied(applied, requirement)
+                    if why and not (may_break and candidate.installed is not None):
+                        problems.append(f"{candidate}{f'[{extra}]' if extra else ''}: {why}")
     return problems
 
 
