@@ -492,3 +492,18 @@ def test_strip_extras_pins_names_alone() -> None:
     assert "    # via webapp" in stripped.stdout.splitlines()
     assert "[" not in stripped.stdout
     assert "psycopg-c==3.2.1" in pins(stripped.stdout)
+
+
+def test_no_annotate_and_no_header(tmp_path: Path) -> None:
+    """uv's ``--no-annotate`` (no ``# via`` lines) and ``--no-header`` (an ``-o`` file
+    without the command that wrote it): the pins stay the same."""
+    lock = tmp_path / "requirements.txt"
+    plain = depsat("resolve", "--universe", str(EXAMPLE), "--format", "requirements",
+                   "--no-memo")
+    bare = depsat("resolve", "--universe", str(EXAMPLE), "--no-annotate", "--no-header",
+                  "-o", str(lock), "--no-memo")
+    assert plain.returncode == 0 and bare.returncode == 0, plain.stderr + bare.stderr
+    pins = [line for line in plain.stdout.splitlines() if not line.startswith(" ")]
+    assert "    # via webapp" in plain.stdout.splitlines()
+    assert bare.stdout.splitlines() == pins
+    assert lock.read_text().splitlines() == pins  # (no header either)

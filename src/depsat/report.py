@@ -100,7 +100,7 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
 
 
 def requirements_lines(resolution: Resolution, *, hashes: bool = False,
-                       strip_extras: bool = False) -> list[str]:
+                       strip_extras: bool = False, annotate: bool = True) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
@@ -108,7 +108,7 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
     ``--hash`` of every file of its release the index published one for, as
     ``pip-compile --generate-hashes`` writes them (`unhashed` says which have none). With
     `strip_extras`, pins name no extras (``uv pip compile``'s default): the extras'
-    dependencies are pinned lines of their own anyway."""
+    dependencies are pinned lines of their own anyway. Without `annotate`, no ``# via``."""
     assert resolution.plan is not None
     lines: list[str] = []
     for step in resolution.plan.steps:
@@ -134,7 +134,7 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
         parents = sorted({r.required_by.split(" ")[0] for r in step.chain[-1:] if r.required_by})
         if strip_extras:
             parents = sorted({parent.split("[")[0] for parent in parents})
-        if parents:
+        if parents and annotate:
             lines.append(f"    # via {', '.join(parents)}")
     return lines
 
