@@ -507,3 +507,44 @@ def test_no_annotate_and_no_header(tmp_path: Path) -> None:
     assert "    # via webapp" in plain.stdout.splitlines()
     assert bare.stdout.splitlines() == pins
     assert lock.read_text().splitlines() == pins  # (no header either)
+
+
+def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:
+    """``--no-deps``: what you name alone, as ``uv pip compile --no-deps``; the verifier
+    asks nothing of the releases' dependencies then."""
+    import shutil
+
+    from conftest import clean_env
+
+    from depsat.api import request_from_strings, resolve
+    from depsat.sources.index import IndexSource
+    from depsat.target import Target
+    from depsat.verify import verify
+
+    build_index(LOWER_BOUNDS, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text("app>=1.1\n")
+    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), "--index-url", index,
+                  "--no-deps", "--python-version", "3.12", "--no-config", "--cache-dir",
+                  str(tmp_path / "cache"), "--format", "requirements")
+    assert ours.returncode == 0, ours.stderr
+    assert [line for line in ours.stdout.splitlines() if "==" in line] == ["app==2.0"]
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is not None:
+        theirs = subprocess.run(
+            [uv, "pip", "compile", str(tmp_path / "requirements.in"), "--index-url", index,
+             "--no-deps", "--python-version", "3.12", "--no-header", "--no-annotate",
+             "--cache-dir", str(tmp_path / "uv-cache"), "--python", sys.executable,
+             "--offline"], capture_output=True, text=True, timeout=120, check=False,
+            env=clean_env())
+        assert theirs.stdout.split() == ["app==2.0"], theirs.stderr
+    import attrs
+
+    source = IndexSource(index, "index")
+    try:
+        request = attrs.evolve(request_from_strings(["app>=1.1"]), no_deps=True)
+        result = resolve(request, [source], Target.for_python("3.12"))
+    finally:
+        source.close()
+    assert result.plan is not None and result.plan.versions() == {"app": "2.0"}
+    assert verify(result.universe, result.plan.chosen, {}) == []

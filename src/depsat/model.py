@@ -280,6 +280,8 @@ class Request:
     """Exact mode: remove installed packages nothing requires (read-only layers excepted)."""
     allow_breaking: bool = False
     """Let the plan break installed packages' requirements (each broken one is reported)."""
+    no_deps: bool = False
+    """uv's and pip's ``--no-deps``: only what you name, no release's dependencies."""
     overrides: tuple[Requirement, ...] = ()
     """uv's ``--override``: every requirement on an overridden package (yours and every
     release's) is replaced whole, as uv replaces it, by the package's overrides whose markers

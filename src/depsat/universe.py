@@ -752,14 +752,14 @@ class _Discovery:
             if extra is not None and candidate.key not in self._seen[None]:
                 self._enqueue(candidate, None)
         if extra is None:
-            self.dependencies[candidate.key] = tuple(
+            self.dependencies[candidate.key] = () if self.request.no_deps else tuple(
                 self.dependency(applied, candidate, None) for req in candidate.requires
                 if (applied := self.applying(req, "")) is not None)
             return
         if extra not in candidate.provides_extras:
             self.missing_extras.add((candidate.key, extra))
             return
-        self.extra_dependencies[(candidate.key, extra)] = tuple(
+        self.extra_dependencies[(candidate.key, extra)] = () if self.request.no_deps else tuple(
             self.dependency(applied, candidate, extra) for req in candidate.requires
             if (applied := self.applying(req, extra)) is not None)
 
@@ -810,7 +810,7 @@ class _Discovery:
             read = self._with_read_metadata(candidate) if self.lazy else candidate
             if read is None:
                 continue
-            wanted = {name for req in read.requires
+            wanted = {name for req in (() if self.request.no_deps else read.requires)
                       if (self.applying(req, "") is not None
                           or (extra and self.applying(req, extra) is not None))
                       and (name := self._names.get(req.name)

@@ -145,7 +145,7 @@ def verify(
             if not all(spec.contains(python, prereleases=True) for spec in bounds):
                 problems.append(f"{candidate} requires Python {candidate.requires_python}")
         for extra in ("", *sorted(chosen_extras.get(name, ()))):
-            for requirement in candidate.requires:
+            for requirement in () if universe.request.no_deps else candidate.requires:
                 for applied in applies(requirement, extra):
                     why = satisfied(applied, requirement)
                     if why and not (may_break and candidate.installed is not None):

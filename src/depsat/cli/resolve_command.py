@@ -133,6 +133,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", dest="groups", action="append", default=[],
                         metavar="NAME", help="with -r pyproject.toml: also this dependency "
                                              "group's requirements (PEP 735)")
+    parser.add_argument("--no-deps", action="store_true",
+                        help="only what you name, none of its dependencies (uv's and pip's "
+                             "--no-deps)")
     parser.add_argument("--no-sources", action="store_true",
                         help="ignore [tool.uv.sources] in pyproject.toml files (uv's "
                              "--no-sources): their git, path and URL sources stay index "
@@ -312,6 +315,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         ignore_installed=args.reinstall,
         sync=args.exact,
         allow_breaking=args.allow_breaking,
+        no_deps=args.no_deps,
         preferred=_preferred(args, input_files),
         exclude_newer=_cutoff(args.exclude_newer) if args.exclude_newer else None,
         overrides=tuple(overriding),
