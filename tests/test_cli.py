@@ -507,6 +507,10 @@ def test_no_annotate_and_no_header(tmp_path: Path) -> None:
     assert "    # via webapp" in plain.stdout.splitlines()
     assert bare.stdout.splitlines() == pins
     assert lock.read_text().splitlines() == pins  # (no header either)
+    omitted = depsat("resolve", "--universe", str(EXAMPLE), "--no-annotate", "--format",
+                     "requirements", "--no-emit-package", "Typing_Extensions", "--no-memo")
+    assert omitted.stdout.splitlines() == [p for p in pins if "typing-extensions" not in p]
+    assert len(omitted.stdout.splitlines()) == len(pins) - 1
 
 
 def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ The JSON schema (``depsat.plan/1``) is described in docs/json.md. Nothing here p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from depsat.api import Resolution, explain
@@ -100,7 +100,8 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
 
 
 def requirements_lines(resolution: Resolution, *, hashes: bool = False,
-                       strip_extras: bool = False, annotate: bool = True) -> list[str]:
+                       strip_extras: bool = False, annotate: bool = True,
+                       omit: Collection[str] = ()) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
@@ -108,11 +109,12 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
     ``--hash`` of every file of its release the index published one for, as
     ``pip-compile --generate-hashes`` writes them (`unhashed` says which have none). With
     `strip_extras`, pins name no extras (``uv pip compile``'s default): the extras'
-    dependencies are pinned lines of their own anyway. Without `annotate`, no ``# via``."""
+    dependencies are pinned lines of their own anyway. Without `annotate`, no ``# via``;
+    the packages in `omit` (normalized names) get no line at all."""
     assert resolution.plan is not None
     lines: list[str] = []
     for step in resolution.plan.steps:
-        if step.action is Action.REMOVE or step.candidate is None:
+        if step.action is Action.REMOVE or step.candidate is None or step.name in omit:
             continue
         extras = f"[{','.join(sorted(step.extras))}]" if step.extras and not strip_extras else ""
         installed = step.candidate.installed

@@ -96,6 +96,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--no-annotate", action="store_true",
                         help="with --format requirements: no '# via' lines (uv's "
                              "--no-annotate)")
+    parser.add_argument("--no-emit-package", action="append", default=[], metavar="NAME",
+                        help="with --format requirements: leave NAME's pin out of the output "
+                             "(it is still resolved), as uv and pip-compile take it")
     parser.add_argument("--no-header", action="store_true",
                         help="with -o FILE: no header naming the command (uv's --no-header)")
     strip = parser.add_mutually_exclusive_group()
@@ -484,7 +487,8 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
     elif fmt == "requirements":
         out.append("\n".join(requirements_lines(resolution, hashes=args.generate_hashes,
                                                 strip_extras=args.strip_extras,
-                                                annotate=not args.no_annotate)))
+                                                annotate=not args.no_annotate,
+                                                omit=_names(args.no_emit_package)[0])))
         if args.generate_hashes and not args.quiet:
             err += [f"warning: no hash known for {pin} (pip --require-hashes would refuse it)"
                     for pin in unhashed(resolution)]
