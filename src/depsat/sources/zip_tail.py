@@ -74,10 +74,25 @@ def entries_in_tail(tail: bytes, tail_start: int) -> list[ZipEntry] | None:
         if at < 0:
             return []  # no record starts in the tail
         entries = _walk(tail, at, stop)
-        if entries is not None:
+        if entries is not None and _plausible(entries, offset):
             return entries
         at = tail.find(_ENTRY_SIGNATURE, at + 1, stop)
     return None
+
+
+def _plausible(entries: list[ZipEntry], directory: int) -> bool:
+    """Whether entries walked from a guessed start can be the directory's last ones: their
+    members lie in archive order before the directory, each clear of the next. A start
+    guessed inside a name, an extra field or a comment can walk to the directory's end by
+    chance; its first "entry" then has an offset and sizes taken from that text, which
+    this rules out (and then the next start is tried, or the caller reads with zipfile)."""
+    bounds = [*(e.header_offset for e in entries[1:]), directory]
+    for entry, bound in zip(entries, bounds, strict=True):
+        if _SATURATED in (entry.header_offset, entry.compressed_size):
+            return False  # (zip64 fields: not checked here, the caller falls back)
+        if entry.header_offset + _LOCAL.size + entry.compressed_size > bound:
+            return False
+    return True
 
 
 def _zip64_directory(tail: bytes, tail_start: int,
