@@ -552,3 +552,32 @@ def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:
         source.close()
     assert result.plan is not None and result.plan.versions() == {"app": "2.0"}
     assert verify(result.universe, result.plan.chosen, {}) == []
+
+
+def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
+    """Pins and ``# via`` lines (where you asked for each, and every package of the plan
+    that requires it) exactly as ``uv pip compile --no-header`` writes them."""
+    import shutil
+
+    from conftest import clean_env
+
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.skip("uv is not installed in this environment")
+    build_index(LOWER_BOUNDS, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n")
+    ours = subprocess.run(
+        [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in", "--index-url",
+         index, "--python-version", "3.12", "--no-config", "--cache-dir", "cache",
+         "--format", "requirements"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    theirs = subprocess.run(
+        [uv, "pip", "compile", "requirements.in", "--index-url", index, "--python-version",
+         "3.12", "--no-header", "--cache-dir", "uv-cache", "--python", sys.executable,
+         "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env(),
+        cwd=tmp_path)
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout
+    assert "    # via\n    #   -r requirements.in\n    #   app\n" in ours.stdout

@@ -103,7 +103,7 @@ def test_the_same_command_answers_from_the_memo(world: dict[str, Path]) -> None:
     with serve(world["index"], max_age=600) as url:
         first = depsat(world, url)
         assert first.returncode == 0, first.stderr
-        assert first.stdout.startswith("app==1.0\nlib==2.0\n")
+        assert first.stdout.startswith("app==1.0\n    # via -r requirements.in\nlib==2.0\n")
         assert remembered(world) == 1
         url.requests.clear()
         assert outcome(depsat(world, url)) == outcome(first)

@@ -5,7 +5,7 @@ The JSON schema (``depsat.plan/1``) is described in docs/json.md. Nothing here p
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from depsat.api import Resolution, explain
@@ -101,7 +101,8 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
 
 def requirements_lines(resolution: Resolution, *, hashes: bool = False,
                        strip_extras: bool = False, annotate: bool = True,
-                       omit: Collection[str] = ()) -> list[str]:
+                       omit: Collection[str] = (),
+                       origins: Mapping[str, Sequence[str]] | None = None) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
@@ -109,10 +110,13 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
     ``--hash`` of every file of its release the index published one for, as
     ``pip-compile --generate-hashes`` writes them (`unhashed` says which have none). With
     `strip_extras`, pins name no extras (``uv pip compile``'s default): the extras'
-    dependencies are pinned lines of their own anyway. Without `annotate`, no ``# via``;
-    the packages in `omit` (normalized names) get no line at all."""
+    dependencies are pinned lines of their own anyway. ``# via`` names, as uv does, where
+    you asked for it (`origins`: package -> ``-r requirements.in``, ``app (pyproject.toml)``)
+    and every package of the plan that requires it; without `annotate`, none. The packages
+    in `omit` (normalized names) get no line at all."""
     assert resolution.plan is not None
     lines: list[str] = []
+    requirers = _requirers(resolution) if annotate else {}
     for step in resolution.plan.steps:
         if step.action is Action.REMOVE or step.candidate is None or step.name in omit:
             continue
@@ -133,12 +137,33 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
         lines.append(pin + (" \\" if digests else ""))
         lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
                   for i, d in enumerate(digests)]
-        parents = sorted({r.required_by.split(" ")[0] for r in step.chain[-1:] if r.required_by})
-        if strip_extras:
-            parents = sorted({parent.split("[")[0] for parent in parents})
-        if parents and annotate:
-            lines.append(f"    # via {', '.join(parents)}")
+        via = [*sorted(set((origins or {}).get(step.name, ()))),
+               *sorted(requirers.get(step.name, ()))]
+        if len(via) == 1 and annotate:
+            lines.append(f"    # via {via[0]}")
+        elif via and annotate:
+            lines += ["    # via", *(f"    #   {item}" for item in via)]
     return lines
+
+
+def _requirers(resolution: Resolution) -> dict[str, set[str]]:
+    """Package -> the packages of the plan whose requirements (with the extras the plan
+    installs) the release taken meets."""
+    assert resolution.plan is not None
+    universe = resolution.universe
+    taken = {c.key for c in resolution.plan.chosen}
+    found: dict[str, set[str]] = {}
+    for step in resolution.plan.steps:
+        if step.candidate is None or step.action is Action.REMOVE:
+            continue
+        key = step.candidate.key
+        dependencies = [*universe.dependencies.get(key, ()),
+                        *(d for extra in step.extras
+                          for d in universe.extra_dependencies.get((key, extra), ()))]
+        for dependency in dependencies:
+            if any(match.key in taken for match in dependency.matches):
+                found.setdefault(dependency.name, set()).add(step.name)
+    return found
 
 
 def _hashes(step: PlanStep) -> list[str]:

@@ -19,7 +19,7 @@ from depsat.errors import ConfigurationError
 from depsat.sources.distfiles import DistFileError, project_dependencies
 from depsat.sources.uv_sources import read_uv_sources
 
-__all__ = ["project_requirements"]
+__all__ = ["project_label", "project_requirements"]
 
 
 def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: bool = False,
@@ -52,6 +52,14 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
                       if line != given and canonicalize_name(Requirement(given).name)
                       in sources.editable]
     return lines
+
+
+def project_label(path: str) -> str:
+    """How ``# via`` names what a project's pyproject.toml requires: ``name (path)``, as
+    ``uv pip compile`` writes it (the path alone when it names no project)."""
+    project = _toml(path, None).get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return f"{name} ({path})" if isinstance(name, str) else path
 
 
 def _toml(path: str, digests: dict[str, str | None] | None) -> dict[str, object]:

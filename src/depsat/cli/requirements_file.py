@@ -30,7 +30,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depsat.cli import memo
-from depsat.cli.pyproject_input import project_requirements
+from depsat.cli.pyproject_input import project_label, project_requirements
 from depsat.errors import ConfigurationError
 
 __all__ = ["RequirementsFiles", "apply_options", "pinned_versions", "read_requirements_files"]
@@ -41,6 +41,9 @@ class RequirementsFiles:
     """What a command's ``-r`` and ``-c`` files say, in the order read."""
 
     requirements: list[str] = attrs.Factory(list)
+    origins: list[str] = attrs.Factory(list)
+    """Beside each of `requirements`, where it was read, as ``# via`` lines say it
+    (``-r requirements.in``; ``name (pyproject.toml)`` for a project's)."""
     editables: list[str] = attrs.Factory(list)
     """Those of `requirements` given with ``-e``: project directories, taken as editable."""
     constraints: list[str] = attrs.Factory(list)
@@ -85,9 +88,11 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
     for path in requirement_files:
         if Path(path).name == "pyproject.toml":
             projects += 1
-            found.requirements.extend(project_requirements(
+            lines = project_requirements(
                 path, extras=extras, all_extras=all_extras, groups=groups, digests=digests,
-                editables=found.editables, uv_sources=uv_sources, environment=environment))
+                editables=found.editables, uv_sources=uv_sources, environment=environment)
+            found.requirements.extend(lines)
+            found.origins.extend([project_label(path)] * len(lines))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:
@@ -150,7 +155,11 @@ def _read(path: str, into: RequirementsFiles, *, constraints: bool, seen: frozen
                 raise _error(where, f"option {option.split('=')[0]!r} is not supported on a "
                                     "requirement's line")
         requirement = " ".join(tokens[:cut]).strip()
-        (into.constraints if constraints else into.requirements).append(requirement)
+        if constraints:
+            into.constraints.append(requirement)
+        else:
+            into.requirements.append(requirement)
+            into.origins.append(f"-r {path}")
 
 
 def _option(line: str, file: Path, into: RequirementsFiles, *, constraints: bool,
@@ -177,6 +186,7 @@ def _option(line: str, file: Path, into: RequirementsFiles, *, constraints: bool
         if constraints:
             raise _error(where, "-e is a requirement, not a constraint")
         into.requirements.append(value)
+        into.origins.append(f"-r {file.as_posix()}")
         into.editables.append(value)
     else:
         if field == "find_links" and "://" not in value:

@@ -268,6 +268,11 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         request = request_from_universe_file(world, requirements)
     else:
         request = request_from_strings(requirements)
+    # Where each requirement from a file was read, for the output's ``# via`` lines.
+    args.origins = {}
+    for parsed, origin in zip(request.requirements[len(args.requirements):], files.origins,
+                              strict=False):
+        args.origins.setdefault(canonicalize_name(parsed.name), []).append(origin)
     if not request.requirements:
         raise ConfigurationError("nothing to resolve: give requirements or a universe file "
                                  "with [root] requires", command)
@@ -488,7 +493,8 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
         out.append("\n".join(requirements_lines(resolution, hashes=args.generate_hashes,
                                                 strip_extras=args.strip_extras,
                                                 annotate=not args.no_annotate,
-                                                omit=_names(args.no_emit_package)[0])))
+                                                omit=_names(args.no_emit_package)[0],
+                                                origins=getattr(args, "origins", None))))
         if args.generate_hashes and not args.quiet:
             err += [f"warning: no hash known for {pin} (pip --require-hashes would refuse it)"
                     for pin in unhashed(resolution)]
