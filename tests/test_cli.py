@@ -8,12 +8,13 @@ import gc
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import PACKSE, ROOT
+from conftest import PACKSE, ROOT, clean_env
 from indexbuild import build_index
 
 from depsat.api import Resolution
@@ -25,6 +26,15 @@ EXAMPLE = ROOT / "examples" / "web-app.toml"
 def depsat(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "depsat", *args], capture_output=True,
                           text=True, timeout=120, env=env, check=False)
+
+
+def _uv() -> str:
+    """The uv beside this interpreter (a dev dependency), run as a peer; the test is skipped
+    where it is not installed. Runs with `conftest.clean_env`: no uv configuration."""
+    found = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip("uv is not installed in this environment")
+    return found
 
 
 def test_table_plan_for_bundled_example() -> None:
@@ -395,13 +405,7 @@ OVERRIDDEN = {
 def test_overrides_agree_with_uv(roots: str, override: str, tmp_path: Path) -> None:
     """``--override`` as uv 0.13.9 applies it, over one real local index: the same pins as
     ``uv pip compile --override``."""
-    import shutil
-
-    from conftest import clean_env
-
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
-    if uv is None:
-        pytest.skip("uv is not installed in this environment")
+    uv = _uv()
     build_index(OVERRIDDEN, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
     (tmp_path / "requirements.in").write_text(roots + "\n")
@@ -447,13 +451,7 @@ LOWER_BOUNDS = {
 def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) -> None:
     """``--resolution`` as uv takes it, over one real local index: the same pins as
     ``uv pip compile --resolution`` (on an index where uv's first choices are optimal)."""
-    import shutil
-
-    from conftest import clean_env
-
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
-    if uv is None:
-        pytest.skip("uv is not installed in this environment")
+    uv = _uv()
     build_index(LOWER_BOUNDS, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
     (tmp_path / "requirements.in").write_text("app>=1.1\n")
@@ -516,10 +514,6 @@ def test_no_annotate_and_no_header(tmp_path: Path) -> None:
 def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:
     """``--no-deps``: what you name alone, as ``uv pip compile --no-deps``; the verifier
     asks nothing of the releases' dependencies then."""
-    import shutil
-
-    from conftest import clean_env
-
     from depsat.api import request_from_strings, resolve
     from depsat.sources.index import IndexSource
     from depsat.target import Target
@@ -533,10 +527,9 @@ def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:
                   str(tmp_path / "cache"), "--format", "requirements")
     assert ours.returncode == 0, ours.stderr
     assert [line for line in ours.stdout.splitlines() if "==" in line] == ["app==2.0"]
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
-    if uv is not None:
+    if shutil.which("uv", path=str(Path(sys.executable).parent)) is not None:
         theirs = subprocess.run(
-            [uv, "pip", "compile", str(tmp_path / "requirements.in"), "--index-url", index,
+            [_uv(), "pip", "compile", str(tmp_path / "requirements.in"), "--index-url", index,
              "--no-deps", "--python-version", "3.12", "--no-header", "--no-annotate",
              "--cache-dir", str(tmp_path / "uv-cache"), "--python", sys.executable,
              "--offline"], capture_output=True, text=True, timeout=120, check=False,
@@ -557,13 +550,7 @@ def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:
 def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
     """Pins and ``# via`` lines (where you asked for each, and every package of the plan
     that requires it) exactly as ``uv pip compile --no-header`` writes them."""
-    import shutil
-
-    from conftest import clean_env
-
-    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
-    if uv is None:
-        pytest.skip("uv is not installed in this environment")
+    uv = _uv()
     build_index(LOWER_BOUNDS, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
     (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n")

@@ -36,6 +36,21 @@ def archives(draw: st.DrawFn) -> bytes:
     return buffer.getvalue()
 
 
+def _records(data: bytes, archive: zipfile.ZipFile,
+             ) -> tuple[list[zipfile.ZipInfo], int, list[int]]:
+    """zipfile's entries, where the end record starts, and where each entry's directory
+    record starts, from zipfile's view of them."""
+    infos = archive.infolist()
+    end = len(data) - 22 - len(archive.comment)
+    record = struct.unpack_from("<L", data, end + 16)[0]
+    starts = []
+    for info in infos:
+        starts.append(record)
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+        record += 46 + len(name) + len(info.extra) + len(info.comment)
+    return infos, end, starts
+
+
 def _fields(info: zipfile.ZipInfo) -> tuple[object, ...]:
     return (info.filename, info.CRC, info.compress_size, info.file_size, info.header_offset)
 
@@ -50,15 +65,7 @@ def test_the_entries_in_the_end_are_zipfiles_last_and_read_alike(data: bytes,
                                                                  draw: st.DataObject) -> None:
     start = draw.draw(st.integers(0, len(data)), label="tail start")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        infos = archive.infolist()
-        end = len(data) - 22 - len(archive.comment)
-        # Where each entry's directory record starts, from zipfile's view of it.
-        record = struct.unpack_from("<L", data, end + 16)[0]
-        starts = []
-        for info in infos:
-            starts.append(record)
-            name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
-            record += 46 + len(name) + len(info.extra) + len(info.comment)
+        infos, end, starts = _records(data, archive)
         found = entries_in_tail(data[start:], start)
         if start > end:  # the end record is not all there
             assert found is None
@@ -139,13 +146,7 @@ FOUND_BY_HYPOTHESIS = (
 def test_a_start_guessed_inside_a_name_is_not_taken() -> None:
     data = FOUND_BY_HYPOTHESIS
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        infos = archive.infolist()
-        end = len(data) - 22 - len(archive.comment)
-        record = struct.unpack_from("<L", data, end + 16)[0]
-        starts = []
-        for info in infos:
-            starts.append(record)
-            record += 46 + len(info.orig_filename.encode()) + len(info.extra) + len(info.comment)
+        infos, end, starts = _records(data, archive)
     for start in range(end + 1):
         found = entries_in_tail(data[start:], start)
         assert found is not None
