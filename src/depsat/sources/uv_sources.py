@@ -102,12 +102,12 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
             entry = first_holding(entries, environment)
         except ValueError as exc:
             raise DistFileError(f"{where}: {key}.marker {exc}") from exc
-        if entry is None or "index" in entry:
+        if entry is None:
             continue  # (no source holds here: the package comes from the indexes, as uv has it)
         name = canonicalize_name(str(package))
         url = _entry_url(entry, str(package), where, to_url, project_dir, uv)
         if url is None:
-            continue
+            continue  # (an index: a pin, the configuration's)
         urls[name] = url
         # (a workspace member is editable unless it says not, as uv installs members)
         if entry.get("editable", "workspace" in entry) is True:
