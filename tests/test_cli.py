@@ -553,7 +553,11 @@ def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
     uv = _uv()
     build_index(LOWER_BOUNDS, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
-    (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n")
+    (tmp_path / "zzz").mkdir()
+    (tmp_path / "zzz" / "pyproject.toml").write_text(
+        '[project]\nname = "zzz"\nversion = "0.1"\ndependencies = ["helper"]\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n')
+    (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n-e ./zzz\n")
     ours = subprocess.run(
         [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in", "--index-url",
          index, "--python-version", "3.12", "--no-config", "--cache-dir", "cache",
@@ -568,3 +572,4 @@ def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
     assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
     assert ours.stdout == theirs.stdout
     assert "    # via\n    #   -r requirements.in\n    #   app\n" in ours.stdout
+    assert ours.stdout.startswith("-e ./zzz\n")  # (editables first, as written)

@@ -102,7 +102,8 @@ def resolution_to_json(resolution: Resolution) -> dict[str, Any]:
 def requirements_lines(resolution: Resolution, *, hashes: bool = False,
                        strip_extras: bool = False, annotate: bool = True,
                        omit: Collection[str] = (),
-                       origins: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+                       origins: Mapping[str, Sequence[str]] | None = None,
+                       written: Mapping[str, str] | None = None) -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
@@ -113,18 +114,23 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
     dependencies are pinned lines of their own anyway. ``# via`` names, as uv does, where
     you asked for it (`origins`: package -> ``-r requirements.in``, ``app (pyproject.toml)``)
     and every package of the plan that requires it; without `annotate`, none. The packages
-    in `omit` (normalized names) get no line at all."""
+    in `omit` (normalized names) get no line at all. Editable pins come first, then the
+    others, each by name, as uv orders them; a reference you gave as a path is written as
+    you wrote it (`written`: its URL -> the path), as uv writes it."""
     assert resolution.plan is not None
     lines: list[str] = []
     requirers = _requirers(resolution) if annotate else {}
-    for step in resolution.plan.steps:
+    for step in sorted(resolution.plan.steps, key=lambda s: (not _editable(s), s.name)):
         if step.action is Action.REMOVE or step.candidate is None or step.name in omit:
             continue
         extras = f"[{','.join(sorted(step.extras))}]" if step.extras and not strip_extras else ""
         installed = step.candidate.installed
         origin = step.candidate.origin
+        as_written = (written or {}).get(origin.location) if origin.kind == DIRECT else None
         if origin.kind == DIRECT and origin.editable:
-            pin = f"-e {origin.name}"
+            pin = f"-e {as_written or origin.name}"
+        elif as_written:
+            pin = f"{as_written}{extras}"
         elif origin.kind == DIRECT:  # (its name: the URL without a password)
             pin = f"{step.name}{extras} @ {origin.name}"
         elif installed is not None and installed.direct_url and installed.editable:
@@ -144,6 +150,15 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
         elif via and annotate:
             lines += ["    # via", *(f"    #   {item}" for item in via)]
     return lines
+
+
+def _editable(step: PlanStep) -> bool:
+    candidate = step.candidate
+    if candidate is None:
+        return False
+    installed = candidate.installed
+    return (candidate.origin.kind == DIRECT and candidate.origin.editable) or (
+        installed is not None and bool(installed.direct_url) and installed.editable)
 
 
 def _requirers(resolution: Resolution) -> dict[str, set[str]]:

@@ -268,7 +268,12 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         request = request_from_universe_file(world, requirements)
     else:
         request = request_from_strings(requirements)
-    # Where each requirement from a file was read, for the output's ``# via`` lines.
+    # The paths references were given as, to write them so; and where each requirement
+    # from a file was read, for the output's ``# via`` lines.
+    args.written = {parsed.url: location for text, parsed in zip(requirements,
+                                                                 request.requirements,
+                                                                 strict=False)
+                    if parsed.url and (location := _written_path(text)) is not None}
     args.origins = {}
     for parsed, origin in zip(request.requirements[len(args.requirements):], files.origins,
                               strict=False):
@@ -348,6 +353,16 @@ _RESOLUTIONS: dict[str, dict[str, str]] = {
     "lowest-direct": {"newest-direct": "oldest-direct"},
 }
 """``--resolution``: the tiers it puts in the place of the newest-version ones."""
+
+
+def _written_path(text: str) -> str | None:
+    """The path a requirement was given as (``./libs/foo``, ``dist/x.whl``), without its
+    extras and marker; None for a URL or a named requirement."""
+    location = re.split(r"\[|;", text, maxsplit=1)[0].strip()
+    if not location or "://" in location or location.startswith("file:") or "@" in text:
+        return None
+    return location if ("/" in location or "\\" in location
+                        or location.endswith((".whl", ".tar.gz", ".zip"))) else None
 
 
 def _objectives(option: str | None, settings: Settings,
@@ -494,7 +509,8 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
                                                 strip_extras=args.strip_extras,
                                                 annotate=not args.no_annotate,
                                                 omit=_names(args.no_emit_package)[0],
-                                                origins=getattr(args, "origins", None))))
+                                                origins=getattr(args, "origins", None),
+                                                written=getattr(args, "written", None))))
         if args.generate_hashes and not args.quiet:
             err += [f"warning: no hash known for {pin} (pip --require-hashes would refuse it)"
                     for pin in unhashed(resolution)]
