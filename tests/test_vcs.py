@@ -300,6 +300,7 @@ def test_uv_sources_of_a_pyproject_are_direct_references(world: dict[str, Any],
     assert f"-e {member.as_uri()}" in lines  # (members are editable, as uv has them)
     assert f"-e {member2.as_uri()}" in lines
     assert "extra-dep==1.0" in lines  # (shared's dependency, from the index)
+    assert f"    # via root ({pyproject})" in run.stdout.splitlines()  # (as uv names it)
     plain = _cli(world, "-r", str(pyproject), "--no-sources")
     assert plain.returncode == 1  # gitlib, shared and member are on no index
     assert "gitlib" in plain.stderr and "git+" not in plain.stderr

@@ -19,7 +19,7 @@ from depsat.errors import ConfigurationError
 from depsat.sources.distfiles import DistFileError, project_dependencies
 from depsat.sources.uv_sources import read_uv_sources
 
-__all__ = ["project_label", "project_requirements"]
+__all__ = ["project_requirements"]
 
 
 def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: bool = False,
@@ -27,18 +27,24 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
                          digests: dict[str, str | None] | None = None,
                          editables: list[str] | None = None,
                          uv_sources: bool = True,
-                         environment: Mapping[str, str] | None = None) -> list[str]:
+                         environment: Mapping[str, str] | None = None,
+                         origins: list[str] | None = None) -> list[str]:
     """The requirement lines `path` gives: its project's (unless only groups are asked of a
     file without a project) and its groups', each taken from its ``[tool.uv.sources]``
     entry when it has one (a direct reference; not with `uv_sources` False, uv's
     ``--no-sources``; a source's marker is decided in the target's marker `environment`);
     those from editable path sources also go to `editables`. `digests` collects the file
-    read."""
+    read; `origins`, beside each line, how ``# via`` names this file (``name (path)``, as
+    ``uv pip compile`` writes it; the path alone when it names no project)."""
     data = _toml(path, digests)
     found = []
     if "project" in data or not groups:  # (PEP 735: groups need no project)
         found += _project_requirements(data, path, extras, all_extras)
     found += _group_requirements(data, path, groups)
+    if origins is not None:
+        project = data.get("project")
+        name = project.get("name") if isinstance(project, dict) else None
+        origins += [f"{name} ({path})" if isinstance(name, str) else path] * len(found)
     if not uv_sources:
         return found
     try:
@@ -52,14 +58,6 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
                       if line != given and canonicalize_name(Requirement(given).name)
                       in sources.editable]
     return lines
-
-
-def project_label(path: str) -> str:
-    """How ``# via`` names what a project's pyproject.toml requires: ``name (path)``, as
-    ``uv pip compile`` writes it (the path alone when it names no project)."""
-    project = _toml(path, None).get("project")
-    name = project.get("name") if isinstance(project, dict) else None
-    return f"{name} ({path})" if isinstance(name, str) else path
 
 
 def _toml(path: str, digests: dict[str, str | None] | None) -> dict[str, object]:

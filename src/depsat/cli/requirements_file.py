@@ -30,7 +30,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depsat.cli import memo
-from depsat.cli.pyproject_input import project_label, project_requirements
+from depsat.cli.pyproject_input import project_requirements
 from depsat.errors import ConfigurationError
 
 __all__ = ["RequirementsFiles", "apply_options", "pinned_versions", "read_requirements_files"]
@@ -88,11 +88,10 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
     for path in requirement_files:
         if Path(path).name == "pyproject.toml":
             projects += 1
-            lines = project_requirements(
+            found.requirements.extend(project_requirements(
                 path, extras=extras, all_extras=all_extras, groups=groups, digests=digests,
-                editables=found.editables, uv_sources=uv_sources, environment=environment)
-            found.requirements.extend(lines)
-            found.origins.extend([project_label(path)] * len(lines))
+                editables=found.editables, uv_sources=uv_sources, environment=environment,
+                origins=found.origins))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:
