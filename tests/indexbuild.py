@@ -32,7 +32,9 @@ Dynamic fields), ``metadata_version_override`` (METADATA claims another version)
 of package data before the ``.dist-info`` members, as a real wheel of that size),
 ``upload_time`` (PEP 700's ``upload-time`` on the JSON page), ``wheel_modules`` (that many
 small modules before them, as a wide wheel: torch's list 12,482
-files, so the directory outgrows the end of the wheel a range read fetches first). For sdists
+files, so the directory outgrows the end of the wheel a range read fetches first),
+``wheel_dist_info_first`` (the ``.dist-info`` members before the modules instead, as torch's
+2.2-2.7 wheels on PyPI have them: a range read finds them only in the whole directory). For sdists
 that must be built: ``sdist_backend``
 (the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
 sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_requires``
@@ -110,7 +112,7 @@ def _record_hash(data: bytes) -> str:
 
 
 def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0,
-           modules: int = 0) -> bytes:
+           modules: int = 0, dist_info_first: bool = False) -> bytes:
     stem = _dist_stem(name, version)
     module = canonicalize_name(name).replace("-", "_")
     tags = []
@@ -133,6 +135,8 @@ def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0,
     record = "".join(f"{path},{_record_hash(data)}\n" for path, data in files.items())
     record += f"{stem}.dist-info/RECORD,,\n"
     files[f"{stem}.dist-info/RECORD"] = record.encode()
+    if dist_info_first:  # (as torch 2.2-2.7 wheels on PyPI list it: modules last)
+        files = dict(sorted(files.items(), key=lambda item: ".dist-info/" not in item[0]))
     return _zip(files)
 
 
@@ -203,7 +207,8 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                     data = (b"this is not a zip file" if meta.get("corrupt_wheel")
                             else _wheel(raw_name, version, tag, metadata,
                                         int(meta.get("wheel_padding", 0)),
-                                        int(meta.get("wheel_modules", 0))))
+                                        int(meta.get("wheel_modules", 0)),
+                                        bool(meta.get("wheel_dist_info_first", False))))
                     made.append((f"{_dist_stem(raw_name, version)}-{tag}.whl", data, metadata))
             if meta.get("sdist", True):
                 pkg_info = _metadata_text(raw_name, meta.get("metadata_version_override", version),

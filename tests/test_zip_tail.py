@@ -11,7 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from depsat.sources.zip_tail import ZipEntry, entries_in_tail, read_member
+from depsat.sources.distfiles import (
+    DistFileError,
+    parse_dist_filename,
+    wheel_metadata,
+    wheel_metadata_from_directory,
+)
+from depsat.sources.zip_tail import (
+    ZipEntry,
+    directory_span,
+    entries_in_tail,
+    entries_named,
+    read_member,
+)
 
 LIMIT = 1 << 20
 
@@ -76,6 +88,74 @@ def test_the_entries_in_the_end_are_zipfiles_last_and_read_alike(data: bytes,
             _fields(info) for info, at in zip(infos, starts, strict=True) if at >= start]
         for entry in found:
             assert read_member(io.BytesIO(data), entry, LIMIT) == archive.read(entry.name)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(archives(), st.sampled_from(["a", "_.", "/a", "PK", "K\x01\x02", "b.c"]))
+def test_the_entries_named_so_are_zipfiles_and_read_alike(data: bytes, suffix: str) -> None:
+    """Found by searching the whole directory for `suffix`, in names that may hold it twice
+    or hold an entry's signature, beside comments that may hold it too."""
+    span = directory_span(data, 0)
+    assert span is not None
+    offset, size = span
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        found = entries_named(data[offset:offset + size], suffix)
+        assert [_entry_fields(e) for e in found] == [
+            _fields(info) for info in archive.infolist() if info.filename.endswith(suffix)]
+        for entry in found:
+            assert read_member(io.BytesIO(data), entry, LIMIT) == archive.read(entry.name)
+
+
+def _wheel_of(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in members:
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+MODULES = [(f"pkg/module_{number:05}.py", f"N = {number}\n".encode()) for number in range(2000)]
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("members", [
+    # .dist-info first (torch 2.2-2.7), then last, as wheel builders write it
+    [("pkg-1.0.dist-info/METADATA", b"Name: pkg\nVersion: 1.0\n"), *MODULES],
+    [*MODULES, ("pkg-1.0.dist-info/METADATA", b"Name: pkg\nVersion: 1.0\n")],
+    # another project's .dist-info first (vendored), and a nested one: not this wheel's
+    [("other-2.0.dist-info/METADATA", b"Name: other\n"),
+     ("pkg/_vendor/x-1.dist-info/METADATA", b"Name: x\n"), *MODULES,
+     ("pkg-1.0.dist-info/METADATA", b"Name: pkg\n")],
+    # the same name twice: zipfile opens the last entry
+    [("pkg-1.0.dist-info/METADATA", b"Name: first\n"), *MODULES,
+     ("pkg-1.0.dist-info/METADATA", b"Name: last\n")],
+])
+def test_a_wheels_metadata_from_its_whole_directory_is_zipfiles_pick(
+        members: list[tuple[str, bytes]]) -> None:
+    data = _wheel_of(members)
+    dist = parse_dist_filename("pkg-1.0-py3-none-any.whl")
+    for tail_start in (len(data) - 1024, len(data) - 64 * 1024, 0):
+        found = wheel_metadata_from_directory(io.BytesIO(data), data[tail_start:], tail_start,
+                                              dist)
+        assert found == wheel_metadata(io.BytesIO(data), dist)
+
+
+def test_what_the_whole_directory_cannot_answer_is_left_to_zipfile() -> None:
+    dist = parse_dist_filename("pkg-1.0-py3-none-any.whl")
+    # Only a .dist-info named for another release (zipfile takes it, as the only one).
+    data = _wheel_of([("pkg-0.9.dist-info/METADATA", b"Name: pkg\n"), *MODULES])
+    assert wheel_metadata_from_directory(io.BytesIO(data), data[-1024:], len(data) - 1024,
+                                         dist) is None
+    assert wheel_metadata(io.BytesIO(data), dist) == b"Name: pkg\n"
+    # No end record in the tail; a corrupt member (zipfile says what is wrong).
+    assert wheel_metadata_from_directory(io.BytesIO(data), data[:-30], 0, dist) is None
+    data = _wheel_of([("pkg-1.0.dist-info/METADATA", b"Name: pkg\n" * 50), *MODULES])
+    corrupt = bytearray(data)
+    corrupt[30 + len("pkg-1.0.dist-info/METADATA") + 5] ^= 0xFF  # (in its deflated bytes)
+    assert wheel_metadata_from_directory(io.BytesIO(bytes(corrupt)), bytes(corrupt[-1024:]),
+                                         len(data) - 1024, dist) is None
+    with pytest.raises(DistFileError, match="not a readable wheel"):
+        wheel_metadata(io.BytesIO(bytes(corrupt)), dist)
 
 
 def test_what_zipfile_copes_with_and_this_does_not_is_left_to_it() -> None:

@@ -34,7 +34,14 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from depsat.model import ArtifactKind
-from depsat.sources.zip_tail import entries_in_tail, read_member
+from depsat.sources.zip_tail import (
+    Readable,
+    ZipEntry,
+    directory_span,
+    entries_in_tail,
+    entries_named,
+    read_member,
+)
 
 __all__ = [
     "CoreMetadata",
@@ -47,6 +54,8 @@ __all__ = [
     "project_dependencies",
     "sdist_pkg_info",
     "wheel_metadata",
+    "wheel_metadata_from_directory",
+    "wheel_metadata_from_tail",
 ]
 
 _LEGACY_SDIST_SUFFIXES = (".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tgz", ".tar")
@@ -240,21 +249,58 @@ def wheel_metadata(data: bytes | IO[bytes], dist: DistFilename) -> bytes:
         raise DistFileError(f"not a readable wheel (zip) file: {exc}") from exc
 
 
-def wheel_metadata_from_tail(archive: IO[bytes], tail: bytes, tail_start: int,
+def wheel_metadata_from_tail(archive: Readable, tail: bytes, tail_start: int,
                              dist: DistFilename) -> bytes | None:
     """The METADATA member of a wheel read by ranges, found among the directory entries in
     its last bytes (`tail`, from offset `tail_start`: `depsat.sources.zip_tail` says why);
-    None when they do not name one for `dist` (then `wheel_metadata` reads the whole
-    directory). A wheel has one ``.dist-info``, last: the one named for the distribution
-    there is the one `wheel_metadata` picks."""
+    None when they do not name one for `dist` (then `wheel_metadata_from_directory`). A
+    wheel has one ``.dist-info``, last: the one named for the distribution there is the one
+    `wheel_metadata` picks."""
     entries = entries_in_tail(tail, tail_start)
-    named = [e for e in entries or () if e.name.count("/") == 1
-             and e.name.endswith(".dist-info/METADATA") and _named_for(e.name, dist)]
+    named = [e for e in entries or () if _is_metadata_for(e.name, dist)]
     if not named or any(e.name != named[-1].name for e in named):
         return None
+    return _member(archive, named[-1])  # (the last of equal names, as zipfile opens)
+
+
+def wheel_metadata_from_directory(archive: Readable, tail: bytes, tail_start: int,
+                                  dist: DistFilename) -> bytes | None:
+    """The METADATA member of a wheel read by ranges whose last bytes (`tail`, from offset
+    `tail_start`) do not hold it: the whole directory is read (one request), and the entry
+    found in it by its name (`zip_tail.entries_named`), the one `wheel_metadata` picks.
+    None when that cannot be done here (then `wheel_metadata` reads it with zipfile, and
+    says what is wrong)."""
+    span = directory_span(tail, tail_start)
+    if span is None:
+        return None
+    offset, size = span
     try:
-        # (The last of equal names, as zipfile opens.)
-        return read_member(archive, named[-1], _MAX_METADATA_BYTES)
+        if offset < tail_start:  # (the rest of it is in the tail already)
+            archive.seek(offset)
+            head = archive.read(tail_start - offset)
+            if len(head) != tail_start - offset:
+                return None
+            directory = head + tail[:offset + size - tail_start]
+        else:
+            directory = tail[offset - tail_start:offset - tail_start + size]
+    except (OSError, EOFError) as exc:
+        raise DistFileError(f"not a readable wheel (zip) file: {exc}") from exc
+    named = [e for e in entries_named(directory, ".dist-info/METADATA")
+             if _is_metadata_for(e.name, dist)]
+    if not named:
+        return None
+    # zipfile's pick: the first name named for the distribution, its last entry.
+    return _member(archive, [e for e in named if e.name == named[0].name][-1])
+
+
+def _is_metadata_for(name: str, dist: DistFilename) -> bool:
+    return (name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+            and _named_for(name, dist))
+
+
+def _member(archive: Readable, entry: ZipEntry) -> bytes | None:
+    try:
+        return read_member(archive, entry, _MAX_METADATA_BYTES)
     except ValueError as exc:
         raise DistFileError(str(exc)) from exc
     except (OSError, EOFError) as exc:

@@ -50,6 +50,7 @@ from depsat.sources.distfiles import (
     parse_dist_filename,
     sdist_pkg_info,
     wheel_metadata,
+    wheel_metadata_from_directory,
     wheel_metadata_from_tail,
 )
 from depsat.sources.fetch_pool import FetchPool
@@ -487,12 +488,17 @@ class DistributionSource(Source):
             return fetched.status, fetched.content, fetched.content_range
 
         try:
-            ranged = RangedFile.open_tail(fetch)
-            with io.BufferedReader(ranged) as remote:
-                # The entries in the part already fetched, else the whole directory.
+            with RangedFile.open_tail(fetch) as ranged:
+                # The entries in the part already fetched, else the one found in the whole
+                # directory: read unbuffered, each read one request at most (a buffer would
+                # read ahead, one more), else zipfile's reading, which says what is wrong.
                 start, tail = ranged.tail
-                member = wheel_metadata_from_tail(remote, tail, start, dist)
-                return (wheel_metadata(remote, dist) if member is None else member), None
+                member = wheel_metadata_from_tail(ranged, tail, start, dist)
+                if member is None:
+                    member = wheel_metadata_from_directory(ranged, tail, start, dist)
+                if member is None:
+                    member = wheel_metadata(io.BufferedReader(ranged), dist)
+                return member, None
         except NoRanges as refused:
             return None, refused.whole
         except (HttpError, OSError, DistFileError):

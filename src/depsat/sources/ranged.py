@@ -8,8 +8,9 @@ reads it (one more, if not). Resolving jupyterlab from PyPI through a mirror wit
 files: 90 wheels, 47 MB downloaded before; 99 range requests, 4.8 MB after (pandas,
 matplotlib and scikit-learn: 35 requests, 1.7 MB). pip (``--use-feature=fast-deps``) and uv
 read wheels the same way; no maintained library does it over a client of one's own, so it
-is written here, small: `zipfile` does the reading, or `zip_tail` for the entries already
-in the end fetched first (a wide wheel's directory outgrows it: zipfile would read it all).
+is written here, small: `zip_tail` reads the entries already in the end fetched first (a
+wide wheel's directory outgrows it), or finds the METADATA entry by its name in the whole
+directory; `zipfile` reads what those cannot.
 
 The bytes are fetched by a function given from outside (`RangeFetch`), so this module does
 no I/O of its own: the index source passes `HttpClient.get_range`.
@@ -94,6 +95,11 @@ class RangedFile(io.RawIOBase):
             raise OSError("seek before the start of the file")
         self._position = base + offset
         return self._position
+
+    def read(self, size: int = -1, /) -> bytes:
+        """RawIOBase's, typed as it behaves here: never None (nothing here blocks)."""
+        data = super().read(size)
+        return b"" if data is None else data
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         wanted = min(len(buffer), max(0, self._size - self._position))

@@ -7,20 +7,30 @@ first (`RangedFile.open_tail`). torch's wheels list 12,482 files: 1.2 MB of dire
 fetch and 40 ms of zipfile's parsing (under the interpreter lock) for each of the twenty or
 so torch releases an exact resolve of ``transformers[torch]`` reads on PyPI, which has no
 PEP 658 files for them. Here only the entries within the bytes already fetched are parsed.
-No library reads part of a zip's directory, so it is written here, small, for what wheels
-use (stored or deflated members, no encryption, no data before the archive); for anything
-else it answers None and the caller reads the archive with `zipfile`.
+Older torch wheels list their ``.dist-info`` first, so the whole directory has to be fetched;
+`entries_named` then finds the one entry wanted by searching for its name instead of parsing
+all of them. No library reads part of a zip's directory, or one entry of it, so it is
+written here, small, for what wheels use (stored or deflated members, no encryption, no data
+before the archive); for anything else it answers None and the caller reads the archive with
+`zipfile`.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from typing import IO
+from typing import Protocol
 
 import attrs
 
-__all__ = ["ZipEntry", "entries_in_tail", "read_member"]
+__all__ = [
+    "Readable",
+    "ZipEntry",
+    "directory_span",
+    "entries_in_tail",
+    "entries_named",
+    "read_member",
+]
 
 _END = struct.Struct("<4s4H2LH")
 _END_SIGNATURE = b"PK\x05\x06"
@@ -36,6 +46,14 @@ _STARTS_TRIED = 32
 an extra field may hold the signature's four bytes by chance, rarely more than once."""
 
 
+class Readable(Protocol):
+    """What a member is read from: an open file, or a remote one (`ranged.RangedFile`)."""
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 @attrs.frozen(slots=True)
 class ZipEntry:
     """One central-directory entry: what `read_member` needs to find and check a member."""
@@ -49,10 +67,11 @@ class ZipEntry:
     header_offset: int
 
 
-def entries_in_tail(tail: bytes, tail_start: int) -> list[ZipEntry] | None:
-    """The central directory's last entries, those wholly within `tail` (the archive's bytes
-    from offset `tail_start` to its end), in the archive's order. None when the end record is
-    not in `tail`, or the entries cannot be walked exactly to the directory's end."""
+def directory_span(tail: bytes, tail_start: int) -> tuple[int, int] | None:
+    """(offset, size) of the central directory, from the end record in `tail` (the archive's
+    bytes from offset `tail_start` to its end). None when the end record is not in `tail`,
+    or the offsets do not add up (data before the archive, or a record that lies: zipfile
+    copes with those)."""
     end_at = tail.rfind(_END_SIGNATURE, max(0, len(tail) - _END.size - 0xFFFF))
     if end_at < 0 or end_at + _END.size > len(tail):
         return None
@@ -64,7 +83,19 @@ def entries_in_tail(tail: bytes, tail_start: int) -> list[ZipEntry] | None:
             return None
         size, offset, directory_end = located
     if offset + size != directory_end:
-        return None  # data before the archive, or a record that lies: zipfile copes
+        return None
+    return offset, size
+
+
+def entries_in_tail(tail: bytes, tail_start: int) -> list[ZipEntry] | None:
+    """The central directory's last entries, those wholly within `tail` (the archive's bytes
+    from offset `tail_start` to its end), in the archive's order. None when the end record is
+    not in `tail`, or the entries cannot be walked exactly to the directory's end."""
+    span = directory_span(tail, tail_start)
+    if span is None:
+        return None
+    offset, size = span
+    directory_end = offset + size
     first = max(offset, tail_start) - tail_start
     stop = directory_end - tail_start
     if offset >= tail_start:
@@ -130,12 +161,43 @@ def _walk(tail: bytes, at: int, stop: int) -> list[ZipEntry] | None:
     return entries
 
 
+def entries_named(directory: bytes, suffix: str) -> list[ZipEntry]:
+    """The entries of a whole central directory (`directory`: its bytes, first record to
+    last) whose names end with `suffix` (ASCII), in the directory's order.
+
+    Found by searching the bytes for `suffix`, not by walking every record: on a directory
+    of 12,500 records (torch's) the walk took 23 ms and zipfile 38 ms, the search 0.2 ms. A
+    place counts when a record starts where a name ending there begins: the nearest
+    signature before it whose name length reaches exactly there. Only a name, extra field or
+    comment holding a whole record's shape could fake one (or, inside a record's own name,
+    hide it): `read_member` then finds no member of that name with that checksum, and the
+    caller reads the archive with zipfile."""
+    needle = suffix.encode("ascii")
+    found: list[ZipEntry] = []
+    at = directory.find(needle)
+    while at >= 0:
+        end = at + len(needle)
+        lowest = max(0, end - _ENTRY.size - 0xFFFF)  # (a name is at most 65,535 bytes)
+        start = directory.rfind(_ENTRY_SIGNATURE, lowest,
+                                end - _ENTRY.size - len(needle) + len(_ENTRY_SIGNATURE))
+        while start >= 0:
+            fields = _ENTRY.unpack_from(directory, start)
+            if start + _ENTRY.size + fields[10] == end:
+                name = _decoded(directory[start + _ENTRY.size:end], fields[3])
+                found.append(ZipEntry(name, fields[3], fields[4], fields[7], fields[8],
+                                      fields[9], fields[16]))
+                break
+            start = directory.rfind(_ENTRY_SIGNATURE, lowest, start)
+        at = directory.find(needle, at + 1)
+    return found
+
+
 def _decoded(name: bytes, flags: int) -> str:
     """As zipfile decodes names: UTF-8 when flag bit 11 says so, else code page 437."""
     return name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
 
 
-def read_member(archive: IO[bytes], entry: ZipEntry, limit: int) -> bytes | None:
+def read_member(archive: Readable, entry: ZipEntry, limit: int) -> bytes | None:
     """`entry`'s bytes, read from the seekable `archive`; None for what is left to zipfile
     (zip64 sizes, encryption, other compressions, a local header or a checksum that does
     not match: zipfile then says what is wrong). `ValueError` when it is over `limit` bytes."""
