@@ -53,6 +53,7 @@ __all__ = [
     "parse_dist_filename",
     "project_dependencies",
     "sdist_pkg_info",
+    "wheel_filename_parts",
     "wheel_metadata",
     "wheel_metadata_from_directory",
     "wheel_metadata_from_tail",
@@ -97,7 +98,7 @@ def _wheel_tags(tags: str) -> frozenset[Tag]:
     return frozenset(parse_tag(tags))
 
 
-def _parsed_wheel(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
+def wheel_filename_parts(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
     """`parse_wheel_filename`, its two halves memoized: a release's wheels share the part
     before the tags, and a project's releases the tags (PyPI lists 4,669 files for pyzmq,
     29,585 on jupyterlab's 90 pages; parsing each name whole was a fifth of reading those
@@ -164,7 +165,7 @@ def parse_dist_filename(filename: str, project: NormalizedName | None = None) ->
     """
     lower = filename.lower()
     if lower.endswith(".whl"):
-        parsed = _parsed_wheel(filename)
+        parsed = wheel_filename_parts(filename)
         if parsed is not None:
             return DistFilename(ArtifactKind.WHEEL, *parsed)
         try:
