@@ -547,6 +547,45 @@ def test_no_deps_agrees_with_uv_and_the_verifier(tmp_path: Path) -> None:
     assert verify(result.universe, result.plan.chosen, {}) == []
 
 
+@pytest.mark.parametrize("where", [".", "app"])
+def test_a_projects_path_sources_are_written_as_uv_writes_them(tmp_path: Path,
+                                                                where: str) -> None:
+    """``[tool.uv.sources]`` paths are written as the table gives them (``-e ../libs/one``,
+    ``./libs/two``), wherever the command runs, as ``uv pip compile pyproject.toml`` does:
+    the same output, byte for byte."""
+    uv = _uv()
+    build_index(LOWER_BOUNDS, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    for name, dependencies in (("one", '["helper"]'), ("two", "[]"), ("three", "[]")):
+        (tmp_path / "libs" / name).mkdir(parents=True)
+        (tmp_path / "libs" / name / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\nversion = "1.0"\ndependencies = {dependencies}\n'
+            '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\n'
+        'dependencies = ["one", "two", "three", "lib"]\n'
+        '[tool.uv.sources]\n'
+        'one = { path = "../libs/one", editable = true }\n'
+        'two = { path = "./../libs/two" }\n'
+        f'three = {{ path = "{(tmp_path / "libs" / "three").as_posix()}" }}\n')
+    cwd = tmp_path / where
+    pyproject = os.path.relpath(tmp_path / "app" / "pyproject.toml", cwd)
+    ours = subprocess.run(
+        [sys.executable, "-m", "depsat", "resolve", "-r", pyproject, "--index-url", index,
+         "--python-version", "3.12", "--no-config", "--cache-dir", "cache",
+         "--format", "requirements"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd)
+    theirs = subprocess.run(
+        [uv, "pip", "compile", pyproject, "--index-url", index, "--python-version", "3.12",
+         "--no-header", "--cache-dir", "uv-cache", "--python", sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env(), cwd=cwd)
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.startswith("-e ../libs/one\n")
+    assert "\n./../libs/two\n" in ours.stdout
+
+
 def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
     """Pins and ``# via`` lines (where you asked for each, and every package of the plan
     that requires it) exactly as ``uv pip compile --no-header`` writes them."""

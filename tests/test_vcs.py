@@ -295,7 +295,7 @@ def test_uv_sources_of_a_pyproject_are_direct_references(world: dict[str, Any],
     assert run.returncode == 0, run.stderr
     lines = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
     assert f"gitlib @ git+{world['repo'].as_uri()}@{world['first']}" in lines
-    assert f"-e {shared.as_uri()}" in lines
+    assert "-e libs/shared" in lines  # (a path source as its table gives it, as uv writes it)
     assert f"lib @ {wheel.as_uri()}" in lines
     assert f"-e {member.as_uri()}" in lines  # (members are editable, as uv has them)
     assert f"-e {member2.as_uri()}" in lines
@@ -339,9 +339,8 @@ def test_uv_sources_with_markers_are_chosen_by_the_target(world: dict[str, Any],
         tmp_path / "proj", ["lib"],
         'lib = [{ path = "../lib7", marker = "sys_platform == \'win32\'" },\n'
         '       { path = "../lib8", marker = "sys_platform == \'linux\'" }]\n')
-    lib7, lib8 = ((tmp_path / name).as_uri() for name in ("lib7", "lib8"))
-    for platform, pin in (("x86_64-pc-windows-msvc", f"lib @ {lib7}"),
-                          ("x86_64-unknown-linux-gnu", f"lib @ {lib8}"),
+    for platform, pin in (("x86_64-pc-windows-msvc", "../lib7"),  # (as the table gives it)
+                          ("x86_64-unknown-linux-gnu", "../lib8"),
                           ("aarch64-apple-darwin", "lib==2.0")):
         run = _cli(world, "-r", str(pyproject), "--python-platform", platform,
                    "--python-version", "3.12")

@@ -28,14 +28,16 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
                          editables: list[str] | None = None,
                          uv_sources: bool = True,
                          environment: Mapping[str, str] | None = None,
-                         origins: list[str] | None = None) -> list[str]:
+                         origins: list[str] | None = None,
+                         written: dict[str, str] | None = None) -> list[str]:
     """The requirement lines `path` gives: its project's (unless only groups are asked of a
     file without a project) and its groups', each taken from its ``[tool.uv.sources]``
     entry when it has one (a direct reference; not with `uv_sources` False, uv's
     ``--no-sources``; a source's marker is decided in the target's marker `environment`);
     those from editable path sources also go to `editables`. `digests` collects the file
     read; `origins`, beside each line, how ``# via`` names this file (``name (path)``, as
-    ``uv pip compile`` writes it; the path alone when it names no project)."""
+    ``uv pip compile`` writes it; the path alone when it names no project); `written`, the
+    URL of each path source -> its path as the table gives it, which uv writes as the pin."""
     data = _toml(path, digests)
     found = []
     if "project" in data or not groups:  # (PEP 735: groups need no project)
@@ -53,6 +55,9 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
     except DistFileError as exc:
         raise ConfigurationError(str(exc).removeprefix(f"{path}: "), path) from exc
     lines = [sources.apply(line) for line in found]
+    if written is not None:
+        written.update({url: sources.paths[name] for name, url in sources.urls.items()
+                        if name in sources.paths})
     if editables is not None:
         editables += [line for line, given in zip(lines, found, strict=True)
                       if line != given and canonicalize_name(Requirement(given).name)

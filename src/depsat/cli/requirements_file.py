@@ -46,6 +46,8 @@ class RequirementsFiles:
     (``-r requirements.in``; ``name (pyproject.toml)`` for a project's)."""
     editables: list[str] = attrs.Factory(list)
     """Those of `requirements` given with ``-e``: project directories, taken as editable."""
+    written: dict[str, str] = attrs.Factory(dict)
+    """A pyproject.toml's path sources: URL -> the path as its table gives it."""
     constraints: list[str] = attrs.Factory(list)
     overrides: list[str] = attrs.Factory(list)
     """From ``--override`` files (their requirement lines; their options are not read)."""
@@ -91,7 +93,7 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
             found.requirements.extend(project_requirements(
                 path, extras=extras, all_extras=all_extras, groups=groups, digests=digests,
                 editables=found.editables, uv_sources=uv_sources, environment=environment,
-                origins=found.origins))
+                origins=found.origins, written=found.written))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:

@@ -270,10 +270,10 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
         request = request_from_strings(requirements)
     # The paths references were given as, to write them so; and where each requirement
     # from a file was read, for the output's ``# via`` lines.
-    args.written = {parsed.url: location for text, parsed in zip(requirements,
-                                                                 request.requirements,
-                                                                 strict=False)
-                    if parsed.url and (location := _written_path(text)) is not None}
+    args.written = {**files.written, **{
+        parsed.url: location for text, parsed in zip(requirements, request.requirements,
+                                                      strict=False)
+        if parsed.url and (location := _written_path(text)) is not None}}
     args.origins = {}
     for parsed, origin in zip(request.requirements[len(args.requirements):], files.origins,
                               strict=False):

@@ -50,6 +50,9 @@ class ProjectSources:
     """Package -> the URL its requirements become (``name @ URL``)."""
     editable: frozenset[NormalizedName] = frozenset()
     """Packages whose path source says ``editable = true``."""
+    paths: Mapping[NormalizedName, str] = attrs.field(factory=dict)
+    """Package -> the path its ``path`` source gives, as written (relative to the project):
+    ``uv pip compile`` writes the pin so (``-e ../libs/lib1``, ``../libs/lib2``)."""
 
     def apply(self, line: str) -> str:
         """`line` (a PEP 508 requirement) with its package's source as a direct reference:
@@ -91,6 +94,7 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
     to_url = path_url or (lambda relative: _path_url(project_dir, relative))
     urls: dict[NormalizedName, str] = {}
     editable: set[NormalizedName] = set()
+    paths: dict[NormalizedName, str] = {}
     for package, given in table.items():
         key = f"tool.uv.sources.{package}"
         entries = given if isinstance(given, list) else [given]
@@ -109,10 +113,12 @@ def read_uv_sources(data: Mapping[str, Any], project_dir: Path, where: str, *,
         if url is None:
             continue  # (an index: a pin, the configuration's)
         urls[name] = url
+        if "path" in entry:
+            paths[name] = entry["path"]
         # (a workspace member is editable unless it says not, as uv installs members)
         if entry.get("editable", "workspace" in entry) is True:
             editable.add(name)
-    return ProjectSources(urls, frozenset(editable))
+    return ProjectSources(urls, frozenset(editable), paths)
 
 
 def first_holding(entries: Sequence[Any], environment: Mapping[str, str] | None, *,
