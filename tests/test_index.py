@@ -134,6 +134,51 @@ def test_a_bad_file_entry_is_named(field: str, value: Any, named: str) -> None:
     assert parsed.files[0].hashes == {"sha256": "ab", "md5": "cd"}
 
 
+_FIELD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2, 2), st.floats(allow_nan=False),
+    st.sampled_from(["", " ", "p-1.0-py3-none-any.whl", "../f/p-1.0.tar.gz#sha256=AB",
+                     ">=3.8 ", " reason ", "2024-01-01T00:00:00Z"]),
+    st.dictionaries(st.sampled_from(["sha256", "SHA256", "md5", "blake2b", "other", 1]),
+                    st.one_of(st.sampled_from(["AB", "cd"]), st.none(), st.integers()),
+                    max_size=3),
+    st.lists(st.just("sha256"), max_size=1))
+
+
+_PYPI_ENTRY = {
+    "filename": "p-1.0-py3-none-any.whl",
+    "url": "https://h/f/p-1.0-py3-none-any.whl#sha256=EF&md5=01",
+    "hashes": {"sha256": "AB", "blake2b_256": "CD"}, "core-metadata": {"sha256": "12"},
+    "yanked": " withdrawn ", "size": 10, "requires-python": " >=3.8", "upload-time": "2024"}
+
+
+@given(st.dictionaries(st.sampled_from([
+    "filename", "url", "hashes", "core-metadata", "dist-info-metadata", "yanked", "size",
+    "requires-python", "upload-time", "other"]), _FIELD_VALUES, max_size=10),
+    st.sampled_from(["p-1.0-py3-none-any.whl", "p-1.0.tar.gz"]),
+    st.sampled_from(["https://h/f/p-1.0-py3-none-any.whl#sha256=EF", "../../f/p-1.0.tar.gz",
+                     "p-1.0-py3-none-any.whl"]),
+    st.lists(st.sampled_from(sorted(_PYPI_ENTRY)), max_size=len(_PYPI_ENTRY), unique=True))
+def test_a_file_entry_reads_the_same_by_the_fast_path(entry: dict[str, Any], filename: str,
+                                                      url: str, kept: list[str]) -> None:
+    """PyPI-shaped entries take `_json_file`'s plain type tests; any entry reads as the
+    field-by-field checks read it (`_checked_file`), or fails with the same message."""
+    from depsat.sources.simple_api import _checked_file, _json_file, _Resolver
+
+    pypi = {field: _PYPI_ENTRY[field] for field in kept}
+    for given_entry in (entry, {"filename": filename, "url": url, **entry},
+                        {**entry, "filename": filename, "url": url}, {**entry, **pypi},
+                        {**_PYPI_ENTRY, **{k: v for k, v in entry.items() if k not in kept}}):
+        outcomes = []
+        for read in (_json_file, _checked_file):
+            try:
+                found = read(given_entry, _Resolver("https://h/simple/p/"), 4)
+            except SimpleApiError as exc:
+                outcomes.append(("error", str(exc)))
+            else:
+                outcomes.append(("file", attrs.astuple(found)))
+        assert outcomes[0] == outcomes[1]
+
+
 @given(parts=st.lists(st.sampled_from([
     "pkg", "Pkg_Name", "a__b", "", "1.0", "2.0rc1", "1.0.post1", "not@version", "1", "2b",
     "x1", "py3", "cp312", "py2.py3", "none", "abi3", "cp312", "any", "manylinux_2_17_x86_64",
