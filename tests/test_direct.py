@@ -110,6 +110,13 @@ def test_a_file_that_cannot_be_used_is_explained(roots: tuple[Path, Path],
         ([f"old @ {old}"], [("old", old)], "old 1.0 has no wheel for the target"),
         ([f"lib @ {old}"], [("lib", old)], "no source offers that file as a release of lib"),
     ]
+    # Nothing at a project directory's path: the source warns, naming it, and the
+    # explanation says what it said (not "not this kind of URL"). (A missing wheel is a
+    # release whose file "does not exist": `test_cli`.)
+    missing = tmp_path / "nowhere"
+    cases.append(([f"lib @ {missing.as_uri()}"], [("lib", missing.as_uri())],
+                  f"lib @ {missing.as_uri()}, but it cannot be read: no file or directory "
+                  f"at {missing}."))
     for requirements, direct, said in cases:
         result = _resolve(requirements, (index / "simple").as_uri(), direct,
                           tmp_path / "cache")

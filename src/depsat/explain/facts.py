@@ -232,7 +232,7 @@ def _unavailability(universe: Universe, name: NormalizedName, requirements: Sequ
 def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -> list[Fact]:
     """Why the file a direct reference names cannot be installed: its exclusion, or that
     no source offers it (the one for direct references reads wheels and sdists by URL)."""
-    from depsat.sources.direct import is_direct_file
+    from depsat.sources.direct import NOTHING_AT, is_direct_file
 
     project = universe.projects.get(name)
     excluded = [e for e in (project.exclusions if project is not None else ())
@@ -244,6 +244,13 @@ def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -
                                           str(universe.target.python_version)),
                      versions=tuple(existing), source=_origins(e.candidate for e in excluded),
                      detail=excluded[0].kind.value)]
+    from depsat.sources.http import redact_url
+
+    nothing = [d.message for d in universe.diagnostics
+               if d.culprit == redact_url(url) and d.message.startswith(NOTHING_AT)]
+    if nothing:  # (the source looked: there is no file there)
+        return [Fact(kind=FactKind.NO_MATCH, package=name, target=name,
+                     requirement=f"{name} @ {url}", text=f"it cannot be read: {nothing[0]}")]
     what = ("" if is_direct_file(url) else
             " (depsat reads wheels, sdists, project directories and git repositories, not "
             f"{url.partition('+')[0] if '+' in url.split(':', 1)[0] else 'this kind of URL'})")

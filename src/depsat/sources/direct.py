@@ -71,7 +71,10 @@ from depsat.sources.vcs import CHECKOUTS_FORMAT, GitCheckouts, VcsError, is_vcs_
 if TYPE_CHECKING:
     from depsat.sources.build_metadata import MetadataBuilder
 
-__all__ = ["DirectSource", "is_direct_file"]
+__all__ = ["NOTHING_AT", "DirectSource", "is_direct_file"]
+
+NOTHING_AT = "no file or directory at"
+"""How the warning about a ``file:`` reference with nothing at its path begins."""
 
 _SCHEMES = ("http://", "https://", "file:")
 _FILE_SUFFIXES = (".whl", ".tar.gz", ".zip")
@@ -79,11 +82,13 @@ _FILE_SUFFIXES = (".whl", ".tar.gz", ".zip")
 
 def is_direct_file(url: str) -> bool:
     """Whether `url` is a direct reference depsat reads: a wheel or an sdist over HTTP(S)
-    or ``file:``, a ``file:`` directory (a project's source tree), or a git repository."""
+    or ``file:``, a ``file:`` directory (a project's source tree), or a git repository; and
+    a ``file:`` path with nothing there (the source says so)."""
     if url.lower().startswith("git+"):
         return True
     path = urlsplit(url).path.lower()
-    if url.lower().startswith("file:") and file_url_path(url).is_dir():
+    if url.lower().startswith("file:") and (file_url_path(url).is_dir()
+                                            or not file_url_path(url).exists()):
         return True
     return url.lower().startswith(_SCHEMES) and path.endswith(_FILE_SUFFIXES)
 
@@ -127,6 +132,12 @@ class DirectSource(DistributionSource):
             elif url.lower().startswith("file:") and file_url_path(url).is_dir():
                 project = self._project(name, url, url in self._editable, file_url_path(url),
                                         redact_url(url))
+            elif url.lower().startswith("file:") and not file_url_path(url).exists() and \
+                    not urlsplit(url).path.lower().endswith(_FILE_SUFFIXES):
+                # (a missing wheel or sdist is a release its name gives: reading it says
+                # "does not exist"; a missing project directory gives no release at all)
+                self._warn(f"{NOTHING_AT} {file_url_path(url)}", redact_url(url))
+                continue
             else:
                 self._file(name, url, found)
                 continue
