@@ -711,49 +711,36 @@ def test_a_wheel_is_read_by_ranges(big_wheel_index: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.usefixtures("http_transport")
-def test_a_wide_wheel_is_read_from_its_end_and_its_metadata_member(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dist_info_first", [False, True])
+def test_a_wide_wheels_metadata_member_is_read_without_zipfile(tmp_path: Path,
+                                                               dist_info_first: bool) -> None:
     """A wheel of 3,000 modules has a directory larger than the end a range read fetches
-    first; its .dist-info entries, last, are in that end: the METADATA member is the only
-    other read, not the whole directory (zipfile's way: torch's wheels have 1.2 MB of it)."""
+    first. Its .dist-info entries, last as wheel builders write them, are in that end: the
+    METADATA member is the only other read, not the whole directory (zipfile's way: torch's
+    wheels have 1.2 MB of it). torch 2.2-2.7 wheels list them first instead: the rest of the
+    directory is read (one request, not the part already fetched) and the METADATA entry
+    found in it by name, then the member (one more), with no request of zipfile's."""
     root = tmp_path / "wide-index"
     build_index({"wide": {"1.0": {"requires": ["small>=1"], "wheel_modules": 3000,
+                                  "wheel_dist_info_first": dist_info_first,
                                   "sdist": False}},
                  "small": {"1.0": {"sdist": False}}}, root, pep658=False)
     wheel = next((root / "files").glob("wide-1.0-*.whl")).read_bytes()
-    directory = struct.unpack_from("<L", wheel, len(wheel) - 22 + 12)[0]
-    assert directory > 128 * 1024  # (bigger than the tail read first)
+    directory_size, directory = struct.unpack_from("<2L", wheel, len(wheel) - 22 + 12)
+    assert directory_size > 128 * 1024  # (bigger than the tail read first)
+    metadata_at = wheel.index(b"wide-1.0.dist-info/METADATA", directory)
+    assert (metadata_at < directory + 1000) == dist_info_first
     with serve(root) as url:
         source = IndexSource(url.index_url, client=HttpClient(cache_dir=tmp_path / "cache"))
         wide = source.candidates(canonicalize_name("wide"))[0]
         assert deps(source.metadata(wide)) == (["small>=1"], [], None)
         source.close()
         sent = [size for path, size in url.sent if "/files/wide-1.0-" in path]
-    assert len(sent) == 2 and sum(sent) < 100_000, sent
-
-
-@pytest.mark.usefixtures("http_transport")
-def test_a_wide_wheel_with_its_dist_info_first_is_read_from_its_whole_directory(
-        tmp_path: Path) -> None:
-    """torch 2.2-2.7 wheels list their .dist-info before 12,000 modules, so the end a range
-    read fetches first does not hold it: the rest of the directory is read (one request) and
-    the METADATA entry found in it by name, then the member (one more), with no request of
-    zipfile's and none for the directory's part already fetched."""
-    root = tmp_path / "first-index"
-    build_index({"first": {"1.0": {"requires": ["small>=1"], "wheel_modules": 3000,
-                                   "wheel_dist_info_first": True, "sdist": False}},
-                 "small": {"1.0": {"sdist": False}}}, root, pep658=False)
-    wheel = next((root / "files").glob("first-1.0-*.whl")).read_bytes()
-    directory_size, directory = struct.unpack_from("<2L", wheel, len(wheel) - 22 + 12)
-    assert directory_size > 128 * 1024  # (bigger than the tail read first)
-    assert wheel.index(b"first-1.0.dist-info/METADATA", directory) < directory + 1000
-    with serve(root) as url:
-        source = IndexSource(url.index_url, client=HttpClient(cache_dir=tmp_path / "cache"))
-        first = source.candidates(canonicalize_name("first"))[0]
-        assert deps(source.metadata(first)) == (["small>=1"], [], None)
-        source.close()
-        sent = [size for path, size in url.sent if "/files/first-1.0-" in path]
-    assert len(sent) == 3, sent
-    assert sum(sent) < len(wheel) - directory + 20_000, (sent, len(wheel) - directory)
+    if dist_info_first:
+        assert len(sent) == 3, sent
+        assert sum(sent) < len(wheel) - directory + 20_000, (sent, len(wheel) - directory)
+    else:
+        assert len(sent) == 2 and sum(sent) < 100_000, sent
 
 
 def test_a_ranged_file_checks_every_answer() -> None:
