@@ -586,9 +586,13 @@ def test_a_projects_path_sources_are_written_as_uv_writes_them(tmp_path: Path,
     assert "\n./../libs/two\n" in ours.stdout
 
 
-def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("style", [[], ["--annotation-style", "line"],
+                                   ["--annotation-style", "line", "--generate-hashes"]])
+def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path,
+                                                      style: list[str]) -> None:
     """Pins and ``# via`` lines (where you asked for each, and every package of the plan
-    that requires it) exactly as ``uv pip compile --no-header`` writes them."""
+    that requires it) exactly as ``uv pip compile --no-header`` writes them, in either
+    ``--annotation-style``, with hashes too."""
     uv = _uv()
     build_index(LOWER_BOUNDS, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
@@ -600,15 +604,21 @@ def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path) -> None:
     ours = subprocess.run(
         [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in", "--index-url",
          index, "--python-version", "3.12", "--no-config", "--cache-dir", "cache",
-         "--format", "requirements"],
+         "--format", "requirements", *style],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
     theirs = subprocess.run(
         [uv, "pip", "compile", "requirements.in", "--index-url", index, "--python-version",
          "3.12", "--no-header", "--cache-dir", "uv-cache", "--python", sys.executable,
-         "--offline"],
+         "--offline", *style],
         capture_output=True, text=True, timeout=120, check=False, env=clean_env(),
         cwd=tmp_path)
     assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
     assert ours.stdout == theirs.stdout
-    assert "    # via\n    #   -r requirements.in\n    #   app\n" in ours.stdout
-    assert ours.stdout.startswith("-e ./zzz\n")  # (editables first, as written)
+    if not style:
+        assert "    # via\n    #   -r requirements.in\n    #   app\n" in ours.stdout
+        assert ours.stdout.startswith("-e ./zzz\n")  # (editables first, as written)
+    elif "--generate-hashes" in style:
+        assert "    # via app, -r requirements.in\n" in ours.stdout
+    else:  # (beside the pin, padded to 24 columns; the requirers first)
+        assert "\nlib==2.1                  # via app, -r requirements.in\n" in ours.stdout
+        assert ours.stdout.startswith("-e ./zzz                  # via -r requirements.in\n")

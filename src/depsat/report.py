@@ -103,7 +103,8 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
                        strip_extras: bool = False, annotate: bool = True,
                        omit: Collection[str] = (),
                        origins: Mapping[str, Sequence[str]] | None = None,
-                       written: Mapping[str, str] | None = None) -> list[str]:
+                       written: Mapping[str, str] | None = None,
+                       annotation_style: str = "split") -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
@@ -116,7 +117,9 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
     and every package of the plan that requires it; without `annotate`, none. The packages
     in `omit` (normalized names) get no line at all. Editable pins come first, then the
     others, each by name, as uv orders them; a reference you gave as a path is written as
-    you wrote it (`written`: its URL -> the path), as uv writes it."""
+    you wrote it (`written`: its URL -> the path), as uv writes it. `annotation_style`
+    "line" (uv's ``--annotation-style line``) puts ``# via`` beside the pin, the requirers
+    before where you asked, comma-separated (below the hashes when there are any)."""
     assert resolution.plan is not None
     lines: list[str] = []
     requirers = _requirers(resolution) if annotate else {}
@@ -140,12 +143,18 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
         else:
             pin = f"{step.name}{extras}=={step.version}"
         digests = _hashes(step) if hashes else []
+        asked = sorted(set((origins or {}).get(step.name, ())))
+        required = sorted(requirers.get(step.name, ()))
+        if annotation_style == "line" and annotate and not digests and (asked or required):
+            lines.append(f"{pin:<24}  # via {', '.join([*required, *asked])}")
+            continue
         lines.append(pin + (" \\" if digests else ""))
         lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
                   for i, d in enumerate(digests)]
-        via = [*sorted(set((origins or {}).get(step.name, ()))),
-               *sorted(requirers.get(step.name, ()))]
-        if len(via) == 1 and annotate:
+        via = [*required, *asked] if annotation_style == "line" else [*asked, *required]
+        if annotation_style == "line" and via and annotate:
+            lines.append(f"    # via {', '.join(via)}")
+        elif len(via) == 1 and annotate:
             lines.append(f"    # via {via[0]}")
         elif via and annotate:
             lines += ["    # via", *(f"    #   {item}" for item in via)]

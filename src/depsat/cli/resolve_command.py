@@ -96,6 +96,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--no-annotate", action="store_true",
                         help="with --format requirements: no '# via' lines (uv's "
                              "--no-annotate)")
+    parser.add_argument("--annotation-style", choices=("split", "line"), default="split",
+                        help="with --format requirements: '# via' on lines of its own below "
+                             "each pin (split, the default) or beside it (line), as uv's "
+                             "--annotation-style")
     parser.add_argument("--no-emit-package", action="append", default=[], metavar="NAME",
                         help="with --format requirements: leave NAME's pin out of the output "
                              "(it is still resolved), as uv and pip-compile take it")
@@ -510,7 +514,8 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
                                                 annotate=not args.no_annotate,
                                                 omit=_names(args.no_emit_package)[0],
                                                 origins=getattr(args, "origins", None),
-                                                written=getattr(args, "written", None))))
+                                                written=getattr(args, "written", None),
+                                                annotation_style=args.annotation_style)))
         if args.generate_hashes and not args.quiet:
             err += [f"warning: no hash known for {pin} (pip --require-hashes would refuse it)"
                     for pin in unhashed(resolution)]
