@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PACKSE, ROOT, clean_env
-from indexbuild import build_index
+from indexbuild import build_index, serve
 
 from depsat.api import Resolution
 from depsat.cli import memo
@@ -584,6 +584,42 @@ def test_a_projects_path_sources_are_written_as_uv_writes_them(tmp_path: Path,
     assert ours.stdout == theirs.stdout
     assert ours.stdout.startswith("-e ../libs/one\n")
     assert "\n./../libs/two\n" in ours.stdout
+
+
+def test_the_indexes_are_emitted_as_uv_emits_them(tmp_path: Path) -> None:
+    """``--emit-index-url`` and ``--emit-find-links``: the option lines above the pins, as
+    ``uv pip compile`` writes them (the default index first, a file's index too), without
+    the credentials of a URL."""
+    uv = _uv()
+    build_index(LOWER_BOUNDS, tmp_path / "index")
+    build_index({"extra": {"1.0": {"sdist": False}}}, tmp_path / "other")
+    index, other = ((tmp_path / name / "simple").as_uri() for name in ("index", "other"))
+    (tmp_path / "requirements.in").write_text(f"--extra-index-url {other}\napp\nextra\n")
+    options = ["--index-url", index, "--find-links", str(tmp_path / "other" / "files"),
+               "--emit-index-url", "--emit-find-links"]
+    ours = subprocess.run(
+        [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in",
+         "--python-version", "3.12", "--no-config", "--cache-dir", "cache", "--format",
+         "requirements", "--strip-extras", *options],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    theirs = subprocess.run(
+        [uv, "pip", "compile", "requirements.in", "--python-version", "3.12", "--no-header",
+         "--cache-dir", "uv-cache", "--python", sys.executable, "--offline", *options],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env(),
+        cwd=tmp_path)
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.startswith(f"--index-url {index}\n--extra-index-url {other}\n"
+                                  f"--find-links {tmp_path / 'other' / 'files'}\n\n")
+    # An index reached with the credentials in its URL is written without them.
+    with serve(tmp_path / "index", auth=("alice", "s3cret")) as url:
+        secret = url.index_url.replace("http://", "http://alice:s3cret@")
+        run = depsat("resolve", "app", "--index-url", secret, "--python-version", "3.12",
+                     "--no-config", "--cache-dir", str(tmp_path / "cache2"), "--format",
+                     "requirements", "--emit-index-url")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"--index-url {url.index_url}\n\n"), run.stdout
+    assert "s3cret" not in run.stdout
 
 
 @pytest.mark.parametrize("style", [[], ["--annotation-style", "line"],

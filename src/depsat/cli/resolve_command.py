@@ -20,6 +20,7 @@ from depsat.cli.env_command import installed_source
 from depsat.cli.source_options import (
     add_source_arguments,
     config_candidates,
+    emitted_locations,
     index_sources,
     load_config,
 )
@@ -100,6 +101,12 @@ def add_parser(subparsers: Any) -> None:
                         help="with --format requirements: '# via' on lines of its own below "
                              "each pin (split, the default) or beside it (line), as uv's "
                              "--annotation-style")
+    parser.add_argument("--emit-index-url", action="store_true",
+                        help="with --format requirements: the indexes as option lines above "
+                             "the pins (--index-url, --extra-index-url), as uv's")
+    parser.add_argument("--emit-find-links", action="store_true",
+                        help="with --format requirements: the find-links locations as "
+                             "--find-links lines above the pins, as uv's")
     parser.add_argument("--no-emit-package", action="append", default=[], metavar="NAME",
                         help="with --format requirements: leave NAME's pin out of the output "
                              "(it is still resolved), as uv and pip-compile take it")
@@ -308,6 +315,8 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     editable = {parsed.url for text, parsed in zip(requirements, request.requirements,
                                                    strict=False)
                 if text in editables and parsed.url}
+    # (for the output: the option lines --emit-index-url and --emit-find-links ask for)
+    args.emitted = emitted_locations(args, settings, other_sources=bool(sources))
     indexes, rules = index_sources(args, settings, other_sources=bool(sources),
                                    progress=progress, read_log=read_log, direct=direct,
                                    editable=editable, environment=target.markers)
@@ -509,6 +518,9 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
                 else resolution.failure.summary())
         err.append(f"depsat: no solution.\n{text}")
     elif fmt == "requirements":
+        emitted = getattr(args, "emitted", None)
+        if emitted:  # (then a blank line, as uv writes them)
+            out += [*emitted, ""]
         out.append("\n".join(requirements_lines(resolution, hashes=args.generate_hashes,
                                                 strip_extras=args.strip_extras,
                                                 annotate=not args.no_annotate,

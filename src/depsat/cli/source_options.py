@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from depsat.sources.http import ProgressCallback
     from depsat.sources.stamps import ReadLog
 
-__all__ = ["PYPI", "add_source_arguments", "config_candidates", "index_sources", "load_config",
-           "source_locations"]
+__all__ = ["PYPI", "add_source_arguments", "config_candidates", "emitted_locations",
+           "index_sources", "load_config", "source_locations"]
 
 PYPI = "https://pypi.org/simple"
 
@@ -125,6 +126,31 @@ def _locations(args: argparse.Namespace, settings: Settings,
     if duplicate:
         raise ConfigurationError(f"index name {duplicate!r} is given twice", "--index")
     return indexes, find_links
+
+
+def emitted_locations(args: argparse.Namespace, settings: Settings, other_sources: bool
+                      ) -> list[str]:
+    """The option lines ``--emit-index-url`` and ``--emit-find-links`` put above the pins,
+    as ``uv pip compile`` writes them: the default index, then the others a resolve looks in
+    (an explicit index only serves the packages pinned to it: left out), then the find-links
+    locations. Without credentials: the file is shared; pip finds them in ``~/.netrc``.
+    (Only ``resolve`` has the options: ``why`` and ``explain`` print no pins.)"""
+    indexes, find_links = _locations(args, settings, other_sources)
+    lines = []
+    if getattr(args, "emit_index_url", False):
+        lines += [f"--index-url {_without_credentials(i.url)}" for i in indexes if i.default]
+        lines += [f"--extra-index-url {_without_credentials(i.url)}" for i in indexes
+                  if not i.default and not i.explicit]
+    if getattr(args, "emit_find_links", False):
+        lines += [f"--find-links {_without_credentials(location)}" for location in find_links]
+    return lines
+
+
+def _without_credentials(location: str) -> str:
+    parts = urlsplit(location)
+    if "@" not in parts.netloc:
+        return location
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def source_locations(args: argparse.Namespace, settings: Settings) -> list[str]:
