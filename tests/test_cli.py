@@ -617,6 +617,13 @@ def test_the_indexes_are_emitted_as_uv_emits_them(tmp_path: Path) -> None:
     assert ours.stdout == theirs.stdout
     assert ours.stdout.startswith(f"--index-url {index}\n--extra-index-url {other}\n"
                                   f"--find-links {tmp_path / 'other' / 'files'}\n\n")
+    # One URL as a file's extra index and as the default: one index (uv takes it too).
+    (tmp_path / "again.in").write_text(f"--extra-index-url {index}\napp\n")
+    again = depsat("resolve", "-r", str(tmp_path / "again.in"), "--index-url", index,
+                   "--python-version", "3.12", "--no-config", "--cache-dir",
+                   str(tmp_path / "cache"), "--format", "requirements", "--emit-index-url")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"--index-url {index}\n\napp==2.0\n"), again.stdout
     # An index reached with the credentials in its URL is written without them.
     with serve(tmp_path / "index", auth=("alice", "s3cret")) as url:
         secret = url.index_url.replace("http://", "http://alice:s3cret@")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.config import CONFIG_NAMES, IndexConfig, Settings, find_config, load_settings
@@ -117,6 +118,20 @@ def _locations(args: argparse.Namespace, settings: Settings,
     else:
         indexes.extend(i for i in settings.ordered_indexes() if i.default)
     find_links = [*args.find_links, *settings.find_links]
+    # One URL given twice without a name (a file's --extra-index-url X beside --index-url
+    # X): one index, where it is first named (its highest priority), the default if either
+    # mention is, as uv reads it.
+    first: dict[str, int] = {}
+    merged: list[IndexConfig] = []
+    for index in indexes:
+        at = first.get(index.url) if index.name == index.url else None
+        if at is None:
+            if index.name == index.url:
+                first[index.url] = len(merged)
+            merged.append(index)
+        elif index.default:
+            merged[at] = attrs.evolve(merged[at], default=True)
+    indexes = merged
     if args.no_index:
         indexes = []
     elif not indexes and not find_links and not other_sources:
