@@ -117,7 +117,11 @@ def _wheel_of(members: list[tuple[str, bytes]]) -> bytes:
 MODULES = [(f"pkg/module_{number:05}.py", f"N = {number}\n".encode()) for number in range(2000)]
 
 
-@pytest.mark.filterwarnings("ignore:Duplicate name")
+TAIL_STARTS = (1024, 32 * 1024, 100 * 1024)
+"""How far from the end the tail starts: the directory (130 KB) outgrows the first two by
+more than the head read first (64 KB), the third by less: then it is read in one part."""
+
+
 @pytest.mark.parametrize("members", [
     # .dist-info first (torch 2.2-2.7), then last, as wheel builders write it
     [("pkg-1.0.dist-info/METADATA", b"Name: pkg\nVersion: 1.0\n"), *MODULES],
@@ -126,18 +130,31 @@ MODULES = [(f"pkg/module_{number:05}.py", f"N = {number}\n".encode()) for number
     [("other-2.0.dist-info/METADATA", b"Name: other\n"),
      ("pkg/_vendor/x-1.dist-info/METADATA", b"Name: x\n"), *MODULES,
      ("pkg-1.0.dist-info/METADATA", b"Name: pkg\n")],
-    # the same name twice: zipfile opens the last entry
-    [("pkg-1.0.dist-info/METADATA", b"Name: first\n"), *MODULES,
-     ("pkg-1.0.dist-info/METADATA", b"Name: last\n")],
 ])
-def test_a_wheels_metadata_from_its_whole_directory_is_zipfiles_pick(
+def test_a_wheels_metadata_from_its_directory_is_zipfiles_pick(
         members: list[tuple[str, bytes]]) -> None:
     data = _wheel_of(members)
     dist = parse_dist_filename("pkg-1.0-py3-none-any.whl")
-    for tail_start in (len(data) - 1024, len(data) - 64 * 1024, 0):
+    for tail_start in (*(len(data) - back for back in TAIL_STARTS), 0):
         found = wheel_metadata_from_directory(io.BytesIO(data), data[tail_start:], tail_start,
                                               dist)
         assert found == wheel_metadata(io.BytesIO(data), dist)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_malformed_wheel_naming_its_metadata_twice_is_read_as_documented() -> None:
+    """zipfile opens the last entry of a name; read from the directory's head, the head's
+    entry is taken (the rest is not read), as `wheel_metadata_from_directory` says."""
+    data = _wheel_of([("pkg-1.0.dist-info/METADATA", b"Name: first\n"), *MODULES,
+                      ("pkg-1.0.dist-info/METADATA", b"Name: last\n")])
+    dist = parse_dist_filename("pkg-1.0-py3-none-any.whl")
+    assert wheel_metadata(io.BytesIO(data), dist) == b"Name: last\n"
+    for back, expected in zip(TAIL_STARTS, (b"Name: first\n", b"Name: first\n",
+                                            b"Name: last\n"), strict=True):
+        tail_start = len(data) - back
+        assert wheel_metadata_from_directory(io.BytesIO(data), data[tail_start:], tail_start,
+                                             dist) == expected
+    assert wheel_metadata_from_directory(io.BytesIO(data), data, 0, dist) == b"Name: last\n"
 
 
 def test_what_the_whole_directory_cannot_answer_is_left_to_zipfile() -> None:

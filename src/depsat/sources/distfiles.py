@@ -267,30 +267,53 @@ def wheel_metadata_from_tail(archive: Readable, tail: bytes, tail_start: int,
 def wheel_metadata_from_directory(archive: Readable, tail: bytes, tail_start: int,
                                   dist: DistFilename) -> bytes | None:
     """The METADATA member of a wheel read by ranges whose last bytes (`tail`, from offset
-    `tail_start`) do not hold it: the whole directory is read (one request), and the entry
-    found in it by its name (`zip_tail.entries_named`), the one `wheel_metadata` picks.
-    None when that cannot be done here (then `wheel_metadata` reads it with zipfile, and
-    says what is wrong)."""
+    `tail_start`) do not hold it, found by its name (`zip_tail.entries_named`) in the
+    directory's first `_DIRECTORY_HEAD` bytes (one request: a wheel that does not list its
+    ``.dist-info`` last lists it first, as torch's did), else in the rest (one more). None
+    when that cannot be done here (then `wheel_metadata` reads it with zipfile, and says
+    what is wrong).
+
+    The entry is the one zipfile picks (the first name named for the distribution, its last
+    entry), but for a malformed wheel listing that name twice, once in the head: the head's
+    is taken, as the rest is not read."""
     span = directory_span(tail, tail_start)
     if span is None:
         return None
     offset, size = span
     try:
-        if offset < tail_start:  # (the rest of it is in the tail already)
-            archive.seek(offset)
-            head = archive.read(tail_start - offset)
-            if len(head) != tail_start - offset:
+        if offset >= tail_start:  # (all of it in the tail)
+            return _named_member(archive, tail[offset - tail_start:offset - tail_start + size],
+                                 dist)
+        archive.seek(offset)
+        wanted = min(_DIRECTORY_HEAD, tail_start - offset)
+        head = archive.read(wanted)
+        if len(head) != wanted:
+            return None
+        if wanted < tail_start - offset:
+            found = _named_member(archive, head, dist)
+            if found is not None:
+                return found
+            rest = archive.read(tail_start - offset - wanted)
+            if len(rest) != tail_start - offset - wanted:
                 return None
-            directory = head + tail[:offset + size - tail_start]
-        else:
-            directory = tail[offset - tail_start:offset - tail_start + size]
+            head += rest
+        return _named_member(archive, head + tail[:offset + size - tail_start], dist)
     except (OSError, EOFError) as exc:
         raise DistFileError(f"not a readable wheel (zip) file: {exc}") from exc
+
+
+_DIRECTORY_HEAD = 64 * 1024
+"""The directory's first bytes read before the rest: torch 2.2-2.7 wheels on PyPI name
+their METADATA within the first kilobyte of 1.3 MB of directory."""
+
+
+def _named_member(archive: Readable, directory: bytes, dist: DistFilename) -> bytes | None:
+    """The METADATA member named for `dist` among the entries of `directory` (a whole
+    directory, or its first part), as zipfile picks it: the first name, its last entry."""
     named = [e for e in entries_named(directory, ".dist-info/METADATA")
              if _is_metadata_for(e.name, dist)]
     if not named:
         return None
-    # zipfile's pick: the first name named for the distribution, its last entry.
     return _member(archive, [e for e in named if e.name == named[0].name][-1])
 
 
