@@ -233,6 +233,7 @@ def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -
     """Why the file a direct reference names cannot be installed: its exclusion, or that
     no source offers it (the one for direct references reads wheels and sdists by URL)."""
     from depsat.sources.direct import NOTHING_AT, is_direct_file
+    from depsat.sources.http import redact_url
 
     project = universe.projects.get(name)
     excluded = [e for e in (project.exclusions if project is not None else ())
@@ -244,8 +245,6 @@ def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -
                                           str(universe.target.python_version)),
                      versions=tuple(existing), source=_origins(e.candidate for e in excluded),
                      detail=excluded[0].kind.value)]
-    from depsat.sources.http import redact_url
-
     nothing = [d.message for d in universe.diagnostics
                if d.culprit == redact_url(url) and d.message.startswith(NOTHING_AT)]
     if nothing:  # (the source looked: there is no file there)

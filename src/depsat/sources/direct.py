@@ -86,11 +86,12 @@ def is_direct_file(url: str) -> bool:
     a ``file:`` path with nothing there (the source says so)."""
     if url.lower().startswith("git+"):
         return True
-    path = urlsplit(url).path.lower()
-    if url.lower().startswith("file:") and (file_url_path(url).is_dir()
-                                            or not file_url_path(url).exists()):
-        return True
-    return url.lower().startswith(_SCHEMES) and path.endswith(_FILE_SUFFIXES)
+    if url.lower().startswith("file:"):
+        local = file_url_path(url)
+        if local.is_dir() or not local.exists():
+            return True
+    return url.lower().startswith(_SCHEMES) and urlsplit(url).path.lower().endswith(
+        _FILE_SUFFIXES)
 
 
 class DirectSource(DistributionSource):
@@ -127,16 +128,17 @@ class DirectSource(DistributionSource):
         while queue:
             name, url = queue.popleft()
             project: Candidate | None = None
+            local = file_url_path(url) if url.lower().startswith("file:") else None
             if is_vcs_url(url):
                 project = self._vcs_project(name, url, url in self._editable)
-            elif url.lower().startswith("file:") and file_url_path(url).is_dir():
-                project = self._project(name, url, url in self._editable, file_url_path(url),
+            elif local is not None and local.is_dir():
+                project = self._project(name, url, url in self._editable, local,
                                         redact_url(url))
-            elif url.lower().startswith("file:") and not file_url_path(url).exists() and \
-                    not urlsplit(url).path.lower().endswith(_FILE_SUFFIXES):
+            elif local is not None and not local.exists() and \
+                    not local.name.lower().endswith(_FILE_SUFFIXES):
                 # (a missing wheel or sdist is a release its name gives: reading it says
                 # "does not exist"; a missing project directory gives no release at all)
-                self._warn(f"{NOTHING_AT} {file_url_path(url)}", redact_url(url))
+                self._warn(f"{NOTHING_AT} {local}", redact_url(url))
                 continue
             else:
                 self._file(name, url, found)

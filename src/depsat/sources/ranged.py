@@ -9,8 +9,8 @@ files: 90 wheels, 47 MB downloaded before; 99 range requests, 4.8 MB after (pand
 matplotlib and scikit-learn: 35 requests, 1.7 MB). pip (``--use-feature=fast-deps``) and uv
 read wheels the same way; no maintained library does it over a client of one's own, so it
 is written here, small: `zip_tail` reads the entries already in the end fetched first (a
-wide wheel's directory outgrows it), or finds the METADATA entry by its name in the whole
-directory; `zipfile` reads what those cannot.
+wide wheel's directory outgrows it), or finds the METADATA entry by its name in the
+directory's start, else the rest of it; `zipfile` reads what those cannot.
 
 The bytes are fetched by a function given from outside (`RangeFetch`), so this module does
 no I/O of its own: the index source passes `HttpClient.get_range`.

@@ -236,18 +236,11 @@ def _str_or_none(value: Any, name: str, index: int | None = None) -> str | None:
 def _hash_dict(value: Any, name: str, index: int | None = None) -> dict[str, str]:
     """A table of hash names to hex digests, both lower-cased, the names depsat does not know
     left out."""
-    hashes: dict[str, str] = {}
-    if isinstance(value, dict):
-        for hash_name, digest in value.items():
-            if not isinstance(hash_name, str) or not isinstance(digest, str):
-                break
-            hash_name = hash_name.lower()
-            if hash_name in _HASH_NAMES:
-                hashes[hash_name] = digest.lower()
-        else:
-            return hashes
-    raise SimpleApiError(f"{_field(name, index)!r} must be a table of hash names to hex "
-                         "digests")
+    hashes = _known_hashes(value) if isinstance(value, dict) else None
+    if hashes is None:
+        raise SimpleApiError(f"{_field(name, index)!r} must be a table of hash names to hex "
+                             "digests")
+    return hashes
 
 
 def _json_file(entry: Any, resolver: _Resolver, index: int) -> ProjectFile:
