@@ -6,7 +6,7 @@ The JSON schema (``depsat.plan/1``) is described in docs/json.md. Nothing here p
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from depsat.api import Resolution, explain
 from depsat.model import DIRECT, Action, Diagnostic, PlanStep
@@ -104,7 +104,7 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
                        omit: Collection[str] = (),
                        origins: Mapping[str, Sequence[str]] | None = None,
                        written: Mapping[str, str] | None = None,
-                       annotation_style: str = "split") -> list[str]:
+                       annotation_style: Literal["split", "line"] = "split") -> list[str]:
     """Pinned ``name==version`` lines with ``# via`` comments, as ``uv pip compile`` prints;
     the file of a direct reference, or what was installed from a URL (PEP 610), is pinned to
     it, ``name @ URL`` (``-e URL`` when editable), as ``pip freeze`` writes it: its name and
@@ -143,20 +143,21 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
         else:
             pin = f"{step.name}{extras}=={step.version}"
         digests = _hashes(step) if hashes else []
-        asked = sorted(set((origins or {}).get(step.name, ())))
+        asked = sorted(set((origins or {}).get(step.name, ()))) if annotate else []
         required = sorted(requirers.get(step.name, ()))
-        if annotation_style == "line" and annotate and not digests and (asked or required):
-            lines.append(f"{pin:<24}  # via {', '.join([*required, *asked])}")
+        line_style = annotation_style == "line"
+        via = [*required, *asked] if line_style else [*asked, *required]
+        if line_style and via and not digests:
+            lines.append(f"{pin:<24}  # via {', '.join(via)}")
             continue
         lines.append(pin + (" \\" if digests else ""))
         lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
                   for i, d in enumerate(digests)]
-        via = [*required, *asked] if annotation_style == "line" else [*asked, *required]
-        if annotation_style == "line" and via and annotate:
+        if line_style and via:
             lines.append(f"    # via {', '.join(via)}")
-        elif len(via) == 1 and annotate:
+        elif len(via) == 1:
             lines.append(f"    # via {via[0]}")
-        elif via and annotate:
+        elif via:
             lines += ["    # via", *(f"    #   {item}" for item in via)]
     return lines
 

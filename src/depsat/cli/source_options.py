@@ -150,9 +150,12 @@ def emitted_locations(args: argparse.Namespace, settings: Settings, other_source
     (an explicit index only serves the packages pinned to it: left out), then the find-links
     locations. Without credentials: the file is shared; pip finds them in ``~/.netrc``.
     (Only ``resolve`` has the options: ``why`` and ``explain`` print no pins.)"""
+    index_urls = getattr(args, "emit_index_url", False)
+    if not (index_urls or getattr(args, "emit_find_links", False)):
+        return []
     indexes, find_links = _locations(args, settings, other_sources)
     lines = []
-    if getattr(args, "emit_index_url", False):
+    if index_urls:
         lines += [f"--index-url {_without_credentials(i.url)}" for i in indexes if i.default]
         lines += [f"--extra-index-url {_without_credentials(i.url)}" for i in indexes
                   if not i.default and not i.explicit]
