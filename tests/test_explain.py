@@ -348,3 +348,43 @@ def test_releases_that_need_a_build_are_named_as_such() -> None:
     text = " ".join(explanation.text().split())
     assert "all versions of app need a build to know their dependencies" in text, text
     assert any("--build-metadata" in fix.text for fix in explanation.fixes)
+
+
+def _index_failure(tmp_path: Path, app_requires: dict[str, list[str]]) -> Any:
+    """``app==1.0`` and ``lib>=2`` resolved from a real index, read lazily."""
+    from indexbuild import build_index
+
+    from depsat.api import request_from_strings
+    from depsat.sources.http import HttpClient
+    from depsat.sources.index import IndexSource
+    from depsat.target import Target
+
+    build_index({"app": {v: {"requires": r, "sdist": False} for v, r in app_requires.items()},
+                 "lib": {v: {"sdist": False} for v in ("1.0", "2.0")}}, tmp_path / "index")
+    source = IndexSource((tmp_path / "index" / "simple").as_uri(),
+                         client=HttpClient(cache_dir=tmp_path / "cache"))
+    result = resolve(request_from_strings(["app==1.0", "lib>=2"]), [source],
+                     Target.for_python("3.12"))
+    assert result.plan is None and result.universe.free  # (unread releases: a relaxation)
+    return result
+
+
+def test_a_fix_found_on_a_lazy_read_is_checked_by_resolving(tmp_path: Path) -> None:
+    """Read lazily, app 1.1 is not read when the request fails: it requires nothing there, so
+    the clauses alone would say "app 1.1 would work". Each fix is resolved with the change:
+    the version named is the one a plan then takes, and a fix that fixes nothing is not
+    offered."""
+    result = _index_failure(tmp_path / "newer", {"1.0": ["lib<2"], "1.1": ["lib<2"],
+                                                 "2.0": ["lib>=2"]})
+    explanation = explain(result)
+    assert explanation is not None
+    texts = [fix.text for fix in explanation.fixes]
+    assert "loosen app==1.0 (app 2.0 would work)" in texts, texts
+    assert "loosen lib>=2 (lib 1.0 would work)" in texts, texts
+    assert all(fix.confirmed for fix in explanation.fixes)
+    never = _index_failure(tmp_path / "none", {"1.0": ["lib<2"], "1.1": ["lib<2"]})
+    explanation = explain(never)
+    assert explanation is not None
+    texts = [fix.text for fix in explanation.fixes]
+    assert not any(text.startswith("loosen app") for text in texts), texts
+    assert "loosen lib>=2 (lib 1.0 would work)" in texts, texts

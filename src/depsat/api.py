@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.encoding import (
@@ -181,8 +182,32 @@ def explain(
                                    budget_seconds=budget_seconds)
     if explanation is None:
         return None
-    fixes = tuple(_confirm(fix, resolution) for fix in explanation.fixes)
+    fixes = tuple(checked for fix in explanation.fixes
+                  if (checked := _confirm(fix, resolution)) is not None)
     return attrs.evolve(explanation, fixes=fixes)
+
+
+def _applied(fix: Fix, resolution: Resolution) -> Request | None:
+    """The request with a correction set's fix applied (its root requirements loosened to any
+    version or dropped, its constraints dropped); None when it relaxes anything else."""
+    labels = [resolution.encoding.groups[i][0] for i in fix.groups]
+    if any(label.kind not in (LabelKind.ROOT, LabelKind.CONSTRAINT)
+           or label.requirement is None for label in labels):
+        return None
+    loosened = {id(resolution.encoding.groups[i][0].requirement) for i in fix.loosened}
+    relaxed = {id(label.requirement) for label in labels}
+    request = resolution.universe.request
+    requirements: list[Requirement] = []
+    for requirement in request.requirements:
+        if id(requirement) in loosened:
+            any_version = Requirement(str(requirement))
+            any_version.specifier = SpecifierSet()
+            requirements.append(any_version)
+        elif id(requirement) not in relaxed:
+            requirements.append(requirement)
+    return attrs.evolve(request, requirements=tuple(requirements),
+                        constraints=tuple(c for c in request.constraints
+                                          if id(c) not in relaxed))
 
 
 def _relaxed(fix: Fix, resolution: Resolution) -> tuple[Request, ResolveOptions] | None:
@@ -209,11 +234,31 @@ def _relaxed(fix: Fix, resolution: Resolution) -> tuple[Request, ResolveOptions]
     return None
 
 
-def _confirm(fix: Fix, resolution: Resolution) -> Fix:
+def _confirm(fix: Fix, resolution: Resolution) -> Fix | None:
     """Check a hint read from exclusions by resolving again with it applied (a check of one
-    change, not a search): discovery has to read releases it had excluded."""
-    if fix.confirmed or not resolution.sources:
+    change, not a search): discovery has to read releases it had excluded.
+
+    A correction set checked on the clauses of a lazy read is checked so too: there the
+    releases not read yet require nothing, so "requests 2.26.0 would work" could be said of
+    a release that, read, requires what fails again. Resolved with the change, the fix
+    names the version the plan then takes; None when the change is not enough (a fix that
+    does not fix is not offered)."""
+    if not resolution.sources:
         return fix
+    if fix.confirmed:
+        request = _applied(fix, resolution) if resolution.universe.free else None
+        if request is None:
+            return fix
+        options = resolution.options or ResolveOptions()
+        retry = resolve(request, resolution.sources, resolution.universe.target, options)
+        if retry.plan is None:
+            return None
+        from depsat.explain.fixes import correction_fix
+
+        versions = {step.name: step.version for step in retry.plan.steps
+                    if step.version is not None}
+        checked = correction_fix(resolution.encoding, fix.groups, fix.loosened, versions)
+        return attrs.evolve(checked, note=fix.note)
     relaxed = _relaxed(fix, resolution)
     if relaxed is None:
         return fix

@@ -50,6 +50,8 @@ class Fix:
     requirements: tuple[str, ...] = ()
     groups: tuple[int, ...] = ()
     note: str = ""
+    loosened: tuple[int, ...] = ()
+    """Of `groups`, the root requirements loosened to any version (the others dropped)."""
 
 
 @attrs.frozen(slots=True)

@@ -13,7 +13,10 @@ rule out were never read, so fixes that re-admit them are offered as hints, unco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from depsat.encoding import Encoding, LabelKind
 from depsat.encoding.labels import requirement_text
@@ -23,7 +26,7 @@ from depsat.model import ExclusionKind
 from depsat.solver import GroupSolver
 from depsat.solver.mus import correction_sets
 
-__all__ = ["find_fixes"]
+__all__ = ["correction_fix", "find_fixes"]
 
 # Costs rank fixes: loosening keeps what you asked for; re-admitting an excluded release is
 # often what you meant but is unchecked; dropping a requirement gives something up.
@@ -51,30 +54,29 @@ def _loosened_groups(encoding: Encoding) -> dict[int, list[list[int]]]:
     return twins
 
 
-def _mcs_fix(encoding: Encoding, mcs: Sequence[int], twin_of: dict[int, int],
-             model: Sequence[int]) -> Fix:
-    chosen = {c.name: c for c in encoding.chosen(model)[0]}
+def correction_fix(encoding: Encoding, groups: Sequence[int], loosened: Collection[int],
+                   versions: Mapping[NormalizedName, Version]) -> Fix:
+    """The fix that relaxes `groups` (a correction set): the root requirements in `loosened`
+    loosened to any version of their package (``x 2.1 would work``, from `versions`: what a
+    plan with the change takes), the others dropped."""
     parts: list[str] = []
     dropped: list[str] = []
     unconstrained: list[str] = []
     actions: list[str] = []
     packages: list[str] = []
     requirements: list[str] = []
+    kept_loosened: list[int] = []
     cost = 0
-    removed = set(mcs)
-    for index in mcs:
-        if index >= len(encoding.groups):
-            continue  # a loosened twin: read together with its requirement
+    for index in groups:
         label = encoding.groups[index][0]
         text = (requirement_text(label.requirement) if label.requirement is not None
                 else str(label))
         name = str(label.name or "")
         if label.kind is LabelKind.ROOT:
-            twin = twin_of.get(index)
-            if twin is not None and twin not in removed and label.name in chosen:
-                version = chosen[label.name].version
-                parts.append(f"loosen {text} ({name} {version} would work)")
+            if index in loosened and label.name is not None and label.name in versions:
+                parts.append(f"loosen {text} ({name} {versions[label.name]} would work)")
                 actions.append("loosen")
+                kept_loosened.append(index)
                 cost += _LOOSEN_COST
             else:
                 dropped.append(text)
@@ -101,7 +103,17 @@ def _mcs_fix(encoding: Encoding, mcs: Sequence[int], twin_of: dict[int, int],
     action = actions[0] if len(set(actions)) == 1 else "combined"
     return Fix(action=action, text="; ".join(parts), cost=cost, confirmed=True,
                packages=tuple(packages), requirements=tuple(requirements),
-               groups=tuple(i for i in mcs if i < len(encoding.groups)))
+               groups=tuple(groups), loosened=tuple(kept_loosened))
+
+
+def _mcs_fix(encoding: Encoding, mcs: Sequence[int], twin_of: dict[int, int],
+             model: Sequence[int]) -> Fix:
+    versions = {c.name: c.version for c in encoding.chosen(model)[0]}
+    removed = set(mcs)
+    groups = [i for i in mcs if i < len(encoding.groups)]  # (a twin: read with its group)
+    loosened = {i for i in groups if (twin := twin_of.get(i)) is not None
+                and twin not in removed}
+    return correction_fix(encoding, groups, loosened, versions)
 
 
 def _hint(fact: Fact) -> Fix | None:
