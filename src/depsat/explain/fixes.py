@@ -6,6 +6,8 @@ Each root requirement with a specifier also gets a *loosened* twin ("any version
 its own relaxable group, so an MCS that removes the requirement but keeps its twin reads as
 "loosen x<3" and one that removes both as "drop x<3". Every MCS is confirmed by one SAT
 call with its groups switched off; the model names the version that would then be chosen.
+On a lazy read that model may take a release not read yet (which requires nothing here):
+`correction_fix` phrases the fix again from the plan `api.explain` resolves with it.
 
 Exclusions (prereleases, yanked, Requires-Python, wheels) are not clauses: the releases they
 rule out were never read, so fixes that re-admit them are offered as hints, unconfirmed.
@@ -45,7 +47,9 @@ def _loosened_groups(encoding: Encoding) -> dict[int, list[list[int]]]:
         if (label.kind is not LabelKind.ROOT or not label.relaxable or dependency is None
                 or dependency.extras or not str(dependency.requirement.specifier)):
             continue
-        # Only candidates discovery expanded have variables (and known dependencies).
+        # The candidates with variables: those discovery expanded, and under lazy reading
+        # the unread ones too, which require nothing here (`api.explain` then checks each
+        # fix by resolving with it).
         known = [encoding.var_of[c.key]
                  for c in encoding.universe.projects[dependency.name].candidates
                  if c.key in encoding.var_of]
