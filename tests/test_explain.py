@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from conftest import PACKSE, ROOT
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from strategies import universe_data
 from syrupy.assertion import SnapshotAssertion
 
@@ -388,3 +389,58 @@ def test_a_fix_found_on_a_lazy_read_is_checked_by_resolving(tmp_path: Path) -> N
     texts = [fix.text for fix in explanation.fixes]
     assert not any(text.startswith("loosen app") for text in texts), texts
     assert "loosen lib>=2 (lib 1.0 would work)" in texts, texts
+
+
+# Found by the test below: loosened to any version, ``a<2.1a1`` no longer names a
+# prerelease, so a 2.1a1 is out again (a 1.0 is a final release, though unusable here); the
+# clauses had said "loosen a<2.1a1 (a 2.1a1 would work)".
+PRERELEASE_LOOSENED = {
+    "root": {"requires": ["a", "a<2.1a1"]},
+    "packages": {"a": {"versions": {"1.0": {"requires": [], "yanked": True,
+                                            "requires_python": ">=3.99"},
+                                    "2.1a1": {"requires": []}}}},
+    "environment": {"python": "3.12"}}
+
+
+@SETTINGS
+@example(PRERELEASE_LOOSENED, False)
+@given(universe_data(), st.booleans())
+def test_a_failures_fixes_hold_when_applied(data: dict[str, Any], lazy: bool) -> None:
+    """Resolved lazily (unread releases require nothing) or not, a failure's confirmed
+    fixes, each applied to the universe file's own requirements and resolved from scratch,
+    eagerly, resolve: and a loosened requirement's package is at the version the fix
+    names."""
+    from packaging.requirements import Requirement
+
+    from depsat.api import ResolveOptions
+    from depsat.encoding import LabelKind
+
+    world = parse_universe(data)
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world),
+                     ResolveOptions(lazy=lazy))
+    if result.ok:
+        return
+    explanation = explain(result)
+    assert explanation is not None
+    for fix in explanation.fixes:
+        labels = [result.encoding.groups[i][0] for i in fix.groups]
+        if not fix.confirmed or not fix.groups or any(
+                label.kind is not LabelKind.ROOT for label in labels):
+            continue
+        requires = []
+        for text in data["root"]["requires"]:
+            parsed = Requirement(text)
+            index = next((i for i, label in zip(fix.groups, labels, strict=True)
+                          if str(label.requirement) == str(parsed)), None)
+            if index is None:
+                requires.append(text)
+            elif index in fix.loosened:
+                parsed.specifier = type(parsed.specifier)()
+                requires.append(str(parsed))
+        changed = {**data, "root": {**data["root"], "requires": requires}}
+        again = _resolve(changed)
+        assert again.plan is not None, fix
+        chosen = {step.name: step.version for step in again.plan.steps}
+        for index in fix.loosened:
+            name = result.encoding.groups[index][0].name
+            assert f"({name} {chosen[name]} would work)" in fix.text, (fix.text, chosen)

@@ -238,15 +238,16 @@ def _confirm(fix: Fix, resolution: Resolution) -> Fix | None:
     """Check a hint read from exclusions by resolving again with it applied (a check of one
     change, not a search): discovery has to read releases it had excluded.
 
-    A correction set checked on the clauses of a lazy read is checked so too: there the
-    releases not read yet require nothing, so "requests 2.26.0 would work" could be said of
-    a release that, read, requires what fails again. Resolved with the change, the fix
-    names the version the plan then takes; None when the change is not enough (a fix that
-    does not fix is not offered)."""
+    A correction set checked on the clauses is checked so too. On a lazy read the releases
+    not read yet require nothing there, so "requests 2.26.0 would work" could be said of a
+    release that, read, requires what fails again; and a requirement loosened to any
+    version no longer names a prerelease, so the prereleases it let in are out again.
+    Resolved with the change, the fix names the version the plan then takes; None when the
+    change is not enough (a fix that does not fix is not offered)."""
     if not resolution.sources:
         return fix
     if fix.confirmed:
-        request = _applied(fix, resolution) if resolution.universe.free else None
+        request = _applied(fix, resolution)
         if request is None:
             return fix
         options = resolution.options or ResolveOptions()
