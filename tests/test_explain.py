@@ -444,3 +444,23 @@ def test_a_failures_fixes_hold_when_applied(data: dict[str, Any], lazy: bool) ->
         for index in fix.loosened:
             name = result.encoding.groups[index][0].name
             assert f"({name} {chosen[name]} would work)" in fix.text, (fix.text, chosen)
+
+
+def test_why_not_a_version_no_requirement_allows() -> None:
+    """Read eagerly (a universe file), a version no requirement on the package allows is never
+    encoded: ``why`` names the plan's requirements that refuse it (it raised a KeyError)."""
+    data = {"root": {"requires": ["b==1.1", "a"]},
+            "packages": {"a": {"versions": {"1.0": {"requires": ["b<2"]}}},
+                         "b": {"versions": {"1.1": {"requires": []}, "2.0": {"requires": []}}}},
+            "environment": {"python": "3.12"}}
+    result = _resolve(data)
+    report = why(result, "b")
+    [blocker] = report.newer
+    assert str(blocker.version) == "2.0" and blocker.explanation is None
+    assert blocker.refused_by == ("You require b==1.1.", "a 1.0 requires b<2.")
+    from depsat.explain.render import why_text, why_to_json
+
+    assert ("Why not b 2.0? The plan's requirements on b refuse it:\n  You require b==1.1.\n"
+            "  a 1.0 requires b<2.") in why_text(report)
+    assert why_to_json(report)["newer"][0]["refused_by"] == list(blocker.refused_by)
+    assert why_to_json(report)["newer"][0]["possible"] is False

@@ -106,6 +106,11 @@ def why_text(report: WhyReport) -> str:
     if not report.newer:
         lines.append(f"It is the {report.prefers} usable version of {step.name}.")
     for blocker in report.newer:
+        if blocker.refused_by:
+            lines.append(f"Why not {step.name} {blocker.version}? The plan's requirements "
+                         f"on {step.name} refuse it:")
+            lines.extend(f"  {sentence}" for sentence in blocker.refused_by)
+            continue
         if blocker.explanation is None:
             lines.append(f"Why not {step.name} {blocker.version}? It is possible, but "
                          f"{blocker.preference}.")
@@ -130,8 +135,9 @@ def why_to_json(report: WhyReport) -> dict[str, Any]:
         "prefers": report.prefers,
         "newer": [
             {"version": str(b.version),
-             "possible": b.explanation is None,
+             "possible": b.explanation is None and not b.refused_by,
              "preference": b.preference or None,
+             "refused_by": list(b.refused_by),
              "explanation": (explanation_to_json(b.explanation)
                              if b.explanation is not None else None)}
             for b in report.newer

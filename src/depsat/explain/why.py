@@ -14,6 +14,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from depsat.encoding import Encoding, prefers_oldest
+from depsat.encoding.labels import requirement_text
 from depsat.explain.analysis import Explanation, explain_encoding
 from depsat.explain.facts import Hypothesis
 from depsat.model import Exclusion, PlanStep
@@ -33,6 +34,10 @@ class Blocker:
     version: Version
     explanation: Explanation | None
     preference: str = ""
+    refused_by: tuple[str, ...] = ()
+    """When no requirement on the package allows this version, so that discovery, reading
+    eagerly, never encoded it: the plan's requirements that refuse it, as sentences ("You
+    require b==1.1."). (Whether a plan without them could take it is not asked.)"""
 
 
 @attrs.frozen(slots=True)
@@ -68,6 +73,28 @@ def _preferred_versions(encoding: Encoding, name: NormalizedName, version: Versi
     if len(better) <= limit:
         return better
     return [*better[: limit - 1], better[-1]]
+
+
+def _refusing(encoding: Encoding, plan: Plan, name: NormalizedName,
+              version: Version) -> tuple[str, ...]:
+    """The plan's requirements on `name` that `version` does not meet, as sentences: yours,
+    and those of the releases (and extras) the plan installs."""
+    universe = encoding.universe
+    requirements = [*universe.root]
+    for step in plan.steps:
+        if step.candidate is not None:
+            key = step.candidate.key
+            requirements += universe.dependencies.get(key, ())
+            for extra in step.extras:
+                requirements += universe.extra_dependencies.get((key, extra), ())
+    sentences = []
+    for dependency in requirements:
+        if dependency.name != name or any(m.version == version for m in dependency.matches):
+            continue
+        text = requirement_text(dependency.requirement)
+        sentences.append(f"You require {text}." if dependency.parent is None
+                         else f"{dependency.describe_parent()} requires {text}.")
+    return tuple(dict.fromkeys(sentences))
 
 
 _WHAT_A_TIER_KEEPS = {
@@ -137,7 +164,11 @@ def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float =
     blockers: list[Blocker] = []
     for version in _preferred_versions(encoding, name, chosen, limit, oldest):
         variables = [encoding.var_of[c.key] for c in (project.candidates if project else ())
-                     if c.version == version]
+                     if c.version == version and c.key in encoding.var_of]
+        if not variables:  # (read eagerly, a version nothing allows is not encoded)
+            blockers.append(Blocker(version, None,
+                                    refused_by=_refusing(encoding, plan, name, version)))
+            continue
         explanation = explain_encoding(
             encoding, budget_seconds=budget_seconds, fixes=False,
             hypotheses=[(Hypothesis(name, version), [variables])])
