@@ -464,3 +464,38 @@ def test_why_not_a_version_no_requirement_allows() -> None:
             "  a 1.0 requires b<2.") in why_text(report)
     assert why_to_json(report)["newer"][0]["refused_by"] == list(blocker.refused_by)
     assert why_to_json(report)["newer"][0]["possible"] is False
+
+
+@SETTINGS
+@example({"root": {"requires": ["b==1.1"]},  # (found by hypothesis: it raised KeyError)
+          "packages": {"b": {"versions": {"2.0": {"requires": []},
+                                          "1.1": {"requires": [], "yanked": True}}}},
+          "environment": {"python": "3.12"}}, False)
+@given(universe_data(), st.booleans())
+def test_why_answers_for_every_package_of_a_plan(data: dict[str, Any], lazy: bool) -> None:
+    """``why`` answers for each package of any plan, read lazily or not: each newer version
+    it asks about is refused by the plan's requirements (each sentence's requirement indeed
+    leaves it out), or blocked (an explanation), or possible (a preference ranked it lower)."""
+    from packaging.requirements import Requirement
+
+    from depsat.api import ResolveOptions
+
+    world = parse_universe(data)
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world),
+                     ResolveOptions(lazy=lazy))
+    if result.plan is None:
+        return
+    for step in result.plan.steps:
+        if step.candidate is None:
+            continue
+        report = why(result, step.name)
+        for blocker in report.newer:
+            if blocker.refused_by:
+                assert blocker.explanation is None
+                for sentence in blocker.refused_by:
+                    text = sentence.rstrip(".").split(" require ", 1)[-1].split(
+                        " requires ", 1)[-1]
+                    assert not Requirement(text).specifier.contains(
+                        blocker.version, prereleases=True), sentence
+            else:
+                assert (blocker.explanation is not None) != bool(blocker.preference), blocker
