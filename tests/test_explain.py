@@ -499,3 +499,31 @@ def test_why_answers_for_every_package_of_a_plan(data: dict[str, Any], lazy: boo
                         blocker.version, prereleases=True), sentence
             else:
                 assert (blocker.explanation is not None) != bool(blocker.preference), blocker
+            # A plan that takes unread releases is said to be only perhaps possible.
+            assert lazy or not blocker.unread, blocker
+            assert all(any(str(c) == taken for c in result.encoding.candidate_of.values()
+                           if c.key in result.universe.free) for taken in blocker.unread)
+
+
+def test_why_says_perhaps_when_the_other_plan_takes_unread_releases() -> None:
+    """Read lazily, b 2.0 was never read (nothing asked for it): the best plan with it takes
+    it requiring nothing, which only reading it could confirm; eagerly, the plan's
+    requirements refuse it."""
+    from depsat.api import ResolveOptions
+    from depsat.explain.render import why_text, why_to_json
+
+    data = {"root": {"requires": ["a"]},
+            "packages": {"a": {"versions": {"1.1": {"requires": []},
+                                            "2.0": {"requires": ["b<2.0"]}}},
+                         "b": {"versions": {"1.1": {"requires": []}, "2.0": {"requires": []}}}},
+            "environment": {"python": "3.12"}}
+    world = parse_universe(data)
+    lazy = resolve(request_from_universe_file(world), [world.source], target_for(world),
+                   ResolveOptions(lazy=True))
+    report = why(lazy, "b")
+    [blocker] = report.newer
+    assert "b 2.0" in " ".join(blocker.unread)
+    assert "Why not b 2.0? Perhaps possible: the best plan with it takes " in why_text(report)
+    assert why_to_json(report)["newer"][0]["possible"] is None
+    [eager] = why(_resolve(data), "b").newer
+    assert eager.refused_by == ("a 2.0 requires b<2.0.",) and not eager.unread

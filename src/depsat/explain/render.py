@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from depsat.explain.analysis import Explanation, Fix
+from depsat.explain.analysis import Explanation, Fix, join_words
 from depsat.explain.facts import Fact
 
 if TYPE_CHECKING:
@@ -111,6 +111,12 @@ def why_text(report: WhyReport) -> str:
                          f"on {step.name} refuse it:")
             lines.extend(f"  {sentence}" for sentence in blocker.refused_by)
             continue
+        if blocker.explanation is None and blocker.unread:
+            lines.append(f"Why not {step.name} {blocker.version}? Perhaps possible: the best "
+                         f"plan with it takes {join_words(list(blocker.unread))}, whose "
+                         "dependencies depsat has not read; if they fit, "
+                         f"{blocker.preference}.")
+            continue
         if blocker.explanation is None:
             lines.append(f"Why not {step.name} {blocker.version}? It is possible, but "
                          f"{blocker.preference}.")
@@ -135,8 +141,9 @@ def why_to_json(report: WhyReport) -> dict[str, Any]:
         "prefers": report.prefers,
         "newer": [
             {"version": str(b.version),
-             "possible": b.explanation is None and not b.refused_by,
+             "possible": (None if b.unread else b.explanation is None and not b.refused_by),
              "preference": b.preference or None,
+             "unread": list(b.unread),
              "refused_by": list(b.refused_by),
              "explanation": (explanation_to_json(b.explanation)
                              if b.explanation is not None else None)}

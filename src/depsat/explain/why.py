@@ -34,6 +34,9 @@ class Blocker:
     version: Version
     explanation: Explanation | None
     preference: str = ""
+    unread: tuple[str, ...] = ()
+    """Possible only if these releases, which the best plan with the version takes but a lazy
+    read has not read, require nothing that conflicts (there they require nothing)."""
     refused_by: tuple[str, ...] = ()
     """When no requirement on the package allows this version, so that discovery, reading
     eagerly, never encoded it: the plan's requirements that refuse it, as sentences ("You
@@ -112,9 +115,12 @@ _WHAT_A_TIER_KEEPS = {
 """What the chosen plan does better, by the first tier in which the other plan costs more."""
 
 
-def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
+def _trade_off(encoding: Encoding, plan: Plan,
+               variables: list[int]) -> tuple[str, tuple[str, ...]]:
     """What the best plan with the newer version gives up: re-optimise with it forced (the
-    same lexicographic objectives) and name the packages whose choice changes."""
+    same lexicographic objectives) and name the packages whose choice changes; and the
+    releases that plan takes unread (a lazy read's: they require nothing here, so the plan
+    is real only if, read, they still fit)."""
     problem = Problem(hard=encoding.hard,
                       groups=[*(clauses for _, clauses in encoding.groups), [variables]],
                       tiers=[tier for _, tier in encoding.tiers], top=encoding.pool.top,
@@ -122,13 +128,15 @@ def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
                       implied=encoding.implied_softs())
     outcome = StratifiedRC2().solve(problem)
     if not isinstance(outcome, Optimum):  # pragma: no cover - a SAT check said it holds
-        return "the preferences rank the chosen plan higher"
+        return "the preferences rank the chosen plan higher", ()
     forced = decode_plan(encoding, outcome.model, outcome.costs).costs
     losing = next((tier for tier, _ in encoding.tiers
                    if forced.get(tier, 0) > plan.costs.get(tier, 0)), None)
     reason = _WHAT_A_TIER_KEEPS.get(losing or "", "the preferences rank the chosen plan higher")
     before = {c.name: c.version for c in plan.chosen}
-    after = {c.name: c.version for c in encoding.chosen(outcome.model)[0]}
+    taken = encoding.chosen(outcome.model)[0]
+    after = {c.name: c.version for c in taken}
+    unread = tuple(str(c) for c in taken if c.key in encoding.universe.free)
     direct = encoding.universe.request.direct_names
     changes = [f"{name} {after[name]} instead of {before[name]}"
                for name in sorted(before.keys() & after.keys(), key=lambda n: (n not in direct, n))
@@ -138,12 +146,12 @@ def _trade_off(encoding: Encoding, plan: Plan, variables: list[int]) -> str:
                 for name in sorted(after.keys() - before.keys())]
     changes += [f"no {name}" for name in sorted(before.keys() - after.keys())]
     if not changes:
-        return f"the chosen plan is preferred: {reason}"
+        return f"the chosen plan is preferred: {reason}", unread
     more = len(changes) - 3
     shown = changes[:3] + ([f"{more} other change{'s' if more > 1 else ''}"] if more > 0 else [])
     return "the best plan with it needs " + ", ".join(shown[:-1]) + (
         " and " if len(shown) > 1 else "") + shown[-1] + f", and the chosen plan is " \
-        f"preferred: {reason}"
+        f"preferred: {reason}", unread
 
 
 def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float = 5.0,
@@ -172,7 +180,8 @@ def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float =
         explanation = explain_encoding(
             encoding, budget_seconds=budget_seconds, fixes=False,
             hypotheses=[(Hypothesis(name, version), [variables])])
-        preference = "" if explanation is not None else _trade_off(encoding, plan, variables)
-        blockers.append(Blocker(version, explanation, preference))
+        preference, unread = ("", ()) if explanation is not None else _trade_off(
+            encoding, plan, variables)
+        blockers.append(Blocker(version, explanation, preference, unread))
     return WhyReport(name, step, tuple(blockers), excluded,
                      "oldest" if oldest else "newest")
