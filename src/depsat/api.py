@@ -104,6 +104,10 @@ class ResolveOptions:
     """SAT conflicts a lazy round may use before it gives up and every free release is read
     instead, and three times as many for the rounds after (`_LAZY_ROUND_EFFORT` says why);
     None: no limit. Changes how much is read and how fast, never the optimum's cost."""
+    also_read: frozenset[tuple[NormalizedName, str]] = frozenset()
+    """Releases (name, version) a lazy read reads from its first round on, whether a plan
+    takes them or not (`why` asks for those its answers need): more is known, the optimum
+    is the same."""
 
 
 @attrs.frozen(slots=True)
@@ -277,8 +281,27 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
         raise ValueError("why() needs a resolution with a plan; use explain() for a failure")
     from depsat.explain import why as why_in_plan
 
-    return why_in_plan(resolution.encoding, resolution.plan, package,
-                       budget_seconds=budget_seconds)
+    report = why_in_plan(resolution.encoding, resolution.plan, package,
+                         budget_seconds=budget_seconds)
+    # Read lazily, the best plan with a newer version may take releases not read yet (there
+    # they require nothing): resolve again reading them too, and ask again, a few times.
+    options = resolution.options or ResolveOptions()
+    for _ in range(_WHY_READS):
+        unread = {(c.name, str(c.version)) for blocker in report.newer for c in blocker.unread}
+        if not unread or not resolution.sources:
+            break
+        options = attrs.evolve(options, also_read=options.also_read | unread)
+        again = resolve(resolution.universe.request, resolution.sources,
+                        resolution.universe.target, options)
+        if again.plan is None:  # pragma: no cover - reading more never loses the plan
+            break
+        report = why_in_plan(again.encoding, again.plan, package,
+                             budget_seconds=budget_seconds)
+    return report
+
+
+_WHY_READS = 3
+"""Times `why` resolves again to read what its answers took unread."""
 
 
 def parse_requirement(text: str) -> Requirement:
@@ -557,6 +580,12 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     discovery = Discovery(request, sources, target, source_policy=options.source_policy,
                           lazy=lazy)
     universe = discovery.run()
+    if lazy and options.also_read:
+        discovery.expand([c for project in universe.projects.values()
+                          for c in project.candidates
+                          if (c.name, str(c.version)) in options.also_read
+                          and c.key in universe.free], speculative=True)
+        universe = discovery.run()
     timings["discovery"] += time.perf_counter() - start
     rounds = 0
     # Lazy rounds grow one encoding instead of encoding everything again; pruning is left

@@ -112,10 +112,10 @@ def why_text(report: WhyReport) -> str:
             lines.extend(f"  {sentence}" for sentence in blocker.refused_by)
             continue
         if blocker.explanation is None and blocker.unread:
+            unread = join_words([str(c) for c in blocker.unread])
             lines.append(f"Why not {step.name} {blocker.version}? Perhaps possible: the best "
-                         f"plan with it takes {join_words(list(blocker.unread))}, whose "
-                         "dependencies depsat has not read; if they fit, "
-                         f"{blocker.preference}.")
+                         f"plan with it takes {unread}, whose dependencies depsat has not "
+                         f"read; if they fit, {blocker.preference}.")
             continue
         if blocker.explanation is None:
             lines.append(f"Why not {step.name} {blocker.version}? It is possible, but "
@@ -143,7 +143,7 @@ def why_to_json(report: WhyReport) -> dict[str, Any]:
             {"version": str(b.version),
              "possible": (None if b.unread else b.explanation is None and not b.refused_by),
              "preference": b.preference or None,
-             "unread": list(b.unread),
+             "unread": [str(c) for c in b.unread],
              "refused_by": list(b.refused_by),
              "explanation": (explanation_to_json(b.explanation)
                              if b.explanation is not None else None)}

@@ -17,7 +17,7 @@ from depsat.encoding import Encoding, prefers_oldest
 from depsat.encoding.labels import requirement_text
 from depsat.explain.analysis import Explanation, explain_encoding
 from depsat.explain.facts import Hypothesis
-from depsat.model import Exclusion, PlanStep
+from depsat.model import Candidate, Exclusion, PlanStep
 from depsat.plan import Plan, decode_plan
 from depsat.solver import Optimum, Problem, StratifiedRC2
 
@@ -34,7 +34,7 @@ class Blocker:
     version: Version
     explanation: Explanation | None
     preference: str = ""
-    unread: tuple[str, ...] = ()
+    unread: tuple[Candidate, ...] = ()
     """Possible only if these releases, which the best plan with the version takes but a lazy
     read has not read, require nothing that conflicts (there they require nothing)."""
     refused_by: tuple[str, ...] = ()
@@ -116,7 +116,7 @@ _WHAT_A_TIER_KEEPS = {
 
 
 def _trade_off(encoding: Encoding, plan: Plan,
-               variables: list[int]) -> tuple[str, tuple[str, ...]]:
+               variables: list[int]) -> tuple[str, tuple[Candidate, ...]]:
     """What the best plan with the newer version gives up: re-optimise with it forced (the
     same lexicographic objectives) and name the packages whose choice changes; and the
     releases that plan takes unread (a lazy read's: they require nothing here, so the plan
@@ -136,7 +136,7 @@ def _trade_off(encoding: Encoding, plan: Plan,
     before = {c.name: c.version for c in plan.chosen}
     taken = encoding.chosen(outcome.model)[0]
     after = {c.name: c.version for c in taken}
-    unread = tuple(str(c) for c in taken if c.key in encoding.universe.free)
+    unread = tuple(c for c in taken if c.key in encoding.universe.free)
     direct = encoding.universe.request.direct_names
     changes = [f"{name} {after[name]} instead of {before[name]}"
                for name in sorted(before.keys() & after.keys(), key=lambda n: (n not in direct, n))
