@@ -105,9 +105,9 @@ class ResolveOptions:
     instead, and three times as many for the rounds after (`_LAZY_ROUND_EFFORT` says why);
     None: no limit. Changes how much is read and how fast, never the optimum's cost."""
     also_read: frozenset[tuple[NormalizedName, str]] = frozenset()
-    """Releases (name, version) a lazy read reads from its first round on, whether a plan
-    takes them or not (`why` asks for those its answers need): more is known, the optimum
-    is the same."""
+    """Releases (name, version) a lazy read reads as soon as their project is reached,
+    whether a plan takes them or not (`why` asks for those its answers need): more is known,
+    the optimum is the same."""
 
 
 @attrs.frozen(slots=True)
@@ -520,6 +520,16 @@ def _escalated(limit: int | None) -> int | None:
     return None if limit is None else limit * _ESCALATION
 
 
+def _also_read(universe: Universe,
+               wanted: frozenset[tuple[NormalizedName, str]]) -> list[Candidate]:
+    """The free releases of the projects reached that `ResolveOptions.also_read` names (read
+    as soon as their project is: a project reached in a later round, in that round)."""
+    if not wanted:
+        return []
+    return [c for project in universe.projects.values() for c in project.candidates
+            if (c.name, str(c.version)) in wanted and c.key in universe.free]
+
+
 def _all_free(universe: Universe, taken: set[CandidateKey]) -> list[Candidate]:
     """Every free release of the projects reached (read speculatively: each one's
     dependencies' projects are loaded, their releases left free)."""
@@ -581,10 +591,7 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
                           lazy=lazy)
     universe = discovery.run()
     if lazy and options.also_read:
-        discovery.expand([c for project in universe.projects.values()
-                          for c in project.candidates
-                          if (c.name, str(c.version)) in options.also_read
-                          and c.key in universe.free], speculative=True)
+        discovery.expand(_also_read(universe, options.also_read), speculative=True)
         universe = discovery.run()
     timings["discovery"] += time.perf_counter() - start
     rounds = 0
@@ -664,5 +671,6 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
             discovery.expand(_all_free(universe, taken), speculative=True)
             if not escalated:
                 escalated, limit = True, _escalated(limit)
+        discovery.expand(_also_read(universe, options.also_read), speculative=True)
         universe = discovery.run()
         timings["discovery"] += time.perf_counter() - start
