@@ -186,9 +186,36 @@ def explain(
                                    budget_seconds=budget_seconds)
     if explanation is None:
         return None
-    fixes = tuple(checked for fix in explanation.fixes
-                  if (checked := _confirm(fix, resolution)) is not None)
-    return attrs.evolve(explanation, fixes=fixes)
+    fixes: dict[str, Fix] = {}  # by text: a dropped requirement loosened may repeat one
+    for fix in explanation.fixes:
+        checked = _confirm(fix, resolution)
+        if checked is not None:
+            fixes.setdefault(checked.text, checked)
+    loosened = {r for f in fixes.values() if f.confirmed and f.action == "loosen"
+                for r in f.requirements}
+    ranked = sorted((f for f in fixes.values()  # (an unchecked "loosen" a checked one says)
+                     if f.confirmed or f.action != "loosen"
+                     or not set(f.requirements) <= loosened),
+                    key=lambda f: (f.cost, not f.confirmed))
+    return attrs.evolve(explanation, fixes=tuple(ranked))
+
+
+def _resolved_fix(fix: Fix, resolution: Resolution) -> Fix | None:
+    """`fix` (a correction set's) as a resolve with it applied phrases it, naming the
+    versions that plan takes; None when that resolve fails, or when the fix relaxes what a
+    request cannot say."""
+    request = _applied(fix, resolution)
+    if request is None:
+        return None
+    options = resolution.options or ResolveOptions()
+    retry = resolve(request, resolution.sources, resolution.universe.target, options)
+    if retry.plan is None:
+        return None
+    from depsat.explain.fixes import correction_fix
+
+    versions = {step.name: step.version for step in retry.plan.steps
+                if step.version is not None}
+    return correction_fix(resolution.encoding, fix.groups, fix.loosened, versions)
 
 
 def _applied(fix: Fix, resolution: Resolution) -> Request | None:
@@ -251,19 +278,18 @@ def _confirm(fix: Fix, resolution: Resolution) -> Fix | None:
     if not resolution.sources:
         return fix
     if fix.confirmed:
-        request = _applied(fix, resolution)
-        if request is None:
-            return fix
-        options = resolution.options or ResolveOptions()
-        retry = resolve(request, resolution.sources, resolution.universe.target, options)
-        if retry.plan is None:
-            return None
-        from depsat.explain.fixes import correction_fix
-
-        versions = {step.name: step.version for step in retry.plan.steps
-                    if step.version is not None}
-        checked = correction_fix(resolution.encoding, fix.groups, fix.loosened, versions)
-        return attrs.evolve(checked, note=fix.note)
+        # A requirement the fix drops is tried loosened first ("any version of it" keeps
+        # what you asked for): read eagerly, the versions it left out were never read, so
+        # the clauses could only say "drop".
+        droppable = tuple(i for i in fix.groups if i not in fix.loosened
+                          and (label := resolution.encoding.groups[i][0]).kind is LabelKind.ROOT
+                          and label.requirement is not None and str(label.requirement.specifier))
+        tries = [fix.loosened + droppable, fix.loosened] if droppable else [fix.loosened]
+        for loosened in tries:
+            checked = _resolved_fix(attrs.evolve(fix, loosened=loosened), resolution)
+            if checked is not None:
+                return attrs.evolve(checked, note=fix.note)
+        return None if _applied(fix, resolution) is not None else fix
     relaxed = _relaxed(fix, resolution)
     if relaxed is None:
         return fix
