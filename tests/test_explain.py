@@ -257,7 +257,11 @@ def test_cli_resolve_failure_is_english_and_json_carries_explanation() -> None:
     run = depsat("resolve", "--universe", str(EXAMPLE), "webapp>=2", "framework<3")
     assert run.returncode == 1
     assert "webapp 2.0.0 depends on framework>=3" in run.stderr
-    assert "loosen framework<3" in run.stderr
+    assert "loosen framework<3 (framework 3.0.0 would work)" in run.stderr
+    # (webapp 1.5.0 was never read, webapp>=2 leaving it out: a resolve with it loosened
+    # finds it; the clauses alone could only say "drop")
+    assert "loosen webapp>=2 (webapp 1.5.0 would work)" in run.stderr
+    assert "drop the requirement" not in run.stderr
     data = json.loads(depsat("resolve", "--universe", str(EXAMPLE), "webapp>=2",
                              "framework<3", "--json").stdout)
     assert data["explanation"]["schema"] == "depsat.explanation/1"
