@@ -278,6 +278,8 @@ def _confirm(fix: Fix, resolution: Resolution) -> Fix | None:
     if not resolution.sources:
         return fix
     if fix.confirmed:
+        if _applied(fix, resolution) is None:
+            return fix  # (it relaxes what a request cannot say: the clauses' check stands)
         # A requirement the fix drops is tried loosened first ("any version of it" keeps
         # what you asked for): read eagerly, the versions it left out were never read, so
         # the clauses could only say "drop".
@@ -289,7 +291,7 @@ def _confirm(fix: Fix, resolution: Resolution) -> Fix | None:
             checked = _resolved_fix(attrs.evolve(fix, loosened=loosened), resolution)
             if checked is not None:
                 return attrs.evolve(checked, note=fix.note)
-        return None if _applied(fix, resolution) is not None else fix
+        return None
     relaxed = _relaxed(fix, resolution)
     if relaxed is None:
         return fix
