@@ -9,12 +9,23 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from depsat.api import Resolution, explain
-from depsat.model import DIRECT, Action, Diagnostic, PlanStep
+from depsat.model import DIRECT, Action, Candidate, Diagnostic, PlanStep
+from depsat.universal import UniversalResolution
 
-__all__ = ["PLAN_SCHEMA", "requirements_lines", "resolution_to_json", "table_lines",
-           "unhashed", "warning_lines"]
+__all__ = [
+    "PLAN_SCHEMA",
+    "UNIVERSAL_SCHEMA",
+    "requirements_lines",
+    "resolution_to_json",
+    "table_lines",
+    "unhashed",
+    "universal_requirements_lines",
+    "universal_to_json",
+    "warning_lines",
+]
 
 PLAN_SCHEMA = "depsat.plan/1"
+UNIVERSAL_SCHEMA = "depsat.universal/1"
 
 
 def _source(step: PlanStep) -> str:
@@ -126,49 +137,116 @@ def requirements_lines(resolution: Resolution, *, hashes: bool = False,
     for step in sorted(resolution.plan.steps, key=lambda s: (not _editable(s), s.name)):
         if step.action is Action.REMOVE or step.candidate is None or step.name in omit:
             continue
-        extras = f"[{','.join(sorted(step.extras))}]" if step.extras and not strip_extras else ""
-        installed = step.candidate.installed
-        origin = step.candidate.origin
-        as_written = (written or {}).get(origin.location) if origin.kind == DIRECT else None
-        if origin.kind == DIRECT and origin.editable:
-            pin = f"-e {as_written or origin.name}"
-        elif as_written:
-            pin = f"{as_written}{extras}"
-        elif origin.kind == DIRECT:  # (its name: the URL without a password)
-            pin = f"{step.name}{extras} @ {origin.name}"
-        elif installed is not None and installed.direct_url and installed.editable:
-            pin = f"-e {installed.direct_url}"
-        elif installed is not None and installed.direct_url:
-            pin = f"{step.name}{extras} @ {installed.direct_url}"
-        else:
-            pin = f"{step.name}{extras}=={step.version}"
-        digests = _hashes(step) if hashes else []
+        pin = _pin(step.candidate, frozenset() if strip_extras else step.extras, written)
+        digests = _hashes(step.candidate) if hashes else []
         asked = sorted(set((origins or {}).get(step.name, ()))) if annotate else []
         required = sorted(requirers.get(step.name, ()))
         line_style = annotation_style == "line"
         via = [*required, *asked] if line_style else [*asked, *required]
-        if line_style and via and not digests:
-            lines.append(f"{pin:<24}  # via {', '.join(via)}")
-            continue
-        lines.append(pin + (" \\" if digests else ""))
-        lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
-                  for i, d in enumerate(digests)]
-        if line_style and via:
-            lines.append(f"    # via {', '.join(via)}")
-        elif len(via) == 1:
-            lines.append(f"    # via {via[0]}")
-        elif via:
-            lines += ["    # via", *(f"    #   {item}" for item in via)]
+        lines += _pin_lines(pin, digests, via, line_style)
     return lines
 
 
-def _editable(step: PlanStep) -> bool:
-    candidate = step.candidate
-    if candidate is None:
-        return False
+def _pin(candidate: Candidate, extras: Collection[str], written: Mapping[str, str] | None,
+         ) -> str:
+    """How a requirements file names `candidate`: ``name[extras]==version``, or the file or
+    URL it came from (see `requirements_lines`)."""
+    listed = f"[{','.join(sorted(extras))}]" if extras else ""
+    installed = candidate.installed
+    origin = candidate.origin
+    as_written = (written or {}).get(origin.location) if origin.kind == DIRECT else None
+    if origin.kind == DIRECT and origin.editable:
+        return f"-e {as_written or origin.name}"
+    if as_written:
+        return f"{as_written}{listed}"
+    if origin.kind == DIRECT:  # (its name: the URL without a password)
+        return f"{candidate.name}{listed} @ {origin.name}"
+    if installed is not None and installed.direct_url and installed.editable:
+        return f"-e {installed.direct_url}"
+    if installed is not None and installed.direct_url:
+        return f"{candidate.name}{listed} @ {installed.direct_url}"
+    return f"{candidate.name}{listed}=={candidate.version}"
+
+
+def _pin_lines(pin: str, digests: Sequence[str], via: Sequence[str], line_style: bool,
+               ) -> list[str]:
+    """A pin, its hashes and its ``# via`` lines."""
+    if line_style and via and not digests:
+        return [f"{pin:<24}  # via {', '.join(via)}"]
+    lines = [pin + (" \\" if digests else "")]
+    lines += [f"    --hash={d}" + (" \\" if i < len(digests) - 1 else "")
+              for i, d in enumerate(digests)]
+    if line_style and via:
+        lines.append(f"    # via {', '.join(via)}")
+    elif len(via) == 1:
+        lines.append(f"    # via {via[0]}")
+    elif via:
+        lines += ["    # via", *(f"    #   {item}" for item in via)]
+    return lines
+
+
+def universal_requirements_lines(
+    universal: UniversalResolution, *, hashes: bool = False, strip_extras: bool = False,
+    annotate: bool = True, omit: Collection[str] = (),
+    origins: Mapping[str, Sequence[str]] | None = None,
+    written: Mapping[str, str] | None = None,
+    annotation_style: Literal["split", "line"] = "split",
+) -> list[str]:
+    """`requirements_lines` for a universal resolution: each pin followed by its marker
+    (``a==1.0 ; sys_platform == 'darwin'``, as ``uv pip compile --universal`` writes it),
+    ``# via`` naming the packages that require it in the forks that take it."""
+    requirers = [_requirers(fork.resolution) if annotate else {} for fork in universal.forks]
+    lines: list[str] = []
+    line_style = annotation_style == "line"
+    for pin in sorted(universal.pins, key=lambda p: (not _is_editable(p.candidate),
+                                                     p.candidate.name, p.candidate.version)):
+        name = pin.candidate.name
+        if name in omit:
+            continue
+        text = _pin(pin.candidate, frozenset() if strip_extras else pin.extras, written)
+        if pin.marker:
+            text += f" ; {pin.marker}"
+        asked = sorted(set((origins or {}).get(name, ()))) if annotate else []
+        required = sorted({r for fork in pin.forks for r in requirers[fork].get(name, ())})
+        via = [*required, *asked] if line_style else [*asked, *required]
+        lines += _pin_lines(text, _hashes(pin.candidate) if hashes else [], via, line_style)
+    return lines
+
+
+def universal_to_json(universal: UniversalResolution) -> dict[str, Any]:
+    """The machine-readable form of a universal resolution (``depsat.universal/1``): the
+    pins with their markers, the forks (each a cell of environments, its marker and its
+    plan), or the fork where no plan exists with its explanation."""
+    data: dict[str, Any] = {
+        "schema": UNIVERSAL_SCHEMA,
+        "status": "solved" if universal.ok else "unsatisfiable",
+        "python_floor": str(universal.space.floor),
+        "resolves": universal.resolves,
+        "packages": [
+            {"name": pin.candidate.name, "version": str(pin.candidate.version),
+             "marker": pin.marker or None, "extras": sorted(pin.extras),
+             "source": str(pin.candidate.origin), "forks": list(pin.forks)}
+            for pin in universal.pins],
+        "forks": [
+            {"marker": fork.marker or None,
+             "packages": dict(sorted(fork.resolution.plan.versions().items()))
+             if fork.resolution.plan is not None else None}
+            for fork in universal.forks],
+    }
+    if universal.failed is not None:
+        data["failed"] = {"marker": universal.failed.marker or None,
+                          **resolution_to_json(universal.failed.resolution)}
+    return data
+
+
+def _is_editable(candidate: Candidate) -> bool:
     installed = candidate.installed
     return (candidate.origin.kind == DIRECT and candidate.origin.editable) or (
         installed is not None and bool(installed.direct_url) and installed.editable)
+
+
+def _editable(step: PlanStep) -> bool:
+    return step.candidate is not None and _is_editable(step.candidate)
 
 
 def _requirers(resolution: Resolution) -> dict[str, set[str]]:
@@ -191,10 +269,10 @@ def _requirers(resolution: Resolution) -> dict[str, set[str]]:
     return found
 
 
-def _hashes(step: PlanStep) -> list[str]:
-    """``algorithm:digest`` of each file of the step's release, sha256 where given, sorted."""
+def _hashes(candidate: Candidate | None) -> list[str]:
+    """``algorithm:digest`` of each file of the release, sha256 where given, sorted."""
     found = set()
-    for artifact in step.candidate.artifacts if step.candidate is not None else ():
+    for artifact in candidate.artifacts if candidate is not None else ():
         algorithm = next((a for a in ("sha256", "sha384", "sha512") if a in artifact.hashes),
                          None)
         if algorithm is not None:
@@ -208,7 +286,7 @@ def unhashed(resolution: Resolution) -> list[str]:
     assert resolution.plan is not None
     return [str(step.candidate) for step in resolution.plan.steps
             if step.action is not Action.REMOVE and step.candidate is not None
-            and not _hashes(step)]
+            and not _hashes(step.candidate)]
 
 
 def table_lines(resolution: Resolution) -> list[str]:

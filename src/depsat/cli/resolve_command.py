@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depsat.cli import EXIT_OK, EXIT_UNSATISFIABLE, memo
@@ -33,14 +34,16 @@ from depsat.model import Exclusion, ExclusionKind, PrereleaseMode
 if TYPE_CHECKING:
     from packaging.version import Version
 
-    from depsat.api import Resolution
+    from depsat.api import Resolution, ResolveOptions
+    from depsat.cli.progress import RichProgress
     from depsat.config import Settings
     from depsat.encoding import Objective
-    from depsat.model import Candidate
+    from depsat.model import Candidate, Request
     from depsat.solver import SolverBackend
     from depsat.sources.base import Source
     from depsat.sources.stamps import ReadLog
     from depsat.target import Target
+    from depsat.universal import UniversalResolution
 
 __all__ = [
     "add_input_arguments",
@@ -122,6 +125,10 @@ def add_parser(subparsers: Any) -> None:
                             "uv pip compile writes them by default")
     strip.add_argument("--no-strip-extras", dest="strip_extras", action="store_false",
                        help="pins with the extras the plan installs (the default)")
+    parser.add_argument("--universal", action="store_true",
+                        help="one set of pins, each with its marker, for every platform and "
+                             "every Python from --python-version on (uv's --universal); "
+                             "without --python-version, from the running Python's X.Y")
     parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
     parser.add_argument("--no-memo", action="store_true",
                         help="resolve even if the same command, on the same inputs and "
@@ -240,11 +247,57 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     `read_log` hears what the sources read (indexes, the installed environment),
     `input_files` collects the input files read or looked for (path -> `memo.file_digest`),
     for `memo.remember`."""
+    from depsat.api import resolve
+
+    prepared = _prepare(args, command, read_log, input_files)
+    try:
+        return resolve(prepared.request, prepared.sources, prepared.target, prepared.options)
+    finally:
+        prepared.close()
+
+
+def universal_from_args(args: argparse.Namespace, *, read_log: ReadLog | None = None,
+                        input_files: dict[str, str | None] | None = None,
+                        ) -> UniversalResolution:
+    """`resolution_from_args` for every environment (``--universal``): the Pythons from
+    ``--python-version`` (or the running one) on, every platform."""
+    from depsat.universal import resolve_universal
+
+    prepared = _prepare(args, "depsat resolve --universal", read_log, input_files)
+    floor = ".".join(map(str, prepared.target.python_version.release[:2]))
+    try:
+        return resolve_universal(prepared.request, prepared.sources, f">={floor}",
+                                 prepared.options)
+    finally:
+        prepared.close()
+
+
+@attrs.frozen(slots=True)
+class _Prepared:
+    """What a resolve needs, read from the options, and the indexes to close after it."""
+
+    request: Request
+    sources: list[Source]
+    target: Target
+    options: ResolveOptions
+    indexes: list[Source]
+    progress: RichProgress | None
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        for index in self.indexes:
+            close = getattr(index, "close", None)
+            if close is not None:
+                close()
+
+
+def _prepare(args: argparse.Namespace, command: str, read_log: ReadLog | None,
+             input_files: dict[str, str | None] | None) -> _Prepared:
     from depsat.api import (
         ResolveOptions,
         request_from_strings,
         request_from_universe_file,
-        resolve,
         target_for,
     )
     from depsat.cli.requirements_file import apply_options, read_requirements_files
@@ -352,15 +405,7 @@ def resolution_from_args(args: argparse.Namespace, command: str = "depsat resolv
     options = ResolveOptions(objectives=_objectives(args.objectives, settings,
                                                     args.resolution),
                              backend=_backend(args.backend), source_policy=rules)
-    try:
-        return resolve(request, sources, target, options)
-    finally:
-        if progress is not None:
-            progress.close()
-        for index in indexes:
-            close = getattr(index, "close", None)
-            if close is not None:
-                close()
+    return _Prepared(request, sources, target, options, list(indexes), progress)
 
 
 _RESOLUTIONS: dict[str, dict[str, str]] = {
@@ -541,6 +586,52 @@ def _printed(args: argparse.Namespace, resolution: Resolution) -> memo.Remembere
                            "".join(f"{line}\n" for line in err), code)
 
 
+def _printed_universal(args: argparse.Namespace,
+                       universal: UniversalResolution) -> memo.Remembered:
+    """`_printed` for ``--universal``: the pins with their markers, or where no plan exists
+    and why."""
+    from depsat.api import explain
+    from depsat.report import universal_requirements_lines, universal_to_json
+
+    fmt = _format(args)
+    err: list[str] = []
+    if not args.quiet and fmt != "json":
+        for fork in (*universal.forks, *([universal.failed] if universal.failed else [])):
+            err += [line for line in diagnostic_lines(fork.resolution) if line not in err]
+    out: list[str] = []
+    if fmt == "json":
+        out.append(json.dumps(universal_to_json(universal), indent=2))
+    elif universal.failed is not None:
+        failed = universal.failed.resolution
+        assert failed.failure is not None
+        explanation = explain(failed)
+        text = explanation.text() if explanation is not None else failed.failure.summary()
+        where = (f"where {universal.failed.marker}" if universal.failed.marker
+                 else "on any platform")
+        err.append(f"depsat: no universal solution: none {where}.\n{text}")
+    elif fmt == "requirements":
+        emitted = getattr(args, "emitted", None)
+        if emitted:
+            out += [*emitted, ""]
+        out += universal_requirements_lines(universal, hashes=args.generate_hashes,
+                                            strip_extras=args.strip_extras,
+                                            annotate=not args.no_annotate,
+                                            omit=_names(args.no_emit_package)[0],
+                                            origins=getattr(args, "origins", None),
+                                            written=getattr(args, "written", None),
+                                            annotation_style=args.annotation_style)
+    else:
+        width = max((len(p.candidate.name) for p in universal.pins), default=0)
+        width = max(width, len("package"))
+        out.append(f"{'package':<{width}}  {'version':<10}  where")
+        out += [f"{p.candidate.name:<{width}}  {p.candidate.version!s:<10}  "
+                f"{p.marker or 'everywhere'}" for p in universal.pins]
+        out.append(f"({len(universal.forks)} forks, {universal.resolves} resolves)")
+    code = EXIT_OK if universal.ok else EXIT_UNSATISFIABLE
+    return memo.Remembered("".join(f"{line}\n" for line in out),
+                           "".join(f"{line}\n" for line in err), code)
+
+
 def _write_output(path: Path, text: str, argv: list[str], *, header: bool = True,
                   command: str | None = None) -> None:
     """`text` into `path` whole or not at all: written beside it, then renamed over it (a
@@ -573,11 +664,21 @@ def run(args: argparse.Namespace) -> int:
     if args.generate_hashes and _format(args) != "requirements":
         raise ConfigurationError("hashes are written in requirements output: add --format "
                                  "requirements", "--generate-hashes")
+    if args.universal and (args.python or args.layers or args.python_platform):
+        raise ConfigurationError("a universal resolution is for every platform, not for "
+                                 "one environment: drop --python, --layer and "
+                                 "--python-platform", "--universal")
     read_log = ReadLog() if _memo_applies(args) else None
     input_files: dict[str, str | None] = {}
     began = time.time()
-    resolution = resolution_from_args(args, read_log=read_log, input_files=input_files)
-    printed = _printed(args, resolution)
+    if args.universal:
+        universal = universal_from_args(args, read_log=read_log, input_files=input_files)
+        printed = _printed_universal(args, universal)
+        request = universal.request
+    else:
+        resolution = resolution_from_args(args, read_log=read_log, input_files=input_files)
+        printed = _printed(args, resolution)
+        request = resolution.universe.request
     sys.stderr.write(printed.stderr)
     sys.stdout.write(printed.stdout)
     if args.output_file and printed.code == EXIT_OK:
@@ -586,7 +687,6 @@ def run(args: argparse.Namespace) -> int:
         input_files[os.path.abspath(args.output_file)] = memo.file_digest(args.output_file)
     # Not a run that read a file by URL: the memo's checks cover pages and local files, not
     # what a server sends for a file's URL next time, nor where a git branch stands.
-    request = resolution.universe.request
     remote = any(r.url and not r.url.startswith("file:")
                  for r in (*request.requirements, *request.constraints, *request.overrides))
     if read_log is not None and not remote:

@@ -74,6 +74,9 @@ class UniverseFile:
     no_build: frozenset[NormalizedName] = frozenset()
     python_platform: str | None = None
     universal: bool = False
+    requires_python: SpecifierSet | None = None
+    """The root project's Requires-Python (``[root] requires_python``): the Pythons a universal
+    resolution covers."""
     expected_satisfiable: bool | None = None
     expected_packages: Mapping[str, str] = attrs.field(factory=dict)
     is_packse: bool = False
@@ -210,6 +213,8 @@ def parse_universe(data: Mapping[str, Any], where: str = "<universe>") -> Univer
         no_build=frozenset(canonicalize_name(n) for n in options.get("no_build", [])),
         python_platform=options.get("python_platform"),
         universal=bool(options.get("universal", False)),
+        requires_python=(shared.requires_python(root["requires_python"], f"{where}: [root]")
+                         if "requires_python" in root else None),
         expected_satisfiable=expected.get("satisfiable"),
         expected_packages={canonicalize_name(k): str(v) for k, v in expected_packages.items()},
         is_packse=is_packse,

@@ -1,0 +1,403 @@
+"""Sets of marker environments, for universal resolution: which environments a resolution
+covers, one environment that stands for all of them, and the marker that names them.
+
+A universal resolution must hold on every environment a project supports, and there are
+infinitely many. They fall into finitely many classes, though: a marker compares a variable
+with a constant, so two environments that agree on every comparison met so far are alike.
+`Cell` is a product of one region per variable (a set of values, or all values but some; for
+Python, an interval of versions), and `Cell.uniform` says whether a comparison holds on all of
+the cell or on none of it: it evaluates the comparison at one value per class (the constants
+met so far, one value met nowhere, the version cut points) instead of at every environment.
+A cell on which every comparison its resolution read is uniform is resolved once for all its
+environments (`depsat.universal`); one that is not is `split` by a comparison.
+
+packaging parses markers but publishes no syntax tree, so the comparisons are read from
+`Marker._markers` (a list of (left, op, right) triples, nested lists and "and"/"or", stable
+since packaging 16); everything is evaluated by packaging's own `Marker.evaluate`.
+
+Approximations, documented: variables are independent (``sys_platform == 'linux'`` does not
+imply ``platform_system == 'Linux'``); the substring operators ``in`` and ``not in`` and
+ordered comparisons of a variable other than the Python version are classed by the constants
+met and one value met nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+
+import attrs
+from packaging._parser import Op, Value, Variable  # (the nodes of `Marker._markers`)
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+__all__ = [
+    "PYTHON",
+    "Cell",
+    "Comparison",
+    "PythonRange",
+    "Space",
+    "StringRegion",
+    "comparisons",
+    "marker_text",
+    "python_cut_points",
+]
+
+PYTHON = "python"
+"""The one axis for ``python_version`` and ``python_full_version`` (they move together)."""
+_PYTHON_VARIABLES = frozenset({"python_version", "python_full_version"})
+_NOT_ENVIRONMENT = frozenset({"extra", "extras", "dependency_groups"})
+ELSEWHERE = "\x00elsewhere"
+"""A value no marker names: it stands for every value of a variable that no constant met."""
+
+
+@attrs.frozen(slots=True)
+class Comparison:
+    """One ``left op right`` of a marker, with exactly one side a variable."""
+
+    variable: str
+    text: str
+    """The comparison as marker text, to evaluate it alone."""
+    constant: str
+
+    @property
+    def axis(self) -> str:
+        return PYTHON if self.variable in _PYTHON_VARIABLES else self.variable
+
+
+def comparisons(marker: Marker | None) -> Iterator[Comparison]:
+    """The comparisons of environment variables in `marker` (``extra`` is not one)."""
+    if marker is None:
+        return
+    yield from _walk(marker._markers)
+
+
+def _walk(items: object) -> Iterator[Comparison]:
+    if isinstance(items, list):
+        for item in items:
+            yield from _walk(item)
+    elif isinstance(items, tuple) and len(items) == 3:
+        left, op, right = items
+        if not isinstance(op, Op):
+            return
+        if isinstance(left, Variable) and isinstance(right, Value):
+            variable, constant = left.value, right.value
+        elif isinstance(left, Value) and isinstance(right, Variable):
+            variable, constant = right.value, left.value
+        else:
+            return  # two constants or two variables: no environment class to tell apart
+        if variable in _NOT_ENVIRONMENT:
+            return
+        yield Comparison(variable, f"{_side(left)} {op.value} {_side(right)}", constant)
+
+
+def _side(item: Variable | Value) -> str:
+    return item.value if isinstance(item, Variable) else repr(item.value)
+
+
+def python_cut_points(constant: str) -> tuple[Version, ...]:
+    """Python versions at which a comparison with `constant` may change its answer: the
+    version itself and the next patch and minor release (``== '3.10'`` holds from 3.10.0
+    to before 3.11.0). More points than needed only cost evaluations."""
+    text = constant.rstrip(".*")
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        return ()
+    release = (*version.release, 0, 0)[:3]
+    major, minor, patch = release
+    return (Version(f"{major}.{minor}.{patch}"), Version(f"{major}.{minor}.{patch + 1}"),
+            Version(f"{major}.{minor + 1}.0"))
+
+
+def specifier_cut_points(specifiers: SpecifierSet) -> Iterator[Version]:
+    """Cut points of a Requires-Python, as of a marker constant."""
+    for specifier in specifiers:
+        yield from python_cut_points(specifier.version)
+
+
+@attrs.frozen(slots=True)
+class StringRegion:
+    """The values of one variable: exactly `values`, or (`complement`) all but them."""
+
+    values: frozenset[str] = frozenset()
+    complement: bool = True
+
+    @property
+    def whole(self) -> bool:
+        return self.complement and not self.values
+
+    def contains(self, value: str) -> bool:
+        return (value in self.values) is not self.complement
+
+    def points(self, known: Iterable[str]) -> list[str]:
+        """One value per class: the known constants inside, and one named nowhere."""
+        if not self.complement:
+            return sorted(self.values)
+        return [*sorted(set(known) - self.values), ELSEWHERE]
+
+    def of_points(self, points: Iterable[str], all_points: Iterable[str]) -> StringRegion:
+        """The part of this region that `points` (some of its `points`) stand for."""
+        chosen = set(points)
+        if ELSEWHERE not in chosen:
+            return StringRegion(frozenset(chosen), complement=False)
+        return StringRegion(self.values | (set(all_points) - chosen), complement=True)
+
+    def union(self, other: StringRegion) -> StringRegion:
+        if self.complement and other.complement:
+            return StringRegion(self.values & other.values)
+        if self.complement or other.complement:
+            inside, outside = (other, self) if self.complement else (self, other)
+            return StringRegion(outside.values - inside.values)
+        return StringRegion(self.values | other.values, complement=False)
+
+    def condition(self, variable: str) -> str:
+        if self.complement:
+            return " and ".join(f"{variable} != {value!r}" for value in sorted(self.values))
+        return " or ".join(f"{variable} == {value!r}" for value in sorted(self.values))
+
+
+@attrs.frozen(slots=True)
+class PythonRange:
+    """Python versions from `low` (included) to `high` (excluded; None: no end)."""
+
+    low: Version
+    high: Version | None = None
+
+    def points(self, cuts: Iterable[Version]) -> list[Version]:
+        return [self.low, *sorted(c for c in cuts
+                                  if c > self.low and (self.high is None or c < self.high))]
+
+    def union(self, other: PythonRange) -> PythonRange | None:
+        """The two as one range, or None when there is a gap between them."""
+        first, second = sorted((self, other), key=lambda r: r.low)
+        if first.high is not None and first.high < second.low:
+            return None
+        high = None if first.high is None or second.high is None else max(first.high,
+                                                                          second.high)
+        return PythonRange(first.low, high)
+
+    def condition(self, floor: Version) -> str:
+        parts = []
+        if self.low > floor:
+            parts.append(_python_bound(">=", self.low))
+        if self.high is not None:
+            parts.append(_python_bound("<", self.high))
+        return " and ".join(parts)
+
+
+def _python_bound(op: str, version: Version) -> str:
+    major, minor, patch = (*version.release, 0, 0)[:3]
+    if patch == 0:
+        return f"python_version {op} '{major}.{minor}'"
+    return f"python_full_version {op} '{major}.{minor}.{patch}'"
+
+
+Region = StringRegion | PythonRange
+
+
+def _sorted_regions(
+    regions: Iterable[tuple[str, StringRegion]],
+) -> tuple[tuple[str, StringRegion], ...]:
+    return tuple(sorted((v, r) for v, r in regions if not r.whole))
+
+
+@attrs.frozen(slots=True)
+class Space:
+    """What is known of the environments so far: every constant met per variable, the
+    Python cut points, the floor (the oldest Python supported) and the environment whose
+    values stand in for variables no cell divides."""
+
+    floor: Version
+    base: Mapping[str, str] = attrs.field(eq=False)
+    constants: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    cuts: frozenset[Version] = frozenset()
+
+    def knowing(self, found: Iterable[Comparison],
+                requires_python: Iterable[SpecifierSet] = ()) -> Space:
+        constants = {k: set(v) for k, v in self.constants.items()}
+        cuts = set(self.cuts)
+        for comparison in found:
+            if comparison.axis == PYTHON:
+                cuts.update(python_cut_points(comparison.constant))
+            else:
+                constants.setdefault(comparison.variable, set()).add(comparison.constant)
+        for specifiers in requires_python:
+            cuts.update(specifier_cut_points(specifiers))
+        return Space(self.floor, self.base,
+                     {k: frozenset(v) for k, v in constants.items()}, frozenset(cuts))
+
+
+@attrs.frozen(slots=True)
+class Cell:
+    """A product of regions: the variables it names are restricted, the others are whole."""
+
+    python: PythonRange
+    regions: tuple[tuple[str, StringRegion], ...] = attrs.field(default=(),
+                                                               converter=_sorted_regions)
+    """(variable, region) by variable, the whole regions left out."""
+
+    @classmethod
+    def whole(cls, space: Space) -> Cell:
+        return cls(PythonRange(space.floor))
+
+    def region(self, axis: str) -> Region:
+        if axis == PYTHON:
+            return self.python
+        return dict(self.regions).get(axis, StringRegion())
+
+    def environment(self, space: Space) -> dict[str, str]:
+        """One environment of the cell: the base's values where they are inside, else the
+        first value inside (the value named nowhere last)."""
+        environment = dict(space.base)
+        environment.update(_python_values(self.python.low))
+        for variable, region in self.regions:
+            current = environment.get(variable)
+            if current is None or not region.contains(current):
+                environment[variable] = region.points(space.constants.get(variable, ()))[0]
+        return environment
+
+    def _points(self, axis: str, space: Space) -> list[str] | list[Version]:
+        region = self.region(axis)
+        if isinstance(region, PythonRange):
+            return region.points(space.cuts)
+        return region.points(space.constants.get(axis, ()))
+
+    def answers(self, comparison: Comparison, space: Space) -> list[bool]:
+        """The comparison's answer at each class of the cell along its axis."""
+        environment = self.environment(space)
+        return [_holds(comparison.text, _at(comparison.axis, point, environment))
+                for point in self._points(comparison.axis, space)]
+
+    def uniform(self, comparison: Comparison, space: Space) -> bool:
+        return len(set(self.answers(comparison, space))) == 1
+
+    def split(self, comparison: Comparison, space: Space) -> list[Cell]:
+        """The cell cut into parts on which `comparison` has one answer each (two or more:
+        a Python range may be cut into several intervals)."""
+        axis = comparison.axis
+        points = self._points(axis, space)
+        answers = self.answers(comparison, space)
+        if axis == PYTHON:
+            versions = [p for p in points if isinstance(p, Version)]
+            parts: list[Cell] = []
+            start = 0
+            for index in range(1, len(versions) + 1):
+                if index == len(versions) or answers[index] != answers[start]:
+                    high = versions[index] if index < len(versions) else self.python.high
+                    parts.append(attrs.evolve(self, python=PythonRange(versions[start], high)))
+                    start = index
+            return parts
+        region = self.region(axis)
+        assert isinstance(region, StringRegion)
+        names = [p for p in points if isinstance(p, str)]
+        out = []
+        for answer in (True, False):
+            group = [p for p, a in zip(names, answers, strict=True) if a is answer]
+            if group:
+                regions = dict(self.regions)
+                regions[axis] = region.of_points(group, names)
+                out.append(attrs.evolve(self, regions=tuple(regions.items())))
+        return out
+
+    def condition(self, space: Space) -> str:
+        """The cell as marker text ("" for every environment)."""
+        parts = []
+        python = self.python.condition(space.floor)
+        if python:
+            parts.append(python)
+        for variable, region in self.regions:
+            text = region.condition(variable)
+            if text:
+                parts.append(text)
+        if len(parts) == 1:
+            return parts[0]
+        return " and ".join(f"({text})" if " or " in text else text for text in parts)
+
+    def contains(self, environment: Mapping[str, str]) -> bool:
+        """Whether `environment` (a full marker environment) is one of the cell's."""
+        python = Version(environment["python_full_version"])
+        if python < self.python.low or (self.python.high is not None
+                                        and python >= self.python.high):
+            return False
+        return all(region.contains(environment.get(variable, ""))
+                   for variable, region in self.regions)
+
+
+def marker_text(cells: Iterable[Cell], space: Space) -> str:
+    """The union of `cells` as marker text ("" when it is every environment): cells that
+    differ along one axis only are merged first, as long as the union is one region."""
+    merged = _merged(list(dict.fromkeys(cells)))
+    texts = [cell.condition(space) for cell in merged]
+    if any(not text for text in texts):
+        return ""
+    if len(texts) == 1:
+        return texts[0]
+    return " or ".join(f"({text})" if " and " in text or " or " in text else text
+                       for text in sorted(texts))
+
+
+def _merged(cells: list[Cell]) -> list[Cell]:
+    changed = True
+    while changed:
+        changed = False
+        for i, first in enumerate(cells):
+            for j in range(i + 1, len(cells)):
+                joined = _join(first, cells[j])
+                if joined is not None:
+                    cells = [c for k, c in enumerate(cells) if k not in (i, j)] + [joined]
+                    changed = True
+                    break
+            if changed:
+                break
+    return cells
+
+
+def _join(first: Cell, second: Cell) -> Cell | None:
+    """The two cells as one, when they differ along one axis and the union is one region."""
+    axes = set(dict(first.regions)) | set(dict(second.regions))
+    differing = [a for a in sorted(axes) if first.region(a) != second.region(a)]
+    if first.python != second.python:
+        differing.append(PYTHON)
+    if not differing:
+        return first
+    if len(differing) > 1:
+        return None
+    axis = differing[0]
+    if axis == PYTHON:
+        python = first.python.union(second.python)
+        return None if python is None else attrs.evolve(first, python=python)
+    a, b = first.region(axis), second.region(axis)
+    assert isinstance(a, StringRegion) and isinstance(b, StringRegion)
+    regions = dict(first.regions)
+    regions[axis] = a.union(b)
+    return attrs.evolve(first, regions=tuple(regions.items()))
+
+
+def _python_values(version: Version) -> dict[str, str]:
+    major, minor, patch = (*version.release, 0, 0)[:3]
+    full = f"{major}.{minor}.{patch}"
+    return {"python_version": f"{major}.{minor}", "python_full_version": full,
+            "implementation_version": full}
+
+
+def _at(axis: str, point: str | Version, environment: dict[str, str]) -> dict[str, str]:
+    changed = dict(environment)
+    if isinstance(point, Version):
+        changed.update(_python_values(point))
+    else:
+        changed[axis] = point
+    return changed
+
+
+def _holds(text: str, environment: dict[str, str]) -> bool:
+    try:
+        return _marker(text).evaluate(environment)
+    except Exception:  # an ordered comparison of text no version parses: it never holds
+        return False
+
+
+@lru_cache(maxsize=4096)
+def _marker(text: str) -> Marker:
+    return Marker(text)

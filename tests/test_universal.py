@@ -1,0 +1,159 @@
+"""Universal resolution against one resolve per environment: on random universes whose
+markers read the platform, the Python version and the implementation, the lock restricted to
+any environment is a plan the verifier accepts there (with `exact`, the very plan a resolve
+for that one environment gives), and a failure holds on every environment of its fork."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.version import Version
+
+from depsat.api import request_from_universe_file, resolve
+from depsat.environments import Cell, PythonRange, Space, StringRegion, marker_text
+from depsat.errors import ConfigurationError
+from depsat.sources.universe_file import UniverseFile, parse_universe
+from depsat.target import Target
+from depsat.universal import python_range, resolve_universal
+from depsat.verify import verify
+
+NAMES = ["a", "b", "c"]
+VERSIONS = ["1.0", "2.0", "3.0"]
+MARKERS = ["sys_platform == 'linux'", "sys_platform != 'win32'", "sys_platform == 'darwin'",
+           "python_version >= '3.11'", "python_version < '3.12'",
+           "python_full_version >= '3.10.5'", "implementation_name == 'pypy'",
+           "sys_platform == 'linux' and python_version >= '3.12'",
+           "sys_platform == 'win32' or implementation_name == 'pypy'"]
+PLATFORMS = ["linux", "darwin", "win32", "freebsd"]
+PYTHONS = ["3.10.0", "3.10.7", "3.11.4", "3.12.0", "3.13.1"]
+IMPLEMENTATIONS = ["cpython", "pypy"]
+ENVIRONMENTS = list(itertools.product(PLATFORMS, PYTHONS, IMPLEMENTATIONS))
+
+
+@st.composite
+def requirement(draw: st.DrawFn, names: list[str]) -> str:
+    name = draw(st.sampled_from(names))
+    op = draw(st.sampled_from(["", ">=", "<", "=="]))
+    spec = f"{op}{draw(st.sampled_from(VERSIONS))}" if op else ""
+    marker = f" ; {draw(st.sampled_from(MARKERS))}" if draw(st.booleans()) else ""
+    return f"{name}{spec}{marker}"
+
+
+@st.composite
+def universe(draw: st.DrawFn) -> dict[str, Any]:
+    packages: dict[str, Any] = {}
+    for name in NAMES:
+        versions: dict[str, Any] = {}
+        for version in draw(st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=3,
+                                     unique=True)):
+            others = [n for n in NAMES if n != name]
+            meta: dict[str, Any] = {"requires": draw(st.lists(requirement(others),
+                                                              max_size=2))}
+            meta["requires_python"] = draw(st.sampled_from([">=3.10", ">=3.10", ">=3.11",
+                                                            "<3.13"]))
+            versions[version] = meta
+        packages[name] = {"versions": versions}
+    root = draw(st.lists(requirement(NAMES), min_size=1, max_size=3))
+    return {"root": {"requires": root, "requires_python": ">=3.10"}, "packages": packages,
+            "resolver_options": {"universal": True}}
+
+
+def _environment(platform: str, python: str, implementation: str) -> dict[str, str]:
+    environment = dict(Target.for_python(python).markers)
+    environment.update(sys_platform=platform, implementation_name=implementation)
+    return environment
+
+
+def _resolve_for(world: UniverseFile, environment: dict[str, str]) -> Any:
+    target = Target(python_version=Version(environment["python_full_version"]),
+                    markers=environment, tags=None)
+    return resolve(request_from_universe_file(world), [world.source], target)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=universe())
+def test_the_lock_holds_on_every_environment(exact: bool, data: dict[str, Any]) -> None:
+    world = parse_universe(data, "universal")
+    universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
+                                  exact=exact)
+    for fork in universal.forks if universal.ok else ():
+        # each fork's own environment selects its plan exactly
+        plan = fork.resolution.plan
+        assert plan is not None
+        assert ({p.candidate.key for p in universal.pins_for(fork.environment)}
+                == {c.key for c in plan.chosen})
+    for pick in ENVIRONMENTS:
+        environment = _environment(*pick)
+        alone = _resolve_for(world, environment)
+        if universal.failed is not None:
+            if universal.failed.cell.contains(environment):
+                assert not alone.ok  # a failure holds on all of its fork
+            continue
+        pins = universal.pins_for(environment)
+        chosen = [p.candidate for p in pins]
+        assert alone.ok
+        assert verify(alone.universe, chosen, {p.candidate.name: p.extras for p in pins}) == []
+        if exact:
+            assert {str(c.name): str(c.version) for c in chosen} == alone.plan.versions()
+
+
+def test_a_failure_is_the_forks_where_no_plan_exists() -> None:
+    world = parse_universe({
+        "root": {"requires": ["a ; sys_platform == 'win32'", "b"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": ["c>=2"]}}},
+                     "b": {"versions": {"1.0": {"requires": ["c<2"]}}},
+                     "c": {"versions": {"1.0": {}, "2.0": {}}}},
+        "environment": {"python": "3.12"}}, "fails-on-windows")
+    universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.12")
+    assert universal.failed is not None
+    assert universal.failed.marker == "sys_platform == 'win32'"
+    assert universal.forks == () or all(f.marker != "sys_platform == 'win32'"
+                                        for f in universal.forks)
+
+
+def test_pins_taken_everywhere_carry_no_marker_and_others_the_union_of_their_forks() -> None:
+    world = parse_universe({
+        "root": {"requires": ["a>=2 ; sys_platform == 'linux'",
+                              "a<2 ; sys_platform == 'darwin'", "b"]},
+        "packages": {"a": {"versions": {"1.0": {}, "2.0": {}}},
+                     "b": {"versions": {"1.0": {"requires": ["c ; python_version < '3.13'"]}}},
+                     "c": {"versions": {"1.0": {}}}},
+        "environment": {"python": "3.12"}}, "pins")
+    universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.12")
+    assert {(str(p.candidate.name), str(p.candidate.version), p.marker)
+            for p in universal.pins} == {
+        ("a", "1.0", "sys_platform == 'darwin'"), ("a", "2.0", "sys_platform == 'linux'"),
+        ("b", "1.0", ""), ("c", "1.0", "python_version < '3.13'")}
+
+
+def test_merged_cells_read_as_short_markers() -> None:
+    space = Space(Version("3.10"), {}, {"sys_platform": frozenset({"linux", "darwin"})})
+    python = PythonRange(Version("3.10"))
+    linux = Cell(python, (("sys_platform", StringRegion(frozenset({"linux"}), False)),))
+    darwin = Cell(python, (("sys_platform", StringRegion(frozenset({"darwin"}), False)),))
+    rest = Cell(python, (("sys_platform", StringRegion(frozenset({"linux", "darwin"}))),))
+    assert marker_text([linux, darwin, rest], space) == ""
+    assert marker_text([darwin, rest], space) == "sys_platform != 'linux'"
+    old = Cell(PythonRange(Version("3.10"), Version("3.11")))
+    new = Cell(PythonRange(Version("3.12")))
+    assert marker_text([old, new], space) == ("python_version < '3.11' or "
+                                              "python_version >= '3.12'")
+
+
+@pytest.mark.parametrize(("given_range", "low", "high"), [
+    (">=3.10", "3.10.0", None), (">=3.9,<3.13", "3.9.0", "3.13.0"), ("~=3.10", "3.10.0", "4.0.0"),
+    ("==3.11.*", "3.11.0", "3.12.0"), (">3.10.1,<=3.12", "3.10.2", "3.12.1")])
+def test_requires_python_becomes_one_range(given_range: str, low: str, high: str | None) -> None:
+    assert python_range(given_range) == PythonRange(Version(low),
+                                                    Version(high) if high else None)
+
+
+@pytest.mark.parametrize("given_range", ["<3.13", ">=3.12,<3.11"])
+def test_a_range_without_a_floor_or_without_pythons_is_an_error(given_range: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"Requires-Python"):
+        python_range(given_range)

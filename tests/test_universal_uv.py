@@ -1,0 +1,146 @@
+"""Universal resolution side by side with ``uv pip compile --universal``, on packse's universal
+scenarios as real indexes: depsat over HTTP on 127.0.0.1, uv over ``file://``. The two locks
+are compared environment by environment (every class of environments the markers of either
+lock tell apart): the same pins, or, where uv prefers a version another fork took
+(`NEWER_THAN_UV`), depsat's pins are the best plan for that environment alone."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import indexbuild
+import pytest
+from conftest import PACKSE, clean_env
+from packaging.requirements import Requirement
+from packaging.version import Version
+from test_cli import _uv, depsat
+
+from depsat.api import request_from_universe_file, resolve
+from depsat.environments import ELSEWHERE, PYTHON, comparisons, python_cut_points
+from depsat.sources.http import HttpClient
+from depsat.sources.index import IndexSource
+from depsat.sources.universe_file import UniverseFile, load_universe_file
+from depsat.target import Target
+from depsat.universal import resolve_universal
+
+SCENARIOS = sorted(p for p in PACKSE.glob("*/*.toml") if load_universe_file(p).universal)
+UV_FAILS = frozenset({  # uv forks on sibling requirements only (see test_packse)
+    "non-local-fork-marker-direct", "non-local-fork-marker-transitive"})
+NEITHER = frozenset({"conflict-in-fork", "conflict-unsatisfiable", "marker-disjoint"})
+NEWER_THAN_UV = frozenset({
+    # uv takes, in one fork, a version another fork took (a 1.0.0 on linux too); each fork
+    # here takes its own best plan (a 2.0.0 on linux)
+    "allows-non-conflicting-non-overlapping-dependencies", "marker-selection", "marker-track",
+    "preferences-dependent-forking", "preferences-dependent-forking-bistable",
+    "preferences-dependent-forking-tristable"})
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    root = tmp_path_factory.mktemp("universal-indexes")
+    for path in SCENARIOS:
+        indexbuild.build_index(indexbuild.load_scenario_packages(path), root / path.stem)
+    with indexbuild.serve(root) as base:
+        yield root, str(base)
+
+
+def _floor(world: UniverseFile) -> str:
+    return str(world.requires_python or f">={world.python}").removeprefix(">=")
+
+
+def _uv_lock(world: UniverseFile, root: Path, stem: str, tmp_path: Path,
+             ) -> list[Requirement] | None:
+    """uv's pins, or None when uv finds no resolution."""
+    (tmp_path / "requirements.in").write_text(
+        "".join(f"{r}\n" for r in world.root_requires))
+    run = subprocess.run(
+        [_uv(), "pip", "compile", "--universal", str(tmp_path / "requirements.in"),
+         "--index-url", (root / stem / "simple").as_uri(), "--python-version", _floor(world),
+         "--no-header", "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"),
+         "--python", sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    if run.returncode != 0:
+        return None
+    return [Requirement(line) for line in run.stdout.splitlines() if "==" in line]
+
+
+def _environments(locks: list[list[Requirement]], floor: str) -> Iterator[dict[str, str]]:
+    """One environment per class the locks' markers tell apart."""
+    constants: dict[str, set[str]] = {}
+    low = Version(f"{floor}.0" if floor.count(".") == 1 else floor)
+    pythons = {low}
+    for lock in locks:
+        for requirement in lock:
+            for comparison in comparisons(requirement.marker):
+                if comparison.axis == PYTHON:
+                    pythons.update(python_cut_points(comparison.constant))
+                else:
+                    constants.setdefault(comparison.variable, set()).add(comparison.constant)
+    names = sorted(constants)
+    for values in itertools.product(*([*sorted(constants[n]), ELSEWHERE] for n in names)):
+        for python in sorted(p for p in pythons if p >= low):
+            environment = dict(Target.for_python(str(python)).markers)
+            environment.update(zip(names, values, strict=True))
+            yield environment
+
+
+def _holding(lock: list[Requirement], environment: dict[str, str]) -> list[str]:
+    return sorted(f"{r.name}{r.specifier}" for r in lock
+                  if r.marker is None or r.marker.evaluate(environment))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_the_universal_lock_agrees_with_uvs(path: Path, served: tuple[Path, str],
+                                            tmp_path: Path) -> None:
+    root, base = served
+    world = load_universe_file(path)
+    theirs = _uv_lock(world, root, path.stem, tmp_path)
+    with IndexSource(f"{base}{path.stem}/simple/", "packse",
+                     client=HttpClient(cache_dir=tmp_path / "cache")) as index:
+        universal = resolve_universal(request_from_universe_file(world), [index],
+                                      f">={_floor(world)}")
+        assert all(c.origin.kind == "index" for pin in universal.pins for c in [pin.candidate])
+        if path.stem in NEITHER:
+            assert not universal.ok and theirs is None
+            return
+        assert universal.ok
+        assert (theirs is not None) is (path.stem not in UV_FAILS)
+        ours = [Requirement(f"{p.candidate.name}=={p.candidate.version}"
+                            + (f" ; {p.marker}" if p.marker else "")) for p in universal.pins]
+        differing = 0
+        for environment in _environments([ours, theirs or []], _floor(world)):
+            mine = _holding(ours, environment)
+            if theirs is None or mine == _holding(theirs, environment):
+                continue
+            differing += 1
+            alone = resolve(request_from_universe_file(world), [index],
+                            Target(Version(environment["python_full_version"]), environment))
+            assert alone.plan is not None
+            assert mine == sorted(f"{n}=={v}" for n, v in alone.plan.versions().items())
+    assert bool(differing) is (path.stem in NEWER_THAN_UV)
+
+
+def test_the_command_line_writes_markers_as_uv_does(served: tuple[Path, str],
+                                                   tmp_path: Path) -> None:
+    """``depsat resolve --universal`` against ``uv pip compile --universal``, line for line."""
+    root, base = served
+    path = PACKSE / "wheels" / "specific-architecture.toml"
+    world = load_universe_file(path)
+    (tmp_path / "requirements.in").write_text("".join(f"{r}\n" for r in world.root_requires))
+    ours = depsat("resolve", "--universal", "-r", str(tmp_path / "requirements.in"),
+                  "--index-url", f"{base}{path.stem}/simple/", "--python-version",
+                  _floor(world), "--no-config", "--cache-dir", str(tmp_path / "cache"),
+                  "--format", "requirements", env=clean_env())
+    assert ours.returncode == 0, ours.stderr
+    theirs = subprocess.run(
+        [_uv(), "pip", "compile", "--universal", str(tmp_path / "requirements.in"),
+         "--index-url", (root / path.stem / "simple").as_uri(), "--python-version",
+         _floor(world), "--no-header", "--cache-dir", str(tmp_path / "uv-cache"),
+         "--python", sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    assert theirs.returncode == 0, theirs.stderr
+    assert ours.stdout == theirs.stdout
