@@ -39,6 +39,43 @@ def assert_as_expected(result: Any, world: Any) -> None:
         assert result.failure is not None and result.failure.core
 
 
+def assert_lock_holds(universal: Any, request: Any, sources: list[Any],
+                      environment: dict[str, str]) -> Any:
+    """A universal lock restricted to one environment (the pins whose markers hold there)
+    passes the verifier for that environment, and installs nothing the environment does not
+    need: exactly what the request's requirements that hold there reach, through the pins'
+    own requirements that hold there. Returns the resolve for that environment alone."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from depsat.api import resolve
+    from depsat.target import Target
+    from depsat.verify import verify
+
+    pins = universal.pins_for(environment)
+    alone = resolve(request, sources, Target(Version(environment["python_full_version"]),
+                                             environment))
+    assert alone.ok, f"no plan for {environment}, but a lock"
+    assert verify(alone.universe, [p.candidate for p in pins],
+                  {p.candidate.name: p.extras for p in pins}) == []
+    by_name = {p.candidate.name: p.candidate for p in pins}
+    reached: set[tuple[str, str]] = set()
+    todo = [(r, "") for r in request.requirements]
+    while todo:
+        requirement, extra = todo.pop()
+        if requirement.marker is not None and not requirement.marker.evaluate(
+                {**environment, "extra": extra}):
+            continue
+        name = canonicalize_name(requirement.name)
+        assert name in by_name, f"{requirement} holds in {environment}, no pin for it"
+        for asked in ("", *(canonicalize_name(e) for e in requirement.extras)):
+            if (name, asked) not in reached:
+                reached.add((name, asked))
+                todo += [(r, asked) for r in by_name[name].requires]
+    assert {name for name, _ in reached} == set(by_name), environment
+    return alone
+
+
 def _is_proxy_variable(name: str) -> bool:
     return name.lower().endswith("_proxy")
 

@@ -9,6 +9,7 @@ import itertools
 from typing import Any
 
 import pytest
+from conftest import assert_lock_holds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
@@ -19,7 +20,6 @@ from depsat.errors import ConfigurationError
 from depsat.sources.universe_file import UniverseFile, parse_universe
 from depsat.target import Target
 from depsat.universal import python_range, resolve_universal
-from depsat.verify import verify
 
 NAMES = ["a", "b", "c"]
 VERSIONS = ["1.0", "2.0", "3.0"]
@@ -81,25 +81,17 @@ def test_the_lock_holds_on_every_environment(exact: bool, data: dict[str, Any]) 
     world = parse_universe(data, "universal")
     universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
                                   exact=exact)
-    for fork in universal.forks if universal.ok else ():
-        # each fork's own environment selects its plan exactly
-        plan = fork.resolution.plan
-        assert plan is not None
-        assert ({p.candidate.key for p in universal.pins_for(fork.environment)}
-                == {c.key for c in plan.chosen})
+    request = request_from_universe_file(world)
     for pick in ENVIRONMENTS:
         environment = _environment(*pick)
-        alone = _resolve_for(world, environment)
         if universal.failed is not None:
             if universal.failed.cell.contains(environment):
-                assert not alone.ok  # a failure holds on all of its fork
+                assert not _resolve_for(world, environment).ok  # a failure holds on all of it
             continue
-        pins = universal.pins_for(environment)
-        chosen = [p.candidate for p in pins]
-        assert alone.ok
-        assert verify(alone.universe, chosen, {p.candidate.name: p.extras for p in pins}) == []
+        alone = assert_lock_holds(universal, request, [world.source], environment)
         if exact:
-            assert {str(c.name): str(c.version) for c in chosen} == alone.plan.versions()
+            assert ({str(p.candidate.name): str(p.candidate.version)
+                     for p in universal.pins_for(environment)} == alone.plan.versions())
 
 
 def test_a_failure_is_the_forks_where_no_plan_exists() -> None:
@@ -157,3 +149,46 @@ def test_requires_python_becomes_one_range(given_range: str, low: str, high: str
 def test_a_range_without_a_floor_or_without_pythons_is_an_error(given_range: str) -> None:
     with pytest.raises(ConfigurationError, match=r"Requires-Python"):
         python_range(given_range)
+
+
+def _pins_of(data: dict[str, Any], requires_python: str) -> set[tuple[str, str, str]]:
+    world = parse_universe(data, "pins")
+    universal = resolve_universal(request_from_universe_file(world), [world.source],
+                                  requires_python)
+    return {(str(p.candidate.name), str(p.candidate.version), p.marker)
+            for p in universal.pins}
+
+
+def test_a_python_that_can_have_a_newer_release_gets_it() -> None:
+    """As uv forks on Requires-Python: b 2.0 needs Python 3.11.5 (soupsieve 4 does), so
+    3.10 to 3.11.4 keep b 1.0."""
+    assert _pins_of({"root": {"requires": ["b"]},
+                     "packages": {"b": {"versions": {"1.0": {"requires_python": ">=3.10"},
+                                                     "2.0": {"requires_python": ">=3.11.5"}}}}},
+                    ">=3.10") == {("b", "1.0", "python_full_version < '3.11.5'"),
+                                  ("b", "2.0", "python_full_version >= '3.11.5'")}
+
+
+def test_a_requirement_that_holds_only_somewhere_bounds_its_package_only_there() -> None:
+    """``c<2`` on Windows alone: elsewhere c 2.0, though nothing forks on sibling markers."""
+    assert _pins_of({"root": {"requires": ["a", "c"]},
+                     "packages": {"a": {"versions": {"1.0": {"requires": [
+                                      "c<2 ; sys_platform == 'win32'"]}}},
+                                  "c": {"versions": {"1.0": {}, "2.0": {}}}},
+                     "environment": {"python": "3.12"}},
+                    ">=3.12") == {("a", "1.0", ""), ("c", "1.0", "sys_platform == 'win32'"),
+                                  ("c", "2.0", "sys_platform != 'win32'")}
+
+
+def test_a_requirement_that_holds_only_somewhere_is_pinned_only_there() -> None:
+    """No fork: d is taken in the one resolution and marked with where it is needed."""
+    world = parse_universe({
+        "root": {"requires": ["a"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": [
+                         "d ; sys_platform == 'win32' and python_version < '3.13'"]}}},
+                     "d": {"versions": {"1.0": {}}}},
+        "environment": {"python": "3.12"}}, "one-fork")
+    universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.12")
+    assert len(universal.forks) == 1 and universal.resolves == 1
+    assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
+        ("a", ""), ("d", "python_version < '3.13' and sys_platform == 'win32'")}

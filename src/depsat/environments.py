@@ -23,7 +23,8 @@ met and one value met nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 
 import attrs
@@ -273,12 +274,15 @@ class Cell:
     def uniform(self, comparison: Comparison, space: Space) -> bool:
         return len(set(self.answers(comparison, space))) == 1
 
-    def split(self, comparison: Comparison, space: Space) -> list[Cell]:
-        """The cell cut into parts on which `comparison` has one answer each (two or more:
-        a Python range may be cut into several intervals)."""
-        axis = comparison.axis
+    def split(self, by: Sequence[Comparison], space: Space) -> list[Cell]:
+        """The cell cut into parts on which each comparison of `by` (all of one axis) has
+        one answer: a Python range into intervals, the values of a variable into groups (the
+        group of the value named nowhere becomes "all but the others"). Cutting on all of an
+        axis's comparisons at once saves resolving the parts in between."""
+        axis = by[0].axis
+        assert all(c.axis == axis for c in by)
         points = self._points(axis, space)
-        answers = self.answers(comparison, space)
+        answers = list(zip(*(self.answers(c, space) for c in by), strict=True))
         if axis == PYTHON:
             versions = [p for p in points if isinstance(p, Version)]
             parts: list[Cell] = []
@@ -292,14 +296,46 @@ class Cell:
         region = self.region(axis)
         assert isinstance(region, StringRegion)
         names = [p for p in points if isinstance(p, str)]
+        groups: dict[tuple[bool, ...], list[str]] = {}
+        for name, answer in zip(names, answers, strict=True):
+            groups.setdefault(answer, []).append(name)
         out = []
-        for answer in (True, False):
-            group = [p for p, a in zip(names, answers, strict=True) if a is answer]
-            if group:
-                regions = dict(self.regions)
-                regions[axis] = region.of_points(group, names)
-                out.append(attrs.evolve(self, regions=tuple(regions.items())))
+        for group in groups.values():
+            regions = dict(self.regions)
+            regions[axis] = region.of_points(group, names)
+            out.append(attrs.evolve(self, regions=tuple(regions.items())))
         return out
+
+    def classes(self, by: Iterable[Comparison], space: Space) -> list[Cell]:
+        """The cell cut into the classes of environments on which every comparison of `by`
+        has one answer each."""
+        by_axis: dict[str, list[Comparison]] = {}
+        for comparison in dict.fromkeys(by):
+            by_axis.setdefault(comparison.axis, []).append(comparison)
+        cells = [self]
+        for axis in sorted(by_axis):
+            cells = [part for cell in cells
+                     for part in (cell.split(by_axis[axis], space)
+                                  if any(not cell.uniform(c, space) for c in by_axis[axis])
+                                  else [cell])]
+        return cells
+
+    def may_hold(self, marker: Marker, extra: str, space: Space) -> bool:
+        """Whether `marker` holds in some environment of the cell (for a release's `extra`,
+        "" for its base): evaluated at one environment per class of the variables it
+        reads, the constants it names among them."""
+        own = list(comparisons(marker))
+        axes = sorted({c.axis for c in own})
+        known = space.knowing(own)
+        values: list[Sequence[str | Version]] = [self._points(axis, known) for axis in axes]
+        environment = {**self.environment(space), "extra": extra}
+        for combination in itertools.product(*values):
+            here = dict(environment)
+            for axis, point in zip(axes, combination, strict=True):
+                here = _at(axis, point, here)
+            if _evaluate(marker, here):
+                return True
+        return False
 
     def condition(self, space: Space) -> str:
         """The cell as marker text ("" for every environment)."""
@@ -392,8 +428,12 @@ def _at(axis: str, point: str | Version, environment: dict[str, str]) -> dict[st
 
 
 def _holds(text: str, environment: dict[str, str]) -> bool:
+    return _evaluate(_marker(text), environment)
+
+
+def _evaluate(marker: Marker, environment: dict[str, str]) -> bool:
     try:
-        return _marker(text).evaluate(environment)
+        return marker.evaluate(environment)
     except Exception:  # an ordered comparison of text no version parses: it never holds
         return False
 

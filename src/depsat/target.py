@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import platform as _platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 from packaging import tags as _tags
-from packaging.markers import default_environment
+from packaging.markers import Marker, default_environment
 from packaging.tags import Tag
 from packaging.version import Version
 
@@ -32,6 +32,11 @@ class Target:
     markers: Mapping[str, str] = attrs.field(eq=False, hash=False)
     tags: tuple[Tag, ...] | None = None
     platform: str | None = None
+    marker_holds: Callable[[Marker, str], bool] | None = attrs.field(default=None, eq=False,
+                                                                     hash=False)
+    """Whether a marker holds, given the extra it is read for, in place of evaluating it in
+    `markers`: for a universal resolution's cell of environments, "in some of them"
+    (`depsat.universal`). None: evaluated in `markers`."""
 
     @classmethod
     def current(cls) -> Target:

@@ -24,7 +24,9 @@ universal mode; Requires-Python is, per cell.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 
 import attrs
 from packaging.markers import Marker
@@ -35,9 +37,10 @@ from packaging.version import Version
 from depsat.api import Resolution, ResolveOptions, resolve
 from depsat.environments import Cell, Comparison, PythonRange, Space, comparisons, marker_text
 from depsat.errors import ConfigurationError
-from depsat.model import Candidate, Request
+from depsat.model import Candidate, ExclusionKind, Request
 from depsat.sources.base import Source
 from depsat.target import Target
+from depsat.universe import Dependency
 
 __all__ = ["Fork", "UniversalPin", "UniversalResolution", "python_range", "resolve_universal"]
 
@@ -153,14 +156,20 @@ def resolve_universal(
             raise ConfigurationError(
                 f"universal resolution stopped after {_MAX_RESOLVES} forks: the markers "
                 "read divide the environments too finely", "--universal")
-        resolution = resolve(request, sources, _target(cell, space), options)
-        found = list(_request_comparisons(request))
+        resolution = resolve(request, sources, _target(cell, space, exact), options)
         everything = exact or resolution.plan is None
-        found += _release_comparisons(resolution, everything)
+        found = [*_request_comparisons(request),
+                 *_release_comparisons(resolution, everything, request.python_upper_bounds)]
         space = space.knowing(found)
-        splitter = next((c for c in found if not cell.uniform(c, space)), None)
-        if splitter is not None:
-            pending[:0] = cell.split(splitter, space)
+        if not everything:
+            python = list(_python_comparisons_of_plan(resolution, request.python_upper_bounds))
+            space = space.knowing(python)  # (the newer releases' cut points too)
+            found = [*_fixed_comparisons(request), *python,
+                     *_contested(resolution, cell, space)]
+        dividing = [c for c in dict.fromkeys(found) if not cell.uniform(c, space)]
+        if dividing:
+            axis = dividing[0].axis
+            pending[:0] = cell.split([c for c in dividing if c.axis == axis], space)
             continue
         fork = Fork(cell, cell.condition(space), resolution)
         if resolution.plan is None:
@@ -171,10 +180,17 @@ def resolve_universal(
                                resolves)
 
 
-def _target(cell: Cell, space: Space) -> Target:
+def _target(cell: Cell, space: Space, exact: bool) -> Target:
+    """The environment standing for the cell; unless `exact`, a marker holds where it holds
+    in some environment of the cell (the requirement is taken, its pin marked)."""
     environment = cell.environment(space)
     return Target(python_version=Version(environment["python_full_version"]),
-                  markers=environment, tags=None)
+                  markers=environment, tags=None,
+                  marker_holds=None if exact else partial(_may_hold, cell, space))
+
+
+def _may_hold(cell: Cell, space: Space, marker: Marker, extra: str) -> bool:
+    return cell.may_hold(marker, extra, space)
 
 
 def _request_comparisons(request: Request) -> Iterator[Comparison]:
@@ -182,45 +198,164 @@ def _request_comparisons(request: Request) -> Iterator[Comparison]:
         yield from comparisons(requirement.marker)
 
 
-def _release_comparisons(resolution: Resolution, everything: bool) -> Iterator[Comparison]:
+def _fixed_comparisons(request: Request) -> Iterator[Comparison]:
+    """The markers of constraints and overrides: they apply where they hold, not "where
+    they may", so a cell they divide is split."""
+    for requirement in (*request.constraints, *request.overrides):
+        yield from comparisons(requirement.marker)
+
+
+def _release_comparisons(resolution: Resolution, everything: bool, upper_bounds: bool,
+                         ) -> Iterator[Comparison]:
     """The markers and Requires-Python of the releases the plan takes, or (`everything`) of
     every release the resolution read or left out."""
-    releases: Sequence[Candidate]
+    universe = resolution.universe
     if everything or resolution.plan is None:  # (a failure has no plan to read)
-        releases = [candidate for project in resolution.universe.projects.values()
-                    for candidate in (*project.candidates,
-                                      *(e.candidate for e in project.exclusions))]
-    else:
-        releases = resolution.plan.chosen
-    for candidate in releases:
-        for requirement in candidate.requires:
-            yield from comparisons(requirement.marker)
-        for specifiers in {candidate.requires_python,
-                           *(a.requires_python for a in candidate.artifacts)}:
-            if specifiers is not None:
-                yield from _python_comparisons(specifiers)
+        for project in universe.projects.values():
+            for candidate in (*project.candidates, *(e.candidate for e in project.exclusions)):
+                yield from _markers_of(candidate)
+                yield from _requires_python_of(candidate, upper_bounds)
+        return
+    for candidate in resolution.plan.chosen:
+        yield from _markers_of(candidate)
+        yield from _requires_python_of(candidate, upper_bounds)
 
 
-def _python_comparisons(specifiers: SpecifierSet) -> Iterator[Comparison]:
-    for specifier in specifiers:
-        yield Comparison("python_full_version",
-                         f"python_full_version {specifier.operator} {specifier.version!r}",
-                         specifier.version)
+def _python_comparisons_of_plan(resolution: Resolution, upper_bounds: bool,
+                                ) -> Iterator[Comparison]:
+    """The Requires-Python of the releases the plan takes (each must install on every Python
+    of the cell), and of the newer releases of their projects that it rules out: a Python
+    that can have a newer release gets it (uv forks on Requires-Python too)."""
+    assert resolution.plan is not None
+    for candidate in resolution.plan.chosen:
+        yield from _requires_python_of(candidate, upper_bounds)
+        project = resolution.universe.projects.get(candidate.name)
+        for exclusion in project.exclusions if project is not None else ():
+            if (exclusion.kind is ExclusionKind.REQUIRES_PYTHON
+                    and exclusion.candidate.version > candidate.version):
+                yield from _requires_python_of(exclusion.candidate, upper_bounds)
+
+
+def _contested(resolution: Resolution, cell: Cell, space: Space) -> Iterator[Comparison]:
+    """The markers of the requirements that hold in part of the cell and hold a package back:
+    a newer release meets every requirement on it that holds in all of the cell, but not
+    these. Where they do not hold, the newer release may be had, so the cell is split there
+    (uv forks on sibling requirements of one package with different markers; these need not
+    be siblings, and a requirement that binds nothing makes no fork)."""
+    assert resolution.plan is not None
+    asked: dict[NormalizedName, list[Dependency]] = {}
+    for dependency in _active_dependencies(resolution):
+        asked.setdefault(dependency.name, []).append(dependency)
+    projects = resolution.universe.projects
+    for candidate in resolution.plan.chosen:
+        somewhere: list[Dependency] = []
+        everywhere: list[Dependency] = []
+        for dependency in asked.get(candidate.name, ()):
+            found = list(comparisons(dependency.requirement.marker))
+            whole = all(cell.uniform(c, space) for c in found)
+            (everywhere if whole else somewhere).append(dependency)
+        if not somewhere or candidate.name not in projects:
+            continue
+        allowed = [{m.key for m in d.matches} for d in everywhere]
+        newer = [r for r in projects[candidate.name].candidates
+                 if r.version > candidate.version and all(r.key in a for a in allowed)]
+        if not newer:
+            continue
+        best = max(newer, key=lambda r: r.version)
+        for dependency in somewhere:
+            if best.key not in {m.key for m in dependency.matches}:
+                yield from comparisons(dependency.requirement.marker)
+
+
+def _active_dependencies(resolution: Resolution) -> Iterator[Dependency]:
+    """The root's requirements and those of every release the plan takes (with its extras)."""
+    assert resolution.plan is not None
+    universe = resolution.universe
+    yield from universe.root
+    for step in resolution.plan.steps:
+        if step.candidate is None:
+            continue
+        yield from universe.dependencies.get(step.candidate.key, ())
+        for extra in step.extras:
+            yield from universe.extra_dependencies.get((step.candidate.key, extra), ())
+
+
+def _markers_of(candidate: Candidate) -> Iterator[Comparison]:
+    for requirement in candidate.requires:
+        yield from comparisons(requirement.marker)
+
+
+def _requires_python_of(candidate: Candidate, upper_bounds: bool) -> Iterator[Comparison]:
+    """A release's Requires-Python, as comparisons of the Python version; its upper bounds
+    only when they are read (`Request.python_upper_bounds`, as the filter reads them)."""
+    for specifiers in {candidate.requires_python,
+                       *(a.requires_python for a in candidate.artifacts)}:
+        for specifier in specifiers or ():
+            if not upper_bounds and specifier.operator in ("<", "<="):
+                continue
+            yield Comparison("python_full_version",
+                             f"python_full_version {specifier.operator} {specifier.version!r}",
+                             specifier.version)
+
+
+def _installed(resolution: Resolution, environment: dict[str, str],
+               ) -> dict[NormalizedName, set[NormalizedName]]:
+    """What the fork's plan installs in one environment, with the extras: the root's
+    requirements that hold there, and on from each release installed through its
+    requirements that hold there (the plan took every requirement that may hold)."""
+    assert resolution.plan is not None
+    universe = resolution.universe
+    chosen = {c.name: c for c in resolution.plan.chosen}
+    installed: dict[NormalizedName, set[NormalizedName]] = {}
+    todo: deque[tuple[NormalizedName, NormalizedName | None]] = deque()
+
+    def follow(dependencies: Iterable[Dependency], extra: str) -> None:
+        for dependency in dependencies:
+            marker = dependency.requirement.marker
+            if marker is not None and not marker.evaluate({**environment, "extra": extra}):
+                continue
+            if dependency.name not in chosen:
+                continue  # (a requirement of an extra the release lacks)
+            extras = installed.get(dependency.name)
+            if extras is None:
+                extras = installed[dependency.name] = set()
+                todo.append((dependency.name, None))
+            for new in dependency.extras - extras:
+                extras.add(new)
+                todo.append((dependency.name, new))
+
+    follow(universe.root, "")
+    while todo:
+        name, extra = todo.popleft()
+        key = chosen[name].key
+        if extra is None:
+            follow(universe.dependencies.get(key, ()), "")
+        else:
+            follow(universe.extra_dependencies.get((key, extra), ()), extra)
+    return installed
 
 
 def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
-    taken: dict[object, tuple[Candidate, set[NormalizedName], list[int]]] = {}
+    """Each release some fork installs somewhere, with the union of the classes of
+    environments that install it as its marker: in each fork, the classes its requirements'
+    markers tell apart, each traversed as `_installed`."""
+    taken: dict[object, tuple[Candidate, set[NormalizedName], list[Cell], list[int]]] = {}
     for index, fork in enumerate(forks):
-        assert fork.resolution.plan is not None
-        for step in fork.resolution.plan.steps:
-            if step.candidate is None:
-                continue
-            entry = taken.setdefault(step.candidate.key, (step.candidate, set(), []))
-            entry[1].update(step.extras)
-            entry[2].append(index)
-    pins = [UniversalPin(candidate, frozenset(extras),
-                         marker_text([forks[i].cell for i in where], space), tuple(where))
-            for candidate, extras, where in taken.values()]
+        resolution = fork.resolution
+        assert resolution.plan is not None
+        chosen = {c.name: c for c in resolution.plan.chosen}
+        read = [c for d in _active_dependencies(resolution)
+                for c in comparisons(d.requirement.marker)]
+        for part in fork.cell.classes(read, space):
+            for name, extras in _installed(resolution, part.environment(space)).items():
+                candidate = chosen[name]
+                entry = taken.setdefault(candidate.key, (candidate, set(), [], []))
+                entry[1].update(extras)
+                entry[2].append(part)
+                if not entry[3] or entry[3][-1] != index:
+                    entry[3].append(index)
+    pins = [UniversalPin(candidate, frozenset(extras), marker_text(parts, space), tuple(where))
+            for candidate, extras, parts, where in taken.values()]
     return tuple(sorted(pins, key=lambda p: (p.candidate.name, p.candidate.version)))
 
 

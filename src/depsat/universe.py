@@ -591,7 +591,9 @@ class _Discovery:
         key = (str(marker), extra)
         cached = self._marker_cache.get(key)
         if cached is None:
-            cached = marker.evaluate({**self._environment, "extra": extra})
+            holds = self.target.marker_holds
+            cached = (holds(marker, extra) if holds is not None
+                      else marker.evaluate({**self._environment, "extra": extra}))
             self._marker_cache[key] = cached
         return cached
 
