@@ -192,3 +192,20 @@ def test_a_requirement_that_holds_only_somewhere_is_pinned_only_there() -> None:
     assert len(universal.forks) == 1 and universal.resolves == 1
     assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
         ("a", ""), ("d", "python_version < '3.13' and sys_platform == 'win32'")}
+
+
+def test_a_marker_is_widened_as_far_as_the_partition_allows() -> None:
+    space = Space(Version("3.10"), {}, {"sys_platform": frozenset({"win32"})})
+    win32 = StringRegion(frozenset({"win32"}), False)
+    old = Cell(PythonRange(Version("3.10"), Version("3.11")))
+    new_windows = Cell(PythonRange(Version("3.11")), (("sys_platform", win32),))
+    new_other = Cell(PythonRange(Version("3.11")), (("sys_platform", StringRegion(win32.values)),))
+    partition = [old, new_windows, new_other]
+    assert marker_text([old, new_other], space) == (
+        "python_version < '3.11' or (python_version >= '3.11' and sys_platform != 'win32')")
+    assert marker_text([old, new_other], space, partition) == (
+        "python_version < '3.11' or sys_platform != 'win32'")
+    assert marker_text([new_windows], space, partition) == (
+        "python_version >= '3.11' and sys_platform == 'win32'")
+    assert marker_text([Cell(PythonRange(Version("3.11"), Version("3.12")))], space) == (
+        "python_version == '3.11'")

@@ -8,8 +8,9 @@ with a constant, so two environments that agree on every comparison met so far a
 Python, an interval of versions), and `Cell.uniform` says whether a comparison holds on all of
 the cell or on none of it: it evaluates the comparison at one value per class (the constants
 met so far, one value met nowhere, the version cut points) instead of at every environment.
-A cell on which every comparison its resolution read is uniform is resolved once for all its
-environments (`depsat.universal`); one that is not is `split` by a comparison.
+The same classes answer whether a marker `may_hold` somewhere in a cell, cut a cell into the
+`classes` a plan's markers tell apart, and are `split` off where a resolution must differ
+(`depsat.universal`); `marker_text` writes a union of cells back as a short marker.
 
 packaging parses markers but publishes no syntax tree, so the comparisons are read from
 `Marker._markers` (a list of (left, op, right) triples, nested lists and "and"/"or", stable
@@ -145,6 +146,20 @@ class StringRegion:
             return StringRegion(frozenset(chosen), complement=False)
         return StringRegion(self.values | (set(all_points) - chosen), complement=True)
 
+    def overlaps(self, other: StringRegion) -> bool:
+        if self.complement and other.complement:
+            return True  # (each leaves out finitely many of infinitely many values)
+        if self.complement or other.complement:
+            inside, outside = (other, self) if self.complement else (self, other)
+            return bool(inside.values - outside.values)
+        return bool(self.values & other.values)
+
+    def within(self, other: StringRegion) -> bool:
+        if other.complement:
+            return (other.values <= self.values if self.complement
+                    else not self.values & other.values)
+        return not self.complement and self.values <= other.values
+
     def union(self, other: StringRegion) -> StringRegion:
         if self.complement and other.complement:
             return StringRegion(self.values & other.values)
@@ -170,6 +185,14 @@ class PythonRange:
         return [self.low, *sorted(c for c in cuts
                                   if c > self.low and (self.high is None or c < self.high))]
 
+    def overlaps(self, other: PythonRange) -> bool:
+        return ((self.high is None or other.low < self.high)
+                and (other.high is None or self.low < other.high))
+
+    def within(self, other: PythonRange) -> bool:
+        return self.low >= other.low and (other.high is None or (
+            self.high is not None and self.high <= other.high))
+
     def union(self, other: PythonRange) -> PythonRange | None:
         """The two as one range, or None when there is a gap between them."""
         first, second = sorted((self, other), key=lambda r: r.low)
@@ -180,6 +203,11 @@ class PythonRange:
         return PythonRange(first.low, high)
 
     def condition(self, floor: Version) -> str:
+        low = (*self.low.release, 0, 0)
+        high = (*self.high.release, 0, 0) if self.high is not None else None
+        if (self.low > floor and high is not None and low[2] == 0 and high[2] == 0
+                and high[:2] == (low[0], low[1] + 1)):
+            return f"python_version == '{low[0]}.{low[1]}'"  # (one minor version)
         parts = []
         if self.low > floor:
             parts.append(_python_bound(">=", self.low))
@@ -351,6 +379,17 @@ class Cell:
             return parts[0]
         return " and ".join(f"({text})" if " or " in text else text for text in parts)
 
+    def overlaps(self, other: Cell) -> bool:
+        """Whether some environment is in both cells."""
+        axes = {v for v, _ in self.regions} | {v for v, _ in other.regions}
+        return self.python.overlaps(other.python) and all(
+            _string(self.region(a)).overlaps(_string(other.region(a))) for a in axes)
+
+    def within(self, other: Cell) -> bool:
+        """Whether every environment of this cell is in `other`."""
+        return self.python.within(other.python) and all(
+            _string(self.region(v)).within(region) for v, region in other.regions)
+
     def contains(self, environment: Mapping[str, str]) -> bool:
         """Whether `environment` (a full marker environment) is one of the cell's."""
         python = Version(environment["python_full_version"])
@@ -361,10 +400,23 @@ class Cell:
                    for variable, region in self.regions)
 
 
-def marker_text(cells: Iterable[Cell], space: Space) -> str:
+def marker_text(cells: Iterable[Cell], space: Space, partition: Sequence[Cell] = ()) -> str:
     """The union of `cells` as marker text ("" when it is every environment): cells that
-    differ along one axis only are merged first, as long as the union is one region."""
-    merged = _merged(list(dict.fromkeys(cells)))
+    differ along one axis only are merged first, as long as the union is one region. With
+    `partition` (cells that divide all environments, `cells` among them), each cell is then
+    widened, an axis at a time, as long as every part of the partition it reaches is one of
+    `cells` (environments outside them all are nobody's concern), and cells inside another
+    are left out: ``python_version < '3.11' or (python_version >= '3.11' and X)`` becomes
+    ``python_version < '3.11' or X``."""
+    chosen = list(dict.fromkeys(cells))
+    merged = _merged(chosen)
+    if partition:
+        inside = set(chosen)
+        others = [part for part in partition if part not in inside]
+        merged = [_widened(cell, others, space) for cell in merged]
+        merged = _merged([c for i, c in enumerate(merged)
+                          if not any(j != i and (c.within(o) and (o != c or j < i))
+                                     for j, o in enumerate(merged))])
     texts = [cell.condition(space) for cell in merged]
     if any(not text for text in texts):
         return ""
@@ -372,6 +424,27 @@ def marker_text(cells: Iterable[Cell], space: Space) -> str:
         return texts[0]
     return " or ".join(f"({text})" if " and " in text or " or " in text else text
                        for text in sorted(texts))
+
+
+def _widened(cell: Cell, outside: Sequence[Cell], space: Space) -> Cell:
+    """`cell` with each axis widened (to the whole axis, or a Python range to either end)
+    while it reaches none of the cells `outside`."""
+    def clear(candidate: Cell) -> bool:
+        return not any(candidate.overlaps(other) for other in outside)
+
+    for variable, _ in cell.regions:
+        wider = attrs.evolve(cell, regions=tuple(
+            (v, r) for v, r in cell.regions if v != variable))
+        if clear(wider):
+            cell = wider
+    for python in (PythonRange(space.floor, cell.python.high),
+                   PythonRange(cell.python.low, None)):
+        wider = attrs.evolve(cell, python=PythonRange(min(python.low, cell.python.low),
+                                                      None if python.high is None
+                                                      else cell.python.high))
+        if wider != cell and clear(wider):
+            cell = wider
+    return cell
 
 
 def _merged(cells: list[Cell]) -> list[Cell]:
@@ -409,6 +482,11 @@ def _join(first: Cell, second: Cell) -> Cell | None:
     regions = dict(first.regions)
     regions[axis] = a.union(b)
     return attrs.evolve(first, regions=tuple(regions.items()))
+
+
+def _string(region: Region) -> StringRegion:
+    assert isinstance(region, StringRegion)
+    return region
 
 
 def _python_values(version: Version) -> dict[str, str]:

@@ -1,25 +1,34 @@
 """Universal resolution: one set of pins, each with a marker, that installs correctly on every
 environment a project supports (``uv pip compile --universal``, ``uv lock``).
 
-uv forks its resolution when one package lists sibling requirements on another with disjoint
-markers, and so fails where the markers that matter sit further apart (packse's
-``fork-non-local-fork-marker-*``). Here the environments are divided as the resolutions read
-them instead (`depsat.environments`): a cell of environments is resolved through one
-environment standing for it, by the ordinary `resolve`; when a marker the plan depends on
-(the request's, or a requirement of a release the plan takes, or a taken release's
-Requires-Python) answers differently across the cell, the cell is split on it and each part
-resolved again. A cell's plan therefore installs correctly on all of its environments, and
-the pins are the plans of all cells, each marked with the union of the cells that take it.
-Where a cell has no plan, the cell is split further while any marker its resolution read
-divides it (only then does the failure hold on all of it), and the failure is that cell's.
+The environments are divided into cells (`depsat.environments`), starting from one cell of
+them all, and each cell is resolved once, by the ordinary `resolve`, for an environment that
+stands for it in which a marker holds where it holds in *some* environment of the cell
+(`Target.marker_holds`): every requirement that may apply is taken. The plan then installs
+correctly anywhere in the cell once each release is kept to where something that holds there
+requires it, so each pin's marker is the union of the classes of environments whose own
+traversal of the plan reaches it (`_installed`, over the classes the plan's markers tell
+apart), written as short as the classes allow.
 
-With `exact`, a cell is also split on every marker its resolution read, taken or not, so
-that each cell's plan is the best plan of every environment in it (the plan a resolve for
-that one environment gives, tie-break included); without it, a cell the plan installs
-correctly on is kept whole, as uv does, so fewer forks are made.
+Taking every requirement that may apply can cost a better plan, so a cell is split (its parts
+resolved again) on the comparisons that would change the answer:
+
+* a Requires-Python of a release the plan takes, or of a newer release of its project that
+  the plan's Python rules out: a Python that can have the newer release gets it, as uv forks;
+* a requirement that holds in part of the cell and holds a package back (a newer release
+  meets every requirement on the package that holds all over the cell, not this one): uv
+  forks on sibling requirements of one package with different markers, and so finds no
+  resolution where they sit further apart (packse's ``fork-non-local-fork-marker-*``);
+* the markers of constraints and overrides, which apply only where they hold.
+
+A cell with no plan is split on every comparison its resolution read until none divides it:
+only then does the failure hold on all of it (the failure is that cell's). With `exact`,
+markers are evaluated in the standing environment and every cell is split that way, so that
+each cell's plan is the best plan of each of its environments (the plan a resolve for that
+one environment gives), at the price of many more forks (jupyterlab: over 500).
 
 Wheel tags are not filtered (`Target.tags` None: every platform's wheels count), as in uv's
-universal mode; Requires-Python is, per cell.
+universal mode; Requires-Python is, per cell, upper bounds only if the request reads them.
 """
 
 from __future__ import annotations
@@ -340,6 +349,7 @@ def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
     environments that install it as its marker: in each fork, the classes its requirements'
     markers tell apart, each traversed as `_installed`."""
     taken: dict[object, tuple[Candidate, set[NormalizedName], list[Cell], list[int]]] = {}
+    partition: list[Cell] = []
     for index, fork in enumerate(forks):
         resolution = fork.resolution
         assert resolution.plan is not None
@@ -347,6 +357,7 @@ def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
         read = [c for d in _active_dependencies(resolution)
                 for c in comparisons(d.requirement.marker)]
         for part in fork.cell.classes(read, space):
+            partition.append(part)
             for name, extras in _installed(resolution, part.environment(space)).items():
                 candidate = chosen[name]
                 entry = taken.setdefault(candidate.key, (candidate, set(), [], []))
@@ -354,7 +365,8 @@ def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
                 entry[2].append(part)
                 if not entry[3] or entry[3][-1] != index:
                     entry[3].append(index)
-    pins = [UniversalPin(candidate, frozenset(extras), marker_text(parts, space), tuple(where))
+    pins = [UniversalPin(candidate, frozenset(extras), marker_text(parts, space, partition),
+                         tuple(where))
             for candidate, extras, parts, where in taken.values()]
     return tuple(sorted(pins, key=lambda p: (p.candidate.name, p.candidate.version)))
 
