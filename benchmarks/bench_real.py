@@ -130,13 +130,21 @@ def _pin_count(text: str, universal: str | None) -> int:
 def lock_agreement(ours: str, theirs: str, floor: str) -> tuple[int, int]:
     """On how many classes of environments two universal locks install the same pins: the
     classes are those the markers of either lock tell apart (`depsat.environments`), from
-    Python `floor` on."""
+    Python `floor` on, leaving out those no machine has (``sys_platform`` win32 with
+    ``platform_system`` Darwin: `plausible`)."""
     import itertools
 
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    from depsat.environments import ELSEWHERE, PYTHON, comparisons, python_cut_points
+    from depsat.environments import (
+        ELSEWHERE,
+        PYTHON,
+        comparisons,
+        plausible,
+        python_cut_points,
+        system_of,
+    )
     from depsat.target import Target
 
     locks = [[Requirement(line.split(" #", 1)[0]) for line in text.splitlines()
@@ -157,6 +165,10 @@ def lock_agreement(ours: str, theirs: str, floor: str) -> tuple[int, int]:
         for python in sorted(p for p in pythons if p >= low):
             environment = dict(Target.for_python(str(python)).markers)
             environment.update(zip(names, values, strict=True))
+            if "platform_system" not in names:  # (else this machine's, whatever the platform)
+                environment["platform_system"] = system_of(environment["sys_platform"])
+            if not plausible(environment):
+                continue
             installed = [sorted(f"{canonicalize_name(r.name)}{r.specifier}" for r in lock
                                 if r.marker is None or r.marker.evaluate(environment))
                          for lock in locks]

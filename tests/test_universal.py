@@ -6,16 +6,25 @@ for that one environment gives), and a failure holds on every environment of its
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
-from conftest import assert_lock_holds
+from conftest import PACKSE, assert_lock_holds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
+from test_cli import depsat
 
 from depsat.api import request_from_universe_file, resolve
-from depsat.environments import Cell, PythonRange, Space, StringRegion, marker_text
+from depsat.environments import (
+    Cell,
+    PythonRange,
+    Space,
+    StringRegion,
+    marker_text,
+    system_of,
+)
 from depsat.errors import ConfigurationError
 from depsat.sources.universe_file import UniverseFile, parse_universe
 from depsat.target import Target
@@ -27,7 +36,8 @@ MARKERS = ["sys_platform == 'linux'", "sys_platform != 'win32'", "sys_platform =
            "python_version >= '3.11'", "python_version < '3.12'",
            "python_full_version >= '3.10.5'", "implementation_name == 'pypy'",
            "sys_platform == 'linux' and python_version >= '3.12'",
-           "sys_platform == 'win32' or implementation_name == 'pypy'"]
+           "sys_platform == 'win32' or implementation_name == 'pypy'",
+           "platform_system == 'Windows'", "platform_system != 'Darwin'"]
 PLATFORMS = ["linux", "darwin", "win32", "freebsd"]
 PYTHONS = ["3.10.0", "3.10.7", "3.11.4", "3.12.0", "3.13.1"]
 IMPLEMENTATIONS = ["cpython", "pypy"]
@@ -64,7 +74,8 @@ def universe(draw: st.DrawFn) -> dict[str, Any]:
 
 def _environment(platform: str, python: str, implementation: str) -> dict[str, str]:
     environment = dict(Target.for_python(python).markers)
-    environment.update(sys_platform=platform, implementation_name=implementation)
+    environment.update(sys_platform=platform, implementation_name=implementation,
+                       platform_system=system_of(platform))
     return environment
 
 
@@ -139,7 +150,8 @@ def test_merged_cells_read_as_short_markers() -> None:
 
 @pytest.mark.parametrize(("given_range", "low", "high"), [
     (">=3.10", "3.10.0", None), (">=3.9,<3.13", "3.9.0", "3.13.0"), ("~=3.10", "3.10.0", "4.0.0"),
-    ("==3.11.*", "3.11.0", "3.12.0"), (">3.10.1,<=3.12", "3.10.2", "3.12.1")])
+    ("==3.11.*", "3.11.0", "3.12.0"), (">3.10.1,<=3.12", "3.10.2", "3.12.1"),
+    ("==3.11", "3.11.0", "3.11.1")])
 def test_requires_python_becomes_one_range(given_range: str, low: str, high: str | None) -> None:
     assert python_range(given_range) == PythonRange(Version(low),
                                                     Version(high) if high else None)
@@ -209,3 +221,48 @@ def test_a_marker_is_widened_as_far_as_the_partition_allows() -> None:
         "python_version >= '3.11' and sys_platform == 'win32'")
     assert marker_text([Cell(PythonRange(Version("3.11"), Version("3.12")))], space) == (
         "python_version == '3.11'")
+
+
+def test_the_command_line_says_where_no_lock_exists() -> None:
+    run = depsat("resolve", "--universal", "--universe",
+                 str(PACKSE / "fork" / "conflict-in-fork.toml"), "--no-memo")
+    assert run.returncode == 1
+    assert run.stderr.startswith(
+        "depsat: no universal solution: none where sys_platform == 'os2'.\n")
+    assert "Only one version of d can be installed." in run.stderr
+
+
+def test_the_universal_json_names_each_pins_marker_and_forks() -> None:
+    run = depsat("resolve", "--universal", "--universe",
+                 str(PACKSE / "fork" / "marker-inherit.toml"), "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["schema"] == "depsat.universal/1" and data["status"] == "solved"
+    assert [(p["name"], p["version"], p["marker"]) for p in data["packages"]] == [
+        ("a", "1.0.0", "sys_platform == 'darwin'"), ("a", "2.0.0", "sys_platform == 'linux'")]
+    markers = [fork["marker"] for fork in data["forks"]]
+    assert sorted(markers) == ["sys_platform != 'darwin' and sys_platform != 'linux'",
+                               "sys_platform == 'darwin'", "sys_platform == 'linux'"]
+    for pin in data["packages"]:
+        assert [data["forks"][i]["marker"] for i in pin["forks"]] == [pin["marker"]]
+
+
+def test_a_universal_lock_is_for_every_platform() -> None:
+    run = depsat("resolve", "--universal", "--universe",
+                 str(PACKSE / "fork" / "basic.toml"), "--python-platform", "linux")
+    assert run.returncode == 2
+    assert "--universal: a universal resolution is for every platform" in run.stderr
+
+
+def test_a_release_whose_sibling_requirements_part_ways_gets_a_fork() -> None:
+    """a 2.0 asks c==1 on Linux and c==2 elsewhere: taken together it cannot be installed,
+    so the environments are split on its markers (uv forks on such siblings) and each part
+    has a 2.0."""
+    assert _pins_of({"root": {"requires": ["a"]},
+                     "packages": {"a": {"versions": {"1.0": {}, "2.0": {"requires": [
+                                      "c==1 ; sys_platform == 'linux'",
+                                      "c==2 ; sys_platform != 'linux'"]}}},
+                                  "c": {"versions": {"1.0": {}, "2.0": {}}}},
+                     "environment": {"python": "3.12"}},
+                    ">=3.12") == {("a", "2.0", ""), ("c", "1.0", "sys_platform == 'linux'"),
+                                  ("c", "2.0", "sys_platform != 'linux'")}

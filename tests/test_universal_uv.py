@@ -20,7 +20,14 @@ from packaging.version import Version
 from test_cli import _uv, depsat
 
 from depsat.api import request_from_universe_file
-from depsat.environments import ELSEWHERE, PYTHON, comparisons, python_cut_points
+from depsat.environments import (
+    ELSEWHERE,
+    PYTHON,
+    comparisons,
+    plausible,
+    python_cut_points,
+    system_of,
+)
 from depsat.sources.http import HttpClient
 from depsat.sources.index import IndexSource
 from depsat.sources.universe_file import UniverseFile, load_universe_file
@@ -68,7 +75,7 @@ def _uv_lock(world: UniverseFile, root: Path, stem: str, tmp_path: Path,
 
 
 def _environments(locks: list[list[Requirement]], floor: str) -> Iterator[dict[str, str]]:
-    """One environment per class the locks' markers tell apart."""
+    """One environment per class the locks' markers tell apart, that a machine can have."""
     constants: dict[str, set[str]] = {}
     low = Version(f"{floor}.0" if floor.count(".") == 1 else floor)
     pythons = {low}
@@ -84,7 +91,10 @@ def _environments(locks: list[list[Requirement]], floor: str) -> Iterator[dict[s
         for python in sorted(p for p in pythons if p >= low):
             environment = dict(Target.for_python(str(python)).markers)
             environment.update(zip(names, values, strict=True))
-            yield environment
+            if "platform_system" not in names:
+                environment["platform_system"] = system_of(environment["sys_platform"])
+            if plausible(environment):
+                yield environment
 
 
 def _holding(lock: list[Requirement], environment: dict[str, str]) -> list[str]:

@@ -31,10 +31,10 @@ from functools import lru_cache
 import attrs
 from packaging._parser import Op, Value, Variable  # (the nodes of `Marker._markers`)
 from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 __all__ = [
+    "ELSEWHERE",
     "PYTHON",
     "Cell",
     "Comparison",
@@ -43,7 +43,9 @@ __all__ = [
     "StringRegion",
     "comparisons",
     "marker_text",
+    "plausible",
     "python_cut_points",
+    "system_of",
 ]
 
 PYTHON = "python"
@@ -52,6 +54,28 @@ _PYTHON_VARIABLES = frozenset({"python_version", "python_full_version"})
 _NOT_ENVIRONMENT = frozenset({"extra", "extras", "dependency_groups"})
 ELSEWHERE = "\x00elsewhere"
 """A value no marker names: it stands for every value of a variable that no constant met."""
+
+
+_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows",
+            "emscripten": "Emscripten", "android": "Android", "ios": "iOS"}
+"""``sys_platform`` -> ``platform_system`` where one names the other on every Python that has
+them (3.13 on for Android and iOS); cells do not assume it, comparisons of locks may
+(`plausible`)."""
+
+
+def system_of(platform: str) -> str:
+    """The ``platform_system`` of a ``sys_platform`` (`_SYSTEMS`; a value named nowhere for
+    the others)."""
+    return _SYSTEMS.get(platform, ELSEWHERE)
+
+
+def plausible(environment: Mapping[str, str]) -> bool:
+    """Whether a machine can have `environment`'s ``sys_platform`` and ``platform_system``
+    together (`_SYSTEMS`): to compare locks only where it matters."""
+    platform, system = environment.get("sys_platform"), environment.get("platform_system")
+    if platform in _SYSTEMS:
+        return system == _SYSTEMS[platform]
+    return system not in _SYSTEMS.values()
 
 
 @attrs.frozen(slots=True)
@@ -111,12 +135,6 @@ def python_cut_points(constant: str) -> tuple[Version, ...]:
     major, minor, patch = release
     return (Version(f"{major}.{minor}.{patch}"), Version(f"{major}.{minor}.{patch + 1}"),
             Version(f"{major}.{minor + 1}.0"))
-
-
-def specifier_cut_points(specifiers: SpecifierSet) -> Iterator[Version]:
-    """Cut points of a Requires-Python, as of a marker constant."""
-    for specifier in specifiers:
-        yield from python_cut_points(specifier.version)
 
 
 @attrs.frozen(slots=True)
@@ -243,8 +261,8 @@ class Space:
     constants: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
     cuts: frozenset[Version] = frozenset()
 
-    def knowing(self, found: Iterable[Comparison],
-                requires_python: Iterable[SpecifierSet] = ()) -> Space:
+    def knowing(self, found: Iterable[Comparison]) -> Space:
+        """This space, knowing the constants and cut points of `found` too."""
         constants = {k: set(v) for k, v in self.constants.items()}
         cuts = set(self.cuts)
         for comparison in found:
@@ -252,8 +270,6 @@ class Space:
                 cuts.update(python_cut_points(comparison.constant))
             else:
                 constants.setdefault(comparison.variable, set()).add(comparison.constant)
-        for specifiers in requires_python:
-            cuts.update(specifier_cut_points(specifiers))
         return Space(self.floor, self.base,
                      {k: frozenset(v) for k, v in constants.items()}, frozenset(cuts))
 

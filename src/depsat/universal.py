@@ -16,9 +16,12 @@ resolved again) on the comparisons that would change the answer:
 * a Requires-Python of a release the plan takes, or of a newer release of its project that
   the plan's Python rules out: a Python that can have the newer release gets it, as uv forks;
 * a requirement that holds in part of the cell and holds a package back (a newer release
-  meets every requirement on the package that holds all over the cell, not this one): uv
-  forks on sibling requirements of one package with different markers, and so finds no
-  resolution where they sit further apart (packse's ``fork-non-local-fork-marker-*``);
+  meets every requirement on the package that holds all over the cell, not this one), where
+  the package is installed without it: uv forks on sibling requirements of one package with
+  different markers only, and so finds no resolution where they sit further apart (packse's
+  ``fork-non-local-fork-marker-*``);
+* sibling requirements of a newer release that no version meets together (``c==1`` on
+  Linux, ``c==2`` elsewhere): taken together they rule the release out;
 * the markers of constraints and overrides, which apply only where they hold.
 
 A cell with no plan is split on every comparison its resolution read until none divides it:
@@ -115,12 +118,14 @@ def python_range(requires_python: SpecifierSet | str) -> PythonRange:
         version = Version(specifier.version.rstrip(".*"))
         release = (*version.release, 0, 0)[:3]
         padded = Version(".".join(map(str, release)))
-        above = {"<": padded, "<=": Version(f"{release[0]}.{release[1]}.{release[2] + 1}")}
+        after = Version(f"{release[0]}.{release[1]}.{release[2] + 1}")
+        above = {"<": padded, "<=": after}
+        if specifier.operator in ("==", "===") and not specifier.version.endswith(".*"):
+            above[specifier.operator] = after  # (exactly that Python)
         if specifier.operator in (">=", "~=", "==", "==="):
             low = padded if low is None else max(low, padded)
         elif specifier.operator == ">":
-            bumped = Version(f"{release[0]}.{release[1]}.{release[2] + 1}")
-            low = bumped if low is None else max(low, bumped)
+            low = after if low is None else max(low, after)
         if specifier.operator in above:
             bound = above[specifier.operator]
             high = bound if high is None else min(high, bound)
@@ -172,8 +177,9 @@ def resolve_universal(
         space = space.knowing(found)
         if not everything:
             python = list(_python_comparisons_of_plan(resolution, request.python_upper_bounds))
-            space = space.knowing(python)  # (the newer releases' cut points too)
-            found = [*_fixed_comparisons(request), *python,
+            siblings = list(_parting_siblings(resolution))
+            space = space.knowing([*python, *siblings])  # (newer releases' constants too)
+            found = [*_fixed_comparisons(request), *python, *siblings,
                      *_contested(resolution, cell, space)]
         dividing = [c for c in dict.fromkeys(found) if not cell.uniform(c, space)]
         if dividing:
@@ -256,6 +262,7 @@ def _contested(resolution: Resolution, cell: Cell, space: Space) -> Iterator[Com
     for dependency in _active_dependencies(resolution):
         asked.setdefault(dependency.name, []).append(dependency)
     projects = resolution.universe.projects
+    traversals: list[tuple[dict[NormalizedName, set[NormalizedName]], set[int]]] | None = None
     for candidate in resolution.plan.chosen:
         somewhere: list[Dependency] = []
         everywhere: list[Dependency] = []
@@ -271,9 +278,39 @@ def _contested(resolution: Resolution, cell: Cell, space: Space) -> Iterator[Com
         if not newer:
             continue
         best = max(newer, key=lambda r: r.version)
-        for dependency in somewhere:
-            if best.key not in {m.key for m in dependency.matches}:
+        binding = [d for d in somewhere if best.key not in {m.key for m in d.matches}]
+        if binding and traversals is None:
+            traversals = [_traversal(resolution, part.environment(space))
+                          for part in cell.classes(_plan_comparisons(resolution), space)]
+        for dependency in binding:
+            # Only where the package is installed without this requirement can a fork give
+            # it a newer release (torch's nvidia-* pins come with torch alone: no fork).
+            if any(candidate.name in installed and id(dependency) not in active
+                   for installed, active in traversals or ()):
                 yield from comparisons(dependency.requirement.marker)
+
+
+def _parting_siblings(resolution: Resolution) -> Iterator[Comparison]:
+    """The markers of sibling requirements that no version meets together, in the releases
+    read that are newer than the plan's: taken together where each may hold, they rule such
+    a release out (a 2.0 asks c==1 on Linux and c==2 elsewhere), and in each part of a split
+    it may be had. uv forks on such siblings too."""
+    assert resolution.plan is not None
+    universe = resolution.universe
+    for chosen in resolution.plan.chosen:
+        project = universe.projects.get(chosen.name)
+        for release in project.candidates if project is not None else ():
+            if release.version <= chosen.version:
+                continue
+            by_package: dict[NormalizedName, list[Dependency]] = {}
+            for dependency in universe.dependencies.get(release.key, ()):
+                if dependency.requirement.marker is not None:
+                    by_package.setdefault(dependency.name, []).append(dependency)
+            for siblings in by_package.values():
+                if len(siblings) > 1 and not set.intersection(
+                        *({m.key for m in d.matches} for d in siblings)):
+                    for dependency in siblings:
+                        yield from comparisons(dependency.requirement.marker)
 
 
 def _active_dependencies(resolution: Resolution) -> Iterator[Dependency]:
@@ -307,15 +344,29 @@ def _requires_python_of(candidate: Candidate, upper_bounds: bool) -> Iterator[Co
                              specifier.version)
 
 
+def _plan_comparisons(resolution: Resolution) -> list[Comparison]:
+    """The comparisons of the markers of the plan's requirements: the classes they tell
+    apart are those on which the plan installs the same."""
+    return [c for d in _active_dependencies(resolution)
+            for c in comparisons(d.requirement.marker)]
+
+
 def _installed(resolution: Resolution, environment: dict[str, str],
                ) -> dict[NormalizedName, set[NormalizedName]]:
     """What the fork's plan installs in one environment, with the extras: the root's
     requirements that hold there, and on from each release installed through its
     requirements that hold there (the plan took every requirement that may hold)."""
+    return _traversal(resolution, environment)[0]
+
+
+def _traversal(resolution: Resolution, environment: dict[str, str],
+               ) -> tuple[dict[NormalizedName, set[NormalizedName]], set[int]]:
+    """`_installed`, and the requirements (their `id`) that apply there."""
     assert resolution.plan is not None
     universe = resolution.universe
     chosen = {c.name: c for c in resolution.plan.chosen}
     installed: dict[NormalizedName, set[NormalizedName]] = {}
+    active: set[int] = set()
     todo: deque[tuple[NormalizedName, NormalizedName | None]] = deque()
 
     def follow(dependencies: Iterable[Dependency], extra: str) -> None:
@@ -323,6 +374,7 @@ def _installed(resolution: Resolution, environment: dict[str, str],
             marker = dependency.requirement.marker
             if marker is not None and not marker.evaluate({**environment, "extra": extra}):
                 continue
+            active.add(id(dependency))
             if dependency.name not in chosen:
                 continue  # (a requirement of an extra the release lacks)
             extras = installed.get(dependency.name)
@@ -341,7 +393,7 @@ def _installed(resolution: Resolution, environment: dict[str, str],
             follow(universe.dependencies.get(key, ()), "")
         else:
             follow(universe.extra_dependencies.get((key, extra), ()), extra)
-    return installed
+    return installed, active
 
 
 def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
@@ -354,9 +406,7 @@ def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
         resolution = fork.resolution
         assert resolution.plan is not None
         chosen = {c.name: c for c in resolution.plan.chosen}
-        read = [c for d in _active_dependencies(resolution)
-                for c in comparisons(d.requirement.marker)]
-        for part in fork.cell.classes(read, space):
+        for part in fork.cell.classes(_plan_comparisons(resolution), space):
             partition.append(part)
             for name, extras in _installed(resolution, part.environment(space)).items():
                 candidate = chosen[name]
