@@ -132,48 +132,24 @@ def lock_agreement(ours: str, theirs: str, floor: str) -> tuple[int, int]:
     classes are those the markers of either lock tell apart (`depsat.environments`), from
     Python `floor` on, leaving out those no machine has (``sys_platform`` win32 with
     ``platform_system`` Darwin: `plausible`)."""
-    import itertools
-
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    from depsat.environments import (
-        ELSEWHERE,
-        PYTHON,
-        comparisons,
-        plausible,
-        python_cut_points,
-        system_of,
-    )
+    from depsat.environments import told_apart
     from depsat.target import Target
 
     locks = [[Requirement(line.split(" #", 1)[0]) for line in text.splitlines()
               if "==" in line and not line[0].isspace() and not line.startswith("#")]
              for text in (ours, theirs)]
-    constants: dict[str, set[str]] = {}
-    low = Target.for_python(floor).python_version
-    pythons = {low}
-    for requirement in (*locks[0], *locks[1]):
-        for comparison in comparisons(requirement.marker):
-            if comparison.axis == PYTHON:
-                pythons.update(python_cut_points(comparison.constant))
-            else:
-                constants.setdefault(comparison.variable, set()).add(comparison.constant)
-    names = sorted(constants)
+    low = Target.for_python(floor)
     same = total = 0
-    for values in itertools.product(*([*sorted(constants[n]), ELSEWHERE] for n in names)):
-        for python in sorted(p for p in pythons if p >= low):
-            environment = dict(Target.for_python(str(python)).markers)
-            environment.update(zip(names, values, strict=True))
-            if "platform_system" not in names:  # (else this machine's, whatever the platform)
-                environment["platform_system"] = system_of(environment["sys_platform"])
-            if not plausible(environment):
-                continue
-            installed = [sorted(f"{canonicalize_name(r.name)}{r.specifier}" for r in lock
-                                if r.marker is None or r.marker.evaluate(environment))
-                         for lock in locks]
-            total += 1
-            same += installed[0] == installed[1]
+    for environment in told_apart([r.marker for lock in locks for r in lock],
+                                  low.python_version, low.markers):
+        installed = [sorted(f"{canonicalize_name(r.name)}{r.specifier}" for r in lock
+                            if r.marker is None or r.marker.evaluate(environment))
+                     for lock in locks]
+        total += 1
+        same += installed[0] == installed[1]
     return same, total
 
 

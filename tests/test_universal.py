@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -266,3 +267,25 @@ def test_a_release_whose_sibling_requirements_part_ways_gets_a_fork() -> None:
                      "environment": {"python": "3.12"}},
                     ">=3.12") == {("a", "2.0", ""), ("c", "1.0", "sys_platform == 'linux'"),
                                   ("c", "2.0", "sys_platform != 'linux'")}
+
+
+def test_an_earlier_lock_keeps_its_versions_where_its_markers_hold(tmp_path: Path) -> None:
+    """``-o FILE`` of a universal lock: each pin is preferred where its marker holds, a
+    package pinned twice splits the environments as before, so Windows keeps a 1.0 though a
+    2.0 would do there too; without the file, a 2.0 everywhere."""
+    universe = tmp_path / "u.toml"
+    universe.write_text('[root]\nrequires = ["a"]\n[packages.a.versions."1.0"]\n'
+                        '[packages.a.versions."2.0"]\n[environment]\npython = "3.12"\n')
+    lock = tmp_path / "lock.txt"
+    fresh = depsat("resolve", "--universal", "--universe", str(universe), "--format",
+                   "requirements", "--no-annotate", "--no-memo")
+    assert fresh.stdout == "a==2.0\n"
+    lock.write_text("a==2.0 ; sys_platform != 'win32'\na==1.0 ; sys_platform == 'win32'\n")
+    kept = depsat("resolve", "--universal", "--universe", str(universe), "-o", str(lock),
+                  "--no-header", "--no-annotate", "--no-memo")
+    assert kept.returncode == 0, kept.stderr
+    assert lock.read_text() == ("a==1.0 ; sys_platform == 'win32'\n"
+                                "a==2.0 ; sys_platform != 'win32'\n")
+    upgraded = depsat("resolve", "--universal", "--universe", str(universe), "-o", str(lock),
+                      "--no-header", "--no-annotate", "--no-memo", "-U")
+    assert upgraded.returncode == 0 and lock.read_text() == "a==2.0\n"

@@ -6,7 +6,6 @@ lock tell apart): the same pins, or, where uv prefers a version another fork too
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,14 +19,7 @@ from packaging.version import Version
 from test_cli import _uv, depsat
 
 from depsat.api import request_from_universe_file
-from depsat.environments import (
-    ELSEWHERE,
-    PYTHON,
-    comparisons,
-    plausible,
-    python_cut_points,
-    system_of,
-)
+from depsat.environments import told_apart
 from depsat.sources.http import HttpClient
 from depsat.sources.index import IndexSource
 from depsat.sources.universe_file import UniverseFile, load_universe_file
@@ -76,25 +68,9 @@ def _uv_lock(world: UniverseFile, root: Path, stem: str, tmp_path: Path,
 
 def _environments(locks: list[list[Requirement]], floor: str) -> Iterator[dict[str, str]]:
     """One environment per class the locks' markers tell apart, that a machine can have."""
-    constants: dict[str, set[str]] = {}
-    low = Version(f"{floor}.0" if floor.count(".") == 1 else floor)
-    pythons = {low}
-    for lock in locks:
-        for requirement in lock:
-            for comparison in comparisons(requirement.marker):
-                if comparison.axis == PYTHON:
-                    pythons.update(python_cut_points(comparison.constant))
-                else:
-                    constants.setdefault(comparison.variable, set()).add(comparison.constant)
-    names = sorted(constants)
-    for values in itertools.product(*([*sorted(constants[n]), ELSEWHERE] for n in names)):
-        for python in sorted(p for p in pythons if p >= low):
-            environment = dict(Target.for_python(str(python)).markers)
-            environment.update(zip(names, values, strict=True))
-            if "platform_system" not in names:
-                environment["platform_system"] = system_of(environment["sys_platform"])
-            if plausible(environment):
-                yield environment
+    low = Target.for_python(floor)
+    return told_apart([r.marker for lock in locks for r in lock], low.python_version,
+                      low.markers)
 
 
 def _holding(lock: list[Requirement], environment: dict[str, str]) -> list[str]:

@@ -46,6 +46,7 @@ __all__ = [
     "plausible",
     "python_cut_points",
     "system_of",
+    "told_apart",
 ]
 
 PYTHON = "python"
@@ -76,6 +77,30 @@ def plausible(environment: Mapping[str, str]) -> bool:
     if platform in _SYSTEMS:
         return system == _SYSTEMS[platform]
     return system not in _SYSTEMS.values()
+
+
+def told_apart(markers: Iterable[Marker | None], floor: Version,
+               base: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """One environment (`base` changed) per class of environments that `markers` tell
+    apart, from Python `floor` on, leaving out those no machine has (`plausible`): where two
+    locks install the same in each, they install the same everywhere."""
+    constants: dict[str, set[str]] = {}
+    pythons = {floor}
+    for marker in markers:
+        for comparison in comparisons(marker):
+            if comparison.axis == PYTHON:
+                pythons.update(python_cut_points(comparison.constant))
+            else:
+                constants.setdefault(comparison.variable, set()).add(comparison.constant)
+    names = sorted(constants)
+    for values in itertools.product(*([*sorted(constants[n]), ELSEWHERE] for n in names)):
+        for python in sorted(p for p in pythons if p >= floor):
+            environment = {**base, **_python_values(python)}
+            environment.update(zip(names, values, strict=True))
+            if "platform_system" not in names:  # (else the base's, whatever the platform)
+                environment["platform_system"] = system_of(environment["sys_platform"])
+            if plausible(environment):
+                yield environment
 
 
 @attrs.frozen(slots=True)

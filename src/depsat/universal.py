@@ -22,7 +22,9 @@ resolved again) on the comparisons that would change the answer:
   ``fork-non-local-fork-marker-*``);
 * sibling requirements of a newer release that no version meets together (``c==1`` on
   Linux, ``c==2`` elsewhere): taken together they rule the release out;
-* the markers of constraints and overrides, which apply only where they hold.
+* the markers of constraints and overrides, which apply only where they hold;
+* the markers of an earlier lock's pins of a package it pinned more than once (``-o FILE``),
+  so that each part keeps the version that lock gave it while it fits.
 
 A cell with no plan is split on every comparison its resolution read until none divides it:
 only then does the failure hold on all of it (the failure is that cell's). With `exact`,
@@ -42,8 +44,9 @@ from functools import partial
 
 import attrs
 from packaging.markers import Marker
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from depsat.api import Resolution, ResolveOptions, resolve
@@ -153,13 +156,17 @@ def resolve_universal(
     options: ResolveOptions | None = None,
     *,
     exact: bool = False,
+    locked: Sequence[Requirement] = (),
 ) -> UniversalResolution:
     """Resolve `request` for every environment with a Python that `requires_python` admits
-    (its lowest bound is the oldest Python supported)."""
+    (its lowest bound is the oldest Python supported). `locked`: the pins of an earlier
+    lock (``name==version ; marker``), preferred where their markers hold (in each cell's
+    standing environment) as `Request.preferred` is."""
     sources = list(sources)
     pythons = python_range(requires_python)
+    forked = list(_locked_forks(locked))
     space = Space(pythons.low, Target.for_python(str(pythons.low)).markers).knowing(
-        _request_comparisons(request))
+        [*_request_comparisons(request), *forked])
     pending = [Cell(pythons)]
     forks: list[Fork] = []
     resolves = 0
@@ -170,7 +177,10 @@ def resolve_universal(
             raise ConfigurationError(
                 f"universal resolution stopped after {_MAX_RESOLVES} forks: the markers "
                 "read divide the environments too finely", "--universal")
-        resolution = resolve(request, sources, _target(cell, space, exact), options)
+        target = _target(cell, space, exact)
+        if locked:
+            request = attrs.evolve(request, preferred=_preferred(locked, target))
+        resolution = resolve(request, sources, target, options)
         everything = exact or resolution.plan is None
         found = [*_request_comparisons(request),
                  *_release_comparisons(resolution, everything, request.python_upper_bounds)]
@@ -179,7 +189,7 @@ def resolve_universal(
             python = list(_python_comparisons_of_plan(resolution, request.python_upper_bounds))
             siblings = list(_parting_siblings(resolution))
             space = space.knowing([*python, *siblings])  # (newer releases' constants too)
-            found = [*_fixed_comparisons(request), *python, *siblings,
+            found = [*_fixed_comparisons(request), *python, *siblings, *forked,
                      *_contested(resolution, cell, space)]
         dividing = [c for c in dict.fromkeys(found) if not cell.uniform(c, space)]
         if dividing:
@@ -202,6 +212,28 @@ def _target(cell: Cell, space: Space, exact: bool) -> Target:
     return Target(python_version=Version(environment["python_full_version"]),
                   markers=environment, tags=None,
                   marker_holds=None if exact else partial(_may_hold, cell, space))
+
+
+def _locked_forks(locked: Sequence[Requirement]) -> Iterator[Comparison]:
+    """The markers of an earlier lock's pins of packages it pins more than once: the cells
+    are split on them, so that each keeps the version the lock gave it."""
+    by_name: dict[NormalizedName, list[Requirement]] = {}
+    for pin in locked:
+        by_name.setdefault(canonicalize_name(pin.name), []).append(pin)
+    for pins in by_name.values():
+        if len(pins) > 1:
+            for pin in pins:
+                yield from comparisons(pin.marker)
+
+
+def _preferred(locked: Sequence[Requirement], target: Target,
+               ) -> dict[NormalizedName, Version]:
+    """The versions `locked` pins where `target`'s environment is."""
+    found: dict[NormalizedName, Version] = {}
+    for pin in locked:
+        if pin.marker is None or pin.marker.evaluate(dict(target.markers)):
+            found[canonicalize_name(pin.name)] = Version(next(iter(pin.specifier)).version)
+    return found
 
 
 def _may_hold(cell: Cell, space: Space, marker: Marker, extra: str) -> bool:

@@ -222,23 +222,36 @@ def pinned_versions(path: str) -> dict[NormalizedName, Version]:
     """The ``name==version`` pins of an earlier answer (``-o FILE``), to be kept while they
     fit (`Request.preferred`), as uv and pip-compile read their output file. A file not there
     yet pins nothing; its other lines (options, hashes, direct references) are left out."""
+    return {canonicalize_name(r.name): _pinned(r) for r in pinned_requirements(path)}
+
+
+def pinned_requirements(path: str) -> list[Requirement]:
+    """`pinned_versions` with each pin's marker: a universal lock pins a package once per
+    part of the environments (``a==1.0 ; sys_platform == 'darwin'``)."""
     file = Path(path)
     if not file.exists():
-        return {}
+        return []
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read the earlier output: {exc}", path) from exc
-    pins: dict[NormalizedName, Version] = {}
+    pins: list[Requirement] = []
     for _number, line in _logical_lines(text):
         line = line.split(" --", 1)[0].strip()  # (a pin's --hash options)
         if line.startswith("-"):
             continue
         try:
             requirement = Requirement(line)
-            [pin] = requirement.specifier
-            if pin.operator in ("==", "===") and not pin.version.endswith(".*"):
-                pins[canonicalize_name(requirement.name)] = Version(pin.version)
+            _pinned(requirement)
         except (InvalidRequirement, InvalidVersion, ValueError):
             continue
+        pins.append(requirement)
     return pins
+
+
+def _pinned(requirement: Requirement) -> Version:
+    """The version ``name==version`` pins (ValueError for any other specifier)."""
+    [pin] = requirement.specifier
+    if pin.operator not in ("==", "===") or pin.version.endswith(".*"):
+        raise ValueError(f"not a pin: {requirement}")
+    return Version(pin.version)

@@ -261,13 +261,17 @@ def universal_from_args(args: argparse.Namespace, *, read_log: ReadLog | None = 
                         ) -> UniversalResolution:
     """`resolution_from_args` for every environment (``--universal``): the Pythons from
     ``--python-version`` (or the running one) on, every platform."""
+    from depsat.cli.requirements_file import pinned_requirements
     from depsat.universal import resolve_universal
 
     prepared = _prepare(args, "depsat resolve --universal", read_log, input_files)
     floor = ".".join(map(str, prepared.target.python_version.release[:2]))
+    # (an earlier lock's pins, each preferred where its marker holds)
+    output = getattr(args, "output_file", None)
+    locked = pinned_requirements(output) if output and not args.upgrade else []
     try:
         return resolve_universal(prepared.request, prepared.sources, f">={floor}",
-                                 prepared.options)
+                                 prepared.options, locked=locked)
     finally:
         prepared.close()
 
