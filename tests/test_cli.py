@@ -433,6 +433,41 @@ def test_overrides_agree_with_uv(roots: str, override: str, tmp_path: Path) -> N
     assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
 
 
+@pytest.mark.parametrize(("constraint", "locked"), [
+    ("lib<2 ; sys_platform == 'win32'",
+     ["lib==1.0 ; sys_platform == 'win32'", "lib==2.0 ; sys_platform != 'win32'"]),
+    ("lib<2 ; sys_platform == 'linux'",
+     ["lib==1.0 ; sys_platform == 'linux'", "lib==2.0 ; sys_platform != 'linux'"]),
+    ("lib<2 ; python_version < '3.12'", ["lib==2.0"]),  # (3.12 on: it never applies)
+])
+def test_a_constraints_marker_decides_where_it_applies_as_uv_reads_it(
+        constraint: str, locked: list[str], tmp_path: Path) -> None:
+    """A constraint applies only where its marker holds (Linux, Python 3.12 here): the same
+    pins as ``uv pip compile -c``, and in a universal lock only where it holds."""
+    uv = _uv()
+    build_index(OVERRIDDEN, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text("tool\n")
+    (tmp_path / "constraints.txt").write_text(constraint + "\n")
+    common = [str(tmp_path / "requirements.in"), "--index-url", index, "-c",
+              str(tmp_path / "constraints.txt"), "--python-version", "3.12"]
+    platform = ["--python-platform", "x86_64-unknown-linux-gnu"]
+    ours = depsat("resolve", "-r", *common, *platform, "--no-config", "--cache-dir",
+                  str(tmp_path / "cache"), "--format", "requirements", "--strip-extras")
+    theirs = subprocess.run(
+        [uv, "pip", "compile", *common, *platform, "--no-header", "--no-annotate",
+         "--cache-dir", str(tmp_path / "uv-cache"), "--python", sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+    pins = sorted(line for line in ours.stdout.splitlines() if "==" in line)
+    assert pins == sorted(line for line in theirs.stdout.splitlines() if "==" in line)
+    assert ("lib==1.0" in pins) is ("linux" in constraint)
+    universal = depsat("resolve", "--universal", "-r", *common, "--no-config", "--cache-dir",
+                       str(tmp_path / "cache"), "--format", "requirements", "--no-annotate",
+                       "--strip-extras")
+    assert [line for line in universal.stdout.splitlines() if line.startswith("lib")] == locked
+
+
 def test_requirements_may_come_among_the_options() -> None:
     """As pip and uv take them: ``depsat resolve webapp --format requirements templating<3``;
     an unknown option is still refused."""

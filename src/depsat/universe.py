@@ -444,6 +444,13 @@ class _Discovery:
             sources = [MemorySource(installed, name="installed"), *sources]
         self.sources = sources
         self.target = target
+        self._marker_cache: dict[tuple[str, str], bool] = {}
+        self._environment = dict(target.markers)
+        # A constraint applies where its marker holds, as pip and uv read one; those that
+        # do not are left out of the request the universe answers (encoder, verifier).
+        applying = tuple(c for c in request.constraints if self.marker_holds(c.marker, ""))
+        if len(applying) != len(request.constraints):
+            request = attrs.evolve(request, constraints=applying)
         self.request = request
         self.source_policy = source_policy
         self.filter = CandidateFilter(target, request)
@@ -472,8 +479,6 @@ class _Discovery:
         """Candidates (mask over the project's) already queued with that extra by
         `dependency`: only a hint, `_seen` decides."""
         self._registered: set[tuple[int, frozenset[NormalizedName]]] = set()
-        self._marker_cache: dict[tuple[str, str], bool] = {}
-        self._environment = dict(target.markers)
         self._queue: deque[tuple[Candidate, NormalizedName | None]] = deque()
         self._seen: dict[NormalizedName | None, set[CandidateKey]] = {None: set()}
         """Per extra (None: base requirements), the candidates queued with it."""
