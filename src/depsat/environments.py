@@ -117,11 +117,23 @@ class Comparison:
         return PYTHON if self.variable in _PYTHON_VARIABLES else self.variable
 
 
-def comparisons(marker: Marker | None) -> Iterator[Comparison]:
-    """The comparisons of environment variables in `marker` (``extra`` is not one)."""
+def comparisons(marker: Marker | None) -> tuple[Comparison, ...]:
+    """The comparisons of environment variables in `marker` (``extra`` is not one),
+    remembered by the marker's text: a universal resolution asks for the same markers in
+    every cell (transformers[torch]: 300,000 times, for a few thousand markers)."""
     if marker is None:
-        return
-    yield from _walk(marker._markers)
+        return ()
+    text = str(marker)
+    found = _COMPARISONS.get(text)
+    if found is None:
+        if len(_COMPARISONS) > _REMEMBERED:
+            _COMPARISONS.clear()
+        found = _COMPARISONS[text] = tuple(_walk(marker._markers))
+    return found
+
+
+_COMPARISONS: dict[str, tuple[Comparison, ...]] = {}
+_REMEMBERED = 100_000
 
 
 def _walk(items: object) -> Iterator[Comparison]:
@@ -392,19 +404,34 @@ class Cell:
     def may_hold(self, marker: Marker, extra: str, space: Space) -> bool:
         """Whether `marker` holds in some environment of the cell (for a release's `extra`,
         "" for its base): evaluated at one environment per class of the variables it
-        reads, the constants it names among them."""
-        own = list(comparisons(marker))
-        axes = sorted({c.axis for c in own})
-        known = space.knowing(own)
-        values: list[Sequence[str | Version]] = [self._points(axis, known) for axis in axes]
+        reads, the constants it names among them. The answer depends on the cell's regions
+        of those variables alone (`reach`), not on the constants met elsewhere: a value the
+        marker does not name behaves as the value named nowhere."""
+        own: dict[str, list[Comparison]] = {}
+        for comparison in comparisons(marker):
+            own.setdefault(comparison.axis, []).append(comparison)
+        values: list[Sequence[str | Version]] = []
+        for axis, found in sorted(own.items()):
+            if axis == PYTHON:
+                cuts = {p for c in found for p in python_cut_points(c.constant)}
+                values.append(self.python.points(space.cuts | cuts))
+            else:
+                region = _string(self.region(axis))
+                values.append(region.points(space.constants.get(axis, frozenset())
+                                            | {c.constant for c in found}))
         environment = {**self.environment(space), "extra": extra}
         for combination in itertools.product(*values):
-            here = dict(environment)
-            for axis, point in zip(axes, combination, strict=True):
-                here = _at(axis, point, here)
-            if _evaluate(marker, here):
+            for axis, point in zip(sorted(own), combination, strict=True):
+                _put(axis, point, environment)
+            if _evaluate(marker, environment):
                 return True
         return False
+
+    def reach(self, marker: Marker) -> tuple[object, ...]:
+        """What of the cell `may_hold` reads for `marker`: its regions of the marker's
+        variables (a key under which the answer may be remembered)."""
+        return tuple((axis, self.region(axis))
+                     for axis in sorted({c.axis for c in comparisons(marker)}))
 
     def condition(self, space: Space) -> str:
         """The cell as marker text ("" for every environment)."""
@@ -489,40 +516,55 @@ def _widened(cell: Cell, outside: Sequence[Cell], space: Space) -> Cell:
 
 
 def _merged(cells: list[Cell]) -> list[Cell]:
+    """`cells` with those that differ along one axis only joined, as long as the union is
+    one region, until no two can be: axis by axis, the cells alike on every other axis are
+    joined at once (a pass is linear; pairwise it took seconds over hundreds of classes)."""
+    cells = list(dict.fromkeys(cells))
     changed = True
-    while changed:
+    while changed and len(cells) > 1:
         changed = False
-        for i, first in enumerate(cells):
-            for j in range(i + 1, len(cells)):
-                joined = _join(first, cells[j])
-                if joined is not None:
-                    cells = [c for k, c in enumerate(cells) if k not in (i, j)] + [joined]
-                    changed = True
-                    break
-            if changed:
-                break
+        axes = sorted({v for cell in cells for v, _ in cell.regions})
+        for axis in (PYTHON, *axes):
+            alike: dict[object, list[Cell]] = {}
+            for cell in cells:
+                alike.setdefault(_without(cell, axis), []).append(cell)
+            joined: list[Cell] = []
+            for group in alike.values():
+                united = _united(group, axis)
+                changed |= len(united) < len(group)
+                joined += united
+            cells = joined
     return cells
 
 
-def _join(first: Cell, second: Cell) -> Cell | None:
-    """The two cells as one, when they differ along one axis and the union is one region."""
-    axes = set(dict(first.regions)) | set(dict(second.regions))
-    differing = [a for a in sorted(axes) if first.region(a) != second.region(a)]
-    if first.python != second.python:
-        differing.append(PYTHON)
-    if not differing:
-        return first
-    if len(differing) > 1:
-        return None
-    axis = differing[0]
+def _without(cell: Cell, axis: str) -> object:
+    """What the cell is apart from its region along `axis`."""
     if axis == PYTHON:
-        python = first.python.union(second.python)
-        return None if python is None else attrs.evolve(first, python=python)
-    a, b = first.region(axis), second.region(axis)
-    assert isinstance(a, StringRegion) and isinstance(b, StringRegion)
-    regions = dict(first.regions)
-    regions[axis] = a.union(b)
-    return attrs.evolve(first, regions=tuple(regions.items()))
+        return cell.regions
+    return cell.python, tuple((v, r) for v, r in cell.regions if v != axis)
+
+
+def _united(group: list[Cell], axis: str) -> list[Cell]:
+    """Cells alike but along `axis`, joined: string regions into one, Python ranges into as
+    few as their gaps allow."""
+    if len(group) == 1:
+        return group
+    if axis == PYTHON:
+        ranges = sorted((cell.python for cell in group), key=lambda r: r.low)
+        united = [ranges[0]]
+        for python in ranges[1:]:
+            both = united[-1].union(python)
+            if both is None:
+                united.append(python)
+            else:
+                united[-1] = both
+        return [attrs.evolve(group[0], python=python) for python in united]
+    region = _string(group[0].region(axis))
+    for cell in group[1:]:
+        region = region.union(_string(cell.region(axis)))
+    regions = dict(group[0].regions)
+    regions[axis] = region
+    return [attrs.evolve(group[0], regions=tuple(regions.items()))]
 
 
 def _string(region: Region) -> StringRegion:
@@ -539,11 +581,15 @@ def _python_values(version: Version) -> dict[str, str]:
 
 def _at(axis: str, point: str | Version, environment: dict[str, str]) -> dict[str, str]:
     changed = dict(environment)
-    if isinstance(point, Version):
-        changed.update(_python_values(point))
-    else:
-        changed[axis] = point
+    _put(axis, point, changed)
     return changed
+
+
+def _put(axis: str, point: str | Version, environment: dict[str, str]) -> None:
+    if isinstance(point, Version):
+        environment.update(_python_values(point))
+    else:
+        environment[axis] = point
 
 
 def _holds(text: str, environment: dict[str, str]) -> bool:

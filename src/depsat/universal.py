@@ -170,6 +170,7 @@ def resolve_universal(
     pending = [Cell(pythons)]
     forks: list[Fork] = []
     resolves = 0
+    known: dict[tuple[object, ...], bool] = {}  # (`_may_hold`)
     while pending:
         cell = pending.pop(0)
         resolves += 1
@@ -177,7 +178,7 @@ def resolve_universal(
             raise ConfigurationError(
                 f"universal resolution stopped after {_MAX_RESOLVES} forks: the markers "
                 "read divide the environments too finely", "--universal")
-        target = _target(cell, space, exact)
+        target = _target(cell, space, exact, known)
         if locked:
             request = attrs.evolve(request, preferred=_preferred(locked, target))
         resolution = resolve(request, sources, target, options)
@@ -205,13 +206,15 @@ def resolve_universal(
                                resolves)
 
 
-def _target(cell: Cell, space: Space, exact: bool) -> Target:
+def _target(cell: Cell, space: Space, exact: bool,
+            known: dict[tuple[object, ...], bool] | None = None) -> Target:
     """The environment standing for the cell; unless `exact`, a marker holds where it holds
-    in some environment of the cell (the requirement is taken, its pin marked)."""
+    in some environment of the cell (the requirement is taken, its pin marked; `known`
+    remembers the answers)."""
     environment = cell.environment(space)
+    holds = None if exact else partial(_may_hold, cell, space, {} if known is None else known)
     return Target(python_version=Version(environment["python_full_version"]),
-                  markers=environment, tags=None,
-                  marker_holds=None if exact else partial(_may_hold, cell, space))
+                  markers=environment, tags=None, marker_holds=holds)
 
 
 def _locked_forks(locked: Sequence[Requirement]) -> Iterator[Comparison]:
@@ -236,8 +239,15 @@ def _preferred(locked: Sequence[Requirement], target: Target,
     return found
 
 
-def _may_hold(cell: Cell, space: Space, marker: Marker, extra: str) -> bool:
-    return cell.may_hold(marker, extra, space)
+def _may_hold(cell: Cell, space: Space, known: dict[tuple[object, ...], bool],
+              marker: Marker, extra: str) -> bool:
+    """`Cell.may_hold`, remembered across the cells' resolves by what it reads of the cell:
+    most cells share the regions of most variables."""
+    key = (str(marker), extra, cell.reach(marker))
+    found = known.get(key)
+    if found is None:
+        found = known[key] = cell.may_hold(marker, extra, space)
+    return found
 
 
 def _request_comparisons(request: Request) -> Iterator[Comparison]:

@@ -165,6 +165,9 @@ class DistributionSource(Source):
         self._files: dict[str, ProjectFile] = {}
         self._diagnostics: list[Diagnostic] = []
         self._metadata: dict[CandidateKey, Future[Candidate | MetadataUnavailable]] = {}
+        self._on_hand: dict[CandidateKey, bool] = {}
+        """Whether an earlier run left the candidate's metadata in the cache (`metadata_on_hand`
+        asks the cache once per release)."""
         self._executor: FetchPool | None = None
         self._local_reads: list[str] = []
         """`file:` metadata read this run, noted in the cache by `close` for later runs."""
@@ -318,16 +321,29 @@ class DistributionSource(Source):
         return url if url is not None and (url.startswith("file:") or bool(hashes)) else None
 
     def metadata_on_hand(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """Those whose metadata an earlier run read and that cost no request now: a file the
-        cache holds, or a `file:` one that run read (`close` notes them). Not every `file:`
-        one: a local index has every file, and reading them all is the eager resolve."""
-        urls = {}
-        for candidate in candidates:
-            url = self._first_checked_file(candidate)
-            if url is not None:
-                urls[candidate.key] = url
-        before = self.client.read_before(list(urls.values()))
-        return [c for c in candidates if urls.get(c.key) in before]
+        """Those whose metadata costs no request now: read by this source already, or by an
+        earlier run, a file the cache holds or a `file:` one that run read (`close` notes
+        them). Not every `file:` one: a local index has every file, and reading them all is
+        the eager resolve. The cache is asked once per release: a universal resolution
+        resolves its cells from one source (transformers[torch]: 51 resolves, 4,170 projects
+        loaded, 1.7 s asking the cache)."""
+        unknown = [c for c in candidates if c.key not in self._on_hand]
+        if unknown:
+            urls = {}
+            for candidate in unknown:
+                url = self._first_checked_file(candidate)
+                if url is not None:
+                    urls[candidate.key] = url
+            before = self.client.read_before(list(urls.values()))
+            for candidate in unknown:
+                self._on_hand[candidate.key] = urls.get(candidate.key) in before
+        return [c for c in candidates if self._on_hand[c.key] or self._read_here(c)]
+
+    def _read_here(self, candidate: Candidate) -> bool:
+        """Whether this source has read the candidate's metadata already."""
+        future = self._metadata.get(candidate.key)
+        return (future is not None and future.done() and future.exception() is None
+                and isinstance(future.result(), Candidate))
 
     def metadata(self, candidate: Candidate) -> Candidate | MetadataUnavailable:
         """`candidate` with its dependencies, from the cheapest file that has them."""
