@@ -46,12 +46,13 @@ ENVIRONMENTS = list(itertools.product(PLATFORMS, PYTHONS, IMPLEMENTATIONS))
 
 
 @st.composite
-def requirement(draw: st.DrawFn, names: list[str]) -> str:
+def requirement(draw: st.DrawFn, names: list[str], extras: bool = True) -> str:
     name = draw(st.sampled_from(names))
     op = draw(st.sampled_from(["", ">=", "<", "=="]))
     spec = f"{op}{draw(st.sampled_from(VERSIONS))}" if op else ""
+    extra = "[x]" if extras and draw(st.integers(0, 3)) == 0 else ""
     marker = f" ; {draw(st.sampled_from(MARKERS))}" if draw(st.booleans()) else ""
-    return f"{name}{spec}{marker}"
+    return f"{name}{extra}{spec}{marker}"
 
 
 @st.composite
@@ -66,6 +67,9 @@ def universe(draw: st.DrawFn) -> dict[str, Any]:
                                                               max_size=2))}
             meta["requires_python"] = draw(st.sampled_from([">=3.10", ">=3.10", ">=3.11",
                                                             "<3.13"]))
+            if draw(st.booleans()):  # an extra, its requirements with markers of their own
+                meta["extras"] = {"x": draw(st.lists(requirement(others, extras=False),
+                                                     min_size=1, max_size=2))}
             versions[version] = meta
         packages[name] = {"versions": versions}
     root = draw(st.lists(requirement(NAMES), min_size=1, max_size=3))
@@ -289,3 +293,24 @@ def test_an_earlier_lock_keeps_its_versions_where_its_markers_hold(tmp_path: Pat
     upgraded = depsat("resolve", "--universal", "--universe", str(universe), "-o", str(lock),
                       "--no-header", "--no-annotate", "--no-memo", "-U")
     assert upgraded.returncode == 0 and lock.read_text() == "a==2.0\n"
+
+
+def test_an_extra_is_pinned_only_where_it_is_installed(tmp_path: Path) -> None:
+    """b's extra x is asked on Linux only: ``b[x]`` there, plain ``b`` elsewhere, so that pip
+    installs no extra whose requirements (c) are not pinned there; with --strip-extras, one
+    line for b."""
+    universe = tmp_path / "u.toml"
+    universe.write_text(
+        '[root]\nrequires = ["a"]\n'
+        '[packages.a.versions."1.0"]\nrequires = ["b[x] ; sys_platform == \'linux\'", "b"]\n'
+        '[packages.b.versions."1.0".extras]\nx = ["c"]\n'
+        '[packages.c.versions."1.0"]\n[environment]\npython = "3.12"\n')
+    run = depsat("resolve", "--universal", "--universe", str(universe), "--format",
+                 "requirements", "--no-annotate", "--no-memo")
+    assert run.stdout.splitlines() == ["a==1.0", "b==1.0 ; sys_platform != 'linux'",
+                                       "b[x]==1.0 ; sys_platform == 'linux'",
+                                       "c==1.0 ; sys_platform == 'linux'"], run.stderr
+    stripped = depsat("resolve", "--universal", "--universe", str(universe), "--format",
+                      "requirements", "--no-annotate", "--no-memo", "--strip-extras")
+    assert stripped.stdout.splitlines() == ["a==1.0", "b==1.0",
+                                            "c==1.0 ; sys_platform == 'linux'"]

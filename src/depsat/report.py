@@ -194,16 +194,21 @@ def universal_requirements_lines(
 ) -> list[str]:
     """`requirements_lines` for a universal resolution: each pin followed by its marker
     (``a==1.0 ; sys_platform == 'darwin'``, as ``uv pip compile --universal`` writes it),
-    ``# via`` naming the packages that require it in the forks that take it."""
+    ``# via`` naming the packages that require it in the forks that take it. A release
+    installed with an extra in some places and without it in others is two lines
+    (``b[x]==1.0 ; sys_platform == 'linux'``, ``b==1.0 ; sys_platform != 'linux'``), so
+    that no extra is installed where its requirements are not pinned; `strip_extras` writes
+    one line per release."""
     requirers = [_requirers(fork.resolution) if annotate else {} for fork in universal.forks]
     lines: list[str] = []
     line_style = annotation_style == "line"
-    for pin in sorted(universal.pins, key=lambda p: (not _is_editable(p.candidate),
-                                                     p.candidate.name, p.candidate.version)):
+    pins = universal.bare_pins if strip_extras else universal.pins
+    for pin in sorted(pins, key=lambda p: (not _is_editable(p.candidate), p.candidate.name,
+                                           p.candidate.version, sorted(p.extras))):
         name = pin.candidate.name
         if name in omit:
             continue
-        text = _pin(pin.candidate, frozenset() if strip_extras else pin.extras, written)
+        text = _pin(pin.candidate, pin.extras, written)
         if pin.marker:
             text += f" ; {pin.marker}"
         asked = sorted(set((origins or {}).get(name, ()))) if annotate else []

@@ -96,9 +96,14 @@ class UniversalResolution:
     space: Space
     forks: tuple[Fork, ...]
     pins: tuple[UniversalPin, ...]
+    """Each release with the extras it is installed with where its marker holds: one pin
+    per set of extras (``b[x]`` on Linux, ``b`` elsewhere)."""
     failed: Fork | None
     resolves: int
     """Resolutions run, split cells' included."""
+    bare_pins: tuple[UniversalPin, ...] = ()
+    """Each release once, without extras, where it is installed with any (``--strip-extras``:
+    the extras' own requirements are pins of their own anyway)."""
 
     @property
     def ok(self) -> bool:
@@ -202,8 +207,8 @@ def resolve_universal(
             return UniversalResolution(request, space, tuple(forks), (), fork, resolves)
         forks.append(fork)
     forks.sort(key=lambda f: _order(f.cell))
-    return UniversalResolution(request, space, tuple(forks), _pins(forks, space), None,
-                               resolves)
+    pins, bare = _pins(forks, space)
+    return UniversalResolution(request, space, tuple(forks), pins, None, resolves, bare)
 
 
 def _target(cell: Cell, space: Space, exact: bool,
@@ -438,11 +443,16 @@ def _traversal(resolution: Resolution, environment: dict[str, str],
     return installed, active
 
 
-def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
+def _pins(forks: Sequence[Fork], space: Space,
+          ) -> tuple[tuple[UniversalPin, ...], tuple[UniversalPin, ...]]:
     """Each release some fork installs somewhere, with the union of the classes of
     environments that install it as its marker: in each fork, the classes its requirements'
-    markers tell apart, each traversed as `_installed`."""
-    taken: dict[object, tuple[Candidate, set[NormalizedName], list[Cell], list[int]]] = {}
+    markers tell apart, each traversed as `_installed`. Twice: once per release and set of
+    extras it is installed with (a release installed with an extra in one place and without
+    it elsewhere gets two pins), and once per release, extras left out."""
+    with_extras: dict[object, tuple[Candidate, frozenset[NormalizedName], list[Cell],
+                                    list[int]]] = {}
+    bare: dict[object, tuple[Candidate, frozenset[NormalizedName], list[Cell], list[int]]] = {}
     partition: list[Cell] = []
     for index, fork in enumerate(forks):
         resolution = fork.resolution
@@ -452,15 +462,23 @@ def _pins(forks: Sequence[Fork], space: Space) -> tuple[UniversalPin, ...]:
             partition.append(part)
             for name, extras in _installed(resolution, part.environment(space)).items():
                 candidate = chosen[name]
-                entry = taken.setdefault(candidate.key, (candidate, set(), [], []))
-                entry[1].update(extras)
-                entry[2].append(part)
-                if not entry[3] or entry[3][-1] != index:
-                    entry[3].append(index)
-    pins = [UniversalPin(candidate, frozenset(extras), marker_text(parts, space, partition),
-                         tuple(where))
-            for candidate, extras, parts, where in taken.values()]
-    return tuple(sorted(pins, key=lambda p: (p.candidate.name, p.candidate.version)))
+                for taken, key, asked in ((with_extras, (candidate.key, frozenset(extras)),
+                                           frozenset(extras)),
+                                          (bare, candidate.key, frozenset())):
+                    entry = taken.setdefault(key, (candidate, asked, [], []))
+                    entry[2].append(part)
+                    if not entry[3] or entry[3][-1] != index:
+                        entry[3].append(index)
+
+    def pins(taken: dict[object, tuple[Candidate, frozenset[NormalizedName], list[Cell],
+                                       list[int]]]) -> tuple[UniversalPin, ...]:
+        found = [UniversalPin(candidate, extras, marker_text(parts, space, partition),
+                              tuple(where))
+                 for candidate, extras, parts, where in taken.values()]
+        return tuple(sorted(found, key=lambda p: (p.candidate.name, p.candidate.version,
+                                                  sorted(p.extras))))
+
+    return pins(with_extras), pins(bare)
 
 
 def _order(cell: Cell) -> tuple[Version, str]:
