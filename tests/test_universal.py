@@ -14,6 +14,7 @@ import pytest
 from conftest import PACKSE, assert_lock_holds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packaging.markers import Marker
 from packaging.version import Version
 from test_cli import depsat
 
@@ -314,3 +315,39 @@ def test_an_extra_is_pinned_only_where_it_is_installed(tmp_path: Path) -> None:
                       "requirements", "--no-annotate", "--no-memo", "--strip-extras")
     assert stripped.stdout.splitlines() == ["a==1.0", "b==1.0",
                                             "c==1.0 ; sys_platform == 'linux'"]
+
+
+def test_environments_left_out_are_neither_resolved_nor_failed() -> None:
+    """uv's tool.uv.environments: restricted to Linux and macOS, a lock exists though none
+    does on Windows, and it installs nothing in the environments left out."""
+    world = parse_universe({
+        "root": {"requires": ["a ; sys_platform == 'win32'", "b", "d ; sys_platform != 'linux'"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": ["c>=2"]}}},
+                     "b": {"versions": {"1.0": {"requires": ["c<2"]}}},
+                     "c": {"versions": {"1.0": {}, "2.0": {}}},
+                     "d": {"versions": {"1.0": {}}}},
+        "environment": {"python": "3.12"}}, "not-on-windows")
+    request = request_from_universe_file(world)
+    assert not resolve_universal(request, [world.source], ">=3.12").ok
+    universal = resolve_universal(request, [world.source], ">=3.12", environments=[
+        Marker("sys_platform == 'linux'"), Marker("sys_platform == 'darwin'")])
+    assert universal.ok
+    supported = "sys_platform == 'darwin' or sys_platform == 'linux'"
+    assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
+        ("b", supported), ("c", supported), ("d", "sys_platform == 'darwin'")}
+    for platform in ("linux", "darwin"):
+        assert_lock_holds(universal, request, [world.source],
+                          _environment(platform, "3.12.0", "cpython"))
+
+
+def test_the_command_line_takes_environments_with_universal_only() -> None:
+    run = depsat("resolve", "--universe", str(PACKSE / "fork" / "basic.toml"),
+                 "--environment", "sys_platform == 'linux'")
+    assert run.returncode == 2 and "add --universal" in run.stderr
+    run = depsat("resolve", "--universal", "--universe", str(PACKSE / "fork" / "basic.toml"),
+                 "--environment", "sys_platform = linux")
+    assert run.returncode == 2 and "--environment: invalid marker" in run.stderr
+    run = depsat("resolve", "--universal", "--universe", str(PACKSE / "fork" / "basic.toml"),
+                 "--environment", "sys_platform == 'linux'", "--format", "requirements",
+                 "--no-annotate", "--no-memo")
+    assert run.returncode == 0 and run.stdout == "a==2.0.0 ; sys_platform == 'linux'\n"

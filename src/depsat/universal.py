@@ -162,22 +162,37 @@ def resolve_universal(
     *,
     exact: bool = False,
     locked: Sequence[Requirement] = (),
+    environments: Sequence[Marker] = (),
 ) -> UniversalResolution:
     """Resolve `request` for every environment with a Python that `requires_python` admits
     (its lowest bound is the oldest Python supported). `locked`: the pins of an earlier
     lock (``name==version ; marker``), preferred where their markers hold (in each cell's
-    standing environment) as `Request.preferred` is."""
+    standing environment) as `Request.preferred` is. `environments`: only those where one
+    of these markers holds (uv's ``tool.uv.environments``); the others are neither resolved
+    nor failed, and no pin's marker holds there."""
     sources = list(sources)
     pythons = python_range(requires_python)
     forked = list(_locked_forks(locked))
+    supported = [c for marker in environments for c in comparisons(marker)]
     space = Space(pythons.low, Target.for_python(str(pythons.low)).markers).knowing(
-        [*_request_comparisons(request), *forked])
+        [*_request_comparisons(request), *forked, *supported])
     pending = [Cell(pythons)]
     forks: list[Fork] = []
     resolves = 0
     known: dict[tuple[object, ...], bool] = {}  # (`_may_hold`)
+    unsupported: list[Cell] = []
     while pending:
         cell = pending.pop(0)
+        if environments:
+            dividing = [c for c in supported if not cell.uniform(c, space)]
+            if dividing:  # (split before resolving: no part needs resolving twice)
+                axis = dividing[0].axis
+                pending[:0] = cell.split([c for c in dividing if c.axis == axis], space)
+                continue
+            standing = cell.environment(space)
+            if not any(_evaluates(marker, standing) for marker in environments):
+                unsupported.append(cell)  # (no environment of the cell is supported)
+                continue
         resolves += 1
         if resolves > _MAX_RESOLVES:
             raise ConfigurationError(
@@ -207,8 +222,12 @@ def resolve_universal(
             return UniversalResolution(request, space, tuple(forks), (), fork, resolves)
         forks.append(fork)
     forks.sort(key=lambda f: _order(f.cell))
-    pins, bare = _pins(forks, space)
+    pins, bare = _pins(forks, space, unsupported)
     return UniversalResolution(request, space, tuple(forks), pins, None, resolves, bare)
+
+
+def _evaluates(marker: Marker, environment: dict[str, str]) -> bool:
+    return marker.evaluate({**environment, "extra": ""})
 
 
 def _target(cell: Cell, space: Space, exact: bool,
@@ -443,17 +462,18 @@ def _traversal(resolution: Resolution, environment: dict[str, str],
     return installed, active
 
 
-def _pins(forks: Sequence[Fork], space: Space,
+def _pins(forks: Sequence[Fork], space: Space, unsupported: Sequence[Cell] = (),
           ) -> tuple[tuple[UniversalPin, ...], tuple[UniversalPin, ...]]:
     """Each release some fork installs somewhere, with the union of the classes of
     environments that install it as its marker: in each fork, the classes its requirements'
     markers tell apart, each traversed as `_installed`. Twice: once per release and set of
     extras it is installed with (a release installed with an extra in one place and without
-    it elsewhere gets two pins), and once per release, extras left out."""
+    it elsewhere gets two pins), and once per release, extras left out. No marker reaches
+    into the `unsupported` cells: a lock says nothing there, so it installs nothing."""
     with_extras: dict[object, tuple[Candidate, frozenset[NormalizedName], list[Cell],
                                     list[int]]] = {}
     bare: dict[object, tuple[Candidate, frozenset[NormalizedName], list[Cell], list[int]]] = {}
-    partition: list[Cell] = []
+    partition: list[Cell] = list(unsupported)
     for index, fork in enumerate(forks):
         resolution = fork.resolution
         assert resolution.plan is not None

@@ -32,6 +32,7 @@ from depsat.model import Exclusion, ExclusionKind, PrereleaseMode
 # and the sources are imported where they are used, so that `depsat --help` and parsing
 # the command line stay cheap.
 if TYPE_CHECKING:
+    from packaging.markers import Marker
     from packaging.version import Version
 
     from depsat.api import Resolution, ResolveOptions
@@ -129,6 +130,10 @@ def add_parser(subparsers: Any) -> None:
                         help="one set of pins, each with its marker, for every platform and "
                              "every Python from --python-version on (uv's --universal); "
                              "without --python-version, from the running Python's X.Y")
+    parser.add_argument("--environment", action="append", default=[], metavar="MARKER",
+                        help="with --universal: only the environments where MARKER holds "
+                             "(repeatable: where any holds), as uv's tool.uv.environments; "
+                             "e.g. \"sys_platform == 'linux'\"")
     parser.add_argument("-q", "--quiet", action="store_true", help="no warnings on stderr")
     parser.add_argument("--no-memo", action="store_true",
                         help="resolve even if the same command, on the same inputs and "
@@ -271,9 +276,22 @@ def universal_from_args(args: argparse.Namespace, *, read_log: ReadLog | None = 
     locked = pinned_requirements(output) if output and not args.upgrade else []
     try:
         return resolve_universal(prepared.request, prepared.sources, f">={floor}",
-                                 prepared.options, locked=locked)
+                                 prepared.options, locked=locked,
+                                 environments=_markers(args.environment, "--environment"))
     finally:
         prepared.close()
+
+
+def _markers(texts: list[str], option: str) -> list[Marker]:
+    from packaging.markers import InvalidMarker, Marker
+
+    found = []
+    for text in texts:
+        try:
+            found.append(Marker(text))
+        except InvalidMarker as exc:
+            raise ConfigurationError(f"invalid marker {text!r}: {exc}", option) from exc
+    return found
 
 
 @attrs.frozen(slots=True)
@@ -668,6 +686,9 @@ def run(args: argparse.Namespace) -> int:
     if args.generate_hashes and _format(args) != "requirements":
         raise ConfigurationError("hashes are written in requirements output: add --format "
                                  "requirements", "--generate-hashes")
+    if args.environment and not args.universal:
+        raise ConfigurationError("--environment restricts a universal resolution: add "
+                                 "--universal", "--environment")
     if args.universal and (args.python or args.layers or args.python_platform):
         raise ConfigurationError("a universal resolution is for every platform, not for "
                                  "one environment: drop --python, --layer and "
