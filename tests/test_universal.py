@@ -39,8 +39,9 @@ MARKERS = ["sys_platform == 'linux'", "sys_platform != 'win32'", "sys_platform =
            "python_full_version >= '3.10.5'", "implementation_name == 'pypy'",
            "sys_platform == 'linux' and python_version >= '3.12'",
            "sys_platform == 'win32' or implementation_name == 'pypy'",
-           "platform_system == 'Windows'", "platform_system != 'Darwin'"]
-PLATFORMS = ["linux", "darwin", "win32", "freebsd"]
+           "platform_system == 'Windows'", "platform_system != 'Darwin'",
+           "platform_system == 'FreeBSD' or sys_platform == 'darwin'"]
+PLATFORMS = ["linux", "darwin", "win32", "freebsd13"]
 PYTHONS = ["3.10.0", "3.10.7", "3.11.4", "3.12.0", "3.13.1"]
 IMPLEMENTATIONS = ["cpython", "pypy"]
 ENVIRONMENTS = list(itertools.product(PLATFORMS, PYTHONS, IMPLEMENTATIONS))
@@ -81,7 +82,8 @@ def universe(draw: st.DrawFn) -> dict[str, Any]:
 def _environment(platform: str, python: str, implementation: str) -> dict[str, str]:
     environment = dict(Target.for_python(python).markers)
     environment.update(sys_platform=platform, implementation_name=implementation,
-                       platform_system=system_of(platform))
+                       platform_system="FreeBSD" if platform == "freebsd13"
+                       else system_of(platform))
     return environment
 
 
@@ -351,3 +353,34 @@ def test_the_command_line_takes_environments_with_universal_only() -> None:
                  "--environment", "sys_platform == 'linux'", "--format", "requirements",
                  "--no-annotate", "--no-memo")
     assert run.returncode == 0 and run.stdout == "a==2.0.0 ; sys_platform == 'linux'\n"
+
+
+def test_platform_system_is_read_as_the_sys_platform_it_goes_with() -> None:
+    """``platform_system == 'Windows'`` is ``sys_platform == 'win32'`` (as uv writes it), so
+    no fork is made for Windows with another platform; a system of its own (FreeBSD) stays
+    a ``platform_system`` comparison, and the lock holds on a FreeBSD machine."""
+    world = parse_universe({
+        "root": {"requires": ["a"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": [
+                         "c ; platform_system == 'Windows'", "d ; sys_platform == 'win32'",
+                         "e ; platform_system == 'FreeBSD'"]}}},
+                     "c": {"versions": {"1.0": {}}}, "d": {"versions": {"1.0": {}}},
+                     "e": {"versions": {"1.0": {}}}},
+        "environment": {"python": "3.12"}}, "systems")
+    request = request_from_universe_file(world)
+    universal = resolve_universal(request, [world.source], ">=3.12")
+    assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
+        ("a", ""), ("c", "sys_platform == 'win32'"), ("d", "sys_platform == 'win32'"),
+        ("e", "platform_system == 'FreeBSD'")}
+    for platform in ("win32", "freebsd13", "linux"):
+        alone = assert_lock_holds(universal, request, [world.source],
+                                  _environment(platform, "3.12.0", "cpython"))
+        assert alone.plan is not None
+        assert ({str(p.candidate.name) for p in universal.pins_for(
+            _environment(platform, "3.12.0", "cpython"))} == set(alone.plan.versions()))
+    alone_windows = parse_universe({
+        "root": {"requires": ["c ; platform_system == 'Windows'"]},
+        "packages": {"c": {"versions": {"1.0": {}}}}, "environment": {"python": "3.12"}}, "c")
+    assert [p.marker for p in resolve_universal(
+        request_from_universe_file(alone_windows), [alone_windows.source], ">=3.12").pins
+            ] == ["sys_platform == 'win32'"]

@@ -16,10 +16,10 @@ packaging parses markers but publishes no syntax tree, so the comparisons are re
 `Marker._markers` (a list of (left, op, right) triples, nested lists and "and"/"or", stable
 since packaging 16); everything is evaluated by packaging's own `Marker.evaluate`.
 
-Approximations, documented: variables are independent (``sys_platform == 'linux'`` does not
-imply ``platform_system == 'Linux'``); the substring operators ``in`` and ``not in`` and
-ordered comparisons of a variable other than the Python version are classed by the constants
-met and one value met nowhere.
+Approximations, documented: variables are independent but for ``sys_platform`` and
+``platform_system``, whose usual pairs go together (`_SYSTEMS`, as uv assumes); the substring
+operators ``in`` and ``not in`` and ordered comparisons of a variable other than the Python
+version are classed by the constants met and one value met nowhere.
 """
 
 from __future__ import annotations
@@ -60,8 +60,11 @@ ELSEWHERE = "\x00elsewhere"
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows",
             "emscripten": "Emscripten", "android": "Android", "ios": "iOS"}
 """``sys_platform`` -> ``platform_system`` where one names the other on every Python that has
-them (3.13 on for Android and iOS); cells do not assume it, comparisons of locks may
-(`plausible`)."""
+them (3.13 on for Android and iOS), as uv assumes too: a comparison of ``platform_system``
+with one of these is read as one of ``sys_platform`` (``platform_system == 'Windows'`` is
+``sys_platform == 'win32'``), and an environment's ``platform_system`` follows its
+``sys_platform`` (`_follow`), so cells hold no environment a machine cannot have."""
+_PLATFORMS = {system: platform for platform, system in _SYSTEMS.items()}
 
 
 def system_of(platform: str) -> str:
@@ -151,6 +154,10 @@ def _walk(items: object) -> Iterator[Comparison]:
         else:
             return  # two constants or two variables: no environment class to tell apart
         if variable in _NOT_ENVIRONMENT:
+            return
+        if variable == "platform_system" and op.value in ("==", "!=") and constant in _PLATFORMS:
+            platform = _PLATFORMS[constant]  # (`_SYSTEMS`)
+            yield Comparison("sys_platform", f"sys_platform {op.value} {platform!r}", platform)
             return
         yield Comparison(variable, f"{_side(left)} {op.value} {_side(right)}", constant)
 
@@ -338,6 +345,15 @@ class Cell:
             current = environment.get(variable)
             if current is None or not region.contains(current):
                 environment[variable] = region.points(space.constants.get(variable, ()))[0]
+        platform = environment.get("sys_platform", "")
+        if platform in _SYSTEMS and not _string(self.region("platform_system")).contains(
+                _SYSTEMS[platform]):
+            # The cell names systems of its own (FreeBSD): a platform `_SYSTEMS` leaves out.
+            others = [p for p in _string(self.region("sys_platform")).points(
+                space.constants.get("sys_platform", ())) if p not in _SYSTEMS]
+            if others:
+                environment["sys_platform"] = others[0]
+        _follow(environment)
         return environment
 
     def _points(self, axis: str, space: Space) -> list[str] | list[Version]:
@@ -457,6 +473,11 @@ class Cell:
         """Whether every environment of this cell is in `other`."""
         return self.python.within(other.python) and all(
             _string(self.region(v)).within(region) for v, region in other.regions)
+
+    def possible(self, space: Space) -> bool:
+        """Whether a machine can be in the cell: its standing environment is one of its own
+        (``platform_system == 'FreeBSD'`` with ``sys_platform == 'win32'`` is not)."""
+        return self.contains(self.environment(space))
 
     def contains(self, environment: Mapping[str, str]) -> bool:
         """Whether `environment` (a full marker environment) is one of the cell's."""
@@ -588,8 +609,23 @@ def _at(axis: str, point: str | Version, environment: dict[str, str]) -> dict[st
 def _put(axis: str, point: str | Version, environment: dict[str, str]) -> None:
     if isinstance(point, Version):
         environment.update(_python_values(point))
-    else:
-        environment[axis] = point
+        return
+    environment[axis] = point
+    if axis == "sys_platform":
+        _follow(environment)
+    elif (axis == "platform_system" and environment.get("sys_platform") in _SYSTEMS
+          and _SYSTEMS[environment["sys_platform"]] != point):
+        environment["sys_platform"] = ELSEWHERE  # (a platform with a system of its own)
+
+
+def _follow(environment: dict[str, str]) -> None:
+    """``platform_system`` as ``sys_platform`` has it (`_SYSTEMS`): named by it, or, for a
+    platform `_SYSTEMS` does not name, none of the systems it does name."""
+    system = _SYSTEMS.get(environment.get("sys_platform", ""))
+    if system is not None:
+        environment["platform_system"] = system
+    elif environment.get("platform_system") in _PLATFORMS:
+        environment["platform_system"] = ELSEWHERE
 
 
 def _holds(text: str, environment: dict[str, str]) -> bool:

@@ -183,6 +183,8 @@ def resolve_universal(
     unsupported: list[Cell] = []
     while pending:
         cell = pending.pop(0)
+        if not cell.possible(space):
+            continue  # (no machine has its environments: nothing to resolve, nor to mark)
         if environments:
             dividing = [c for c in supported if not cell.uniform(c, space)]
             if dividing:  # (split before resolving: no part needs resolving twice)
@@ -479,6 +481,8 @@ def _pins(forks: Sequence[Fork], space: Space, unsupported: Sequence[Cell] = (),
         assert resolution.plan is not None
         chosen = {c.name: c for c in resolution.plan.chosen}
         for part in fork.cell.classes(_plan_comparisons(resolution), space):
+            if not part.possible(space):
+                continue  # (nobody installs there: no marker need leave it out)
             partition.append(part)
             for name, extras in _installed(resolution, part.environment(space)).items():
                 candidate = chosen[name]
