@@ -32,8 +32,10 @@ markers are evaluated in the standing environment and every cell is split that w
 each cell's plan is the best plan of each of its environments (the plan a resolve for that
 one environment gives), at the price of many more forks (jupyterlab: over 500).
 
-Wheel tags are not filtered (`Target.tags` None: every platform's wheels count), as in uv's
-universal mode; Requires-Python is, per cell, upper bounds only if the request reads them.
+Cells no machine can be in (`Cell.possible`: FreeBSD's system on win32) and, with
+`environments`, cells where none of those markers holds are skipped. Wheel tags are not
+filtered (`Target.tags` None: every platform's wheels count), as in uv's universal mode;
+Requires-Python is, per cell, upper bounds only if the request reads them.
 """
 
 from __future__ import annotations
