@@ -384,3 +384,22 @@ def test_platform_system_is_read_as_the_sys_platform_it_goes_with() -> None:
     assert [p.marker for p in resolve_universal(
         request_from_universe_file(alone_windows), [alone_windows.source], ">=3.12").pins
             ] == ["sys_platform == 'win32'"]
+
+
+def test_a_projects_requires_python_gives_the_pythons_of_its_lock(tmp_path: Path) -> None:
+    """``-r pyproject.toml --universal``: its requires-python (>=3.12) unless
+    --python-version says otherwise; an invalid one names itself."""
+    universe = tmp_path / "u.toml"
+    universe.write_text('[packages.b.versions."1.0"]\nrequires_python = ">=3.10"\n'
+                        '[packages.b.versions."2.0"]\nrequires_python = ">=3.12"\n')
+    project = tmp_path / "pyproject.toml"
+    project.write_text('[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.12"\n'
+                       'dependencies = ["b"]\n')
+    common = ["resolve", "--universal", "--universe", str(universe), "-r", str(project),
+              "--format", "requirements", "--no-annotate", "--no-memo"]
+    assert depsat(*common).stdout == "b==2.0\n"
+    assert depsat(*common, "--python-version", "3.10").stdout == (
+        "b==1.0 ; python_version < '3.12'\nb==2.0 ; python_version >= '3.12'\n")
+    project.write_text(project.read_text().replace(">=3.12", "banana"))
+    run = depsat(*common)
+    assert run.returncode == 2 and "invalid Requires-Python 'banana'" in run.stderr

@@ -47,7 +47,7 @@ from functools import partial
 import attrs
 from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -121,7 +121,11 @@ def python_range(requires_python: SpecifierSet | str) -> PythonRange:
     """The Pythons a Requires-Python admits, as one range from its lowest bound: ``>=3.10``,
     ``>=3.9,<3.13``, ``~=3.10``, ``==3.11.*`` (``!=`` exclusions are left to the releases'
     own Requires-Python)."""
-    specifiers = SpecifierSet(str(requires_python))
+    try:
+        specifiers = SpecifierSet(str(requires_python))
+    except InvalidSpecifier as exc:
+        raise ConfigurationError(f"invalid Requires-Python {str(requires_python)!r}",
+                                 "requires-python") from exc
     low: Version | None = None
     high: Version | None = None
     for specifier in specifiers:

@@ -29,7 +29,8 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
                          uv_sources: bool = True,
                          environment: Mapping[str, str] | None = None,
                          origins: list[str] | None = None,
-                         written: dict[str, str] | None = None) -> list[str]:
+                         written: dict[str, str] | None = None,
+                         requires_python: list[str] | None = None) -> list[str]:
     """The requirement lines `path` gives: its project's (unless only groups are asked of a
     file without a project) and its groups', each taken from its ``[tool.uv.sources]``
     entry when it has one (a direct reference; not with `uv_sources` False, uv's
@@ -37,14 +38,22 @@ def project_requirements(path: str, *, extras: Sequence[str] = (), all_extras: b
     those from editable path sources also go to `editables`. `digests` collects the file
     read; `origins`, beside each line, how ``# via`` names this file (``name (path)``, as
     ``uv pip compile`` writes it; the path alone when it names no project); `written`, the
-    URL of each path source -> its path as the table gives it, which uv writes as the pin."""
+    URL of each path source -> its path as the table gives it, which uv writes as the pin;
+    `requires_python`, the project's ``requires-python``, when it has one."""
     data = _toml(path, digests)
+    project = data.get("project")
+    if requires_python is not None and isinstance(project, dict):
+        given = project.get("requires-python")
+        if given is not None:
+            if not isinstance(given, str):
+                raise ConfigurationError("requires-python must be a string",
+                                         f"{path}: [project]")
+            requires_python.append(given)
     found = []
     if "project" in data or not groups:  # (PEP 735: groups need no project)
         found += _project_requirements(data, path, extras, all_extras)
     found += _group_requirements(data, path, groups)
     if origins is not None:
-        project = data.get("project")
         name = project.get("name") if isinstance(project, dict) else None
         origins += [f"{name} ({path})" if isinstance(name, str) else path] * len(found)
     if not uv_sources:

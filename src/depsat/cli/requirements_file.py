@@ -58,6 +58,9 @@ class RequirementsFiles:
     pre: bool = False
     no_binary: list[str] = attrs.Factory(list)
     only_binary: list[str] = attrs.Factory(list)
+    requires_python: list[str] = attrs.Factory(list)
+    """The ``requires-python`` of each pyproject.toml read: the Pythons a universal lock is
+    for, when ``--python-version`` does not say."""
 
 
 _VALUED = {"-i": "index_url", "--index-url": "index_url",
@@ -93,7 +96,8 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
             found.requirements.extend(project_requirements(
                 path, extras=extras, all_extras=all_extras, groups=groups, digests=digests,
                 editables=found.editables, uv_sources=uv_sources, environment=environment,
-                origins=found.origins, written=found.written))
+                origins=found.origins, written=found.written,
+                requires_python=found.requires_python))
         else:
             _read(path, found, constraints=False, seen=frozenset(), digests=digests)
     for path in constraint_files:

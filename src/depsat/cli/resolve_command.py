@@ -129,7 +129,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--universal", action="store_true",
                         help="one set of pins, each with its marker, for every platform and "
                              "every Python from --python-version on (uv's --universal); "
-                             "without --python-version, from the running Python's X.Y")
+                             "without it, those a -r pyproject.toml's requires-python "
+                             "admits, else from the running Python's X.Y on")
     parser.add_argument("--environment", action="append", default=[], metavar="MARKER",
                         help="with --universal: only the environments where MARKER holds "
                              "(repeatable: where any holds), as uv's tool.uv.environments; "
@@ -270,12 +271,16 @@ def universal_from_args(args: argparse.Namespace, *, read_log: ReadLog | None = 
     from depsat.universal import resolve_universal
 
     prepared = _prepare(args, "depsat resolve --universal", read_log, input_files)
+    # The Pythons: from --python-version on, else those a pyproject.toml's requires-python
+    # admits (all of them, if several), else from the running one's X.Y on.
     floor = ".".join(map(str, prepared.target.python_version.release[:2]))
+    pythons = (f">={floor}" if args.python_version or not prepared.requires_python
+               else ",".join(prepared.requires_python))
     # (an earlier lock's pins, each preferred where its marker holds)
     output = getattr(args, "output_file", None)
     locked = pinned_requirements(output) if output and not args.upgrade else []
     try:
-        return resolve_universal(prepared.request, prepared.sources, f">={floor}",
+        return resolve_universal(prepared.request, prepared.sources, pythons,
                                  prepared.options, locked=locked,
                                  environments=_markers(args.environment, "--environment"))
     finally:
@@ -304,6 +309,8 @@ class _Prepared:
     options: ResolveOptions
     indexes: list[Source]
     progress: RichProgress | None
+    requires_python: list[str] = attrs.Factory(list)
+    """The ``requires-python`` of the pyproject.toml files read."""
 
     def close(self) -> None:
         if self.progress is not None:
@@ -427,7 +434,8 @@ def _prepare(args: argparse.Namespace, command: str, read_log: ReadLog | None,
     options = ResolveOptions(objectives=_objectives(args.objectives, settings,
                                                     args.resolution),
                              backend=_backend(args.backend), source_policy=rules)
-    return _Prepared(request, sources, target, options, list(indexes), progress)
+    return _Prepared(request, sources, target, options, list(indexes), progress,
+                     files.requires_python)
 
 
 _RESOLUTIONS: dict[str, dict[str, str]] = {
