@@ -204,12 +204,12 @@ def resolve_universal(
         resolves += 1
         if resolves > _MAX_RESOLVES:
             raise ConfigurationError(
-                f"universal resolution stopped after {_MAX_RESOLVES} forks: the markers "
-                "read divide the environments too finely", "--universal")
+                f"universal resolution stopped after {_MAX_RESOLVES} resolves: the "
+                "markers read divide the environments too finely", "--universal")
         target = _target(cell, space, exact, known)
-        if locked:
-            request = attrs.evolve(request, preferred=_preferred(locked, target))
-        resolution = resolve(request, sources, target, options)
+        asked = (attrs.evolve(request, preferred=_preferred(locked, target)) if locked
+                 else request)
+        resolution = resolve(asked, sources, target, options)
         everything = exact or resolution.plan is None
         found = [*_request_comparisons(request),
                  *_release_comparisons(resolution, everything, request.python_upper_bounds)]
