@@ -547,3 +547,23 @@ def test_why_says_perhaps_when_the_other_plan_takes_unread_releases() -> None:
     assert "nowhere" in " ".join(blocked.explanation.sentences)
     [eager] = why(_resolve(data), "b").newer
     assert eager.refused_by == ("a 2.0 requires b<2.0.",) and not eager.unread
+
+
+def test_releases_asked_to_be_read_are_read_in_a_project_reached_last() -> None:
+    """`ResolveOptions.also_read` (what `why` asks for): c is first reached in the last lazy
+    round (through a 1.0, taken once a 2.0 is ruled out), and its c 1.0 is read there too,
+    though no plan takes it; before, only projects reached in an earlier round were."""
+    from depsat.api import ResolveOptions
+
+    world = parse_universe({
+        "root": {"requires": ["a"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": ["c"]},
+                                        "2.0": {"requires": ["b>=9"]}}},
+                     "b": {"versions": {"1.0": {}}},
+                     "c": {"versions": {"1.0": {}, "2.0": {}}}},
+        "environment": {"python": "3.12"}}, "last-round")
+    result = resolve(request_from_universe_file(world), [world.source], target_for(world),
+                     ResolveOptions(lazy=True, also_read=frozenset({("c", "1.0")})))
+    assert result.plan is not None and result.plan.versions() == {"a": "1.0", "c": "2.0"}
+    read = {(str(k.name), str(k.version)) for k in result.universe.dependencies}
+    assert ("c", "1.0") in read

@@ -548,6 +548,17 @@ def _escalated(limit: int | None) -> int | None:
     return None if limit is None else limit * _ESCALATION
 
 
+def _run(discovery: Discovery, also_read: frozenset[tuple[NormalizedName, str]]) -> Universe:
+    """`Discovery.run`, and the `also_read` releases of the projects it reached, until none
+    is left unread: a project first reached by this run has its asked releases read now, not
+    never (when this run's round turns out to be the last)."""
+    universe = discovery.run()
+    while wanted := _also_read(universe, also_read):
+        discovery.expand(wanted, speculative=True)
+        universe = discovery.run()
+    return universe
+
+
 def _also_read(universe: Universe,
                wanted: frozenset[tuple[NormalizedName, str]]) -> list[Candidate]:
     """The free releases of the projects reached that `ResolveOptions.also_read` names (read
@@ -617,10 +628,7 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     start = time.perf_counter()
     discovery = Discovery(request, sources, target, source_policy=options.source_policy,
                           lazy=lazy)
-    universe = discovery.run()
-    if lazy and options.also_read:
-        discovery.expand(_also_read(universe, options.also_read), speculative=True)
-        universe = discovery.run()
+    universe = _run(discovery, options.also_read if lazy else frozenset())
     timings["discovery"] += time.perf_counter() - start
     rounds = 0
     # Lazy rounds grow one encoding instead of encoding everything again; pruning is left
@@ -655,7 +663,7 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
                 discovery = Discovery(request, sources, target,
                                       source_policy=options.source_policy, lazy=False)
                 prune, previous, reuse, limit = can_prune, None, None, None
-            universe = discovery.run()
+            universe = _run(discovery, options.also_read)
             timings["discovery"] += time.perf_counter() - start
             continue
         if isinstance(outcome, Refutation) and encoding.pruned:
@@ -699,6 +707,5 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
             discovery.expand(_all_free(universe, taken), speculative=True)
             if not escalated:
                 escalated, limit = True, _escalated(limit)
-        discovery.expand(_also_read(universe, options.also_read), speculative=True)
-        universe = discovery.run()
+        universe = _run(discovery, options.also_read)
         timings["discovery"] += time.perf_counter() - start
