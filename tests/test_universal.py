@@ -93,13 +93,15 @@ def _resolve_for(world: UniverseFile, environment: dict[str, str]) -> Any:
     return resolve(request_from_universe_file(world), [world.source], target)
 
 
-@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize(("exact", "strategy"), [(False, "requires-python"),
+                                                 (True, "requires-python"), (False, "fewest")])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=universe())
-def test_the_lock_holds_on_every_environment(exact: bool, data: dict[str, Any]) -> None:
+def test_the_lock_holds_on_every_environment(exact: bool, strategy: str,
+                                             data: dict[str, Any]) -> None:
     world = parse_universe(data, "universal")
     universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
-                                  exact=exact)
+                                  exact=exact, fork_strategy=strategy)
     request = request_from_universe_file(world)
     for pick in ENVIRONMENTS:
         environment = _environment(*pick)
@@ -403,3 +405,20 @@ def test_a_projects_requires_python_gives_the_pythons_of_its_lock(tmp_path: Path
     project.write_text(project.read_text().replace(">=3.12", "banana"))
     run = depsat(*common)
     assert run.returncode == 2 and "invalid Requires-Python 'banana'" in run.stderr
+
+
+def test_fewest_versions_where_one_serves_every_fork() -> None:
+    """``--fork-strategy fewest`` (uv's): b 1.0 serves Python 3.10 and 3.11 both, so it is
+    the one version; the default gives 3.11 the newer b 2.0."""
+    data = {"root": {"requires": ["b"]},
+            "packages": {"b": {"versions": {"1.0": {"requires_python": ">=3.10"},
+                                            "2.0": {"requires_python": ">=3.11"}}}}}
+    assert _pins_of(data, ">=3.10") == {("b", "1.0", "python_version < '3.11'"),
+                                        ("b", "2.0", "python_version >= '3.11'")}
+    world = parse_universe(data, "fewest")
+    fewest = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
+                               fork_strategy="fewest")
+    assert [(str(p.candidate.version), p.marker) for p in fewest.pins] == [("1.0", "")]
+    with pytest.raises(ConfigurationError, match="unknown fork strategy 'most'"):
+        resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
+                          fork_strategy="most")

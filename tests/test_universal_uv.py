@@ -2,7 +2,9 @@
 scenarios as real indexes: depsat over HTTP on 127.0.0.1, uv over ``file://``. The two locks
 are compared environment by environment (every class of environments the markers of either
 lock tell apart): the same pins, or, where uv prefers a version another fork took
-(`NEWER_THAN_UV`), depsat's pins are newer: no package older than uv's, some newer."""
+(`NEWER_THAN_UV`), depsat's pins are newer: no package older than uv's, some newer. With
+``--fork-strategy fewest`` those agree with uv, and where they do not (`FEWER_THAN_UV`),
+depsat pins no package in more versions than uv, some in fewer."""
 
 from __future__ import annotations
 
@@ -24,12 +26,15 @@ from depsat.sources.http import HttpClient
 from depsat.sources.index import IndexSource
 from depsat.sources.universe_file import UniverseFile, load_universe_file
 from depsat.target import Target
-from depsat.universal import resolve_universal
+from depsat.universal import FORK_STRATEGIES, resolve_universal
 
 SCENARIOS = sorted(p for p in PACKSE.glob("*/*.toml") if load_universe_file(p).universal)
 UV_FAILS = frozenset({  # uv forks on sibling requirements only (see test_packse)
     "non-local-fork-marker-direct", "non-local-fork-marker-transitive"})
 NEITHER = frozenset({"conflict-in-fork", "conflict-unsatisfiable", "marker-disjoint"})
+FEWER_THAN_UV = frozenset({
+    # with fewest: bar 1.0 everywhere, where uv takes bar 2.0 on linux and 1.0 elsewhere
+    "preferences-dependent-forking", "preferences-dependent-forking-tristable"})
 NEWER_THAN_UV = frozenset({
     # uv takes, in one fork, a version another fork took (a 1.0.0 on linux too, as on
     # darwin); each fork here takes its own best plan (a 2.0.0 on linux)
@@ -78,16 +83,17 @@ def _holding(lock: list[Requirement], environment: dict[str, str]) -> list[str]:
                   if r.marker is None or r.marker.evaluate(environment))
 
 
+@pytest.mark.parametrize("strategy", FORK_STRATEGIES)
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
-def test_the_universal_lock_agrees_with_uvs(path: Path, served: tuple[Path, str],
-                                            tmp_path: Path) -> None:
+def test_the_universal_lock_agrees_with_uvs(path: Path, strategy: str,
+                                            served: tuple[Path, str], tmp_path: Path) -> None:
     root, base = served
     world = load_universe_file(path)
     theirs = _uv_lock(world, root, path.stem, tmp_path)
     with IndexSource(f"{base}{path.stem}/simple/", "packse",
                      client=HttpClient(cache_dir=tmp_path / "cache")) as index:
         universal = resolve_universal(request_from_universe_file(world), [index],
-                                      f">={_floor(world)}")
+                                      f">={_floor(world)}", fork_strategy=strategy)
         assert all(c.origin.kind == "index" for pin in universal.pins for c in [pin.candidate])
         if path.stem in NEITHER:
             assert not universal.ok and theirs is None
@@ -102,12 +108,25 @@ def test_the_universal_lock_agrees_with_uvs(path: Path, served: tuple[Path, str]
             if theirs is None or mine == _holding(theirs, environment):
                 continue
             differing += 1
-            ours_there = _versions(mine)
-            theirs_there = _versions(_holding(theirs, environment))
-            shared = set(ours_there) & set(theirs_there)
-            assert all(ours_there[n] >= theirs_there[n] for n in shared), environment
-            assert any(ours_there[n] > theirs_there[n] for n in shared), environment
-    assert bool(differing) is (path.stem in NEWER_THAN_UV)
+            if strategy == "requires-python":
+                ours_there = _versions(mine)
+                theirs_there = _versions(_holding(theirs, environment))
+                shared = set(ours_there) & set(theirs_there)
+                assert all(ours_there[n] >= theirs_there[n] for n in shared), environment
+                assert any(ours_there[n] > theirs_there[n] for n in shared), environment
+        if differing and strategy == "fewest":  # (then no package has more versions)
+            mine_count, theirs_count = _version_counts(ours), _version_counts(theirs or [])
+            assert all(mine_count[n] <= theirs_count.get(n, 0) for n in mine_count)
+            assert any(mine_count[n] < theirs_count.get(n, 0) for n in mine_count)
+    expected = NEWER_THAN_UV if strategy == "requires-python" else FEWER_THAN_UV
+    assert bool(differing) is (path.stem in expected)
+
+
+def _version_counts(lock: list[Requirement]) -> dict[str, int]:
+    found: dict[str, set[str]] = {}
+    for requirement in lock:
+        found.setdefault(requirement.name, set()).add(str(requirement.specifier))
+    return {name: len(versions) for name, versions in found.items()}
 
 
 def _versions(pins: list[str]) -> dict[str, Version]:

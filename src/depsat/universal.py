@@ -59,7 +59,11 @@ from depsat.sources.base import Source
 from depsat.target import Target
 from depsat.universe import Dependency
 
-__all__ = ["Fork", "UniversalPin", "UniversalResolution", "python_range", "resolve_universal"]
+__all__ = ["FORK_STRATEGIES", "Fork", "UniversalPin", "UniversalResolution", "python_range",
+           "resolve_universal"]
+
+FORK_STRATEGIES = ("requires-python", "fewest")
+"""uv's ``--fork-strategy``: each fork's best plan (the default), or fewest versions."""
 
 _MAX_RESOLVES = 512
 """Resolves one universal resolution may run before it stops with an error (each split cell
@@ -169,13 +173,19 @@ def resolve_universal(
     exact: bool = False,
     locked: Sequence[Requirement] = (),
     environments: Sequence[Marker] = (),
+    fork_strategy: str = "requires-python",
 ) -> UniversalResolution:
     """Resolve `request` for every environment with a Python that `requires_python` admits
     (its lowest bound is the oldest Python supported). `locked`: the pins of an earlier
     lock (``name==version ; marker``), preferred where their markers hold (in each cell's
     standing environment) as `Request.preferred` is. `environments`: only those where one
     of these markers holds (uv's ``tool.uv.environments``); the others are neither resolved
-    nor failed, and no pin's marker holds there."""
+    nor failed, and no pin's marker holds there. `fork_strategy`, as uv's: each fork's best
+    plan (``requires-python``, the newest each Python can have), or ``fewest`` versions of
+    each package (`_fewest`)."""
+    if fork_strategy not in FORK_STRATEGIES:
+        raise ConfigurationError(f"unknown fork strategy {fork_strategy!r} (use "
+                                 f"{' or '.join(FORK_STRATEGIES)})", "--fork-strategy")
     sources = list(sources)
     pythons = python_range(requires_python)
     forked = list(_locked_forks(locked))
@@ -230,8 +240,39 @@ def resolve_universal(
             return UniversalResolution(request, space, tuple(forks), (), fork, resolves)
         forks.append(fork)
     forks.sort(key=lambda f: _order(f.cell))
+    if fork_strategy == "fewest":
+        forks = _fewest(forks, request, sources, space, known, locked, options)
     pins, bare = _pins(forks, space, unsupported)
     return UniversalResolution(request, space, tuple(forks), pins, None, resolves, bare)
+
+
+def _fewest(forks: list[Fork], request: Request, sources: Sequence[Source], space: Space,
+            known: dict[tuple[object, ...], bool], locked: Sequence[Requirement],
+            options: ResolveOptions | None) -> list[Fork]:
+    """uv's ``--fork-strategy fewest``: each fork resolved again preferring, for a package
+    the forks took in several versions, the oldest of them (``keep-locked``, above the
+    newest versions): where it fits, one version serves them all (requests 2.32.5 on every
+    Python, not 2.34.2 from 3.10 on). A fork whose new plan takes a release its Pythons do
+    not all admit keeps its first plan."""
+    versions: dict[NormalizedName, set[Version]] = {}
+    for fork in forks:
+        assert fork.resolution.plan is not None
+        for candidate in fork.resolution.plan.chosen:
+            versions.setdefault(candidate.name, set()).add(candidate.version)
+    oldest = {name: min(found) for name, found in versions.items() if len(found) > 1}
+    if not oldest:
+        return forks
+    again = []
+    for fork in forks:
+        target = _target(fork.cell, space, False, known)
+        preferred = {**(_preferred(locked, target) if locked else {}), **oldest}
+        resolution = resolve(attrs.evolve(request, preferred=preferred), sources, target,
+                             options)
+        fits = resolution.plan is not None and all(
+            fork.cell.uniform(c, space.knowing([c])) for candidate in resolution.plan.chosen
+            for c in _requires_python_of(candidate, request.python_upper_bounds))
+        again.append(Fork(fork.cell, fork.marker, resolution) if fits else fork)
+    return again
 
 
 def _evaluates(marker: Marker, environment: dict[str, str]) -> bool:

@@ -131,6 +131,10 @@ def add_parser(subparsers: Any) -> None:
                              "every Python from --python-version on (uv's --universal); "
                              "without it, those a -r pyproject.toml's requires-python "
                              "admits, else from the running Python's X.Y on")
+    parser.add_argument("--fork-strategy", choices=("requires-python", "fewest"),
+                        default="requires-python",
+                        help="with --universal, as uv's: the newest versions each Python "
+                             "can have (default), or the fewest versions of each package")
     parser.add_argument("--environment", action="append", default=[], metavar="MARKER",
                         help="with --universal: only the environments where MARKER holds "
                              "(repeatable: where any holds), as uv's tool.uv.environments; "
@@ -282,7 +286,8 @@ def universal_from_args(args: argparse.Namespace, *, read_log: ReadLog | None = 
     try:
         return resolve_universal(prepared.request, prepared.sources, pythons,
                                  prepared.options, locked=locked,
-                                 environments=_markers(args.environment, "--environment"))
+                                 environments=_markers(args.environment, "--environment"),
+                                 fork_strategy=args.fork_strategy)
     finally:
         prepared.close()
 
