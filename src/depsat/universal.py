@@ -268,9 +268,11 @@ def _fewest(forks: list[Fork], request: Request, sources: Sequence[Source], spac
         preferred = {**(_preferred(locked, target) if locked else {}), **oldest}
         resolution = resolve(attrs.evolve(request, preferred=preferred), sources, target,
                              options)
-        fits = resolution.plan is not None and all(
-            fork.cell.uniform(c, space.knowing([c])) for candidate in resolution.plan.chosen
-            for c in _requires_python_of(candidate, request.python_upper_bounds))
+        python = [c for candidate in (resolution.plan.chosen if resolution.plan else ())
+                  for c in _requires_python_of(candidate, request.python_upper_bounds)]
+        knowing = space.knowing(python)  # (once: a new space copies every constant)
+        fits = resolution.plan is not None and all(fork.cell.uniform(c, knowing)
+                                                   for c in python)
         again.append(Fork(fork.cell, fork.marker, resolution) if fits else fork)
     return again
 

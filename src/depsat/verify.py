@@ -120,8 +120,8 @@ def verify(
                 problems.append(f"your requirement {why}")
     for constraint in universe.request.constraints:
         found = by_name.get(canonicalize_name(constraint.name))
-        if constraint.marker is not None and not _holds(constraint, environment, ""):
-            continue
+        if not _holds(constraint, environment, ""):
+            continue  # (a constraint applies where its marker holds)
         if found and not (_from(found, constraint.url, universe) if constraint.url else
                           constraint.specifier.contains(found.version, prereleases=True)):
             problems.append(f"constraint {constraint} is not met by {found.version} from "
