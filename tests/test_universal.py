@@ -68,7 +68,7 @@ def universe(draw: st.DrawFn) -> dict[str, Any]:
             meta: dict[str, Any] = {"requires": draw(st.lists(requirement(others),
                                                               max_size=2))}
             meta["requires_python"] = draw(st.sampled_from([">=3.10", ">=3.10", ">=3.11",
-                                                            "<3.13"]))
+                                                            "<3.13", ">=3.10, !=3.11.4"]))
             if draw(st.booleans()):  # an extra, its requirements with markers of their own
                 meta["extras"] = {"x": draw(st.lists(requirement(others, extras=False),
                                                      min_size=1, max_size=2))}
@@ -189,6 +189,19 @@ def test_a_python_that_can_have_a_newer_release_gets_it() -> None:
                                                      "2.0": {"requires_python": ">=3.11.5"}}}}},
                     ">=3.10") == {("b", "1.0", "python_full_version < '3.11.5'"),
                                   ("b", "2.0", "python_full_version >= '3.11.5'")}
+
+
+def test_a_python_that_a_release_leaves_out_keeps_an_older_one() -> None:
+    """A hole in Requires-Python (streamlit >= 1.13: ``>=3.9, !=3.9.7``): the one Python left
+    out gets the newest release that admits it, the others the newest. (uv's lock takes the
+    newest release on 3.9.7 too, which Python 3.9.7 cannot install.)"""
+    assert _pins_of({"root": {"requires": ["s"]},
+                     "packages": {"s": {"versions": {
+                         "1.12": {"requires_python": ">=3.7"},
+                         "1.50": {"requires_python": ">=3.9, !=3.9.7"}}}}},
+                    ">=3.9") == {
+        ("s", "1.12", "python_full_version == '3.9.7'"),
+        ("s", "1.50", "python_full_version != '3.9.7'")}
 
 
 def test_a_requirement_that_holds_only_somewhere_bounds_its_package_only_there() -> None:

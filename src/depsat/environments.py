@@ -264,18 +264,34 @@ class PythonRange:
                                                                           second.high)
         return PythonRange(first.low, high)
 
-    def condition(self, floor: Version) -> str:
+    def condition(self, floor: Version, *, but: Version | None = None) -> str:
+        """The range as marker text; `but`, a patch release inside it, left out (a
+        Requires-Python hole such as ``!=3.9.7``)."""
         low = (*self.low.release, 0, 0)
         high = (*self.high.release, 0, 0) if self.high is not None else None
-        if (self.low > floor and high is not None and low[2] == 0 and high[2] == 0
-                and high[:2] == (low[0], low[1] + 1)):
-            return f"python_version == '{low[0]}.{low[1]}'"  # (one minor version)
+        if self.low > floor and high is not None and but is None:
+            if low[2] == 0 and high[2] == 0 and high[:2] == (low[0], low[1] + 1):
+                return f"python_version == '{low[0]}.{low[1]}'"  # (one minor version)
+            if self.high == _next_patch(self.low):
+                return f"python_full_version == '{self.low}'"  # (one patch release)
         parts = []
         if self.low > floor:
             parts.append(_python_bound(">=", self.low))
+        if but is not None:
+            parts.append(f"python_full_version != '{but}'")
         if self.high is not None:
             parts.append(_python_bound("<", self.high))
         return " and ".join(parts)
+
+
+def _next_patch(version: Version) -> Version | None:
+    """The patch release after `version` (``3.9.8`` after ``3.9.7``), or None when it is
+    not a plain ``X.Y.Z``."""
+    if len(version.release) != 3 or version.pre or version.post or version.dev \
+            or version.local or version.epoch:
+        return None
+    major, minor, patch = version.release
+    return Version(f"{major}.{minor}.{patch + 1}")
 
 
 def _python_bound(op: str, version: Version) -> str:
@@ -449,10 +465,11 @@ class Cell:
         return tuple((axis, self.region(axis))
                      for axis in sorted({c.axis for c in comparisons(marker)}))
 
-    def condition(self, space: Space) -> str:
-        """The cell as marker text ("" for every environment)."""
+    def condition(self, space: Space, *, but: Version | None = None) -> str:
+        """The cell as marker text ("" for every environment); `but` as
+        `PythonRange.condition` has it."""
         parts = []
-        python = self.python.condition(space.floor)
+        python = self.python.condition(space.floor, but=but)
         if python:
             parts.append(python)
         for variable, region in self.regions:
@@ -506,13 +523,36 @@ def marker_text(cells: Iterable[Cell], space: Space, partition: Sequence[Cell] =
         merged = _merged([c for i, c in enumerate(merged)
                           if not any(j != i and (c.within(o) and (o != c or j < i))
                                      for j, o in enumerate(merged))])
-    texts = [cell.condition(space) for cell in merged]
+    texts = _conditions(merged, space)
     if any(not text for text in texts):
         return ""
     if len(texts) == 1:
         return texts[0]
     return " or ".join(f"({text})" if " and " in text or " or " in text else text
                        for text in sorted(texts))
+
+
+def _conditions(cells: list[Cell], space: Space) -> list[str]:
+    """Each cell's marker text, except that two cells alike but for a Python range with
+    one patch release between them are written as one: ``python_full_version != '3.9.7'``,
+    not ``python_full_version < '3.9.7' or python_full_version >= '3.9.8'``."""
+    texts = []
+    done: set[int] = set()
+    for i, cell in enumerate(cells):
+        if i in done:
+            continue
+        hole = cell.python.high
+        partner = next((j for j, other in enumerate(cells)
+                        if j not in done and j != i and hole is not None
+                        and other.regions == cell.regions
+                        and other.python.low == _next_patch(hole)), None)
+        if partner is None:
+            texts.append(cell.condition(space))
+            continue
+        done.update((i, partner))
+        both = Cell(PythonRange(cell.python.low, cells[partner].python.high), cell.regions)
+        texts.append(both.condition(space, but=hole))
+    return texts
 
 
 def _widened(cell: Cell, outside: Sequence[Cell], space: Space) -> Cell:
