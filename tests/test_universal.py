@@ -291,6 +291,22 @@ def test_a_release_whose_sibling_requirements_part_ways_gets_a_fork() -> None:
                                   ("c", "2.0", "sys_platform != 'linux'")}
 
 
+def test_a_release_whose_requirement_nothing_meets_in_part_gets_a_fork() -> None:
+    """scrapy 2 asks PyPyDispatcher on PyPy alone, and nothing provides it (its releases
+    need a build to be read): CPython gets the newest release, PyPy the older one."""
+    assert _pins_of({"root": {"requires": ["a"]},
+                     "packages": {"a": {"versions": {
+                         "1.0": {},
+                         "2.0": {"requires": ["gone ; platform_python_implementation == 'PyPy'",
+                                              "b"]}}},
+                         "b": {"versions": {"1.0": {}}}},
+                     "environment": {"python": "3.12"}},
+                    ">=3.12") == {
+        ("a", "1.0", "platform_python_implementation == 'PyPy'"),
+        ("a", "2.0", "platform_python_implementation != 'PyPy'"),
+        ("b", "1.0", "platform_python_implementation != 'PyPy'")}
+
+
 def test_an_earlier_lock_keeps_its_versions_where_its_markers_hold(tmp_path: Path) -> None:
     """``-o FILE`` of a universal lock: each pin is preferred where its marker holds, a
     package pinned twice splits the environments as before, so Windows keeps a 1.0 though a

@@ -226,7 +226,7 @@ def resolve_universal(
         space = space.knowing(found)
         if not everything:
             python = list(_python_comparisons_of_plan(resolution, request.python_upper_bounds))
-            siblings = list(_parting_siblings(resolution))
+            siblings = [*_parting_siblings(resolution), *_unmet_in_part(resolution)]
             space = space.knowing([*python, *siblings])  # (newer releases' constants too)
             found = [*_fixed_comparisons(request), *python, *siblings, *forked,
                      *_contested(resolution, cell, space)]
@@ -428,6 +428,25 @@ def _parting_siblings(resolution: Resolution) -> Iterator[Comparison]:
                         *({m.key for m in d.matches} for d in siblings)):
                     for dependency in siblings:
                         yield from comparisons(dependency.requirement.marker)
+
+
+def _unmet_in_part(resolution: Resolution) -> Iterator[Comparison]:
+    """The markers of requirements that nothing can meet, in the releases read that are
+    newer than the plan's: where such a marker may hold the release is ruled out, but
+    elsewhere it may be had. scrapy 2 asks ``PyPyDispatcher ; platform_python_implementation
+    == 'PyPy'``, whose releases need a build to be read: without this split every Python
+    got scrapy 1.4.0, the last release without it."""
+    assert resolution.plan is not None
+    universe = resolution.universe
+    for chosen in resolution.plan.chosen:
+        project = universe.projects.get(chosen.name)
+        for release in project.candidates if project is not None else ():
+            if release.version <= chosen.version:
+                continue
+            for dependency in universe.dependencies.get(release.key, ()):
+                if dependency.requirement.marker is not None and not any(
+                        universe.choosable(match) for match in dependency.matches):
+                    yield from comparisons(dependency.requirement.marker)
 
 
 def _active_dependencies(resolution: Resolution) -> Iterator[Dependency]:
