@@ -39,7 +39,9 @@ that must be built: ``sdist_backend``
 (the source of an in-tree PEP 517 backend module, ``_backend/depsat_test_backend.py`` in the
 sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_requires``
 (``[build-system] requires``, default none) and ``build_backend`` (the backend's name, default
-``depsat_test_backend``).
+``depsat_test_backend``). ``sdist_padding``: that many incompressible bytes of sources
+after ``PKG-INFO`` (setuptools sorts the entries), or before it with ``sdist_layout`` "last"
+(older setuptools) or "egg-info" (the same, with the ``.egg-info/PKG-INFO`` copy first).
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0,
 
 def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None,
            build_requires: list[str] | None = None,
-           build_backend: str = "depsat_test_backend") -> bytes:
+           build_backend: str = "depsat_test_backend", padding: int = 0,
+           layout: str = "sorted") -> bytes:
     stem = _dist_stem(name, version)
     members = {
         f"{stem}/PKG-INFO": pkg_info.encode(),
@@ -151,6 +154,13 @@ def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None
             f'"setuptools.build_meta"\n\n[project]\nname = "{name}"\nversion = "{version}"\n'
         ).encode(),
     }
+    if padding:  # sources, incompressible: after PKG-INFO as setuptools sorts them
+        members[f"{stem}/src/padding.bin"] = random.Random(stem).randbytes(padding)
+    if layout in ("last", "egg-info"):  # older setuptools: walked order, PKG-INFO last
+        top = members.pop(f"{stem}/PKG-INFO")
+        if layout == "egg-info":  # … and its .egg-info copy first
+            members = {f"{stem}/{name}.egg-info/PKG-INFO": top, **members}
+        members[f"{stem}/PKG-INFO"] = top
     if backend is not None:
         members[f"{stem}/pyproject.toml"] = (
             f"[build-system]\nrequires = {jsonlib.dumps(build_requires or [])}\n"
@@ -218,7 +228,9 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                              _sdist(raw_name, version, pkg_info, backend=meta.get("sdist_backend"),
                                     build_requires=meta.get("build_requires"),
                                     build_backend=meta.get("build_backend",
-                                                           "depsat_test_backend")),
+                                                           "depsat_test_backend"),
+                                    padding=int(meta.get("sdist_padding", 0)),
+                                    layout=meta.get("sdist_layout", "sorted")),
                              pkg_info))
             for filename, data, metadata_text in made:
                 (files_dir / filename).write_bytes(data)

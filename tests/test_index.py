@@ -31,6 +31,7 @@ from depsat.sources.distfiles import (
     UnsupportedDistFile,
     parse_core_metadata,
     parse_dist_filename,
+    sdist_pkg_info_in_head,
 )
 from depsat.sources.find_links import FindLinksSource
 from depsat.sources.http import (
@@ -710,6 +711,55 @@ def test_a_wheel_is_read_by_ranges(big_wheel_index: Path, tmp_path: Path) -> Non
             warm.close()
 
 
+BIG_SDIST_SPEC: dict[str, Any] = {
+    # PKG-INFO first, as setuptools sorts an sdist's entries; PKG-INFO last; PKG-INFO last
+    # but its .egg-info copy first (older setuptools), saying the sdist needs a build
+    "sorted": {"1.0": {"requires": ["small>=1"], "wheel": False, "sdist_padding": 2_000_000}},
+    "last": {"1.0": {"requires": ["small>=1"], "wheel": False, "sdist_padding": 2_000_000,
+                     "sdist_layout": "last"}},
+    "old": {"1.0": {"requires": ["small>=1"], "wheel": False, "sdist_padding": 2_000_000,
+                    "sdist_layout": "egg-info", "sdist_metadata_version": "2.1"}},
+    "small": {"1.0": {"sdist": False}},
+}
+
+
+@pytest.mark.usefixtures("http_transport")
+def test_an_sdists_pkg_info_is_read_from_its_start(tmp_path: Path) -> None:
+    """A remote tar sdist's PKG-INFO is looked for in its first 64 KB (a range request), as
+    setuptools writes it near the start, not by downloading the sdist (pyspark's are
+    200-300 MB); an older sdist's .egg-info copy there says it needs a build just as well.
+    Further back, the whole sdist is read (after one more, larger, range); so is the sdist
+    of a server that ignores ranges. The PKG-INFO is kept: a warm run asks nothing."""
+    root = tmp_path / "index"
+    build_index(BIG_SDIST_SPEC, root, pep658=False)
+    size = {name: (root / "files" / f"{name}-1.0.tar.gz").stat().st_size
+            for name in ("sorted", "last", "old")}
+    assert min(size.values()) > 2_000_000
+    for ranges in (True, False):
+        cache = tmp_path / f"cache-{ranges}"
+        with serve(root, ranges=ranges) as url:
+            source = IndexSource(url.index_url, client=HttpClient(cache_dir=cache))
+            found = {name: source.metadata(source.candidates(canonicalize_name(name))[0])
+                     for name in size}
+            source.close()
+            assert deps(found["sorted"]) == deps(found["last"]) == (["small>=1"], [], None)
+            assert found["old"] == MetadataUnavailable(ExclusionKind.NEEDS_BUILD,
+                                                       "needs a build to know its dependencies")
+            sent = {name: sum(n for path, n in url.sent if f"/files/{name}-1.0" in path)
+                    for name in size}
+            if ranges:
+                assert sent["sorted"] == sent["old"] == 64 * 1024, sent
+                assert sent["last"] == 64 * 1024 + 1024 * 1024 + size["last"], sent
+            else:
+                assert sent == size
+            asked = len(url.requests)
+            warm = IndexSource(url.index_url, client=HttpClient(cache_dir=cache))
+            again = warm.candidates(canonicalize_name("sorted"))[0]
+            assert deps(warm.metadata(again)) == (["small>=1"], [], None)
+            assert [r for r in url.requests[asked:] if "/files/" in r[1]] == []
+            warm.close()
+
+
 @pytest.mark.usefixtures("http_transport")
 @pytest.mark.parametrize("dist_info_first", [False, True])
 def test_a_wide_wheels_metadata_member_is_read_without_zipfile(tmp_path: Path,
@@ -741,6 +791,47 @@ def test_a_wide_wheels_metadata_member_is_read_without_zipfile(tmp_path: Path,
         assert sent[1] == 64 * 1024 < directory_size - 64 * 1024, (sent, directory_size)
     else:
         assert len(sent) == 2 and sum(sent) < 100_000, sent
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar"])
+def test_an_sdists_head_gives_its_pkg_info_or_says_it_is_further(suffix: str) -> None:
+    """Whatever the tar's compression: the top-level PKG-INFO when the head holds all of it;
+    else the .egg-info copy when that is whole in the head (marked as not the top-level
+    one); else None: cut inside the PKG-INFO, before it, or no tar at all."""
+    import bz2
+    import gzip
+    import lzma
+    import random
+    import tarfile
+
+    def archive(members: dict[str, bytes]) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, data in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        plain = buffer.getvalue()
+        return {".tar.gz": gzip.compress, ".tgz": gzip.compress, ".tar.bz2": bz2.compress,
+                ".tar.xz": lzma.compress, ".tar": bytes}[suffix](plain)
+
+    pkg_info = b"Metadata-Version: 2.2\nName: p\nVersion: 1.0\n" + b"X" * 3000
+    padding = random.Random(0).randbytes(200_000)
+    first = archive({"p-1.0/PKG-INFO": pkg_info, "p-1.0/padding": padding})
+    last = archive({"p-1.0/p.egg-info/PKG-INFO": pkg_info, "p-1.0/padding": padding,
+                    "p-1.0/PKG-INFO": pkg_info})
+    name = f"p-1.0{suffix}"
+    assert sdist_pkg_info_in_head(first, name) == (pkg_info, True)
+    assert sdist_pkg_info_in_head(first[:len(first) // 2], name) in (None, (pkg_info, True))
+    assert sdist_pkg_info_in_head(last, name) == (pkg_info, True)  # (the whole file)
+    # (bzip2 inflates nothing of a block until its end: 900 KB, more than this file)
+    assert sdist_pkg_info_in_head(last[:len(last) // 2], name) == (
+        None if suffix == ".tar.bz2" else (pkg_info, False))
+    if suffix == ".tar":  # (compressed, a cut before the member's end shows only in bytes)
+        assert sdist_pkg_info_in_head(first[:2000], name) is None
+    assert sdist_pkg_info_in_head(first[:100], name) is None
+    assert sdist_pkg_info_in_head(b"not an archive at all" * 100, name) is None
+    assert sdist_pkg_info_in_head(first, "p-1.0.zip") is None
 
 
 def test_a_ranged_file_checks_every_answer() -> None:

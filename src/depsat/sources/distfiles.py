@@ -8,14 +8,17 @@ reason. Only the one member that holds the metadata is read from an archive.
 
 from __future__ import annotations
 
+import bz2
 import functools
 import io
+import lzma
 import re
 import tarfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
-from typing import IO, TypeGuard, cast
+from typing import IO, Any, TypeGuard, cast
 
 import attrs
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
@@ -53,6 +56,8 @@ __all__ = [
     "parse_dist_filename",
     "project_dependencies",
     "sdist_pkg_info",
+    "sdist_pkg_info_in_head",
+    "tar_sdist",
     "wheel_filename_parts",
     "wheel_metadata",
     "wheel_metadata_from_directory",
@@ -355,6 +360,71 @@ def sdist_pkg_info(data: bytes, filename: str) -> bytes:
         raise
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise DistFileError(f"not a readable sdist archive: {exc}") from exc
+
+
+_MAX_HEAD_OUTPUT = 64 * 1024 * 1024
+"""The most bytes the first part of a compressed sdist is inflated to when looking for its
+PKG-INFO (a part of zeros inflates a thousandfold)."""
+
+
+def _head_decompressor(filename: str) -> Any:
+    """A decompressor for a tar sdist's compression (`None` for a plain tar), or `False`
+    when the file is no tar (a zip's PKG-INFO is found from its end, not its start)."""
+    lower = filename.lower()
+    if lower.endswith((".tar.gz", ".tgz")):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if lower.endswith((".tar.bz2", ".tbz")):
+        return bz2.BZ2Decompressor()
+    if lower.endswith((".tar.xz", ".txz")):
+        return lzma.LZMADecompressor()
+    if lower.endswith(".tar"):
+        return None
+    return False
+
+
+def tar_sdist(filename: str) -> bool:
+    """Whether an sdist's name says it is a tar archive (compressed or not)."""
+    return _head_decompressor(filename) is not False
+
+
+def sdist_pkg_info_in_head(head: bytes, filename: str) -> tuple[bytes, bool] | None:
+    """The top-level `PKG-INFO` of a tar sdist, from the first bytes of the file only, and
+    True; else the ``*.egg-info/PKG-INFO`` that setuptools writes beside it, and False; None
+    when those bytes end before either (or the file is no tar, or they do not read as one:
+    the whole file then says what is wrong).
+
+    setuptools writes an sdist's entries sorted by name, so ``PKG-INFO`` comes after the
+    few upper-case ones and before the sources; older ones wrote it last, but their
+    ``.egg-info`` copy early. pyspark's sdists are 200-300 MB: reading their PKG-INFO (to
+    learn that their dependencies need a build) took a 17 GB download for 57 releases.
+    `tarfile` cannot stop at a truncated archive by itself, hence reading the inflated part
+    as a whole archive and treating its end as "not here"."""
+    decompressor = _head_decompressor(filename)
+    if decompressor is False:
+        return None
+    egg_info: bytes | None = None
+    try:
+        data = head if decompressor is None else decompressor.decompress(head,
+                                                                         _MAX_HEAD_OUTPUT)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            for info in archive:
+                parts = info.name.strip("/").split("/")
+                top_level = len(parts) == 2
+                if parts[-1] != "PKG-INFO" or not info.isfile() or not (
+                        top_level or (len(parts) == 3 and parts[1].endswith(".egg-info"))):
+                    continue
+                if info.offset_data + info.size > len(data):
+                    break  # (its end is further on)
+                extracted = archive.extractfile(info)
+                if extracted is None:  # pragma: no cover - isfile() above
+                    break
+                member = _limited_read(extracted, "PKG-INFO")
+                if top_level:
+                    return member, True
+                egg_info = egg_info or member
+    except (tarfile.TarError, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):
+        pass
+    return None if egg_info is None else (egg_info, False)
 
 
 @attrs.frozen(slots=True)

@@ -49,6 +49,8 @@ from depsat.sources.distfiles import (
     parse_core_metadata,
     parse_dist_filename,
     sdist_pkg_info,
+    sdist_pkg_info_in_head,
+    tar_sdist,
     wheel_filename_parts,
     wheel_metadata,
     wheel_metadata_from_directory,
@@ -138,6 +140,18 @@ def _common_requires_python(artifacts: Sequence[Artifact]) -> SpecifierSet | Non
         return first
     specifiers = {a.requires_python for a in artifacts}
     return specifiers.pop() if len(specifiers) == 1 else None
+
+
+def _needs_build(pkg_info: bytes) -> bool:
+    try:
+        return not is_static_sdist_metadata(parse_core_metadata(pkg_info))
+    except DistFileError:
+        return False
+
+
+_SDIST_HEADS = (64 * 1024, 1024 * 1024)
+"""How much of a remote tar sdist is read, one after the other, looking for its PKG-INFO
+before it is downloaded whole."""
 
 
 class DistributionSource(Source):
@@ -474,8 +488,11 @@ class DistributionSource(Source):
         if kept is not None:
             return kept, None
         whole: bytes | MetadataUnavailable | None = None
-        if artifact.kind is ArtifactKind.WHEEL and url.startswith(("http:", "https:")):
-            member, whole = self._ranged_member(url, dist)
+        remote = url.startswith(("http:", "https:"))
+        if remote and (artifact.kind is ArtifactKind.WHEEL or tar_sdist(artifact.filename)):
+            member, whole = (self._ranged_member(url, dist)
+                             if artifact.kind is ArtifactKind.WHEEL
+                             else self._sdist_head_member(url, artifact.filename))
             if member is not None:
                 self.client.keep_extracted(url, artifact.hashes, member)
                 return member, None
@@ -497,6 +514,31 @@ class DistributionSource(Source):
             return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}"), None
         self.client.keep_extracted(url, artifact.hashes, member)
         return member, sdist
+
+    def _sdist_head_member(self, url: str, filename: str) -> tuple[bytes | None, bytes | None]:
+        """A remote tar sdist's PKG-INFO read from the start of the file
+        (`sdist_pkg_info_in_head`: where setuptools puts it), a larger part once, instead of
+        downloading the sdist; else the whole sdist, when the server sent it all (it ignored
+        the range, or the file was smaller); else (None, None), and the caller downloads it.
+        Not checked against the sdist's hash, as a wheel's ranged METADATA is not."""
+        for size in _SDIST_HEADS:
+            try:
+                fetched = self.client.get_range(url, f"bytes=0-{size - 1}")
+            except HttpError:
+                return None, None
+            if fetched.status == 200:
+                return None, fetched.content
+            if fetched.status != 206 or not (fetched.content_range or "").startswith(
+                    f"bytes 0-{len(fetched.content) - 1}/"):
+                return None, None
+            found = sdist_pkg_info_in_head(fetched.content, filename)
+            if found is not None and (found[1] or _needs_build(found[0])):
+                # (the .egg-info copy only when it says the sdist needs a build: the same
+                # answer as the top-level file, which setuptools copies from it)
+                return found[0], None
+            if (fetched.content_range or "").endswith(f"/{len(fetched.content)}"):
+                return None, fetched.content  # (that was all of it)
+        return None, None
 
     def _ranged_member(self, url: str, dist: DistFilename) -> tuple[bytes | None, bytes | None]:
         """A remote wheel's METADATA read with range requests (`depsat.sources.ranged`): its
