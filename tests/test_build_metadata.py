@@ -367,3 +367,51 @@ def test_the_warning_names_only_releases_the_plan_might_have_taken(tmp_path: Pat
         assert run.returncode == 0, run.stderr
         assert run.stdout.splitlines()[0] == "mixed==0.8"
         assert ("left out, as their metadata needs a build: mixed 0.5" in run.stderr) is warned
+
+
+VERSIONED = '''
+import pathlib, warnings
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    warnings.warn("a deprecation notice, as setuptools prints them")
+    with open({counter!r}, "a") as log:
+        log.write("{version}\\n")
+    info = pathlib.Path(metadata_directory) / "many-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\\nName: many\\nVersion: {version}\\n"
+        "Requires-Dist: somedep{wanted}\\n")
+    return info.name
+'''
+
+
+def test_only_the_releases_a_plan_takes_are_built(tmp_path: Path) -> None:
+    """Builds are slow (pyspark's sdists are 200-300 MB): releases read ahead of a plan (the
+    neighbours of a release it took, in case the next round wants them) are not built, only
+    those a plan takes. many 4.0 needs a somedep no index has: 3.0 is taken and built, and
+    2.0 and 1.0 are not (they were, as its neighbours, before session 20)."""
+    counter = tmp_path / "backend-runs.txt"
+    spec: dict[str, Any] = {"somedep": {"1.0": {}, "2.0": {}}, "many": {}}
+    for version in ("1.0", "2.0", "3.0", "4.0"):
+        template = VERSIONED.format(counter=str(counter), version=version,
+                                    wanted=">=3" if version == "4.0" else ">=1")
+        spec["many"][version] = {"wheel": False, "sdist_metadata_version": "2.1",
+                                 "sdist_backend": template}
+    build_index(spec, tmp_path / "index")
+    with serve(tmp_path / "index") as url:
+        source = IndexSource(url.index_url, client=client(tmp_path),
+                             metadata_builder=builder(tmp_path, url))
+        result = resolve_with(source, "many")
+        source.close()
+    assert result.plan is not None and result.plan.versions() == {"many": "3.0",
+                                                                  "somedep": "2.0"}
+    assert sorted(runs(tmp_path)) == ["3.0", "4.0"]
+    # the backend's warnings are its output, kept from the terminal as the rest of it
+    run = subprocess.run(
+        [sys.executable, "-m", "depsat", "resolve", "many", "--index-url",
+         (tmp_path / "index" / "simple").as_uri(), "--cache-dir", str(tmp_path / "fresh"),
+         "--no-config", "--python-version", "3.12", "--format", "requirements",
+         "--build-metadata"],
+        capture_output=True, text=True, timeout=120, env=clean_env(), check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == "many==3.0" and run.stderr == ""

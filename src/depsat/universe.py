@@ -709,6 +709,9 @@ class _Discovery:
     def expand_all(self, candidates: Iterable[Candidate], speculative: bool) -> None:
         for candidate in candidates:
             if speculative:
+                source = self._source_of.get(candidate.key)
+                if source is not None and source.may_build(candidate):
+                    continue  # (left free: read when a plan takes it, as builds are slow)
                 self._speculative.add(candidate.key)
             else:
                 self._lead_on(candidate)

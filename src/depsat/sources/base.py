@@ -55,6 +55,12 @@ class Source(abc.ABC):
         """Hint that `candidates` will be asked for all of these (an index fetches their
         pages concurrently). Optional, like `prefetch`."""
 
+    def may_build(self, candidate: Candidate) -> bool:
+        """Whether reading `candidate`'s metadata may run a build backend (a source that
+        builds sdists, for a release with no wheel): discovery then reads it only when a
+        plan takes it, never ahead in case one does (`Discovery.expand`, speculative)."""
+        return False
+
     def metadata_on_hand(self, candidates: Sequence[Candidate]) -> Sequence[Candidate]:
         """Of these, the ones whose `metadata` needs no request and an earlier run read (a lazy
         source's cache): lazy reading reads them at once, since they cost no request and may

@@ -40,6 +40,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -264,9 +265,14 @@ class MetadataBuilder:
         the METADATA file's bytes."""
         try:
             from build import BuildBackendException, BuildException, FailedProcessError
+            from pyproject_hooks import BuildBackendWarning
         except ImportError:
             raise MetadataBuildError("building metadata needs the 'build' package, which is "
                                      "not installed") from None
+        # pyproject_hooks raises a backend's warnings again in this process (setuptools' deprecation
+        # notices, one per build): they are the backend's output, which is never printed.
+        # (`catch_warnings` is not thread-safe, and builds run on the fetch pool's threads.)
+        warnings.filterwarnings("ignore", category=BuildBackendWarning)
         deadline = time.monotonic() + self.timeout
         try:
             builder = self._project(source, deadline)

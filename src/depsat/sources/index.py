@@ -353,6 +353,15 @@ class DistributionSource(Source):
                 self._on_hand[candidate.key] = urls.get(candidate.key) in before
         return [c for c in candidates if self._on_hand[c.key] or self._read_here(c)]
 
+    def may_build(self, candidate: Candidate) -> bool:
+        """With a metadata builder, a release read from an sdist (no wheel) that is not
+        read yet: pyspark's are sdists of 200-300 MB, and reading eight siblings of each one
+        taken built them all (a resolve of `pyspark[connect]` ran past ten minutes)."""
+        if self.metadata_builder is None or self._read_here(candidate):
+            return False
+        artifacts = self._metadata_artifacts(candidate)
+        return bool(artifacts) and artifacts[0].kind is not ArtifactKind.WHEEL
+
     def _read_here(self, candidate: Candidate) -> bool:
         """Whether this source has read the candidate's metadata already."""
         future = self._metadata.get(candidate.key)
