@@ -286,6 +286,11 @@ def test_build_environ_drops_the_machines_pip_configuration() -> None:
     assert environ["HOME"] == "/home/u" and "PIP_NO_INDEX" not in environ
     offline = build_environ(["http://a/simple/"], offline=True, base=base)
     assert offline["PIP_NO_INDEX"] == "1" and "PIP_INDEX_URL" not in offline
+    # whom pip trusts is kept (a proxy's own authority), or given as what depsat trusts
+    assert "PIP_CERT" not in environ
+    trusting = build_environ([], base={**base, "PIP_CERT": "/ca.pem", "SSL_CERT_FILE": "/b"})
+    assert trusting["PIP_CERT"] == "/ca.pem" and "PIP_INDEX_URL" not in trusting
+    assert build_environ([], base={**base, "SSL_CERT_FILE": "/b.pem"})["PIP_CERT"] == "/b.pem"
 
 
 def test_find_links_directory_builds_too(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ when the backend lacks that hook). This runs code from the sdist, which is why i
   fresh `build.env.DefaultIsolatedEnv`, the requirements installed by pip from the same
   indexes and find-links as the resolution (as pip and uv do for build isolation), never
   from the machine's pip configuration: every build subprocess gets `PIP_CONFIG_FILE` set to
-  the null device and no inherited `PIP_*` / `UV_*` variables. Metadata is built with the
+  the null device and no inherited `PIP_*` / `UV_*` variables but the certificates pip is
+  to trust (`PIP_CERT`, else `SSL_CERT_FILE`, as depsat does). Metadata is built with the
   interpreter running depsat; a `setup.py` that computes dependencies from the running
   Python answers for it.
 * **Cache.** Results are stored under the HTTP cache's directory (`build-metadata-v1/`),
@@ -69,14 +70,26 @@ class _Timeout(Exception):
     """The build ran past its time budget."""
 
 
+_TRUST = frozenset({"PIP_CERT", "PIP_CLIENT_CERT"})
+"""The pip settings a build's pip keeps: whom to trust, not where to look."""
+
+
 def build_environ(index_urls: Sequence[str] = (), find_links: Sequence[str] = (), *,
                   offline: bool = False,
                   base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of every build subprocess: `base` (default: this process's) without
     pip and uv settings, and pip pointed at depsat's own indexes (the first is pip's index
-    URL, the others extra ones) and find-links; no index at all offline or without one."""
-    environ = {k: v for k, v in (os.environ if base is None else base).items()
-               if not k.startswith(("PIP_", "UV_"))}
+    URL, the others extra ones) and find-links; no index at all offline or without one.
+
+    The certificates pip trusts are kept (``PIP_CERT``, ``PIP_CLIENT_CERT``), or else given
+    as the ones depsat trusts (``SSL_CERT_FILE``, which pip does not read): they say whom to
+    trust, not where to look, and behind a proxy with its own authority pip found no build
+    requirement at all."""
+    source = os.environ if base is None else base
+    environ = {k: v for k, v in source.items()
+               if not k.startswith(("PIP_", "UV_")) or k in _TRUST}
+    if "PIP_CERT" not in environ and source.get("SSL_CERT_FILE"):
+        environ["PIP_CERT"] = source["SSL_CERT_FILE"]
     environ.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
                    PIP_DISABLE_PIP_VERSION_CHECK="1")
     if index_urls and not offline:
