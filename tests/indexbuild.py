@@ -42,6 +42,8 @@ sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_
 ``depsat_test_backend``). ``sdist_padding``: that many incompressible bytes of sources
 after ``PKG-INFO`` (setuptools sorts the entries), or before it with ``sdist_layout`` "last"
 (older setuptools) or "egg-info" (the same, with the ``.egg-info/PKG-INFO`` copy first).
+An sdist's ``pyproject.toml`` has a ``[project]`` table whose dependencies are dynamic, unless
+``sdist_pyproject_static`` (then it states the spec's ``requires`` and ``extras``).
 """
 
 from __future__ import annotations
@@ -145,14 +147,20 @@ def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0,
 def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None,
            build_requires: list[str] | None = None,
            build_backend: str = "depsat_test_backend", padding: int = 0,
-           layout: str = "sorted") -> bytes:
+           layout: str = "sorted", stated: Mapping[str, Any] | None = None) -> bytes:
     stem = _dist_stem(name, version)
+    # [project] as a setup.py-computed project has it (dependencies dynamic), or, `stated`,
+    # with the spec's dependencies written out
+    dynamic = ('dynamic = ["dependencies", "optional-dependencies"]\n' if stated is None
+               else f"dependencies = {jsonlib.dumps(list(stated.get('requires', [])))}\n"
+               + "".join(f"optional-dependencies.{extra} = {jsonlib.dumps(list(lines))}\n"
+                         for extra, lines in stated.get("extras", {}).items()))
     members = {
         f"{stem}/PKG-INFO": pkg_info.encode(),
         f"{stem}/pyproject.toml": (
             '[build-system]\nrequires = ["setuptools"]\nbuild-backend = '
             f'"setuptools.build_meta"\n\n[project]\nname = "{name}"\nversion = "{version}"\n'
-        ).encode(),
+            + dynamic).encode(),
     }
     if padding:  # sources, incompressible: after PKG-INFO as setuptools sorts them
         members[f"{stem}/src/padding.bin"] = random.Random(stem).randbytes(padding)
@@ -230,7 +238,9 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                                     build_backend=meta.get("build_backend",
                                                            "depsat_test_backend"),
                                     padding=int(meta.get("sdist_padding", 0)),
-                                    layout=meta.get("sdist_layout", "sorted")),
+                                    layout=meta.get("sdist_layout", "sorted"),
+                                    stated=meta if meta.get("sdist_pyproject_static")
+                                    else None),
                              pkg_info))
             for filename, data, metadata_text in made:
                 (files_dir / filename).write_bytes(data)

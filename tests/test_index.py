@@ -761,6 +761,44 @@ def test_an_sdists_pkg_info_is_read_from_its_start(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("http_transport")
+def test_an_sdists_static_pyproject_stands_for_an_old_pkg_info(tmp_path: Path) -> None:
+    """An sdist whose PKG-INFO cannot be trusted for dependencies (Metadata 2.1) but whose
+    pyproject.toml states them (not dynamic, PEP 621) is read from that, as uv reads it,
+    with no build: over HTTP from the sdist's first 64 KB (no more requests than reading
+    PKG-INFO takes), and over file:// from the whole sdist. When they are dynamic there, it
+    still needs a build. A warm run asks nothing."""
+    old = {"wheel": False, "sdist_metadata_version": "2.1", "sdist_padding": 500_000}
+    spec: dict[str, Any] = {
+        "stated": {"1.0": {**old, "sdist_pyproject_static": True, "requires": ["small>=1"],
+                           "extras": {"fast": ["small>=2 ; python_version >= '3'"]}}},
+        "computed": {"1.0": {**old, "requires": ["small>=1"]}},
+        "small": {"1.0": {"sdist": False}, "2.0": {"sdist": False}},
+    }
+    root = tmp_path / "index"
+    build_index(spec, root, pep658=False)
+    expected = (["small>=1", 'small>=2; python_version >= "3" and extra == "fast"'],
+                ["fast"], None)
+    with serve(root) as url:
+        for index in (url.index_url, (root / "simple").as_uri()):
+            cache = tmp_path / f"cache-{index[:4]}"
+            source = IndexSource(index, client=HttpClient(cache_dir=cache))
+            stated = source.metadata(source.candidates(canonicalize_name("stated"))[0])
+            computed = source.metadata(source.candidates(canonicalize_name("computed"))[0])
+            source.close()
+            assert deps(stated) == expected
+            assert computed == MetadataUnavailable(ExclusionKind.NEEDS_BUILD,
+                                                   "needs a build to know its dependencies")
+        sent = [n for path, n in url.sent if "/files/stated-1.0" in path]
+        assert sent == [64 * 1024], sent
+        asked = len(url.requests)
+        warm = IndexSource(url.index_url, client=HttpClient(cache_dir=tmp_path / "cache-http"))
+        again = warm.candidates(canonicalize_name("stated"))[0]
+        assert deps(warm.metadata(again)) == expected
+        assert [r for r in url.requests[asked:] if "/files/" in r[1]] == []
+        warm.close()
+
+
+@pytest.mark.usefixtures("http_transport")
 @pytest.mark.parametrize("dist_info_first", [False, True])
 def test_a_wide_wheels_metadata_member_is_read_without_zipfile(tmp_path: Path,
                                                                dist_info_first: bool) -> None:

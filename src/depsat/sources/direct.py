@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import attrs
-from packaging.markers import Marker
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -55,7 +54,11 @@ from depsat.model import (
     canonicalize_name,
 )
 from depsat.sources.base import MetadataUnavailable
-from depsat.sources.distfiles import DistFileError, project_dependencies
+from depsat.sources.distfiles import (
+    DistFileError,
+    project_dependencies,
+    project_requirements,
+)
 from depsat.sources.http import CONCURRENT_FETCHES, HttpClient, redact_url
 from depsat.sources.index import (
     NEEDS_BUILD_DETAIL,
@@ -294,26 +297,11 @@ class DirectSource(DistributionSource):
                 return tree
             return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
         try:
-            base, optional = project_dependencies(table)
+            requires, extras = project_requirements(*project_dependencies(table),
+                                                    apply=sources.apply)
         except DistFileError as exc:
             return MetadataUnavailable(ExclusionKind.METADATA_ERROR, f"{shown}: {exc}")
-        lines: list[tuple[str, NormalizedName | None]] = [(line, None) for line in base]
-        for extra_name, extra_lines in optional.items():
-            lines += [(line, canonicalize_name(extra_name)) for line in extra_lines]
-        requires = []
-        for line, extra in lines:
-            try:
-                requirement = Requirement(sources.apply(line))
-            except InvalidRequirement as exc:
-                return MetadataUnavailable(ExclusionKind.METADATA_ERROR,
-                                           f"{shown}: invalid dependency {line!r}: {exc}")
-            if extra is not None:  # (as core metadata says an extra's requirement)
-                marker = f'extra == "{extra}"'
-                requirement.marker = Marker(f"({requirement.marker}) and {marker}"
-                                            if requirement.marker else marker)
-            requires.append(requirement)
-        return attrs.evolve(candidate, requires=tuple(requires),
-                            provides_extras=frozenset(map(canonicalize_name, optional)))
+        return attrs.evolve(candidate, requires=requires, provides_extras=extras)
 
     def _skipped(self, message: str, culprit: str) -> Candidate | None:
         """None, with a warning naming the project directory."""

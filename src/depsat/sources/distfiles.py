@@ -17,13 +17,15 @@ import tarfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeGuard, cast
 
 import attrs
+import tomllib
+from packaging.markers import Marker
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     BuildTag,
@@ -55,8 +57,12 @@ __all__ = [
     "parse_core_metadata",
     "parse_dist_filename",
     "project_dependencies",
+    "project_requirements",
+    "pyproject_core_metadata",
     "sdist_pkg_info",
     "sdist_pkg_info_in_head",
+    "sdist_pyproject",
+    "sdist_pyproject_in_head",
     "tar_sdist",
     "wheel_filename_parts",
     "wheel_metadata",
@@ -396,35 +402,128 @@ def sdist_pkg_info_in_head(head: bytes, filename: str) -> tuple[bytes, bool] | N
     setuptools writes an sdist's entries sorted by name, so ``PKG-INFO`` comes after the
     few upper-case ones and before the sources; older ones wrote it last, but their
     ``.egg-info`` copy early. pyspark's sdists are 200-300 MB: reading their PKG-INFO (to
-    learn that their dependencies need a build) took a 17 GB download for 57 releases.
-    `tarfile` cannot stop at a truncated archive by itself, hence reading the inflated part
-    as a whole archive and treating its end as "not here"."""
+    learn that their dependencies need a build) took a 17 GB download for 57 releases."""
+    found = _tar_head_members(head, filename, _is_pkg_info)
+    top = next((data for parts, data in found if len(parts) == 2), None)
+    if top is not None:
+        return top, True
+    return (found[0][1], False) if found else None
+
+
+def sdist_pyproject_in_head(head: bytes, filename: str) -> bytes | None:
+    """The top-level ``pyproject.toml`` of a tar sdist, from its first bytes only (as
+    `sdist_pkg_info_in_head`); None when they end before it."""
+    found = _tar_head_members(head, filename, lambda parts: parts == [parts[0], "pyproject.toml"])
+    return found[0][1] if found else None
+
+
+def _is_pkg_info(parts: list[str]) -> bool:
+    return parts[-1] == "PKG-INFO" and (len(parts) == 2 or (
+        len(parts) == 3 and parts[1].endswith(".egg-info")))
+
+
+def _tar_head_members(head: bytes, filename: str, wanted: Callable[[list[str]], bool],
+                      ) -> list[tuple[list[str], bytes]]:
+    """The whole files of a tar sdist's first bytes whose path parts `wanted` accepts, in
+    archive order, up to the first one the bytes end inside. `tarfile` cannot stop at a
+    truncated archive by itself, hence reading the inflated part as a whole archive and
+    taking its end as "further on"."""
     decompressor = _head_decompressor(filename)
+    found: list[tuple[list[str], bytes]] = []
     if decompressor is False:
-        return None
-    egg_info: bytes | None = None
+        return found
     try:
         data = head if decompressor is None else decompressor.decompress(head,
                                                                          _MAX_HEAD_OUTPUT)
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
             for info in archive:
                 parts = info.name.strip("/").split("/")
-                top_level = len(parts) == 2
-                if parts[-1] != "PKG-INFO" or not info.isfile() or not (
-                        top_level or (len(parts) == 3 and parts[1].endswith(".egg-info"))):
+                if not info.isfile() or not wanted(parts):
                     continue
                 if info.offset_data + info.size > len(data):
                     break  # (its end is further on)
                 extracted = archive.extractfile(info)
                 if extracted is None:  # pragma: no cover - isfile() above
                     break
-                member = _limited_read(extracted, "PKG-INFO")
-                if top_level:
-                    return member, True
-                egg_info = egg_info or member
+                found.append((parts, _limited_read(extracted, parts[-1])))
     except (tarfile.TarError, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):
         pass
-    return None if egg_info is None else (egg_info, False)
+    return found
+
+
+def sdist_pyproject(data: bytes, filename: str) -> bytes | None:
+    """The top-level ``pyproject.toml`` of a whole sdist (tar or zip), or None."""
+    try:
+        if filename.lower().endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = [n for n in archive.namelist()
+                         if n.count("/") == 1 and n.endswith("/pyproject.toml")]
+                if not names:
+                    return None
+                with archive.open(names[0]) as stream:
+                    return _limited_read(stream, "pyproject.toml")
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            for info in archive:
+                parts = info.name.strip("/").split("/")
+                if len(parts) == 2 and parts[1] == "pyproject.toml" and info.isfile():
+                    extracted = archive.extractfile(info)
+                    return None if extracted is None else _limited_read(extracted,
+                                                                        "pyproject.toml")
+    except (DistFileError, tarfile.TarError, zipfile.BadZipFile, OSError, EOFError,
+            ValueError):
+        return None
+    return None
+
+
+def pyproject_core_metadata(data: bytes) -> CoreMetadata | None:
+    """What a ``pyproject.toml``'s ``[project]`` table states as core metadata, when its name,
+    version and every field a resolver reads are static (PEP 621: a field it lists neither
+    as a value nor in ``dynamic`` is empty); None when one is dynamic or the table is
+    missing or malformed. uv reads an sdist's dependencies this way too: an older backend
+    writes a PKG-INFO that cannot be trusted for them (Metadata 2.1), and the build it would
+    take may need what is not at hand (dbt-core-experimental-parser's downloads a binary)."""
+    try:
+        table = tomllib.loads(data.decode("utf-8")).get("project")
+        if not isinstance(table, dict):
+            return None
+        dynamic = table.get("dynamic", [])
+        if not isinstance(dynamic, list) or {"name", "version", "dependencies",
+                                             "optional-dependencies",
+                                             "requires-python"} & set(dynamic):
+            return None
+        base, optional = project_dependencies(table)
+        requires, extras = project_requirements(base, optional)
+        return CoreMetadata(
+            name=canonicalize_name(str(table["name"])), version=Version(str(table["version"])),
+            metadata_version="2.2", requires=requires, provides_extras=extras,
+            requires_python=(SpecifierSet(str(table["requires-python"]))
+                             if "requires-python" in table else None))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, DistFileError,
+            InvalidVersion, InvalidSpecifier):
+        return None
+
+
+def project_requirements(base: Sequence[str], optional: Mapping[str, Sequence[str]],
+                         apply: Callable[[str], str] = str,
+                         ) -> tuple[tuple[Requirement, ...], frozenset[NormalizedName]]:
+    """A ``[project]`` table's dependencies as core metadata has them: an extra's behind
+    ``extra == "name"`` markers; and the extras. `apply` rewrites each line first
+    (``[tool.uv.sources]``); `DistFileError` names a line that is no requirement."""
+    lines: list[tuple[str, NormalizedName | None]] = [(line, None) for line in base]
+    for extra_name, extra_lines in optional.items():
+        lines += [(line, canonicalize_name(extra_name)) for line in extra_lines]
+    requires = []
+    for line, extra in lines:
+        try:
+            requirement = Requirement(apply(line))
+        except InvalidRequirement as exc:
+            raise DistFileError(f"invalid dependency {line!r}: {exc}") from exc
+        if extra is not None:  # (as core metadata says an extra's requirement)
+            marker = f'extra == "{extra}"'
+            requirement.marker = Marker(f"({requirement.marker}) and {marker}"
+                                        if requirement.marker else marker)
+        requires.append(requirement)
+    return tuple(requires), frozenset(map(canonicalize_name, optional))
 
 
 @attrs.frozen(slots=True)

@@ -48,8 +48,11 @@ from depsat.sources.distfiles import (
     is_static_sdist_metadata,
     parse_core_metadata,
     parse_dist_filename,
+    pyproject_core_metadata,
     sdist_pkg_info,
     sdist_pkg_info_in_head,
+    sdist_pyproject,
+    sdist_pyproject_in_head,
     tar_sdist,
     wheel_filename_parts,
     wheel_metadata,
@@ -478,6 +481,10 @@ class DistributionSource(Source):
                 f"{source}: metadata says {metadata.name} {metadata.version}, "
                 f"but the file is {candidate.name} {candidate.version}")
         if artifact.kind is ArtifactKind.SDIST and not is_static_sdist_metadata(metadata):
+            stated = self._pyproject_metadata(url, artifact, sdist)
+            if stated is not None and (stated.name, stated.version) == (candidate.name,
+                                                                        candidate.version):
+                return stated
             if self.metadata_builder is None:
                 return MetadataUnavailable(ExclusionKind.NEEDS_BUILD, NEEDS_BUILD_DETAIL)
             return self._built_metadata(candidate, artifact, sdist)
@@ -501,7 +508,7 @@ class DistributionSource(Source):
         if remote and (artifact.kind is ArtifactKind.WHEEL or tar_sdist(artifact.filename)):
             member, whole = (self._ranged_member(url, dist)
                              if artifact.kind is ArtifactKind.WHEEL
-                             else self._sdist_head_member(url, artifact.filename))
+                             else self._sdist_head_member(url, artifact))
             if member is not None:
                 self.client.keep_extracted(url, artifact.hashes, member)
                 return member, None
@@ -524,7 +531,30 @@ class DistributionSource(Source):
         self.client.keep_extracted(url, artifact.hashes, member)
         return member, sdist
 
-    def _sdist_head_member(self, url: str, filename: str) -> tuple[bytes | None, bytes | None]:
+    def _pyproject_metadata(self, url: str, artifact: Artifact,
+                            sdist: bytes | None) -> CoreMetadata | None:
+        """What the sdist's ``pyproject.toml`` states statically (`pyproject_core_metadata`),
+        for an sdist whose PKG-INFO cannot be trusted for dependencies: from the sdist when it
+        was read whole, else from its first 64 KB (tar sdists, remote), else none. The file
+        is kept as an extracted member, so a warm run asks nothing."""
+        kept_as = f"{url}#pyproject.toml"
+        data = self.client.extracted(kept_as, artifact.hashes)
+        if data is None:
+            if sdist is not None:
+                data = sdist_pyproject(sdist, artifact.filename)
+            elif url.startswith(("http:", "https:")) and tar_sdist(artifact.filename):
+                try:
+                    fetched = self.client.get_range(url, f"bytes=0-{_SDIST_HEADS[0] - 1}")
+                except HttpError:
+                    return None
+                if fetched.status in (200, 206):
+                    data = sdist_pyproject_in_head(fetched.content, artifact.filename)
+            if data is not None:
+                self.client.keep_extracted(kept_as, artifact.hashes, data)
+        return None if data is None else pyproject_core_metadata(data)
+
+    def _sdist_head_member(self, url: str,
+                           artifact: Artifact) -> tuple[bytes | None, bytes | None]:
         """A remote tar sdist's PKG-INFO read from the start of the file
         (`sdist_pkg_info_in_head`: where setuptools puts it), a larger part once, instead of
         downloading the sdist; else the whole sdist, when the server sent it all (it ignored
@@ -540,10 +570,16 @@ class DistributionSource(Source):
             if fetched.status != 206 or not (fetched.content_range or "").startswith(
                     f"bytes 0-{len(fetched.content) - 1}/"):
                 return None, None
-            found = sdist_pkg_info_in_head(fetched.content, filename)
-            if found is not None and (found[1] or _needs_build(found[0])):
+            found = sdist_pkg_info_in_head(fetched.content, artifact.filename)
+            needs_build = found is not None and _needs_build(found[0])
+            if found is not None and (found[1] or needs_build):
                 # (the .egg-info copy only when it says the sdist needs a build: the same
                 # answer as the top-level file, which setuptools copies from it)
+                pyproject = (sdist_pyproject_in_head(fetched.content, artifact.filename)
+                             if needs_build else None)
+                if pyproject is not None:  # (`_pyproject_metadata` asks for it next)
+                    self.client.keep_extracted(f"{url}#pyproject.toml", artifact.hashes,
+                                               pyproject)
                 return found[0], None
             if (fetched.content_range or "").endswith(f"/{len(fetched.content)}"):
                 return None, fetched.content  # (that was all of it)
