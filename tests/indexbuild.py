@@ -174,6 +174,11 @@ def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None
             f"[build-system]\nrequires = {jsonlib.dumps(build_requires or [])}\n"
             f'build-backend = "{build_backend}"\nbackend-path = ["_backend"]\n').encode()
         members[f"{stem}/_backend/depsat_test_backend.py"] = backend.encode()
+    return gzip.compress(tar_archive(members), mtime=0)  # reproducible: same spec, same bytes
+
+
+def tar_archive(members: Mapping[str, bytes]) -> bytes:
+    """An uncompressed tar of these files, in this order (dated 2024-01-01: reproducible)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for member, data in members.items():
@@ -181,7 +186,7 @@ def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None
             info.size = len(data)
             info.mtime = 1704067200
             archive.addfile(info, io.BytesIO(data))
-    return gzip.compress(buffer.getvalue(), mtime=0)  # reproducible: same spec, same bytes
+    return buffer.getvalue()
 
 
 def _versions(package: Mapping[str, Any]) -> Mapping[str, Any]:

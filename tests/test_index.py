@@ -18,7 +18,7 @@ import pytest
 from conftest import quick_client
 from hypothesis import given
 from hypothesis import strategies as st
-from indexbuild import Fault, build_index, serve
+from indexbuild import Fault, build_index, serve, tar_archive
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
@@ -840,18 +840,10 @@ def test_an_sdists_head_gives_its_pkg_info_or_says_it_is_further(suffix: str) ->
     import gzip
     import lzma
     import random
-    import tarfile
 
     def archive(members: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for name, data in members.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-        plain = buffer.getvalue()
         return {".tar.gz": gzip.compress, ".tgz": gzip.compress, ".tar.bz2": bz2.compress,
-                ".tar.xz": lzma.compress, ".tar": bytes}[suffix](plain)
+                ".tar.xz": lzma.compress, ".tar": bytes}[suffix](tar_archive(members))
 
     pkg_info = b"Metadata-Version: 2.2\nName: p\nVersion: 1.0\n" + b"X" * 3000
     padding = random.Random(0).randbytes(200_000)

@@ -412,22 +412,15 @@ def _parting_siblings(resolution: Resolution) -> Iterator[Comparison]:
     read that are newer than the plan's: taken together where each may hold, they rule such
     a release out (a 2.0 asks c==1 on Linux and c==2 elsewhere), and in each part of a split
     it may be had. uv forks on such siblings too."""
-    assert resolution.plan is not None
-    universe = resolution.universe
-    for chosen in resolution.plan.chosen:
-        project = universe.projects.get(chosen.name)
-        for release in project.candidates if project is not None else ():
-            if release.version <= chosen.version:
-                continue
-            by_package: dict[NormalizedName, list[Dependency]] = {}
-            for dependency in universe.dependencies.get(release.key, ()):
-                if dependency.requirement.marker is not None:
-                    by_package.setdefault(dependency.name, []).append(dependency)
-            for siblings in by_package.values():
-                if len(siblings) > 1 and not set.intersection(
-                        *({m.key for m in d.matches} for d in siblings)):
-                    for dependency in siblings:
-                        yield from comparisons(dependency.requirement.marker)
+    for marked in _newer_releases_marked(resolution):
+        by_package: dict[NormalizedName, list[Dependency]] = {}
+        for dependency in marked:
+            by_package.setdefault(dependency.name, []).append(dependency)
+        for siblings in by_package.values():
+            if len(siblings) > 1 and not set.intersection(
+                    *({m.key for m in d.matches} for d in siblings)):
+                for dependency in siblings:
+                    yield from comparisons(dependency.requirement.marker)
 
 
 def _unmet_in_part(resolution: Resolution) -> Iterator[Comparison]:
@@ -436,17 +429,24 @@ def _unmet_in_part(resolution: Resolution) -> Iterator[Comparison]:
     elsewhere it may be had. scrapy 2 asks ``PyPyDispatcher ; platform_python_implementation
     == 'PyPy'``, whose releases need a build to be read: without this split every Python
     got scrapy 1.4.0, the last release without it."""
+    choosable = resolution.universe.choosable
+    for marked in _newer_releases_marked(resolution):
+        for dependency in marked:
+            if not any(choosable(match) for match in dependency.matches):
+                yield from comparisons(dependency.requirement.marker)
+
+
+def _newer_releases_marked(resolution: Resolution) -> Iterator[list[Dependency]]:
+    """Per release read that is newer than the one the plan takes of its project, its
+    requirements that have a marker."""
     assert resolution.plan is not None
     universe = resolution.universe
     for chosen in resolution.plan.chosen:
         project = universe.projects.get(chosen.name)
         for release in project.candidates if project is not None else ():
-            if release.version <= chosen.version:
-                continue
-            for dependency in universe.dependencies.get(release.key, ()):
-                if dependency.requirement.marker is not None and not any(
-                        universe.choosable(match) for match in dependency.matches):
-                    yield from comparisons(dependency.requirement.marker)
+            if release.version > chosen.version:
+                yield [d for d in universe.dependencies.get(release.key, ())
+                       if d.requirement.marker is not None]
 
 
 def _active_dependencies(resolution: Resolution) -> Iterator[Dependency]:

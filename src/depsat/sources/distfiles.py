@@ -344,24 +344,33 @@ def _member(archive: Readable, entry: ZipEntry) -> bytes | None:
 
 def sdist_pkg_info(data: bytes, filename: str) -> bytes:
     """The top-level `PKG-INFO` of an sdist (tar, any compression, or zip) held in memory."""
+    found = _sdist_top_member(data, filename, "PKG-INFO")
+    if found is None:
+        raise DistFileError("no top-level PKG-INFO in the sdist")
+    return found
+
+
+def _sdist_top_member(data: bytes, filename: str, member: str) -> bytes | None:
+    """The top-level file `member` of a whole sdist (tar, any compression, or zip), or None
+    when it has none; `DistFileError` when the archive cannot be read."""
     try:
         if filename.lower().endswith(".zip"):
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 members = [n for n in archive.namelist()
-                           if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+                           if n.count("/") == 1 and n.endswith(f"/{member}")]
                 if not members:
-                    raise DistFileError("no top-level PKG-INFO in the sdist")
+                    return None
                 with archive.open(sorted(members, key=len)[0]) as stream:
-                    return _limited_read(stream, "PKG-INFO")
+                    return _limited_read(stream, member)
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
             for info in archive:
                 parts = info.name.strip("/").split("/")
-                if len(parts) == 2 and parts[1] == "PKG-INFO" and info.isfile():
+                if len(parts) == 2 and parts[1] == member and info.isfile():
                     extracted = archive.extractfile(info)
                     if extracted is None:  # pragma: no cover - isfile() above
                         break
-                    return _limited_read(extracted, "PKG-INFO")
-            raise DistFileError("no top-level PKG-INFO in the sdist")
+                    return _limited_read(extracted, member)
+            return None
     except DistFileError:
         raise
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -452,27 +461,12 @@ def _tar_head_members(head: bytes, filename: str, wanted: Callable[[list[str]], 
 
 
 def sdist_pyproject(data: bytes, filename: str) -> bytes | None:
-    """The top-level ``pyproject.toml`` of a whole sdist (tar or zip), or None."""
+    """The top-level ``pyproject.toml`` of a whole sdist (tar or zip), or None (also when
+    the archive cannot be read: its PKG-INFO was, so that is not this file's to say)."""
     try:
-        if filename.lower().endswith(".zip"):
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = [n for n in archive.namelist()
-                         if n.count("/") == 1 and n.endswith("/pyproject.toml")]
-                if not names:
-                    return None
-                with archive.open(names[0]) as stream:
-                    return _limited_read(stream, "pyproject.toml")
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-            for info in archive:
-                parts = info.name.strip("/").split("/")
-                if len(parts) == 2 and parts[1] == "pyproject.toml" and info.isfile():
-                    extracted = archive.extractfile(info)
-                    return None if extracted is None else _limited_read(extracted,
-                                                                        "pyproject.toml")
-    except (DistFileError, tarfile.TarError, zipfile.BadZipFile, OSError, EOFError,
-            ValueError):
+        return _sdist_top_member(data, filename, "pyproject.toml")
+    except DistFileError:
         return None
-    return None
 
 
 def pyproject_core_metadata(data: bytes) -> CoreMetadata | None:

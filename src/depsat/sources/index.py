@@ -535,8 +535,9 @@ class DistributionSource(Source):
                             sdist: bytes | None) -> CoreMetadata | None:
         """What the sdist's ``pyproject.toml`` states statically (`pyproject_core_metadata`),
         for an sdist whose PKG-INFO cannot be trusted for dependencies: from the sdist when it
-        was read whole, else from its first 64 KB (tar sdists, remote), else none. The file
-        is kept as an extracted member, so a warm run asks nothing."""
+        was read whole, else from its first 64 KB (tar sdists, remote; not checked against
+        the sdist's hash, as a head's PKG-INFO is not), else none. The file is kept as an
+        extracted member, so a warm run asks nothing."""
         kept_as = f"{url}#pyproject.toml"
         data = self.client.extracted(kept_as, artifact.hashes)
         if data is None:
