@@ -31,6 +31,7 @@ from depsat.sources.distfiles import (
     UnsupportedDistFile,
     parse_core_metadata,
     parse_dist_filename,
+    pyproject_core_metadata,
     sdist_pkg_info_in_head,
 )
 from depsat.sources.find_links import FindLinksSource
@@ -862,6 +863,29 @@ def test_an_sdists_head_gives_its_pkg_info_or_says_it_is_further(suffix: str) ->
     assert sdist_pkg_info_in_head(first[:100], name) is None
     assert sdist_pkg_info_in_head(b"not an archive at all" * 100, name) is None
     assert sdist_pkg_info_in_head(first, "p-1.0.zip") is None
+
+
+@pytest.mark.parametrize(("text", "stated"), [
+    ('[project]\nname = "P"\nversion = "1.0"\ndependencies = ["a>=1"]\n'
+     'optional-dependencies.x = ["b"]\nrequires-python = ">=3.9"\n', True),
+    ('[project]\nname = "p"\nversion = "1.0"\n', True),  # (no dependencies at all)
+    ('[project]\nname = "p"\nversion = "1.0"\ndynamic = ["dependencies"]\n', False),
+    ('[project]\nname = "p"\ndynamic = ["version"]\n', False),
+    ('[project]\nname = "p"\nversion = "1.0"\ndynamic = [{not = "a name"}]\n', False),
+    ('[project]\nname = "p"\nversion = "1.0"\ndependencies = "a"\n', False),
+    ('[project]\nname = "p"\nversion = "not a version"\n', False),
+    ('[build-system]\nrequires = ["setuptools"]\n', False),
+    ("[project\n", False),
+])
+def test_a_pyproject_states_metadata_only_when_all_of_it_is_static(text: str,
+                                                                   stated: bool) -> None:
+    found = pyproject_core_metadata(text.encode())
+    assert (found is not None) is stated
+    if found is not None and found.requires:
+        assert (found.name, str(found.version), str(found.requires_python)) == (
+            "p", "1.0", ">=3.9")
+        assert [str(r) for r in found.requires] == ["a>=1", 'b; extra == "x"']
+        assert found.provides_extras == {"x"}
 
 
 def test_a_ranged_file_checks_every_answer() -> None:

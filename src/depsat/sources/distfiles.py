@@ -492,7 +492,7 @@ def pyproject_core_metadata(data: bytes) -> CoreMetadata | None:
             metadata_version="2.2", requires=requires, provides_extras=extras,
             requires_python=(SpecifierSet(str(table["requires-python"]))
                              if "requires-python" in table else None))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, DistFileError,
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, DistFileError,
             InvalidVersion, InvalidSpecifier):
         return None
 
