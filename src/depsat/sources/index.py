@@ -358,8 +358,9 @@ class DistributionSource(Source):
 
     def may_build(self, candidate: Candidate) -> bool:
         """With a metadata builder, a release read from an sdist (no wheel) that is not
-        read yet: pyspark's are sdists of 200-300 MB, and reading eight siblings of each one
-        taken built them all (a resolve of `pyspark[connect]` ran past ten minutes)."""
+        read yet: pyspark's are sdists of 300-450 MB, and the siblings read with each
+        release taken were all downloaded and built (a resolve of `pyspark[connect]` took
+        over nine minutes)."""
         if self.metadata_builder is None or self._read_here(candidate):
             return False
         artifacts = self._metadata_artifacts(candidate)
