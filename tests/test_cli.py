@@ -674,9 +674,9 @@ def test_the_indexes_are_emitted_as_uv_emits_them(tmp_path: Path) -> None:
                                    ["--annotation-style", "line", "--generate-hashes"]])
 def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path,
                                                       style: list[str]) -> None:
-    """Pins and ``# via`` lines (where you asked for each, and every package of the plan
-    that requires it) exactly as ``uv pip compile --no-header`` writes them, in either
-    ``--annotation-style``, with hashes too."""
+    """Pins and ``# via`` lines (where you asked for each, the constraints and overrides
+    that bound it, and every package of the plan that requires it) exactly as ``uv pip
+    compile --no-header`` writes them, in either ``--annotation-style``, with hashes too."""
     uv = _uv()
     build_index(LOWER_BOUNDS, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
@@ -685,6 +685,9 @@ def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path,
         '[project]\nname = "zzz"\nversion = "0.1"\ndependencies = ["helper"]\n'
         '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n')
     (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n-e ./zzz\n")
+    (tmp_path / "constraints.txt").write_text("lib<3\n")
+    (tmp_path / "overrides.txt").write_text("helper>=1\n")
+    style = [*style, "-c", "constraints.txt", "--override", "overrides.txt"]
     ours = subprocess.run(
         [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in", "--index-url",
          index, "--python-version", "3.12", "--no-config", "--cache-dir", "cache",
@@ -698,11 +701,14 @@ def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path,
         cwd=tmp_path)
     assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
     assert ours.stdout == theirs.stdout
-    if not style:
-        assert "    # via\n    #   -r requirements.in\n    #   app\n" in ours.stdout
+    if "--annotation-style" not in style:
+        assert ("    # via\n    #   -c constraints.txt\n    #   -r requirements.in\n"
+                "    #   app\n") in ours.stdout
+        assert "helper==1.5\n    # via\n    #   --override overrides.txt\n" in ours.stdout
         assert ours.stdout.startswith("-e ./zzz\n")  # (editables first, as written)
     elif "--generate-hashes" in style:
-        assert "    # via app, -r requirements.in\n" in ours.stdout
+        assert "    # via app, -c constraints.txt, -r requirements.in\n" in ours.stdout
     else:  # (beside the pin, padded to 24 columns; the requirers first)
-        assert "\nlib==2.1                  # via app, -r requirements.in\n" in ours.stdout
+        assert ("\nlib==2.1                  # via app, -c constraints.txt, "
+                "-r requirements.in\n") in ours.stdout
         assert ours.stdout.startswith("-e ./zzz                  # via -r requirements.in\n")

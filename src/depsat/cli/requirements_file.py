@@ -49,8 +49,12 @@ class RequirementsFiles:
     written: dict[str, str] = attrs.Factory(dict)
     """A pyproject.toml's path sources: URL -> the path as its table gives it."""
     constraints: list[str] = attrs.Factory(list)
+    constraint_origins: list[str] = attrs.Factory(list)
+    """Beside each of `constraints`, ``-c constraints.txt`` (as uv's ``# via`` names it)."""
     overrides: list[str] = attrs.Factory(list)
     """From ``--override`` files (their requirement lines; their options are not read)."""
+    override_origins: list[str] = attrs.Factory(list)
+    """Beside each of `overrides`, ``--override overrides.txt``."""
     index_url: str | None = None
     extra_index_urls: list[str] = attrs.Factory(list)
     find_links: list[str] = attrs.Factory(list)
@@ -106,6 +110,7 @@ def read_requirements_files(requirement_files: list[str], constraint_files: list
         overriding = RequirementsFiles()
         _read(path, overriding, constraints=True, seen=frozenset(), digests=digests)
         found.overrides += overriding.constraints
+        found.override_origins += [f"--override {path}"] * len(overriding.constraints)
     if (extras or all_extras or groups) and not projects:
         raise ConfigurationError(
             "extras and dependency groups are a project's: give its pyproject.toml with -r",
@@ -162,6 +167,7 @@ def _read(path: str, into: RequirementsFiles, *, constraints: bool, seen: frozen
         requirement = " ".join(tokens[:cut]).strip()
         if constraints:
             into.constraints.append(requirement)
+            into.constraint_origins.append(f"-c {path}")
         else:
             into.requirements.append(requirement)
             into.origins.append(f"-r {path}")

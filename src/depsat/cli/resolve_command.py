@@ -393,6 +393,9 @@ def _prepare(args: argparse.Namespace, command: str, read_log: ReadLog | None,
     progress = RichProgress() if wants_progress(args) else None
     constrained = request_from_strings(constraints).requirements
     overriding = request_from_strings(files.overrides).requirements
+    for parsed, origin in [*zip(constrained, files.constraint_origins, strict=True),
+                           *zip(overriding, files.override_origins, strict=True)]:
+        args.origins.setdefault(canonicalize_name(parsed.name), []).append(origin)
     named = (*request.requirements, *constrained, *overriding)
     direct: list[tuple[NormalizedName, str]] = []  # (the files direct references name)
     if any(r.url for r in named):
