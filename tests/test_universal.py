@@ -141,7 +141,7 @@ def test_pins_taken_everywhere_carry_no_marker_and_others_the_union_of_their_for
     assert {(str(p.candidate.name), str(p.candidate.version), p.marker)
             for p in universal.pins} == {
         ("a", "1.0", "sys_platform == 'darwin'"), ("a", "2.0", "sys_platform == 'linux'"),
-        ("b", "1.0", ""), ("c", "1.0", "python_version < '3.13'")}
+        ("b", "1.0", ""), ("c", "1.0", "python_full_version < '3.13'")}
 
 
 def test_merged_cells_read_as_short_markers() -> None:
@@ -154,8 +154,8 @@ def test_merged_cells_read_as_short_markers() -> None:
     assert marker_text([darwin, rest], space) == "sys_platform != 'linux'"
     old = Cell(PythonRange(Version("3.10"), Version("3.11")))
     new = Cell(PythonRange(Version("3.12")))
-    assert marker_text([old, new], space) == ("python_version < '3.11' or "
-                                              "python_version >= '3.12'")
+    assert marker_text([old, new], space) == ("python_full_version < '3.11' or "
+                                              "python_full_version >= '3.12'")
 
 
 @pytest.mark.parametrize(("given_range", "low", "high"), [
@@ -226,7 +226,7 @@ def test_a_requirement_that_holds_only_somewhere_is_pinned_only_there() -> None:
     universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.12")
     assert len(universal.forks) == 1 and universal.resolves == 1
     assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
-        ("a", ""), ("d", "python_version < '3.13' and sys_platform == 'win32'")}
+        ("a", ""), ("d", "python_full_version < '3.13' and sys_platform == 'win32'")}
 
 
 def test_a_marker_is_widened_as_far_as_the_partition_allows() -> None:
@@ -237,13 +237,14 @@ def test_a_marker_is_widened_as_far_as_the_partition_allows() -> None:
     new_other = Cell(PythonRange(Version("3.11")), (("sys_platform", StringRegion(win32.values)),))
     partition = [old, new_windows, new_other]
     assert marker_text([old, new_other], space) == (
-        "python_version < '3.11' or (python_version >= '3.11' and sys_platform != 'win32')")
+        "python_full_version < '3.11' or "
+        "(python_full_version >= '3.11' and sys_platform != 'win32')")
     assert marker_text([old, new_other], space, partition) == (
-        "python_version < '3.11' or sys_platform != 'win32'")
+        "python_full_version < '3.11' or sys_platform != 'win32'")
     assert marker_text([new_windows], space, partition) == (
-        "python_version >= '3.11' and sys_platform == 'win32'")
+        "python_full_version >= '3.11' and sys_platform == 'win32'")
     assert marker_text([Cell(PythonRange(Version("3.11"), Version("3.12")))], space) == (
-        "python_version == '3.11'")
+        "python_full_version == '3.11.*'")
 
 
 def test_the_command_line_says_where_no_lock_exists() -> None:
@@ -430,7 +431,7 @@ def test_a_projects_requires_python_gives_the_pythons_of_its_lock(tmp_path: Path
               "--format", "requirements", "--no-annotate", "--no-memo"]
     assert depsat(*common).stdout == "b==2.0\n"
     assert depsat(*common, "--python-version", "3.10").stdout == (
-        "b==1.0 ; python_version < '3.12'\nb==2.0 ; python_version >= '3.12'\n")
+        "b==1.0 ; python_full_version < '3.12'\nb==2.0 ; python_full_version >= '3.12'\n")
     project.write_text(project.read_text().replace(">=3.12", "banana"))
     run = depsat(*common)
     assert run.returncode == 2 and "invalid Requires-Python 'banana'" in run.stderr
@@ -442,8 +443,8 @@ def test_fewest_versions_where_one_serves_every_fork() -> None:
     data = {"root": {"requires": ["b"]},
             "packages": {"b": {"versions": {"1.0": {"requires_python": ">=3.10"},
                                             "2.0": {"requires_python": ">=3.11"}}}}}
-    assert _pins_of(data, ">=3.10") == {("b", "1.0", "python_version < '3.11'"),
-                                        ("b", "2.0", "python_version >= '3.11'")}
+    assert _pins_of(data, ">=3.10") == {("b", "1.0", "python_full_version < '3.11'"),
+                                        ("b", "2.0", "python_full_version >= '3.11'")}
     world = parse_universe(data, "fewest")
     fewest = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
                                fork_strategy="fewest")

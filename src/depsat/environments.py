@@ -271,7 +271,7 @@ class PythonRange:
         high = (*self.high.release, 0, 0) if self.high is not None else None
         if self.low > floor and high is not None and but is None:
             if low[2] == 0 and high[2] == 0 and high[:2] == (low[0], low[1] + 1):
-                return f"python_version == '{low[0]}.{low[1]}'"  # (one minor version)
+                return f"python_full_version == '{low[0]}.{low[1]}.*'"  # (one minor version)
             if self.high == _next_patch(self.low):
                 return f"python_full_version == '{self.low}'"  # (one patch release)
         parts = []
@@ -295,9 +295,11 @@ def _next_patch(version: Version) -> Version | None:
 
 
 def _python_bound(op: str, version: Version) -> str:
+    """A bound on the Python version, as uv writes it: always of ``python_full_version``
+    (a lock from both tools then differs only where the pins do)."""
     major, minor, patch = (*version.release, 0, 0)[:3]
     if patch == 0:
-        return f"python_version {op} '{major}.{minor}'"
+        return f"python_full_version {op} '{major}.{minor}'"
     return f"python_full_version {op} '{major}.{minor}.{patch}'"
 
 
@@ -512,8 +514,8 @@ def marker_text(cells: Iterable[Cell], space: Space, partition: Sequence[Cell] =
     `partition` (cells that divide all environments, `cells` among them), each cell is then
     widened, an axis at a time, as long as every part of the partition it reaches is one of
     `cells` (environments outside them all are nobody's concern), and cells inside another
-    are left out: ``python_version < '3.11' or (python_version >= '3.11' and X)`` becomes
-    ``python_version < '3.11' or X``."""
+    are left out: ``python_full_version < '3.11' or (python_full_version >= '3.11' and X)`` becomes
+    ``python_full_version < '3.11' or X``."""
     chosen = list(dict.fromkeys(cells))
     merged = _merged(chosen)
     if partition:
