@@ -485,6 +485,8 @@ LOWER_BOUNDS = {
             "2.0": {"requires": ["lib>=2.0", "helper"], "sdist": False}},
     "lib": {v: {"sdist": False} for v in ("1.0", "1.1", "2.0", "2.1")},
     "helper": {"1.0": {"sdist": False}, "1.5": {"sdist": False}},
+    # an extra asking for the package's own others (dask[complete]): no self-requirer
+    "kit": {"1.0": {"sdist": False, "extras": {"all": ["kit[fast]"], "fast": ["helper"]}}},
 }
 
 
@@ -684,14 +686,14 @@ def test_the_requirements_output_is_uvs_line_for_line(tmp_path: Path,
     (tmp_path / "zzz" / "pyproject.toml").write_text(
         '[project]\nname = "zzz"\nversion = "0.1"\ndependencies = ["helper"]\n'
         '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n')
-    (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n-e ./zzz\n")
+    (tmp_path / "requirements.in").write_text("app>=1.1\nlib\n-e ./zzz\nkit[all]\n")
     (tmp_path / "constraints.txt").write_text("lib<3\n")
     (tmp_path / "overrides.txt").write_text("helper>=1\n")
     style = [*style, "-c", "constraints.txt", "--override", "overrides.txt"]
     ours = subprocess.run(
         [sys.executable, "-m", "depsat", "resolve", "-r", "requirements.in", "--index-url",
          index, "--python-version", "3.12", "--no-config", "--cache-dir", "cache",
-         "--format", "requirements", *style],
+         "--format", "requirements", "--strip-extras", *style],  # (uv's default)
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
     theirs = subprocess.run(
         [uv, "pip", "compile", "requirements.in", "--index-url", index, "--python-version",

@@ -255,8 +255,8 @@ def _editable(step: PlanStep) -> bool:
 
 
 def _requirers(resolution: Resolution) -> dict[str, set[str]]:
-    """Package -> the packages of the plan whose requirements (with the extras the plan
-    installs) the release taken meets."""
+    """Package -> the other packages of the plan whose requirements (with the extras the
+    plan installs) the release taken meets."""
     assert resolution.plan is not None
     universe = resolution.universe
     taken = {c.key for c in resolution.plan.chosen}
@@ -269,7 +269,9 @@ def _requirers(resolution: Resolution) -> dict[str, set[str]]:
                         *(d for extra in step.extras
                           for d in universe.extra_dependencies.get((key, extra), ()))]
         for dependency in dependencies:
-            if any(match.key in taken for match in dependency.matches):
+            # (not a package's own extras asking for its others: uv names no self-requirer)
+            if dependency.name != step.name and any(match.key in taken
+                                                    for match in dependency.matches):
                 found.setdefault(dependency.name, set()).add(step.name)
     return found
 
