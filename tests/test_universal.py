@@ -24,6 +24,7 @@ from depsat.environments import (
     PythonRange,
     Space,
     StringRegion,
+    comparisons,
     marker_text,
     system_of,
 )
@@ -156,6 +157,15 @@ def test_merged_cells_read_as_short_markers() -> None:
     new = Cell(PythonRange(Version("3.12")))
     assert marker_text([old, new], space) == ("python_full_version < '3.11' or "
                                               "python_full_version >= '3.12'")
+    # one Python range for all: said once, as uv writes it (poetry's cffi pin)
+    not_pypy = StringRegion(frozenset({"PyPy"}))
+    space = space.knowing(comparisons(Marker("platform_python_implementation == 'PyPy'")))
+    linux_cpython = Cell(old.python, (("platform_python_implementation", not_pypy),
+                                      ("sys_platform", linux.region("sys_platform"))))
+    darwin_old = Cell(old.python, darwin.regions)
+    assert marker_text([linux_cpython, darwin_old], space) == (
+        "python_full_version < '3.11' and ((platform_python_implementation != 'PyPy' and "
+        "sys_platform == 'linux') or sys_platform == 'darwin')")
 
 
 @pytest.mark.parametrize(("given_range", "low", "high"), [

@@ -525,7 +525,21 @@ def marker_text(cells: Iterable[Cell], space: Space, partition: Sequence[Cell] =
         merged = _merged([c for i, c in enumerate(merged)
                           if not any(j != i and (c.within(o) and (o != c or j < i))
                                      for j, o in enumerate(merged))])
-    texts = _conditions(merged, space)
+    python = merged[0].python if merged else None
+    if len(merged) > 1 and all(cell.python == python for cell in merged):
+        # One Python range for all: said once, as uv factors it (`A and (B or C)`).
+        assert python is not None
+        shared = python.condition(space.floor)
+        rest = _union([Cell(PythonRange(space.floor), c.regions).condition(space)
+                       for c in merged])
+        if shared and rest:
+            return f"{shared} and ({rest})" if " or " in rest else f"{shared} and {rest}"
+        return shared or rest
+    return _union(_conditions(merged, space))
+
+
+def _union(texts: list[str]) -> str:
+    """Marker texts joined with ``or`` ("" when one is every environment)."""
     if any(not text for text in texts):
         return ""
     if len(texts) == 1:
