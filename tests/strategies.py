@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from depsat.model import Candidate
+from depsat.model import Candidate, PrereleaseMode
 from depsat.universe import Universe
 from depsat.verify import verify
 
@@ -137,7 +137,7 @@ def lowest_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, i
     direct = universe.request.direct_names
     old_direct = old_other = 0
     for candidate in chosen:
-        above = _version_count(universe, candidate) - 1 - _rank(universe, candidate)
+        above = _above_oldest(universe, candidate)
         if candidate.name in direct:
             old_direct += above
         else:
@@ -145,8 +145,15 @@ def lowest_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, i
     return old_direct, old_other, len(chosen)
 
 
-def _version_count(universe: Universe, candidate: Candidate) -> int:
-    return len({c.version for c in universe.projects[candidate.name].candidates})
+def _above_oldest(universe: Universe, candidate: Candidate) -> int:
+    """Steps above the oldest version; a fallback prerelease costs more than any final
+    release: the count of final levels, plus its steps above the oldest prerelease."""
+    levels = _levels(universe, candidate.name)
+    finals = sum(1 for later, _ in levels if not later)
+    level = _level(universe, candidate)
+    if not level[0]:
+        return finals - 1 - levels.index(level)
+    return finals + len(levels) - 1 - levels.index(level)
 
 
 def brute_force_best(
@@ -171,10 +178,31 @@ def brute_force_best(
 
 
 def _rank(universe: Universe, candidate: Candidate) -> int:
-    """Steps below the project's newest version."""
-    versions = sorted({c.version for c in universe.projects[candidate.name].candidates},
-                      reverse=True)
-    return versions.index(candidate.version)
+    """Steps below the project's newest version (fallback prereleases after every final
+    release)."""
+    return _levels(universe, candidate.name).index(_level(universe, candidate))
+
+
+def _level(universe: Universe, candidate: Candidate) -> tuple[bool, Version]:
+    """(whether it is a prerelease taken only where no final release serves, version)."""
+    request = universe.request
+    explicit = any(canonicalize_name(r.name) == candidate.name
+                   and any(s.prereleases for s in r.specifier)
+                   for r in (*request.requirements, *request.constraints))
+    fallback = (request.prerelease is PrereleaseMode.IF_NECESSARY
+                or (request.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
+                    and not explicit))
+    project = universe.projects[candidate.name].candidates
+    later = (fallback and candidate.version.is_prerelease and candidate.installed is None
+             and not all(c.version.is_prerelease and c.installed is None for c in project))
+    return later, candidate.version
+
+
+def _levels(universe: Universe, name: NormalizedName) -> list[tuple[bool, Version]]:
+    """A project's levels, best first: final releases (and installed prereleases) newest
+    first, then the fallback prereleases newest first."""
+    levels = {_level(universe, c) for c in universe.projects[name].candidates}
+    return sorted(levels, key=lambda level: (not level[0], level[1]), reverse=True)
 
 
 Installed = tuple[str, str, bool, str | None]

@@ -516,6 +516,56 @@ def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) ->
     assert len(pins(ours.stdout)) == (3 if resolution == "highest" else 2)
 
 
+PRERELEASES = {
+    "app": {"1.0": {"requires": ["dep>=1"], "sdist": False},
+            "2.0": {"requires": ["dep==2.0b1"], "sdist": False}},
+    "dep": {"1.0": {"requires": [], "sdist": False},
+            "2.0b1": {"requires": ["tool>0.1"], "sdist": False}},
+    "tool": {v: {"sdist": False} for v in ("0.1", "1.0a1")},
+    "other": {v: {"sdist": False} for v in ("1.0", "2.0rc1")},
+}
+
+
+@pytest.mark.parametrize(("prerelease", "resolution", "roots"), [
+    ("if-necessary-or-explicit", "highest", "app\nother>=1\n"),
+    ("if-necessary", "highest", "app\nother>=1\n"),
+    ("allow", "highest", "app\nother>=1\n"),
+    ("if-necessary-or-explicit", "lowest", "app>=2\nother\n"),
+])
+def test_prereleases_are_taken_where_no_final_release_will_do_as_uv_takes_them(
+        prerelease: str, resolution: str, roots: str, tmp_path: Path) -> None:
+    """A release's ``dep==2.0b1`` and a ``tool>0.1`` that only a prerelease meets take the
+    prerelease; ``other>=1`` keeps the final 1.0 over 2.0rc1 (unless prereleases are
+    allowed): the same pins as ``uv pip compile`` (0.12+), over one real local index."""
+    uv = _uv()
+    build_index(PRERELEASES, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text(roots)
+    options = ["--index-url", index, "--prerelease", prerelease, "--resolution", resolution,
+               "--python-version", "3.12"]
+    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), *options, "--no-config",
+                  "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
+    theirs = subprocess.run(
+        [uv, "pip", "compile", str(tmp_path / "requirements.in"), *options, "--no-header",
+         "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"), "--python",
+         sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+
+    def pins(text: str) -> list[str]:
+        return sorted(line for line in text.splitlines() if "==" in line)
+
+    assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
+    assert "tool==1.0a1" in pins(ours.stdout)
+    if prerelease != "allow" and resolution == "highest":
+        why = depsat("why", "other", "-r", str(tmp_path / "requirements.in"), *options,
+                     "--no-config", "--cache-dir", str(tmp_path / "cache"))
+        assert why.returncode == 0, why.stderr
+        assert "It is the newest final release of other." in why.stdout, why.stdout
+        assert "other 2.0rc1 is a prerelease, taken only where no final release will do" \
+            in why.stdout, why.stdout
+
+
 def test_strip_extras_pins_names_alone() -> None:
     """``--strip-extras`` (uv pip compile's default): ``webapp==2.0.0`` instead of
     ``webapp[postgres]==2.0.0``; the extra's dependencies stay pinned."""

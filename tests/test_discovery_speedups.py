@@ -31,7 +31,7 @@ from depsat.model import (
     Origin,
     PrereleaseMode,
 )
-from depsat.policy import prereleases_allowed
+from depsat.policy import PrereleaseUse, prerelease_use
 from depsat.sources.base import Source
 from depsat.sources.memory import MemorySource
 from depsat.sources.universe_file import parse_universe
@@ -383,13 +383,19 @@ def test_discovery_and_dominance_equal_their_plain_forms(world: dict[str, Any]) 
         assert by_key.setdefault(key, dependency.matches) is dependency.matches
     distinct = [m for m in by_key.values() if m]
     assert len({id(m) for m in distinct}) == len(distinct)
-    # Newest first, and a rank per distinct version, in order.
+    # Newest first (fallback prereleases after the rest), and a rank per level, in order.
     for project in universe.projects.values() if not world["groups"] else ():
-        versions = [c.version for c in project.candidates]
-        assert versions == sorted(versions, reverse=True)
-        levels = list(dict.fromkeys(versions))
-        assert dict(project.ranks) == {c.key: levels.index(c.version)
-                                       for c in project.candidates}
+        first = project.fallback_rank
+        levels = [(first is not None and project.ranks[c.key] >= first, c.version)
+                  for c in project.candidates]
+        assert levels == sorted(levels, key=lambda level: (not level[0], level[1]),
+                                reverse=True)
+        distinct = list(dict.fromkeys(levels))
+        assert dict(project.ranks) == {c.key: distinct.index(level)
+                                       for c, level in zip(project.candidates, levels,
+                                                           strict=True)}
+        assert all(c.version.is_prerelease and c.installed is None
+                   for c, (later, _) in zip(project.candidates, levels, strict=True) if later)
 
 
 def test_dominated_equals_the_reference_on_a_generated_universe() -> None:
@@ -496,10 +502,10 @@ class _PlainDiscovery(_Discovery):
         admission = self.source_policy.admit(name, offered)
         admitted = list({c.key: c for c in admission.candidates}.values())
         exclusions = list(admission.exclusions)
-        allow_pre = prereleases_allowed(name, admitted, self.request)
+        prereleases = prerelease_use(name, admitted, self.request)
         usable: list[Candidate] = []
         for candidate in admitted:
-            why = self.filter.exclusion(candidate, allow_pre) or self.filter.yanked_exclusion(
+            why = self.filter.exclusion(candidate, prereleases) or self.filter.yanked_exclusion(
                 candidate)
             if why is None:
                 usable.append(candidate)
@@ -507,13 +513,13 @@ class _PlainDiscovery(_Discovery):
                 exclusions.append(why)
         origin_source = {c.key: s for s, cands in offered for c in cands}
         self._source_of.update(origin_source)
-        self._allow_pre[name] = allow_pre
+        self._prereleases[name] = prereleases
         complete: list[Candidate] = []
         if self.lazy:
             complete = usable
         else:
             for candidate in usable:
-                meta = self._read_metadata(candidate, allow_pre)
+                meta = self._read_metadata(candidate, prereleases)
                 if isinstance(meta, Exclusion):
                     exclusions.append(meta)
                 else:
@@ -524,9 +530,19 @@ class _PlainDiscovery(_Discovery):
         complete.sort(key=lambda c: (source_rank[c.key], c.origin.kind, c.origin.name))
         complete.sort(key=lambda c: c.version, reverse=True)
         complete.sort(key=lambda c: group.get(c.key, 0))
-        levels = list(dict.fromkeys((group.get(c.key, 0), c.version) for c in complete))
-        ranks = {c.key: levels.index((group.get(c.key, 0), c.version)) for c in complete}
-        return Project(name, tuple(complete), tuple(exclusions), known, ranks)
+        later = {c.key for c in complete if prereleases is PrereleaseUse.FALLBACK
+                 and c.version.is_prerelease and c.installed is None}
+        if len(later) == len(complete):  # (nothing final to come first)
+            later = set()
+        complete.sort(key=lambda c: c.key in later)
+
+        def level(c: Candidate) -> tuple[bool, int, Version]:
+            return c.key in later, group.get(c.key, 0), c.version
+
+        levels = list(dict.fromkeys(level(c) for c in complete))
+        ranks = {c.key: levels.index(level(c)) for c in complete}
+        first_later = min((ranks[c.key] for c in complete if c.key in later), default=None)
+        return Project(name, tuple(complete), tuple(exclusions), known, ranks, first_later)
 
 
 def _fingerprint(universe: Universe) -> list[Any]:
@@ -539,7 +555,8 @@ def _fingerprint(universe: Universe) -> list[Any]:
                 d.parent_extra)
 
     return [
-        [(name, p.candidates, p.exclusions, p.known, list(p.ranks.items()))
+        [(name, p.candidates, p.exclusions, p.known, list(p.ranks.items()),
+          p.fallback_rank)
          for name, p in universe.projects.items()],
         [dependency(d) for d in universe.root],
         [(k, [dependency(d) for d in ds]) for k, ds in universe.dependencies.items()],

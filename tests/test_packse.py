@@ -5,7 +5,8 @@ each fork's environment, the pins whose markers hold must pass the verifier and 
 nothing that environment does not need (`conftest.assert_lock_holds`). Three scenarios record
 uv's limits, not the problem's: uv reports no resolution where the markers that matter are
 not on sibling requirements, and a universal resolution exists (`FOUND_WHERE_UV_FAILS`);
-depsat's lock is checked as above.
+depsat's lock is checked as above. Five prerelease scenarios expect a refusal that uv 0.12+
+and pip no longer make: depsat answers as they do (`conftest.PRERELEASE_FALLBACK`).
 """
 
 from __future__ import annotations

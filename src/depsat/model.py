@@ -242,15 +242,18 @@ class Diagnostic:
 
 
 class PrereleaseMode(enum.Enum):
-    """When prereleases may be chosen (uv's spelling)."""
+    """When prereleases may be chosen (uv's spelling; `depsat.policy.prerelease_use`)."""
 
     ALLOW = "allow"
+    """Every prerelease, ranked by version with the final releases."""
     DISALLOW = "disallow"
     IF_NECESSARY = "if-necessary"
-    """Only for a package whose every published version is a prerelease."""
+    """Every prerelease, ranked after every final release: taken only where none will do."""
     EXPLICIT = "explicit"
     """Only for a package the user's own requirement names a prerelease for."""
     IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"
+    """The default: ranked by version where the user's own requirement names a prerelease,
+    after every final release elsewhere."""
 
 
 @attrs.frozen(slots=True)

@@ -6,6 +6,7 @@ dropped, because explanations need to say "a 2.0 exists, but requires Python >=3
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -25,7 +26,7 @@ from depsat.model import (
 )
 from depsat.target import Target
 
-__all__ = ["CandidateFilter", "prereleases_allowed"]
+__all__ = ["CandidateFilter", "PrereleaseUse", "prerelease_use"]
 
 
 def _pins_exactly(requirement: Requirement, candidate: Candidate) -> bool:
@@ -37,32 +38,52 @@ def _pins_exactly(requirement: Requirement, candidate: Candidate) -> bool:
     )
 
 
-def prereleases_allowed(
+class PrereleaseUse(enum.Enum):
+    """How a project's prereleases take part in a resolution."""
+
+    NONE = "none"
+    """Excluded (each with an `Exclusion` that says so)."""
+    FALLBACK = "fallback"
+    """Usable, but every final release ranks before them: a plan takes one only where no
+    final release can serve (PEP 440's default; uv since 0.12)."""
+    RANKED = "ranked"
+    """Usable and ranked by version like final releases: the user asked for them."""
+
+
+def prerelease_use(
     name: NormalizedName,
     candidates: Sequence[Candidate],
     request: Request,
-) -> bool:
-    """Whether prereleases of `name` may be chosen under the request's prerelease mode.
+) -> PrereleaseUse:
+    """How prereleases of `name` take part under the request's prerelease mode.
 
-    "explicit": a requirement the user wrote names a prerelease in its specifier.
-    "if-necessary": every published version of the package is a prerelease.
+    Explicit means a requirement or constraint the user wrote names a prerelease in its
+    specifier (``a>=2.0b1``). With "if-necessary-or-explicit", the default, an explicit
+    project's prereleases are ranked by version (as pip and the packse scenarios expect:
+    ``a>=0.1.0a1`` takes 1.0.0a1 over 0.3.0), and any other project's are a fallback: a
+    transitive ``c==2.0.0b1`` or ``b>0.1`` that no final release meets takes a prerelease,
+    as PEP 440 and uv (0.12 and later) do, where uv up to 0.11 and the packse scenarios
+    refuse it. "if-necessary" is the fallback everywhere; "explicit" refuses prereleases
+    of every project the user did not ask them of.
     """
     mode = request.prerelease
     if mode is PrereleaseMode.ALLOW:
-        return True
+        return PrereleaseUse.RANKED
     if mode is PrereleaseMode.DISALLOW:
-        return False
+        return PrereleaseUse.NONE
+    if mode is PrereleaseMode.IF_NECESSARY:
+        return PrereleaseUse.FALLBACK
     explicit = any(
         canonicalize_name(req.name) == name
         and any(spec.prereleases for spec in req.specifier)
         for req in (*request.requirements, *request.constraints)
     )
-    necessary = bool(candidates) and all(c.version.is_prerelease for c in candidates)
+    if explicit:
+        return PrereleaseUse.RANKED
     if mode is PrereleaseMode.EXPLICIT:
-        return explicit
-    if mode is PrereleaseMode.IF_NECESSARY:
-        return necessary
-    return explicit or necessary
+        # (a project that publishes nothing else is still refused: uv does so too)
+        return PrereleaseUse.NONE
+    return PrereleaseUse.FALLBACK
 
 
 class CandidateFilter:
@@ -73,10 +94,10 @@ class CandidateFilter:
         self.request = request
         self._supported_tags = frozenset(target.tags) if target.tags is not None else None
 
-    def exclusion(self, candidate: Candidate, allow_prereleases: bool) -> Exclusion | None:
+    def exclusion(self, candidate: Candidate, prereleases: PrereleaseUse) -> Exclusion | None:
         """Why `candidate` cannot be chosen, or None when it can (before yanked rules)."""
         if candidate.installed is None:
-            if candidate.version.is_prerelease and not allow_prereleases:
+            if candidate.version.is_prerelease and prereleases is PrereleaseUse.NONE:
                 return Exclusion(candidate, ExclusionKind.PRERELEASE,
                                  f"{candidate} is a prerelease, and prereleases of "
                                  f"{candidate.name} are not allowed")

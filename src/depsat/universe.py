@@ -27,7 +27,7 @@ from depsat.model import (
     Exclusion,
     Request,
 )
-from depsat.policy import CandidateFilter, prereleases_allowed
+from depsat.policy import CandidateFilter, PrereleaseUse, prerelease_use
 from depsat.sources.base import MetadataUnavailable, Source
 from depsat.sources.memory import MemorySource
 from depsat.sources.vcs import commit_identity
@@ -104,6 +104,24 @@ class Project:
     ranks: Mapping[CandidateKey, int] = attrs.field(factory=dict)
     """Each candidate's rank: 0 for the best (preference group, version) pair, then 1, 2, …
     "Newest" objectives cost a chosen candidate its rank."""
+    fallback_rank: int | None = None
+    """The first rank of prereleases usable only as a fallback (`PrereleaseUse.FALLBACK`):
+    they rank after every final release, whatever their version; None when there are none
+    (or nothing else: then prereleases rank by version)."""
+
+    def steps(self, key: CandidateKey, *, oldest: bool = False) -> int:
+        """What a newest-version tier costs the candidate `key` (its rank), or with `oldest`
+        an oldest-version tier: its steps above the oldest final release, and for a fallback
+        prerelease the final levels' count plus its steps above the oldest prerelease, so
+        that every final release costs less."""
+        rank = self.ranks[key]
+        if not oldest:
+            return rank
+        last = max(self.ranks.values(), default=0)
+        first = self.fallback_rank
+        if first is None:
+            return last - rank
+        return first - 1 - rank if rank < first else first + last - rank
 
 
 @attrs.frozen(slots=True)
@@ -414,6 +432,20 @@ class _Read:
     """The project's candidates, which `mask` indexes."""
 
 
+def _fallback_prereleases(candidates: Sequence[Candidate],
+                          use: PrereleaseUse) -> frozenset[CandidateKey]:
+    """The prereleases that rank after every final release: under `PrereleaseUse.FALLBACK`,
+    those not installed (an installed prerelease is kept like any release, as PEP 440 says),
+    when a final release is there to rank first."""
+    if use is not PrereleaseUse.FALLBACK:
+        return frozenset()
+    later = frozenset(c.key for c in candidates
+                      if c.version.is_prerelease and c.installed is None)
+    if len(later) == len(candidates):
+        return frozenset()
+    return later
+
+
 def _by_source(offered: Sequence[tuple[Source, Sequence[Candidate]]],
                candidates: Sequence[Candidate],
                origin_source: Mapping[CandidateKey, Source]) -> list[tuple[Source,
@@ -483,7 +515,7 @@ class _Discovery:
         self._seen: dict[NormalizedName | None, set[CandidateKey]] = {None: set()}
         """Per extra (None: base requirements), the candidates queued with it."""
         self._source_of: dict[CandidateKey, Source] = {}
-        self._allow_pre: dict[NormalizedName, bool] = {}
+        self._prereleases: dict[NormalizedName, PrereleaseUse] = {}
         self._root: tuple[Dependency, ...] = ()
         self._complete: dict[CandidateKey, Candidate] = {}
         self._late: dict[CandidateKey, Exclusion] = {}
@@ -510,10 +542,10 @@ class _Discovery:
         admission = self.source_policy.admit(name, offered)
         admitted = list({c.key: c for c in admission.candidates}.values())  # listed twice
         exclusions = list(admission.exclusions)
-        allow_pre = prereleases_allowed(name, admitted, self.request)
+        prereleases = prerelease_use(name, admitted, self.request)
         usable: list[Candidate] = []
         for candidate in admitted:
-            why = self.filter.exclusion(candidate, allow_pre) or self.filter.yanked_exclusion(
+            why = self.filter.exclusion(candidate, prereleases) or self.filter.yanked_exclusion(
                 candidate)
             if why is None:
                 usable.append(candidate)
@@ -522,7 +554,7 @@ class _Discovery:
         by_source = {id(source): source for source, _ in offered}
         origin_source = {c.key: by_source[id(s)] for s, cands in offered for c in cands}
         self._source_of.update(origin_source)
-        self._allow_pre[name] = allow_pre
+        self._prereleases[name] = prereleases
         complete: list[Candidate] = []
         on_hand: set[CandidateKey] = set()
         if self.lazy:
@@ -537,7 +569,7 @@ class _Discovery:
             for source, candidates in _by_source(offered, usable, origin_source):
                 source.prefetch(candidates)
             for candidate in usable:
-                meta = self._read_metadata(candidate, allow_pre)
+                meta = self._read_metadata(candidate, prereleases)
                 if isinstance(meta, Exclusion):
                     exclusions.append(meta)
                 else:
@@ -552,13 +584,19 @@ class _Discovery:
         complete.sort(key=lambda c: c.version, reverse=True)
         if group:  # (otherwise every group is 0, and the stable sort would change nothing)
             complete.sort(key=lambda c: group.get(c.key, 0))
-        # Sorted, equal (group, version) levels are neighbours: a rank per run.
+        fallback = _fallback_prereleases(complete, prereleases)
+        if fallback:
+            complete.sort(key=lambda c: c.key in fallback)
+        # Sorted, equal (fallback, group, version) levels are neighbours: a rank per run.
         ranks: dict[CandidateKey, int] = {}
         rank, level = -1, None
+        first_fallback = None
         for candidate in complete:
-            current = (group.get(candidate.key, 0), candidate.version)
+            current = (candidate.key in fallback, group.get(candidate.key, 0), candidate.version)
             if current != level:
                 rank, level = rank + 1, current
+                if first_fallback is None and current[0]:
+                    first_fallback = rank
             ranks[candidate.key] = rank
         # Best first, not in the order a page lists its files: projects are then reached, and
         # given variables, in the same order whichever order an index lists them in, so the
@@ -569,15 +607,17 @@ class _Discovery:
             if candidate.key in on_hand:
                 self._speculative.add(candidate.key)
                 self.expand(candidate)
-        return Project(name, tuple(complete), tuple(exclusions), known, ranks)
+        return Project(name, tuple(complete), tuple(exclusions), known, ranks,
+                       first_fallback)
 
-    def _read_metadata(self, candidate: Candidate, allow_pre: bool) -> Candidate | Exclusion:
+    def _read_metadata(self, candidate: Candidate,
+                       prereleases: PrereleaseUse) -> Candidate | Exclusion:
         """The candidate with its dependencies, or why it cannot be used after all."""
         meta = self._source_of[candidate.key].metadata(candidate)
         if isinstance(meta, MetadataUnavailable):
             return Exclusion(candidate, meta.kind, meta.detail)
         # Requires-Python may only be known from metadata (a wheel's METADATA).
-        late = self.filter.exclusion(meta, allow_pre) if meta is not candidate else None
+        late = self.filter.exclusion(meta, prereleases) if meta is not candidate else None
         if late is not None:
             return late
         self._complete[candidate.key] = meta
@@ -745,7 +785,8 @@ class _Discovery:
             return None
         complete = self._complete.get(candidate.key)
         if complete is None:
-            found = self._read_metadata(candidate, self._allow_pre.get(candidate.name, True))
+            found = self._read_metadata(
+                candidate, self._prereleases.get(candidate.name, PrereleaseUse.RANKED))
             if isinstance(found, Exclusion):
                 self._late[candidate.key] = found
                 self._read_since.add(candidate.name)

@@ -183,7 +183,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--marker", action="append", default=[], metavar="KEY=VALUE",
                         help="override one marker value of the target environment")
     parser.add_argument("--prerelease", choices=[m.value for m in PrereleaseMode],
-                        help="when prereleases may be chosen (default: if-necessary-or-explicit)")
+                        help="when prereleases may be chosen (default: if-necessary-or-explicit: "
+                             "where no final release will do, and by version where your "
+                             "requirement names one)")
     parser.add_argument("--no-binary", action="append", default=[], metavar="NAME",
                         help="never use wheels of NAME (':all:' for every package)")
     parser.add_argument("--only-binary", action="append", default=[], metavar="NAME",

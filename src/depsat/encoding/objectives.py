@@ -76,21 +76,55 @@ def _staleness(encoding: Encoding, names: list[NormalizedName]) -> list[tuple[in
 def _oldness(encoding: Encoding, names: list[NormalizedName]) -> list[tuple[int, int]]:
     """Steps above the oldest usable version, for each project installed: the ladder's rungs
     left false while it is installed (`staleness_ladder`), each behind a fresh literal
-    "not installed, or this rung holds"."""
+    "not installed, or this rung holds".
+
+    Prereleases that rank after every final release (`Project.fallback_rank` F) stay a
+    fallback here too: the oldest final release costs 0 and the newest F - 1, and a fallback
+    prerelease costs F, plus its steps above the oldest prerelease."""
     soft = []
     for name in names:
+        project = encoding.universe.projects[name]
         ladder = encoding.staleness_ladder(name)
-        oldest = max(encoding.universe.projects[name].ranks.values(), default=0)
+        oldest = max(project.ranks.values(), default=0)
         if not oldest:
             continue
         installed = encoding.project_installed(name)
-        if oldest > len(ladder):  # (its oldest releases have no variable: still counted)
-            soft.append((-installed, oldest - len(ladder)))
-        for rung, ge in enumerate(ladder, 1):
-            tag = ("oldest", name, rung)
-            if not encoding.defined(tag):  # once, even when a lazy round re-asks
-                encoding.hard.append([-encoding.fresh(tag), -installed, ge])
-            soft.append((encoding.fresh(tag), 1))
+        fallback = project.fallback_rank
+        if fallback is None:
+            soft += _rungs_held(encoding, name, ladder, [installed], 1, oldest)
+            continue
+        soft += _rungs_held(encoding, name, ladder, [installed], 1, fallback - 1)
+        if fallback <= len(ladder):  # (otherwise no fallback prerelease is encoded)
+            in_fallback = ladder[fallback - 1]
+            tag = ("oldest", name, "fallback")
+            if not encoding.defined(tag):
+                encoding.hard.append([-encoding.fresh(tag), -installed, -in_fallback])
+            soft.append((encoding.fresh(tag), fallback))
+            soft += _rungs_held(encoding, name, ladder, [installed, in_fallback],
+                                fallback + 1, oldest)
+    return soft
+
+
+def _rungs_held(encoding: Encoding, name: NormalizedName, ladder: list[int],
+                guard: list[int], first: int, last: int) -> list[tuple[int, int]]:
+    """Soft literals "`guard` (a conjunction) implies rung j", for rungs `first` … `last`:
+    their cost is the rungs below `last` that the chosen rank leaves false. Rungs past the
+    ladder (releases not encoded) are always false: one literal "not `guard`" weighs them."""
+    soft = []
+    for rung in range(first, min(last, len(ladder)) + 1):
+        tag = ("oldest", name, rung)
+        if not encoding.defined(tag):  # once, even when a lazy round re-asks
+            encoding.hard.append([-encoding.fresh(tag), *(-g for g in guard), ladder[rung - 1]])
+        soft.append((encoding.fresh(tag), 1))
+    beyond = last - max(len(ladder), first - 1)
+    if beyond > 0:
+        if len(guard) == 1:
+            soft.append((-guard[0], beyond))
+        else:
+            beyond_tag = ("oldest", name, "beyond", first)
+            if not encoding.defined(beyond_tag):
+                encoding.hard.append([-encoding.fresh(beyond_tag), *(-g for g in guard)])
+            soft.append((encoding.fresh(beyond_tag), beyond))
     return soft
 
 

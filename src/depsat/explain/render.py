@@ -104,7 +104,8 @@ def why_text(report: WhyReport) -> str:
     if step.note:
         lines.append(f"Note: {step.note}")
     if not report.newer:
-        lines.append(f"It is the {report.prefers} usable version of {step.name}.")
+        usable = "final release" if report.fallback else "usable version"
+        lines.append(f"It is the {report.prefers} {usable} of {step.name}.")
     for blocker in report.newer:
         if blocker.refused_by:
             lines.append(f"Why not {step.name} {blocker.version}? The plan's requirements "
@@ -123,6 +124,15 @@ def why_text(report: WhyReport) -> str:
             continue
         lines.append(f"Why not {step.name} {blocker.version}?")
         lines.extend(f"  {s}" for s in blocker.explanation.sentences)
+    if report.fallback:
+        shown = [str(v) for v in report.fallback[:3]]
+        if len(report.fallback) > 3:
+            shown[-1] = f"{len(report.fallback) - 2} others"
+        are = "is a prerelease" if len(shown) == 1 else "are prereleases"
+        lines.append(f"{step.name} {join_words(shown)} {are}, taken only where no final "
+                     f"release will do (a requirement naming a prerelease, such as "
+                     f"{step.name}>={report.fallback[0]}, or --prerelease allow, ranks "
+                     f"prereleases by version).")
     for exclusion in report.excluded[:3]:
         lines.append(f"Not usable: {exclusion.detail}.")
     return "\n".join(lines)
@@ -151,4 +161,5 @@ def why_to_json(report: WhyReport) -> dict[str, Any]:
         ],
         "excluded": [{"version": str(e.candidate.version), "kind": e.kind.value,
                       "detail": e.detail} for e in report.excluded],
+        "fallback_prereleases": [str(v) for v in report.fallback],
     }

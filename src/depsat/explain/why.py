@@ -56,6 +56,9 @@ class WhyReport:
     """Preferred releases that discovery left out, with the reason."""
     prefers: str = "newest"
     """"newest", or "oldest" under an oldest-version tier (``--resolution lowest``)."""
+    fallback: tuple[Version, ...] = ()
+    """Newer prereleases that rank after every final release (`Project.fallback_rank`): a
+    plan takes one only where no final release will do."""
 
     def text(self) -> str:
         from depsat.explain.render import why_text
@@ -63,19 +66,24 @@ class WhyReport:
         return why_text(self)
 
 
-def _preferred_versions(encoding: Encoding, name: NormalizedName, version: Version,
+def _preferred_versions(encoding: Encoding, name: NormalizedName, chosen: Candidate,
                         limit: int, oldest: bool) -> list[Version]:
-    """The best usable version the objective prefers to `version` and the one just past it
-    (the two ends a person asks about), best first: newer ones, or older with `oldest`."""
+    """The best usable version the objective prefers to `chosen` and the one just past it
+    (the two ends a person asks about), best first: newer ones, or older with `oldest`
+    (a prerelease taken only as a fallback is never preferred to a final release)."""
     project = encoding.universe.projects.get(name)
     if project is None:
         return []
-    better = sorted({c.version for c in project.candidates
-                     if (c.version < version if oldest else c.version > version)},
-                    reverse=not oldest)
-    if len(better) <= limit:
-        return better
-    return [*better[: limit - 1], better[-1]]
+    cost = project.steps(chosen.key, oldest=oldest)
+    better: dict[Version, int] = {}
+    for candidate in project.candidates:
+        steps = project.steps(candidate.key, oldest=oldest)
+        if steps < cost and candidate.version != chosen.version:
+            better[candidate.version] = min(steps, better.get(candidate.version, steps))
+    ordered = sorted(better, key=better.__getitem__)
+    if len(ordered) <= limit:
+        return ordered
+    return [*ordered[: limit - 1], ordered[-1]]
 
 
 def _refusing(encoding: Encoding, plan: Plan, name: NormalizedName,
@@ -170,7 +178,7 @@ def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float =
     excluded = tuple(e for e in (project.exclusions if project else ())
                      if (e.candidate.version < chosen if oldest else e.candidate.version > chosen))
     blockers: list[Blocker] = []
-    for version in _preferred_versions(encoding, name, chosen, limit, oldest):
+    for version in _preferred_versions(encoding, name, step.candidate, limit, oldest):
         variables = [encoding.var_of[c.key] for c in (project.candidates if project else ())
                      if c.version == version and c.key in encoding.var_of]
         if not variables:  # (read eagerly, a version nothing allows is not encoded)
@@ -183,5 +191,9 @@ def why(encoding: Encoding, plan: Plan, package: str, *, budget_seconds: float =
         preference, unread = ("", ()) if explanation is not None else _trade_off(
             encoding, plan, variables)
         blockers.append(Blocker(version, explanation, preference, unread))
+    first = project.fallback_rank if project is not None and not oldest else None
+    fallback = () if project is None or first is None else tuple(sorted(
+        {c.version for c in project.candidates
+         if project.ranks[c.key] >= first and c.version > chosen}, reverse=True))
     return WhyReport(name, step, tuple(blockers), excluded,
-                     "oldest" if oldest else "newest")
+                     "oldest" if oldest else "newest", fallback)
