@@ -43,7 +43,8 @@ sdist, named by ``backend-path``, so a build needs nothing downloaded), ``build_
 after ``PKG-INFO`` (setuptools sorts the entries), or before it with ``sdist_layout`` "last"
 (older setuptools) or "egg-info" (the same, with the ``.egg-info/PKG-INFO`` copy first).
 An sdist's ``pyproject.toml`` has a ``[project]`` table whose dependencies are dynamic, unless
-``sdist_pyproject_static`` (then it states the spec's ``requires`` and ``extras``).
+``sdist_pyproject_static`` (then it states the spec's ``requires`` and ``extras``); with
+``sdist_pyproject`` false it has none (a setup.py-only sdist).
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def _wheel(name: str, version: str, tag: str, metadata: str, padding: int = 0,
 def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None,
            build_requires: list[str] | None = None,
            build_backend: str = "depsat_test_backend", padding: int = 0,
-           layout: str = "sorted", stated: Mapping[str, Any] | None = None) -> bytes:
+           layout: str = "sorted", stated: Mapping[str, Any] | None = None,
+           pyproject: bool = True) -> bytes:
     stem = _dist_stem(name, version)
     # [project] as a setup.py-computed project has it (dependencies dynamic), or, `stated`,
     # with the spec's dependencies written out
@@ -162,6 +164,8 @@ def _sdist(name: str, version: str, pkg_info: str, *, backend: str | None = None
             f'"setuptools.build_meta"\n\n[project]\nname = "{name}"\nversion = "{version}"\n'
             + dynamic).encode(),
     }
+    if not pyproject:
+        del members[f"{stem}/pyproject.toml"]
     if padding:  # sources, incompressible: after PKG-INFO as setuptools sorts them
         members[f"{stem}/src/padding.bin"] = random.Random(stem).randbytes(padding)
     if layout in ("last", "egg-info"):  # older setuptools: walked order, PKG-INFO last
@@ -245,7 +249,8 @@ def build_index(spec: Mapping[str, Any], root: Path, *, pep658: bool = True,
                                     padding=int(meta.get("sdist_padding", 0)),
                                     layout=meta.get("sdist_layout", "sorted"),
                                     stated=meta if meta.get("sdist_pyproject_static")
-                                    else None),
+                                    else None,
+                                    pyproject=meta.get("sdist_pyproject", True)),
                              pkg_info))
             for filename, data, metadata_text in made:
                 (files_dir / filename).write_bytes(data)

@@ -767,12 +767,14 @@ def test_an_sdists_static_pyproject_stands_for_an_old_pkg_info(tmp_path: Path) -
     pyproject.toml states them (not dynamic, PEP 621) is read from that, as uv reads it,
     with no build: over HTTP from the sdist's first 64 KB (no more requests than reading
     PKG-INFO takes), and over file:// from the whole sdist. When they are dynamic there, it
-    still needs a build. A warm run asks nothing."""
+    still needs a build, as without one (setup.py alone: its head is read once). A warm run
+    asks nothing, not even of the sdist without a pyproject.toml."""
     old = {"wheel": False, "sdist_metadata_version": "2.1", "sdist_padding": 500_000}
     spec: dict[str, Any] = {
         "stated": {"1.0": {**old, "sdist_pyproject_static": True, "requires": ["small>=1"],
                            "extras": {"fast": ["small>=2 ; python_version >= '3'"]}}},
         "computed": {"1.0": {**old, "requires": ["small>=1"]}},
+        "legacy": {"1.0": {**old, "sdist_pyproject": False, "requires": ["small>=1"]}},
         "small": {"1.0": {"sdist": False}, "2.0": {"sdist": False}},
     }
     root = tmp_path / "index"
@@ -785,16 +787,20 @@ def test_an_sdists_static_pyproject_stands_for_an_old_pkg_info(tmp_path: Path) -
             source = IndexSource(index, client=HttpClient(cache_dir=cache))
             stated = source.metadata(source.candidates(canonicalize_name("stated"))[0])
             computed = source.metadata(source.candidates(canonicalize_name("computed"))[0])
+            legacy = source.metadata(source.candidates(canonicalize_name("legacy"))[0])
             source.close()
             assert deps(stated) == expected
-            assert computed == MetadataUnavailable(ExclusionKind.NEEDS_BUILD,
-                                                   "needs a build to know its dependencies")
-        sent = [n for path, n in url.sent if "/files/stated-1.0" in path]
-        assert sent == [64 * 1024], sent
+            assert computed == legacy == MetadataUnavailable(
+                ExclusionKind.NEEDS_BUILD, "needs a build to know its dependencies")
+        for name in ("stated", "computed", "legacy"):
+            sent = [n for path, n in url.sent if f"/files/{name}-1.0" in path]
+            assert sent == [64 * 1024], (name, sent)
         asked = len(url.requests)
         warm = IndexSource(url.index_url, client=HttpClient(cache_dir=tmp_path / "cache-http"))
         again = warm.candidates(canonicalize_name("stated"))[0]
         assert deps(warm.metadata(again)) == expected
+        for name in ("computed", "legacy"):
+            assert warm.metadata(warm.candidates(canonicalize_name(name))[0]) == computed
         assert [r for r in url.requests[asked:] if "/files/" in r[1]] == []
         warm.close()
 
