@@ -272,7 +272,8 @@ def _confirm(fix: Fix, resolution: Resolution) -> Fix | None:
     A correction set checked on the clauses is checked so too. On a lazy read the releases
     not read yet require nothing there, so "requests 2.26.0 would work" could be said of a
     release that, read, requires what fails again; and a requirement loosened to any
-    version no longer names a prerelease, so the prereleases it let in are out again.
+    version no longer names a prerelease, so the prereleases it let in rank after the final
+    releases again (or are out, under "explicit").
     Resolved with the change, the fix names the version the plan then takes; None when the
     change is not enough (a fix that does not fix is not offered)."""
     if not resolution.sources:
