@@ -118,17 +118,40 @@ def assignments(universe: Universe) -> Iterator[list[Candidate]]:
         yield [c for c in combo if c is not None]
 
 
-def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int]:
-    """The default objective computed independently: (direct staleness, other, count)."""
+def cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int, int]:
+    """The default objective computed independently: (direct staleness, staleness of what
+    the chosen releases of named projects require, of every other project, count)."""
     direct = universe.request.direct_names
-    stale_direct = stale_other = 0
+    required = required_by_named(universe, chosen)
+    stale_direct = stale_required = stale_other = 0
     for candidate in chosen:
         rank = _rank(universe, candidate)
         if candidate.name in direct:
             stale_direct += rank
-        else:
-            stale_other += rank
-    return stale_direct, stale_other, len(chosen)
+            continue
+        stale_other += rank
+        if candidate.name in required:
+            stale_required += rank
+    return stale_direct, stale_required, stale_other, len(chosen)
+
+
+def required_by_named(universe: Universe, chosen: Sequence[Candidate]) -> set[NormalizedName]:
+    """The projects you did not name that a chosen release of a project you named requires,
+    itself or through an extra the plan installs, read for the target with overrides as uv
+    applies them."""
+    env = dict(universe.target.markers)
+    direct = universe.request.direct_names
+    extras = needed_extras(universe, chosen)
+    required: set[NormalizedName] = set()
+    for candidate in chosen:
+        if candidate.name not in direct:
+            continue
+        for extra in ("", *sorted(extras.get(candidate.name, ()))):
+            for requirement in candidate.requires:
+                asked = _overridden(universe, requirement, env, extra)
+                if asked is not None and canonicalize_name(asked.name) not in direct:
+                    required.add(canonicalize_name(asked.name))
+    return required
 
 
 def lowest_cost(universe: Universe, chosen: Sequence[Candidate]) -> tuple[int, int, int]:

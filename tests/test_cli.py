@@ -566,6 +566,43 @@ def test_prereleases_are_taken_where_no_final_release_will_do_as_uv_takes_them(
             in why.stdout, why.stdout
 
 
+PINNED_BELOW = {
+    "app": {"1.0": {"requires": ["torch"], "sdist": False}},
+    "torch": {"1.0": {"requires": ["cuda-a", "cuda-b", "cuda-c"], "sdist": False},
+              "2.0": {"requires": ["cuda-a==1.0", "cuda-b==1.0", "cuda-c==1.0"],
+                      "sdist": False}},
+    **{name: {v: {"sdist": False} for v in ("1.0", "2.0", "3.0")}
+       for name in ("cuda-a", "cuda-b", "cuda-c")},
+}
+
+
+def test_what_your_requirements_require_is_newest_before_the_rest_as_uv_takes_it(
+        tmp_path: Path) -> None:
+    """torch 2.0 pins three CUDA packages two releases back; torch 1.0 takes their newest.
+    Summed, torch 1.0 was cheaper (one step against six); but torch is what `app` requires
+    and the CUDA packages what torch requires, and the plan takes the newest torch, as
+    ``uv pip compile`` does (the newest-required tier), over one real local index."""
+    uv = _uv()
+    build_index(PINNED_BELOW, tmp_path / "index")
+    index = (tmp_path / "index" / "simple").as_uri()
+    (tmp_path / "requirements.in").write_text("app\n")
+    options = ["--index-url", index, "--python-version", "3.12"]
+    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), *options, "--no-config",
+                  "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
+    theirs = subprocess.run(
+        [uv, "pip", "compile", str(tmp_path / "requirements.in"), *options, "--no-header",
+         "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"), "--python",
+         sys.executable, "--offline"],
+        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
+    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
+
+    def pins(text: str) -> list[str]:
+        return sorted(line for line in text.splitlines() if "==" in line)
+
+    assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
+    assert "torch==2.0" in pins(ours.stdout)
+
+
 def test_strip_extras_pins_names_alone() -> None:
     """``--strip-extras`` (uv pip compile's default): ``webapp==2.0.0`` instead of
     ``webapp[postgres]==2.0.0``; the extra's dependencies stay pinned."""

@@ -450,10 +450,12 @@ def _prepare(args: argparse.Namespace, command: str, read_log: ReadLog | None,
 
 _RESOLUTIONS: dict[str, dict[str, str]] = {
     "highest": {},
-    "lowest": {"newest-direct": "oldest-direct", "newest-other": "oldest-other"},
+    "lowest": {"newest-direct": "oldest-direct", "newest-required": "",
+               "newest-other": "oldest-other"},
     "lowest-direct": {"newest-direct": "oldest-direct"},
 }
-"""``--resolution``: the tiers it puts in the place of the newest-version ones."""
+"""``--resolution``: the tiers it puts in the place of the newest-version ones ("": none;
+under ``lowest`` the oldest-other tier covers what newest-required did)."""
 
 
 def _written_path(text: str) -> str | None:
@@ -484,7 +486,7 @@ def _objectives(option: str | None, settings: Settings,
         raise ConfigurationError(f"unknown objective {unknown[0]!r} (known: "
                                  f"{', '.join(known)})", where)
     replaced = _RESOLUTIONS[resolution]
-    return tuple(known[replaced.get(n, n)] for n in names)
+    return tuple(known[replaced.get(n, n)] for n in names if replaced.get(n, n))
 
 
 def diagnostic_lines(resolution: Resolution) -> list[str]:

@@ -69,6 +69,10 @@ class Encoding:
         self.extras_done: set[tuple[CandidateKey, NormalizedName]] = set()
         self.ruled_out: set[CandidateKey] = set()
         """What `grow` has encoded already (lazy reading adds to a universe round by round)."""
+        self.required_var: dict[NormalizedName, int] = {}
+        """Per project you did not name, a variable that a release of a project you named
+        (or an extra of it) forces true by requiring the project (`note_required`)."""
+        self._required_ladders: dict[NormalizedName, list[int]] = {}
         self.breakable: list[tuple[Label, int]] = []
         """Installed packages' requirements that may break (``allow_breaking``): each group
         carries a relaxation literal; the `Unbroken` objective counts the true ones."""
@@ -181,6 +185,39 @@ class Encoding:
         self.ladders[name] = ladder
         return ladder
 
+    def note_required(self, dependency: Dependency, guard: int) -> None:
+        """`guard` ⇒ "required one step from your requirements" for `dependency`'s project,
+        when `dependency` belongs to a release (or extra) of a project you named and asks for
+        a project you did not name. Reading more releases only adds such clauses: the
+        `NewestRequired` tier can only grow as a lazy read goes on, so an unread release,
+        which requires nothing, still makes its relaxation a lower bound."""
+        parent = dependency.parent
+        direct = self.universe.request.direct_names
+        if parent is None or parent.name not in direct or dependency.name in direct:
+            return
+        var = self.required_var.get(dependency.name)
+        if var is None:
+            var = self.required_var[dependency.name] = self.fresh(("required",
+                                                                   dependency.name))
+        self.hard.append([-guard, var])
+
+    def required_ladder(self, name: NormalizedName) -> list[int]:
+        """`staleness_ladder`'s rungs while the project is required one step from your
+        requirements (`note_required`), else free: rung j, ``r[j]``, holds when ``ge[j]``
+        and the project's `required_var` do; ``r[j] ⇒ r[j-1]`` keeps it a ladder."""
+        found = self._required_ladders.get(name)
+        if found is not None:
+            return found
+        ladder = self.staleness_ladder(name)
+        required = self.required_var[name]
+        rungs = [self.anonymous() for _ in ladder]
+        for j, (ge, rung) in enumerate(zip(ladder, rungs, strict=True)):
+            self.hard.append([-ge, -required, rung])
+            if j:
+                self.hard.append([-rung, rungs[j - 1]])
+        self._required_ladders[name] = rungs
+        return rungs
+
     # -- clauses ------------------------------------------------------------------
     def add_group(self, label: Label, clauses: list[Clause]) -> None:
         self.groups.append((label, clauses))
@@ -259,9 +296,10 @@ class Encoding:
         return found
 
     def implied_softs(self) -> list[tuple[int, int]]:
-        """(¬ge[j], ¬ge[j+1]) for every ladder: the clause ge[j+1] ⇒ ge[j] makes the first
-        soft literal imply the second (`Problem.implied`)."""
-        return [(-ladder[j], -ladder[j + 1]) for ladder in self.ladders.values()
+        """(¬ge[j], ¬ge[j+1]) for every ladder, `required_ladder`s too: the clause
+        ge[j+1] ⇒ ge[j] makes the first soft literal imply the second (`Problem.implied`)."""
+        ladders = [*self.ladders.values(), *self._required_ladders.values()]
+        return [(-ladder[j], -ladder[j + 1]) for ladder in ladders
                 for j in range(len(ladder) - 1)]
 
     def clause_count(self) -> int:
@@ -304,6 +342,7 @@ def _dependency_group(encoding: Encoding, dependency: Dependency, guard: int) ->
                   requirement=dependency.requirement, name=dependency.name,
                   relaxable=parent is not None and parent.installed is not None)
     clauses = encoding.requirement_clauses(dependency, guard)
+    encoding.note_required(dependency, guard)
     if label.relaxable and encoding.universe.request.allow_breaking:
         broken = encoding.fresh(("broken", len(encoding.breakable)))
         encoding.breakable.append((label, broken))

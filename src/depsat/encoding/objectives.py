@@ -8,9 +8,9 @@ Default order (`DEFAULT_OBJECTIVES`): fewest removals, then break as few install
 requirements as possible (only when breaking is allowed at all: otherwise they are hard, and
 removing a package is the only way out; with breaking allowed, pip's behaviour of leaving
 installed packages in place wins), fewest downgrades, keep installed versions, keep the
-versions an earlier answer pinned, newest versions of what the user named, newest of the
-rest, fewest packages. Tiers about installed packages are empty when nothing is installed,
-`keep-locked` when nothing was pinned before.
+versions an earlier answer pinned, newest versions of what the user named, newest of what
+those releases require, newest of the rest, fewest packages. Tiers about installed packages
+are empty when nothing is installed, `keep-locked` when nothing was pinned before.
 
 "Newest" is defined by rank: for each project, its usable versions are sorted newest first
 and numbered 0, 1, 2, …; a project installed at rank r costs r ("r steps below the newest
@@ -36,6 +36,7 @@ __all__ = [
     "KeepLocked",
     "NewestDirect",
     "NewestOther",
+    "NewestRequired",
     "Objective",
     "OldestDirect",
     "OldestOther",
@@ -137,6 +138,25 @@ class NewestDirect:
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         direct = encoding.universe.request.direct_names
         return _staleness(encoding, sorted(n for n in encoding.universe.projects if n in direct))
+
+
+class NewestRequired:
+    """Newest versions of what the releases you named require (their own requirements and
+    those of their extras), before the rest: what a greedy resolver decides right after your
+    requirements. Summed with the rest, a dozen CUDA packages that torch 2.14 pins, none of
+    them at its newest, cost more than torch 2.8 sixteen releases back, and the plan for
+    ``transformers[torch]`` on Python 3.10 took torch 2.8; uv, pip and poetry take the newest.
+    A project is counted while some release of a project you named requires it
+    (`Encoding.note_required`): reading more releases only adds to the tier, so lazy
+    reading's relaxation stays a lower bound, and a release that requires less than a worse
+    one never costs more here, so version pruning stays safe."""
+
+    name = "newest-required"
+    pruning_safe = True
+
+    def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
+        return [(-rung, 1) for name in sorted(encoding.required_var)
+                for rung in encoding.required_ladder(name)]
 
 
 class NewestOther:
@@ -319,5 +339,5 @@ class KeepLocked:
 
 DEFAULT_OBJECTIVES: tuple[Objective, ...] = (
     FewestRemovals(), Unbroken(), FewestDowngrades(), KeepInstalled(), KeepLocked(),
-    NewestDirect(), NewestOther(), FewestPackages(),
+    NewestDirect(), NewestRequired(), NewestOther(), FewestPackages(),
 )

@@ -115,6 +115,7 @@ _WHAT_A_TIER_KEEPS = {
     "keep-installed": "it keeps what is installed (-U or -P NAME prefers newer versions)",
     "keep-locked": "it keeps the versions the output file pinned (-U or -P NAME frees them)",
     "newest-direct": "it has newer versions of what you require",
+    "newest-required": "it has newer versions of what your requirements require",
     "newest-other": "it has newer versions overall",
     "oldest-direct": "it has older versions of what you require",
     "oldest-other": "it has older versions overall",
