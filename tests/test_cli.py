@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PACKSE, ROOT, clean_env
@@ -490,20 +491,20 @@ LOWER_BOUNDS = {
 }
 
 
-@pytest.mark.parametrize("resolution", ["highest", "lowest", "lowest-direct"])
-def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) -> None:
-    """``--resolution`` as uv takes it, over one real local index: the same pins as
-    ``uv pip compile --resolution`` (on an index where uv's first choices are optimal)."""
+def _pins_of_both(spec: dict[str, Any], roots: str, tmp_path: Path,
+                  *options: str) -> list[str]:
+    """Build `spec` as a local index, compile `roots` with depsat and with
+    ``uv pip compile`` (the same `options`, Python 3.12), and return the pins, which must be
+    the same."""
     uv = _uv()
-    build_index(LOWER_BOUNDS, tmp_path / "index")
+    build_index(spec, tmp_path / "index")
     index = (tmp_path / "index" / "simple").as_uri()
-    (tmp_path / "requirements.in").write_text("app>=1.1\n")
-    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), "--index-url", index,
-                  "--resolution", resolution, "--python-version", "3.12", "--no-config",
+    (tmp_path / "requirements.in").write_text(roots)
+    options = ("--index-url", index, "--python-version", "3.12", *options)
+    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), *options, "--no-config",
                   "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
     theirs = subprocess.run(
-        [uv, "pip", "compile", str(tmp_path / "requirements.in"), "--index-url", index,
-         "--resolution", resolution, "--python-version", "3.12", "--no-header",
+        [uv, "pip", "compile", str(tmp_path / "requirements.in"), *options, "--no-header",
          "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"), "--python",
          sys.executable, "--offline"],
         capture_output=True, text=True, timeout=120, check=False, env=clean_env())
@@ -513,7 +514,15 @@ def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) ->
         return sorted(line for line in text.splitlines() if "==" in line)
 
     assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
-    assert len(pins(ours.stdout)) == (3 if resolution == "highest" else 2)
+    return pins(ours.stdout)
+
+
+@pytest.mark.parametrize("resolution", ["highest", "lowest", "lowest-direct"])
+def test_resolution_strategies_agree_with_uv(resolution: str, tmp_path: Path) -> None:
+    """``--resolution`` as uv takes it, over one real local index: the same pins as
+    ``uv pip compile --resolution`` (on an index where uv's first choices are optimal)."""
+    pins = _pins_of_both(LOWER_BOUNDS, "app>=1.1\n", tmp_path, "--resolution", resolution)
+    assert len(pins) == (3 if resolution == "highest" else 2)
 
 
 PRERELEASES = {
@@ -537,29 +546,13 @@ def test_prereleases_are_taken_where_no_final_release_will_do_as_uv_takes_them(
     """A release's ``dep==2.0b1`` and a ``tool>0.1`` that only a prerelease meets take the
     prerelease; ``other>=1`` keeps the final 1.0 over 2.0rc1 (unless prereleases are
     allowed): the same pins as ``uv pip compile`` (0.12+), over one real local index."""
-    uv = _uv()
-    build_index(PRERELEASES, tmp_path / "index")
-    index = (tmp_path / "index" / "simple").as_uri()
-    (tmp_path / "requirements.in").write_text(roots)
-    options = ["--index-url", index, "--prerelease", prerelease, "--resolution", resolution,
-               "--python-version", "3.12"]
-    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), *options, "--no-config",
-                  "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
-    theirs = subprocess.run(
-        [uv, "pip", "compile", str(tmp_path / "requirements.in"), *options, "--no-header",
-         "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"), "--python",
-         sys.executable, "--offline"],
-        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
-    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
-
-    def pins(text: str) -> list[str]:
-        return sorted(line for line in text.splitlines() if "==" in line)
-
-    assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
-    assert "tool==1.0a1" in pins(ours.stdout)
+    options = ("--prerelease", prerelease, "--resolution", resolution)
+    assert "tool==1.0a1" in _pins_of_both(PRERELEASES, roots, tmp_path, *options)
     if prerelease != "allow" and resolution == "highest":
         why = depsat("why", "other", "-r", str(tmp_path / "requirements.in"), *options,
-                     "--no-config", "--cache-dir", str(tmp_path / "cache"))
+                     "--index-url", (tmp_path / "index" / "simple").as_uri(),
+                     "--python-version", "3.12", "--no-config", "--cache-dir",
+                     str(tmp_path / "cache"))
         assert why.returncode == 0, why.stderr
         assert "It is the newest final release of other." in why.stdout, why.stdout
         assert "other 2.0rc1 is a prerelease, taken only where no final release will do" \
@@ -582,25 +575,7 @@ def test_what_your_requirements_require_is_newest_before_the_rest_as_uv_takes_it
     Summed, torch 1.0 was cheaper (one step against six); but torch is what `app` requires
     and the CUDA packages what torch requires, and the plan takes the newest torch, as
     ``uv pip compile`` does (the newest-required tier), over one real local index."""
-    uv = _uv()
-    build_index(PINNED_BELOW, tmp_path / "index")
-    index = (tmp_path / "index" / "simple").as_uri()
-    (tmp_path / "requirements.in").write_text("app\n")
-    options = ["--index-url", index, "--python-version", "3.12"]
-    ours = depsat("resolve", "-r", str(tmp_path / "requirements.in"), *options, "--no-config",
-                  "--cache-dir", str(tmp_path / "cache"), "--format", "requirements")
-    theirs = subprocess.run(
-        [uv, "pip", "compile", str(tmp_path / "requirements.in"), *options, "--no-header",
-         "--no-annotate", "--cache-dir", str(tmp_path / "uv-cache"), "--python",
-         sys.executable, "--offline"],
-        capture_output=True, text=True, timeout=120, check=False, env=clean_env())
-    assert ours.returncode == 0 and theirs.returncode == 0, ours.stderr + theirs.stderr
-
-    def pins(text: str) -> list[str]:
-        return sorted(line for line in text.splitlines() if "==" in line)
-
-    assert pins(ours.stdout) == pins(theirs.stdout), (ours.stdout, theirs.stdout)
-    assert "torch==2.0" in pins(ours.stdout)
+    assert "torch==2.0" in _pins_of_both(PINNED_BELOW, "app\n", tmp_path)
 
 
 def test_strip_extras_pins_names_alone() -> None:
