@@ -502,7 +502,7 @@ class _PlainDiscovery(_Discovery):
         admission = self.source_policy.admit(name, offered)
         admitted = list({c.key: c for c in admission.candidates}.values())
         exclusions = list(admission.exclusions)
-        prereleases = prerelease_use(name, admitted, self.request)
+        prereleases = prerelease_use(name, self.request)
         usable: list[Candidate] = []
         for candidate in admitted:
             why = self.filter.exclusion(candidate, prereleases) or self.filter.yanked_exclusion(

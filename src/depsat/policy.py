@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from packaging.requirements import Requirement
@@ -50,11 +49,7 @@ class PrereleaseUse(enum.Enum):
     """Usable and ranked by version like final releases: the user asked for them."""
 
 
-def prerelease_use(
-    name: NormalizedName,
-    candidates: Sequence[Candidate],
-    request: Request,
-) -> PrereleaseUse:
+def prerelease_use(name: NormalizedName, request: Request) -> PrereleaseUse:
     """How prereleases of `name` take part under the request's prerelease mode.
 
     Explicit means a requirement or constraint the user wrote names a prerelease in its

@@ -102,8 +102,8 @@ class Project:
     known: bool
     """Whether any source lists the project at all."""
     ranks: Mapping[CandidateKey, int] = attrs.field(factory=dict)
-    """Each candidate's rank: 0 for the best (preference group, version) pair, then 1, 2, …
-    "Newest" objectives cost a chosen candidate its rank."""
+    """Each candidate's rank: 0 for the best (fallback prerelease or not, preference group,
+    version) level, then 1, 2, … "Newest" objectives cost a chosen candidate its rank."""
     fallback_rank: int | None = None
     """The first rank of prereleases usable only as a fallback (`PrereleaseUse.FALLBACK`):
     they rank after every final release, whatever their version; None when there are none
@@ -542,7 +542,7 @@ class _Discovery:
         admission = self.source_policy.admit(name, offered)
         admitted = list({c.key: c for c in admission.candidates}.values())  # listed twice
         exclusions = list(admission.exclusions)
-        prereleases = prerelease_use(name, admitted, self.request)
+        prereleases = prerelease_use(name, self.request)
         usable: list[Candidate] = []
         for candidate in admitted:
             why = self.filter.exclusion(candidate, prereleases) or self.filter.yanked_exclusion(
