@@ -165,6 +165,26 @@ def test_packse_has_unsatisfiable_scenarios() -> None:
     assert len(UNSATISFIABLE) >= 40
 
 
+@pytest.mark.parametrize(("tags", "shown"), [
+    (["cp39-cp39-manylinux_2_17_x86_64", "cp310-cp310-manylinux_2_17_x86_64",
+      "cp38-cp38-manylinux_2_17_x86_64"], "cp38, cp39 and cp310"),
+    (["cp312-cp312-macosx_11_0_arm64", "cp312-cp312-win_amd64"], "macosx_11_0_arm64 and win_amd64"),
+])
+def test_releases_without_a_wheel_for_the_target_say_what_the_newest_has(
+        tags: list[str], shown: str) -> None:
+    """Several releases with no wheel for Python 3.12 on Linux, merged into one sentence, say
+    what the newest one's wheels are for: the Pythons, when the target's is none of them (as
+    uv's hint names the ABI tags), else the platforms (pip names neither)."""
+    release = {"wheel_tags": tags, "sdist": False}
+    result = _resolve({"root": {"requires": ["a"]},
+                       "packages": {"a": {"versions": {"1.0": release, "1.1": release}}},
+                       "environment": {"python": "3.12", "platform": "linux"}})
+    explanation = explain(result)
+    assert explanation is not None
+    assert (f"all versions of a have no wheel for the target (the newest, 1.1, has wheels for "
+            f"{shown})") in explanation.text(), explanation.text()
+
+
 def test_backtrack_to_missing_package_is_shorter_than_uv() -> None:
     world = load_universe_file(PACKSE / "backtracking" / "backtrack-to-missing-package.toml")
     result = resolve(request_from_universe_file(world), [world.source], target_for(world))

@@ -14,7 +14,7 @@ import attrs
 from packaging.utils import NormalizedName
 
 from depsat.encoding import Encoding, Label, LabelKind
-from depsat.explain.facts import Fact, FactKind, Hypothesis, facts_from_core
+from depsat.explain.facts import Fact, FactKind, Hypothesis, facts_from_core, join_words
 from depsat.solver import GroupSolver, Problem
 from depsat.solver.mus import clause_core, minimal_core
 
@@ -96,11 +96,6 @@ def sentence(clause: str) -> str:
     if first in _WORDS:
         clause = clause[0].upper() + clause[1:]
     return clause if clause.endswith((".", "?", "!")) else clause + "."
-
-
-def join_words(items: Sequence[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _chain(facts: Sequence[Fact]) -> tuple[list[Step], list[NormalizedName]]:

@@ -19,7 +19,8 @@ from packaging.version import Version
 
 from depsat.encoding import Label, LabelKind
 from depsat.encoding.labels import requirement_text
-from depsat.model import DIRECT, Candidate, Exclusion, ExclusionKind
+from depsat.model import DIRECT, ArtifactKind, Candidate, Exclusion, ExclusionKind
+from depsat.target import Target
 from depsat.universe import Universe, meets
 
 __all__ = ["Fact", "FactKind", "Hypothesis", "facts_from_core", "versions_phrase"]
@@ -81,6 +82,11 @@ class Fact:
     relaxable: bool = False
 
 
+def join_words(items: Sequence[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _plural(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
@@ -130,8 +136,34 @@ def _origins(candidates: Iterable[Candidate]) -> str:
     return ", ".join(sorted({str(c.origin) for c in candidates}))
 
 
+def _wheels_for(candidate: Candidate, target: Target) -> str:
+    """" (the newest, 2.11.1, has wheels for cp38, cp39 and cp310)": the Pythons its wheels
+    are for when the target's is none of them, else their platforms (pip's message names
+    neither, uv's the Pythons)."""
+    tags = {tag for a in candidate.artifacts if a.kind is ArtifactKind.WHEEL for tag in a.tags}
+    if not tags:
+        return ""
+    ours = {(t.interpreter, t.abi) for t in target.tags or ()}
+    if ours and not any((t.interpreter, t.abi) in ours for t in tags):  # (the Python is not)
+        shown = sorted({t.interpreter if t.abi == t.interpreter else f"{t.interpreter}-{t.abi}"
+                        for t in tags}, key=_interpreter_order)
+    else:
+        shown = sorted({t.platform for t in tags})
+    if len(shown) > 6:
+        shown = [*shown[:5], f"{len(shown) - 5} more"]
+    return f" (the newest, {candidate.version}, has wheels for {join_words(shown)})"
+
+
+def _interpreter_order(text: str) -> tuple[str, int, str]:
+    """cp38 before cp310: the letters, then the number (of ``cp38-abi3``, its first part)."""
+    interpreter = text.split("-", 1)[0]
+    letters = interpreter.rstrip("0123456789")
+    digits = interpreter[len(letters):]
+    return letters, int(digits) if digits else -1, text
+
+
 def _exclusion_text(name: str, group: Sequence[Exclusion], existing: Sequence[Version],
-                     target_python: str) -> str:
+                    target: Target) -> str:
     """One clause for exclusions of one kind: the policy's own sentence when there is one
     exclusion, a merged phrase over the versions when there are several."""
     if len(group) == 1:
@@ -152,9 +184,11 @@ def _exclusion_text(name: str, group: Sequence[Exclusion], existing: Sequence[Ve
     if kind is ExclusionKind.REQUIRES_PYTHON:
         needs = " or ".join(sorted({str(e.candidate.requires_python) for e in group}))
         return (f"{who} {_plural(2 if many else 1, 'requires', 'require')} Python {needs}, "
-                f"and the target is Python {target_python}")
+                f"and the target is Python {target.python_version}")
     if kind is ExclusionKind.NO_COMPATIBLE_WHEEL:
-        return f"{who} {_plural(2 if many else 1, 'has', 'have')} no wheel for the target"
+        newest = max(group, key=lambda e: e.candidate.version).candidate
+        return (f"{who} {_plural(2 if many else 1, 'has', 'have')} no wheel for the target"
+                + _wheels_for(newest, target))
     if kind is ExclusionKind.NEEDS_BUILD:
         return (f"{who} {_plural(2 if many else 1, 'needs', 'need')} a build to know "
                 f"{_plural(2 if many else 1, 'its', 'their')} dependencies")
@@ -183,7 +217,7 @@ def _exclusion_facts(universe: Universe, name: NormalizedName,
             e.candidate.version for e in item[1])):
         facts.append(Fact(
             kind=FactKind.EXCLUDED, package=name, target=name,
-            text=_exclusion_text(name, group, existing, str(universe.target.python_version)),
+            text=_exclusion_text(name, group, existing, universe.target),
             versions=tuple(sorted({e.candidate.version for e in group})),
             source=_origins(e.candidate for e in group), detail=kind.value))
     return facts[:_EXCLUSIONS_PER_PACKAGE]
@@ -241,8 +275,7 @@ def _direct_unavailability(universe: Universe, name: NormalizedName, url: str) -
     if excluded:
         existing = sorted({e.candidate.version for e in excluded})
         return [Fact(kind=FactKind.EXCLUDED, package=name, target=name,
-                     text=_exclusion_text(name, excluded, existing,
-                                          str(universe.target.python_version)),
+                     text=_exclusion_text(name, excluded, existing, universe.target),
                      versions=tuple(existing), source=_origins(e.candidate for e in excluded),
                      detail=excluded[0].kind.value)]
     nothing = [d.message for d in universe.diagnostics

@@ -22,8 +22,8 @@ from packaging.version import Version
 
 from depsat.encoding import Encoding, LabelKind
 from depsat.encoding.labels import requirement_text
-from depsat.explain.analysis import Fix, join_words, problem_for
-from depsat.explain.facts import Fact, FactKind
+from depsat.explain.analysis import Fix, problem_for
+from depsat.explain.facts import Fact, FactKind, join_words
 from depsat.model import ExclusionKind
 from depsat.solver import GroupSolver
 from depsat.solver.mus import correction_sets

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from depsat.explain.analysis import Explanation, Fix, join_words
-from depsat.explain.facts import Fact
+from depsat.explain.analysis import Explanation, Fix
+from depsat.explain.facts import Fact, join_words
 
 if TYPE_CHECKING:
     from depsat.explain.why import WhyReport
