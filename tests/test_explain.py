@@ -491,6 +491,13 @@ def test_why_not_a_version_no_requirement_allows() -> None:
 
 
 @SETTINGS
+@example({"root": {"requires": ["a"]},  # (found by hypothesis: a 1.0, which a 1.1 dominates,
+          "packages": {"a": {"versions": {  # was pruned and `why` had no clauses to read)
+              "1.0": {"requires": ["b"]}, "2.1a1": {"requires": []},
+              "1.1": {"requires": ["b"]}}},
+                       "b": {"versions": {"1.0": {"requires": [], "yanked": True,
+                                                  "requires_python": ">=3.99"}}}},
+          "environment": {"python": "3.12"}}, False)
 @example({"root": {"requires": ["b==1.1"]},  # (found by hypothesis: it raised KeyError)
           "packages": {"b": {"versions": {"2.0": {"requires": []},
                                           "1.1": {"requires": [], "yanked": True}}}},

@@ -310,11 +310,11 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
         raise ValueError("why() needs a resolution with a plan; use explain() for a failure")
     from depsat.explain import why as why_in_plan
 
-    report = why_in_plan(resolution.encoding, resolution.plan, package,
+    options = resolution.options or ResolveOptions()
+    report = why_in_plan(_unpruned(resolution.encoding, options), resolution.plan, package,
                          budget_seconds=budget_seconds)
     # Read lazily, the best plan with a newer version may take releases not read yet (there
     # they require nothing): resolve again reading them too, and ask again, a few times.
-    options = resolution.options or ResolveOptions()
     for _ in range(_WHY_READS):
         unread = {(c.name, str(c.version)) for blocker in report.newer for c in blocker.unread}
         if not unread or not resolution.sources:
@@ -324,9 +324,19 @@ def why(resolution: Resolution, package: str, *, budget_seconds: float = 5.0) ->
                         resolution.universe.target, options)
         if again.plan is None:  # pragma: no cover - reading more never loses the plan
             break
-        report = why_in_plan(again.encoding, again.plan, package,
+        report = why_in_plan(_unpruned(again.encoding, options), again.plan, package,
                              budget_seconds=budget_seconds)
     return report
+
+
+def _unpruned(encoding: Encoding, options: ResolveOptions) -> Encoding:
+    """`encoding`, or when version pruning left releases out, the same universe encoded
+    with every release: a release `why` asks about may be one a better one dominates (a 1.0
+    beside a 1.1 that requires the same, both better than a prerelease taken as the
+    fallback), and its blocker is read from its clauses."""
+    if not encoding.pruned:
+        return encoding
+    return encode(encoding.universe, options.objectives, prune=False)
 
 
 _WHY_READS = 3
