@@ -122,9 +122,7 @@ def versions_phrase(name: str, chosen: Iterable[Version], existing: Sequence[Ver
             parts.append(f"{low} to {high}")
     if len(parts) == 1 and parts[0][0] in "<>":
         return f"{name}{parts[0]}"
-    if len(parts) == 1:
-        return f"{name} {parts[0]}"
-    return f"{name} " + ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return f"{name} {join_words(parts)}"
 
 
 def _previous(ordered: Sequence[Version], version: Version) -> Version | None:
