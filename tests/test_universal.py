@@ -41,7 +41,8 @@ MARKERS = ["sys_platform == 'linux'", "sys_platform != 'win32'", "sys_platform =
            "sys_platform == 'linux' and python_version >= '3.12'",
            "sys_platform == 'win32' or implementation_name == 'pypy'",
            "platform_system == 'Windows'", "platform_system != 'Darwin'",
-           "platform_system == 'FreeBSD' or sys_platform == 'darwin'"]
+           "platform_system == 'FreeBSD' or sys_platform == 'darwin'",
+           "platform_machine == 'AMD64'", "sys_platform == 'linux' and platform_machine != 'AMD64'"]
 PLATFORMS = ["linux", "darwin", "win32", "freebsd13"]
 PYTHONS = ["3.10.0", "3.10.7", "3.11.4", "3.12.0", "3.13.1"]
 IMPLEMENTATIONS = ["cpython", "pypy"]
@@ -84,7 +85,8 @@ def _environment(platform: str, python: str, implementation: str) -> dict[str, s
     environment = dict(Target.for_python(python).markers)
     environment.update(sys_platform=platform, implementation_name=implementation,
                        platform_system="FreeBSD" if platform == "freebsd13"
-                       else system_of(platform))
+                       else system_of(platform),
+                       platform_machine="AMD64" if platform == "win32" else "x86_64")
     return environment
 
 
@@ -426,6 +428,55 @@ def test_platform_system_is_read_as_the_sys_platform_it_goes_with() -> None:
     assert [p.marker for p in resolve_universal(
         request_from_universe_file(alone_windows), [alone_windows.source], ">=3.12").pins
             ] == ["sys_platform == 'win32'"]
+
+
+def test_a_machine_only_windows_reports_makes_no_fork_elsewhere() -> None:
+    """Windows alone says ``AMD64`` (Linux says ``x86_64``): no fork is resolved for
+    ``AMD64`` on Linux, no marker leaves it out, and the lock holds on both machines."""
+    world = parse_universe({
+        "root": {"requires": ["a"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": [
+                         "c ; platform_machine == 'AMD64'",
+                         "d ; sys_platform == 'linux' and platform_machine != 'x86_64'",
+                         "e ; sys_platform == 'linux'"]}}},
+                     "c": {"versions": {"1.0": {}}}, "d": {"versions": {"1.0": {}}},
+                     "e": {"versions": {"1.0": {}}}},
+        "environment": {"python": "3.12"}}, "machines")
+    request = request_from_universe_file(world)
+    universal = resolve_universal(request, [world.source], ">=3.12")
+    assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
+        ("a", ""), ("c", "platform_machine == 'AMD64'"),
+        ("d", "platform_machine != 'x86_64' and sys_platform == 'linux'"),
+        ("e", "sys_platform == 'linux'")}
+    for platform in ("win32", "linux"):
+        alone = assert_lock_holds(universal, request, [world.source],
+                                  _environment(platform, "3.12.0", "cpython"))
+        assert alone.plan is not None
+    space = Space(Version("3.12"), Target.for_python("3.12").markers)
+    amd64 = StringRegion(frozenset({"AMD64"}), complement=False)
+    linux = StringRegion(frozenset({"linux"}), complement=False)
+    assert Cell(PythonRange(Version("3.12")), (("platform_machine", amd64),)).possible(space)
+    assert not Cell(PythonRange(Version("3.12")),
+                    (("platform_machine", amd64), ("sys_platform", linux))).possible(space)
+    knowing = space.knowing(comparisons(Marker(
+        "platform_machine == 'AMD64' or platform_machine == 'x86_64'")))
+    not_x86_64 = StringRegion(frozenset({"x86_64"}))  # (AMD64 is its first known machine)
+    assert Cell(PythonRange(Version("3.12")),
+                (("platform_machine", not_x86_64), ("sys_platform", linux))).possible(knowing)
+    parting = parse_universe({
+        "root": {"requires": ["b==1.0 ; platform_machine == 'AMD64'",
+                              "b==2.0 ; platform_machine != 'AMD64'",
+                              "c==1.0 ; sys_platform == 'linux'",
+                              "c==2.0 ; sys_platform != 'linux'"]},
+        "packages": {"b": {"versions": {"1.0": {}, "2.0": {}}},
+                     "c": {"versions": {"1.0": {}, "2.0": {}}}},
+        "environment": {"python": "3.12"}}, "parting")
+    forks = resolve_universal(request_from_universe_file(parting), [parting.source],
+                              ">=3.12").forks
+    assert sorted(fork.marker for fork in forks) == [
+        "platform_machine != 'AMD64' and sys_platform != 'linux'",
+        "platform_machine != 'AMD64' and sys_platform == 'linux'",
+        "platform_machine == 'AMD64'"]
 
 
 def test_a_projects_requires_python_gives_the_pythons_of_its_lock(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ packaging parses markers but publishes no syntax tree, so the comparisons are re
 since packaging 16); everything is evaluated by packaging's own `Marker.evaluate`.
 
 Approximations, documented: variables are independent but for ``sys_platform`` and
-``platform_system``, whose usual pairs go together (`_SYSTEMS`, as uv assumes); the substring
+``platform_system``, whose usual pairs go together (`_SYSTEMS`, as uv assumes), and the
+``platform_machine`` values only Windows reports (`_MACHINE_PLATFORMS`); the substring
 operators ``in`` and ``not in`` and ordered comparisons of a variable other than the Python
 version are classed by the constants met and one value met nowhere.
 """
@@ -65,6 +66,13 @@ with one of these is read as one of ``sys_platform`` (``platform_system == 'Wind
 ``sys_platform == 'win32'``), and an environment's ``platform_system`` follows its
 ``sys_platform`` (`_follow`), so cells hold no environment a machine cannot have."""
 _PLATFORMS = {system: platform for platform, system in _SYSTEMS.items()}
+_PLATFORM_VARIABLES = frozenset({"sys_platform", "platform_system", "platform_machine"})
+_MACHINE_PLATFORMS = {"AMD64": "win32", "ARM64": "win32"}
+"""``platform_machine`` values only one ``sys_platform`` reports: Windows says ``AMD64`` and
+``ARM64`` where Linux says ``x86_64`` and ``aarch64`` and macOS ``x86_64`` and ``arm64``. An
+environment with one of them is on that platform (`_follow`), so a cell such as
+``platform_machine == 'AMD64' and sys_platform == 'linux'`` holds no machine and is skipped (a
+universal lock of ``transformers[torch]`` had five of them among its 31 forks)."""
 
 
 def system_of(platform: str) -> str:
@@ -74,9 +82,12 @@ def system_of(platform: str) -> str:
 
 
 def plausible(environment: Mapping[str, str]) -> bool:
-    """Whether a machine can have `environment`'s ``sys_platform`` and ``platform_system``
-    together (`_SYSTEMS`): to compare locks only where it matters."""
+    """Whether a machine can have `environment`'s ``sys_platform``, ``platform_system`` and
+    ``platform_machine`` together (`_SYSTEMS`, `_MACHINE_PLATFORMS`): to compare locks only
+    where it matters."""
     platform, system = environment.get("sys_platform"), environment.get("platform_system")
+    if _MACHINE_PLATFORMS.get(environment.get("platform_machine", ""), platform) != platform:
+        return False
     if platform in _SYSTEMS:
         return system == _SYSTEMS[platform]
     return system not in _SYSTEMS.values()
@@ -215,6 +226,14 @@ class StringRegion:
             inside, outside = (other, self) if self.complement else (self, other)
             return bool(inside.values - outside.values)
         return bool(self.values & other.values)
+
+    def intersection(self, other: StringRegion) -> StringRegion:
+        if self.complement and other.complement:
+            return StringRegion(self.values | other.values)
+        if self.complement or other.complement:
+            inside, outside = (other, self) if self.complement else (self, other)
+            return StringRegion(inside.values - outside.values, complement=False)
+        return StringRegion(self.values & other.values, complement=False)
 
     def within(self, other: StringRegion) -> bool:
         if other.complement:
@@ -371,6 +390,15 @@ class Cell:
                 space.constants.get("sys_platform", ())) if p not in _SYSTEMS]
             if others:
                 environment["sys_platform"] = others[0]
+        platform = environment.get("sys_platform", "")
+        if _MACHINE_PLATFORMS.get(environment.get("platform_machine", ""), platform) != platform:
+            # A machine of another platform (AMD64 on Linux): the cell's first machine this
+            # platform can have instead, if it has one (else the platform follows the machine).
+            fitting = [m for m in _string(self.region("platform_machine")).points(
+                space.constants.get("platform_machine", ()))
+                if _MACHINE_PLATFORMS.get(m, platform) == platform]
+            if fitting:
+                environment["platform_machine"] = fitting[0]
         _follow(environment)
         return environment
 
@@ -463,9 +491,12 @@ class Cell:
 
     def reach(self, marker: Marker) -> tuple[object, ...]:
         """What of the cell `may_hold` reads for `marker`: its regions of the marker's
-        variables (a key under which the answer may be remembered)."""
-        return tuple((axis, self.region(axis))
-                     for axis in sorted({c.axis for c in comparisons(marker)}))
+        variables, and of all three platform variables when it reads one (they go together:
+        `_SYSTEMS`, `_MACHINE_PLATFORMS`); a key under which the answer may be remembered."""
+        axes = {c.axis for c in comparisons(marker)}
+        if axes & _PLATFORM_VARIABLES:
+            axes |= _PLATFORM_VARIABLES
+        return tuple((axis, self.region(axis)) for axis in sorted(axes))
 
     def condition(self, space: Space, *, but: Version | None = None) -> str:
         """The cell as marker text ("" for every environment); `but` as
@@ -487,6 +518,19 @@ class Cell:
         axes = {v for v, _ in self.regions} | {v for v, _ in other.regions}
         return self.python.overlaps(other.python) and all(
             _string(self.region(a)).overlaps(_string(other.region(a))) for a in axes)
+
+    def meets(self, other: Cell, space: Space) -> bool:
+        """Whether some machine's environment is in both cells: they overlap, and their
+        common part is `possible` (``platform_machine == 'AMD64'`` and ``sys_platform ==
+        'linux'`` overlap, but no machine is in both)."""
+        if not self.overlaps(other):
+            return False
+        python = PythonRange(max(self.python.low, other.python.low), min(
+            (h for h in (self.python.high, other.python.high) if h is not None), default=None))
+        axes = {v for v, _ in self.regions} | {v for v, _ in other.regions}
+        return Cell(python, tuple(
+            (a, _string(self.region(a)).intersection(_string(other.region(a))))
+            for a in axes)).possible(space)
 
     def within(self, other: Cell) -> bool:
         """Whether every environment of this cell is in `other`."""
@@ -575,13 +619,23 @@ def _widened(cell: Cell, outside: Sequence[Cell], space: Space) -> Cell:
     """`cell` with each axis widened (to the whole axis, or a Python range to either end)
     while it reaches none of the cells `outside`."""
     def clear(candidate: Cell) -> bool:
-        return not any(candidate.overlaps(other) for other in outside)
+        return not any(candidate.meets(other, space) for other in outside)
 
     for variable, _ in cell.regions:
         wider = attrs.evolve(cell, regions=tuple(
             (v, r) for v, r in cell.regions if v != variable))
         if clear(wider):
             cell = wider
+            continue
+        region = _string(cell.region(variable))
+        for value in sorted(region.values) if region.complement else ():
+            # "All but" one value fewer, where that value's environments are nobody's (the
+            # cells of ``AMD64`` on Linux are in no partition: `_MACHINE_PLATFORMS`).
+            fewer = StringRegion(_string(cell.region(variable)).values - {value})
+            wider = attrs.evolve(cell, regions=tuple(
+                (v, fewer if v == variable else r) for v, r in cell.regions))
+            if clear(wider):
+                cell = wider
     for python in (PythonRange(space.floor, cell.python.high),
                    PythonRange(cell.python.low, None)):
         wider = attrs.evolve(cell, python=PythonRange(min(python.low, cell.python.low),
@@ -667,7 +721,7 @@ def _put(axis: str, point: str | Version, environment: dict[str, str]) -> None:
         environment.update(_python_values(point))
         return
     environment[axis] = point
-    if axis == "sys_platform":
+    if axis in ("sys_platform", "platform_machine"):
         _follow(environment)
     elif (axis == "platform_system" and environment.get("sys_platform") in _SYSTEMS
           and _SYSTEMS[environment["sys_platform"]] != point):
@@ -675,8 +729,13 @@ def _put(axis: str, point: str | Version, environment: dict[str, str]) -> None:
 
 
 def _follow(environment: dict[str, str]) -> None:
-    """``platform_system`` as ``sys_platform`` has it (`_SYSTEMS`): named by it, or, for a
-    platform `_SYSTEMS` does not name, none of the systems it does name."""
+    """``sys_platform`` as ``platform_machine`` has it, where only one platform reports the
+    machine (`_MACHINE_PLATFORMS`); then ``platform_system`` as ``sys_platform`` has it
+    (`_SYSTEMS`): named by it, or, for a platform `_SYSTEMS` does not name, none of the
+    systems it does name."""
+    platform = _MACHINE_PLATFORMS.get(environment.get("platform_machine", ""))
+    if platform is not None:
+        environment["sys_platform"] = platform
     system = _SYSTEMS.get(environment.get("sys_platform", ""))
     if system is not None:
         environment["platform_system"] = system
