@@ -29,9 +29,10 @@ from depsat.environments import (
     system_of,
 )
 from depsat.errors import ConfigurationError
+from depsat.model import Request
 from depsat.sources.universe_file import UniverseFile, parse_universe
 from depsat.target import Target
-from depsat.universal import python_range, resolve_universal
+from depsat.universal import UniversalResolution, python_range, resolve_universal
 
 NAMES = ["a", "b", "c"]
 VERSIONS = ["1.0", "2.0", "3.0"]
@@ -399,20 +400,26 @@ def test_the_command_line_takes_environments_with_universal_only() -> None:
     assert run.returncode == 0 and run.stdout == "a==2.0.0 ; sys_platform == 'linux'\n"
 
 
+def _lock_of_a(requires: list[str]) -> tuple[UniverseFile, Request, UniversalResolution]:
+    """A universal lock from Python 3.12 of ``a`` 1.0, which has `requires` on ``c``, ``d``
+    and ``e`` (one release each): its world, request and lock."""
+    world = parse_universe({
+        "root": {"requires": ["a"]},
+        "packages": {"a": {"versions": {"1.0": {"requires": requires}}},
+                     "c": {"versions": {"1.0": {}}}, "d": {"versions": {"1.0": {}}},
+                     "e": {"versions": {"1.0": {}}}},
+        "environment": {"python": "3.12"}}, "a")
+    request = request_from_universe_file(world)
+    return world, request, resolve_universal(request, [world.source], ">=3.12")
+
+
 def test_platform_system_is_read_as_the_sys_platform_it_goes_with() -> None:
     """``platform_system == 'Windows'`` is ``sys_platform == 'win32'`` (as uv writes it), so
     no fork is made for Windows with another platform; a system of its own (FreeBSD) stays
     a ``platform_system`` comparison, and the lock holds on a FreeBSD machine."""
-    world = parse_universe({
-        "root": {"requires": ["a"]},
-        "packages": {"a": {"versions": {"1.0": {"requires": [
-                         "c ; platform_system == 'Windows'", "d ; sys_platform == 'win32'",
-                         "e ; platform_system == 'FreeBSD'"]}}},
-                     "c": {"versions": {"1.0": {}}}, "d": {"versions": {"1.0": {}}},
-                     "e": {"versions": {"1.0": {}}}},
-        "environment": {"python": "3.12"}}, "systems")
-    request = request_from_universe_file(world)
-    universal = resolve_universal(request, [world.source], ">=3.12")
+    world, request, universal = _lock_of_a([
+        "c ; platform_system == 'Windows'", "d ; sys_platform == 'win32'",
+        "e ; platform_system == 'FreeBSD'"])
     assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
         ("a", ""), ("c", "sys_platform == 'win32'"), ("d", "sys_platform == 'win32'"),
         ("e", "platform_system == 'FreeBSD'")}
@@ -433,17 +440,10 @@ def test_platform_system_is_read_as_the_sys_platform_it_goes_with() -> None:
 def test_a_machine_only_windows_reports_makes_no_fork_elsewhere() -> None:
     """Windows alone says ``AMD64`` (Linux says ``x86_64``): no fork is resolved for
     ``AMD64`` on Linux, no marker leaves it out, and the lock holds on both machines."""
-    world = parse_universe({
-        "root": {"requires": ["a"]},
-        "packages": {"a": {"versions": {"1.0": {"requires": [
-                         "c ; platform_machine == 'AMD64'",
-                         "d ; sys_platform == 'linux' and platform_machine != 'x86_64'",
-                         "e ; sys_platform == 'linux'"]}}},
-                     "c": {"versions": {"1.0": {}}}, "d": {"versions": {"1.0": {}}},
-                     "e": {"versions": {"1.0": {}}}},
-        "environment": {"python": "3.12"}}, "machines")
-    request = request_from_universe_file(world)
-    universal = resolve_universal(request, [world.source], ">=3.12")
+    world, request, universal = _lock_of_a([
+        "c ; platform_machine == 'AMD64'",
+        "d ; sys_platform == 'linux' and platform_machine != 'x86_64'",
+        "e ; sys_platform == 'linux'"])
     assert {(str(p.candidate.name), p.marker) for p in universal.pins} == {
         ("a", ""), ("c", "platform_machine == 'AMD64'"),
         ("d", "platform_machine != 'x86_64' and sys_platform == 'linux'"),
