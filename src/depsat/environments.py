@@ -616,8 +616,9 @@ def _conditions(cells: list[Cell], space: Space) -> list[str]:
 
 
 def _widened(cell: Cell, outside: Sequence[Cell], space: Space) -> Cell:
-    """`cell` with each axis widened (to the whole axis, or a Python range to either end)
-    while it reaches none of the cells `outside`."""
+    """`cell` with each axis widened (to the whole axis, else an "all but" region by one
+    value fewer at a time; a Python range to either end) while it meets none of the cells
+    `outside` (`Cell.meets`: shares no environment a machine can have with them)."""
     def clear(candidate: Cell) -> bool:
         return not any(candidate.meets(other, space) for other in outside)
 
