@@ -75,6 +75,11 @@ environment with one of them is on that platform (`_follow`), so a cell such as
 universal lock of ``transformers[torch]`` had five of them among its 31 forks)."""
 
 
+def _fits(machine: str, platform: str) -> bool:
+    """Whether a machine on `platform` can report `machine` (`_MACHINE_PLATFORMS`)."""
+    return _MACHINE_PLATFORMS.get(machine, platform) == platform
+
+
 def system_of(platform: str) -> str:
     """The ``platform_system`` of a ``sys_platform`` (`_SYSTEMS`; a value named nowhere for
     the others)."""
@@ -86,7 +91,7 @@ def plausible(environment: Mapping[str, str]) -> bool:
     ``platform_machine`` together (`_SYSTEMS`, `_MACHINE_PLATFORMS`): to compare locks only
     where it matters."""
     platform, system = environment.get("sys_platform"), environment.get("platform_system")
-    if _MACHINE_PLATFORMS.get(environment.get("platform_machine", ""), platform) != platform:
+    if not _fits(environment.get("platform_machine", ""), platform or ""):
         return False
     if platform in _SYSTEMS:
         return system == _SYSTEMS[platform]
@@ -391,12 +396,12 @@ class Cell:
             if others:
                 environment["sys_platform"] = others[0]
         platform = environment.get("sys_platform", "")
-        if _MACHINE_PLATFORMS.get(environment.get("platform_machine", ""), platform) != platform:
+        if not _fits(environment.get("platform_machine", ""), platform):
             # A machine of another platform (AMD64 on Linux): the cell's first machine this
             # platform can have instead, if it has one (else the platform follows the machine).
             fitting = [m for m in _string(self.region("platform_machine")).points(
                 space.constants.get("platform_machine", ()))
-                if _MACHINE_PLATFORMS.get(m, platform) == platform]
+                if _fits(m, platform)]
             if fitting:
                 environment["platform_machine"] = fitting[0]
         _follow(environment)
