@@ -477,6 +477,8 @@ class _Discovery:
         self.sources = sources
         self.target = target
         self._marker_cache: dict[tuple[str, str], bool] = {}
+        self._applied: dict[tuple[int, str], tuple[Requirement, Requirement | None]] = {}
+        """(id(requirement), extra) -> (the requirement, `applying`'s answer)."""
         self._environment = dict(target.markers)
         # A constraint applies where its marker holds, as pip and uv read one; those that
         # do not are left out of the request the universe answers (encoder, verifier).
@@ -643,6 +645,18 @@ class _Discovery:
         return cached
 
     def applying(self, requirement: Requirement, extra: str) -> Requirement | None:
+        """`_applying`, remembered by the requirement object: releases share their
+        requirements' objects (`distfiles` reads each line once), and each is asked twice,
+        when its pages are prefetched and when it is expanded."""
+        key = (id(requirement), extra)
+        known = self._applied.get(key)
+        if known is not None and known[0] is requirement:
+            return known[1]
+        applied = self._applying(requirement, extra)
+        self._applied[key] = (requirement, applied)  # (holding it: its id stays its own)
+        return applied
+
+    def _applying(self, requirement: Requirement, extra: str) -> Requirement | None:
         """`requirement` as it applies to a release's base (`extra` "") or to its `extra`
         here, or None. uv's overrides (`Request.overrides`) replace every requirement on their
         package whole, its marker too: an overridden base requirement asks what every one of
