@@ -88,6 +88,8 @@ class CandidateFilter:
         self.target = target
         self.request = request
         self._supported_tags = frozenset(target.tags) if target.tags is not None else None
+        self._python_answers: dict[int, tuple[SpecifierSet, bool]] = {}
+        """id(Requires-Python) -> (it, whether the target's Python meets it)."""
 
     def exclusion(self, candidate: Candidate, prereleases: PrereleaseUse) -> Exclusion | None:
         """Why `candidate` cannot be chosen, or None when it can (before yanked rules)."""
@@ -105,6 +107,16 @@ class CandidateFilter:
         return None
 
     def _python_ok(self, requires_python: SpecifierSet) -> bool:
+        """`_python_allows`, remembered by the specifier set object: a project's releases
+        that list the same Requires-Python share one (`sources.index`)."""
+        known = self._python_answers.get(id(requires_python))
+        if known is not None and known[0] is requires_python:
+            return known[1]
+        allowed = self._python_allows(requires_python)
+        self._python_answers[id(requires_python)] = (requires_python, allowed)
+        return allowed
+
+    def _python_allows(self, requires_python: SpecifierSet) -> bool:
         python = self.target.python_version
         if self.request.python_upper_bounds:
             return requires_python.contains(python, prereleases=True)
