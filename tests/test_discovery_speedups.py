@@ -43,6 +43,7 @@ from depsat.universe import (
     Project,
     SpecifierMatcher,
     Universe,
+    _by_extra,
     _Discovery,
 )
 
@@ -563,3 +564,59 @@ def _fingerprint(universe: Universe) -> list[Any]:
         [(k, [dependency(d) for d in ds]) for k, ds in universe.extra_dependencies.items()],
         universe.missing_extras, universe.diagnostics, universe.free,
     ]
+
+
+# -- requirements sorted by the extra they are for -----------------------------------------
+
+EXTRA_NAMES = ["torch", "Torch_Extra", "torch-extra", "dev"]
+ATOMS = ["extra == 'torch'", "extra == 'Torch_Extra'", "'dev' == extra", "extra != 'dev'",
+         "python_version >= '3.10'", "sys_platform == 'linux'", "platform_release == 'extra'"]
+
+
+@st.composite
+def marker_text(draw: st.DrawFn, depth: int = 2) -> str:
+    if depth == 0 or draw(st.booleans()):
+        return draw(st.sampled_from(ATOMS))
+    left, right = draw(marker_text(depth - 1)), draw(marker_text(depth - 1))
+    text = f"{left} {draw(st.sampled_from(['and', 'or']))} {right}"
+    return f"({text})" if draw(st.booleans()) else text
+
+
+ENVIRONMENTS = [{"python_version": python, "sys_platform": platform,
+                 "platform_release": release}
+                for python in ("3.9", "3.12") for platform in ("linux", "win32")
+                for release in ("extra", "6.1")]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.none(), marker_text()), min_size=1, max_size=8))
+def test_requirements_by_extra_leave_out_only_what_cannot_apply(
+        markers: list[str | None]) -> None:
+    """`_by_extra` keeps, in order, every requirement whose marker may hold for a release's
+    base (with ``extra`` empty) or may make it an extra's requirement (holds with the extra,
+    not without: `_Discovery.applying`), in some environment."""
+    requires = tuple(Requirement(f"r{i}" + (f" ; {m}" if m else ""))
+                     for i, m in enumerate(markers))
+    index = _by_extra(requires)
+
+    def holds(requirement: Requirement, extra: str) -> bool:
+        return requirement.marker is None or any(
+            requirement.marker.evaluate({**environment, "extra": extra})
+            for environment in ENVIRONMENTS)
+
+    def subsequence(part: tuple[Requirement, ...]) -> bool:
+        rest = iter(requires)
+        return all(any(r is kept for r in rest) for kept in part)
+
+    assert subsequence(index.base)
+    assert all(not holds(r, "") for r in requires if r not in index.base)
+    for name in EXTRA_NAMES:
+        extra = canonicalize_name(name)
+        kept = index.of_extra(extra)
+        assert subsequence(kept)
+        assert all(not any(r.marker is not None and r.marker.evaluate(
+                               {**environment, "extra": extra})
+                           and not r.marker.evaluate({**environment, "extra": ""})
+                           for environment in ENVIRONMENTS)
+                   for r in requires if r not in kept)
+    assert _by_extra(requires) is index
