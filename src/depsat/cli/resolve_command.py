@@ -32,6 +32,8 @@ from depsat.model import Exclusion, ExclusionKind, PrereleaseMode
 # and the sources are imported where they are used, so that `depsat --help` and parsing
 # the command line stay cheap.
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from packaging.markers import Marker
     from packaging.version import Version
 
@@ -497,8 +499,11 @@ def diagnostic_lines(resolution: Resolution) -> list[str]:
     lines = [f"warning: {line}" for line in warning_lines(resolution.diagnostics)]
     lines += [f"warning: the plan breaks an installed package: {broken}"
               for broken in (resolution.plan.broken if resolution.plan else ())]
+    taken = ({c.name: c for c in resolution.plan.chosen} if resolution.plan is not None
+             else None)
     unbuilt = {name: [e.candidate for e in project.exclusions
-                      if e.kind is ExclusionKind.NEEDS_BUILD and _might_matter(resolution, e)]
+                      if e.kind is ExclusionKind.NEEDS_BUILD
+                      and _might_matter(resolution, e, taken)]
                for name, project in sorted(resolution.universe.projects.items())}
     named = [f"{name} ({len(left)} releases)" if len(left) > 1 else f"{name} {left[0].version}"
              for name, left in unbuilt.items() if left]
@@ -509,14 +514,16 @@ def diagnostic_lines(resolution: Resolution) -> list[str]:
     return lines
 
 
-def _might_matter(resolution: Resolution, exclusion: Exclusion) -> bool:
-    """Whether the plan might have taken this release: its project is not in the plan, or
-    the release is one the objective prefers to the one taken (newer; older for a project
-    an oldest-version tier covers)."""
-    if resolution.plan is None:
+def _might_matter(resolution: Resolution, exclusion: Exclusion,
+                  chosen: Mapping[NormalizedName, Candidate] | None) -> bool:
+    """Whether the plan (whose releases are `chosen`, by name) might have taken this
+    release: there is no plan, its project is not in the plan, or the release is one the
+    objective prefers to the one taken (newer; older for a project an oldest-version tier
+    covers)."""
+    if chosen is None:
         return True
     candidate = exclusion.candidate
-    taken = next((c for c in resolution.plan.chosen if c.name == candidate.name), None)
+    taken = chosen.get(candidate.name)
     if taken is None:
         return True
     from depsat.encoding import prefers_oldest
