@@ -942,11 +942,11 @@ class _Discovery:
             if self.request.no_deps:
                 continue
             index = _by_extra(read.requires)
-            applying = [req for req in index.base if self.applying(req, "") is not None]
+            applied = [req for req in index.base if self.applying(req, "") is not None]
             if extra:
-                applying += [req for req in index.of_extra(extra)
-                             if self.applying(req, extra) is not None]
-            wanted = {name for req in applying
+                applied += [req for req in index.of_extra(extra)
+                            if self.applying(req, extra) is not None]
+            wanted = {name for req in applied
                       if (name := self._names.get(req.name)
                           or self._canonical_name(req.name)) not in self.projects
                       and name not in asked}
