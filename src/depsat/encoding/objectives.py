@@ -78,9 +78,9 @@ def _reached(encoding: Encoding, *, direct: bool) -> list[NormalizedName]:
     SAT oracle gives each assumption a decision level of its own: a conflict among them
     undoes every level after the earlier one it involves, all to be propagated again. In
     the order the dependencies run, the releases whose requirements clash are mostly near
-    each other. Against the projects' names sorted (no structure at all), solving at 10,000
-    x 20 went 3.3-4.7 s -> 1.6-2.1 s at conflict 0 and 8.6 s -> 3.7 s at 0.2 (with released
-    rungs assumed first, `depsat.solver.rc2`); docs/architecture.md has the figures."""
+    each other. Against the projects' names sorted (no structure at all), and with released
+    rungs assumed first (`depsat.solver.rc2`), solving at 10,000 x 20 went 3.3 s -> 1.3 s at
+    conflict 0 and 8.6 s -> 2.9 s at 0.2; docs/architecture.md has the figures."""
     names = encoding.universe.request.direct_names
     return [name for name in encoding.universe.projects if (name in names) is direct]
 
