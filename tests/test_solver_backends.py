@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pysat.examples.rc2 import RC2Stratified
 
 from benchmarks.generate import GeneratorConfig, generate
-from depsat.api import ResolveOptions, request_from_universe_file, resolve, target_for
+from depsat.api import request_from_universe_file, resolve, target_for
 from depsat.solver import LexicographicRC2, Optimum, Problem, StratifiedRC2, rc2
 from depsat.sources.universe_file import parse_universe
 
@@ -197,58 +197,3 @@ def test_a_problem_solved_again_replays_its_cores_instead_of_searching() -> None
         again = StratifiedRC2().solve(attrs.evolve(problem, reuse=first.reusable))
     assert isinstance(again, Optimum) and again.costs == first.costs
     assert len(calls) < fresh / 2
-
-
-def test_a_released_soft_literal_is_assumed_before_the_others() -> None:
-    """A rung held back behind one that a core then relaxed is assumed ahead of every other
-    soft literal: the oracle meets the likeliest core members first (`_release`'s notes).
-    The optimum is the brute-force one either way."""
-    # One ladder ge1 ⇐ ge2 ⇐ ge3 (variables 1-3) whose first rung is hard, and three plain
-    # soft literals listed before it in the tier.
-    problem = Problem(hard=[[-2, 1], [-3, 2], [1]], groups=(),
-                      tiers=[[(-4, 1), (-5, 1), (-6, 1), (-1, 1), (-2, 1), (-3, 1)]], top=6,
-                      implied=[(-1, -2), (-2, -3)])
-    assumed: list[list[int]] = []
-    original = rc2._FastRC2Stratified._main_call
-
-    def recorded(self: rc2._FastRC2Stratified) -> bool:
-        assumed.append(list(self.sels))
-        return bool(original(self))
-
-    with mock.patch.object(rc2._FastRC2Stratified, "_main_call", recorded):
-        outcome = StratifiedRC2().solve(problem)
-    assert isinstance(outcome, Optimum) and outcome.costs == _brute_force(problem) == (1,)
-    released = [call for call in assumed if -2 in call]
-    assert released, "the second rung was never assumed"
-    assert all(call[0] == -2 for call in released)
-
-
-def test_tiers_list_projects_in_the_order_the_dependencies_run() -> None:
-    """The staleness and package-count tiers go from your requirements down their
-    dependencies (the order discovery reached the projects), not by name: a backend
-    assumes them in that order (`objectives._reached`)."""
-    world = parse_universe({
-        "root": {"requires": ["zeta"]},
-        "packages": {"zeta": {"versions": {"1.0": {"requires": ["mu"]},
-                                           "2.0": {"requires": ["mu<2", "beta"]}}},
-                     "mu": {"versions": {"1.0": {"requires": ["alpha"]}, "2.0": {}}},
-                     "beta": {"versions": {"1.0": {}, "2.0": {}}},
-                     "alpha": {"versions": {"1.0": {}, "2.0": {}}}},
-        "environment": {"python": "3.12"}}, "reach-order")
-    encoding = resolve(request_from_universe_file(world), [world.source], target_for(world),
-                       ResolveOptions(prune=False)).encoding
-    assert list(encoding.universe.projects) == ["zeta", "mu", "beta", "alpha"]
-    tiers = dict(encoding.tiers)
-    owner = {-var: name for name, ladder in encoding.ladders.items() for var in ladder}
-    owner.update({-encoding.project_installed(name): name
-                  for name in encoding.universe.projects})
-    owner.update({-rung: name for name in encoding.required_var
-                  for rung in encoding.required_ladder(name)})
-
-    def projects(tier: str) -> list[str]:
-        return list(dict.fromkeys(owner[lit] for lit, _ in tiers[tier]))
-
-    assert projects("newest-direct") == ["zeta"]
-    assert projects("newest-other") == ["mu", "beta", "alpha"]
-    assert projects("newest-required") == ["mu", "beta"]
-    assert projects("fewest-packages") == ["beta", "alpha"]  # (zeta and mu: in every plan)

@@ -70,21 +70,6 @@ def pruning_safe(objectives: Sequence[Objective]) -> bool:
     return all(getattr(objective, "pruning_safe", False) for objective in objectives)
 
 
-def _reached(encoding: Encoding, *, direct: bool) -> list[NormalizedName]:
-    """The projects you named (`direct`), or the others, in the order discovery reached them:
-    your requirements' first, then what they require, and so on.
-
-    A tier's order is the order a backend assumes its literals in (`Problem.tiers`), and the
-    SAT oracle gives each assumption a decision level of its own: a conflict among them
-    undoes every level after the earlier one it involves, all to be propagated again. In
-    the order the dependencies run, the releases whose requirements clash are mostly near
-    each other. Against the projects' names sorted (no structure at all), and with released
-    rungs assumed first (`depsat.solver.rc2`), solving at 10,000 x 20 went 3.3 s -> 1.3 s at
-    conflict 0 and 8.6 s -> 2.9 s at 0.2; docs/architecture.md has the figures."""
-    names = encoding.universe.request.direct_names
-    return [name for name in encoding.universe.projects if (name in names) is direct]
-
-
 def _staleness(encoding: Encoding, names: list[NormalizedName]) -> list[tuple[int, int]]:
     return [(-ge, 1) for name in names for ge in encoding.staleness_ladder(name)]
 
@@ -151,7 +136,8 @@ class NewestDirect:
     pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        return _staleness(encoding, _reached(encoding, direct=True))
+        direct = encoding.universe.request.direct_names
+        return _staleness(encoding, sorted(n for n in encoding.universe.projects if n in direct))
 
 
 class NewestRequired:
@@ -169,8 +155,7 @@ class NewestRequired:
     pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        required = encoding.required_var  # (in reach order, as `_reached` says why)
-        return [(-rung, 1) for name in encoding.universe.projects if name in required
+        return [(-rung, 1) for name in sorted(encoding.required_var)
                 for rung in encoding.required_ladder(name)]
 
 
@@ -181,7 +166,9 @@ class NewestOther:
     pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        return _staleness(encoding, _reached(encoding, direct=False))
+        direct = encoding.universe.request.direct_names
+        return _staleness(encoding,
+                          sorted(n for n in encoding.universe.projects if n not in direct))
 
 
 class OldestDirect:
@@ -192,7 +179,8 @@ class OldestDirect:
     name = "oldest-direct"
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        return _oldness(encoding, _reached(encoding, direct=True))
+        direct = encoding.universe.request.direct_names
+        return _oldness(encoding, sorted(n for n in encoding.universe.projects if n in direct))
 
 
 class OldestOther:
@@ -202,7 +190,9 @@ class OldestOther:
     name = "oldest-other"
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        return _oldness(encoding, _reached(encoding, direct=False))
+        direct = encoding.universe.request.direct_names
+        return _oldness(encoding,
+                        sorted(n for n in encoding.universe.projects if n not in direct))
 
 
 def necessary_projects(encoding: Encoding) -> set[NormalizedName]:
@@ -242,7 +232,7 @@ class FewestPackages:
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
         necessary = necessary_projects(encoding)
-        names = [name for name in encoding.universe.projects if encoding.encoded(name)]
+        names = [name for name in sorted(encoding.universe.projects) if encoding.encoded(name)]
         encoding.offsets[self.name] = sum(1 for name in names if name in necessary)
         return [(-encoding.project_installed(name), 1) for name in names
                 if name not in necessary]

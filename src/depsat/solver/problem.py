@@ -17,9 +17,7 @@ class Problem:
 
     `groups[i]` is one fact (a requirement, a dependency): explanations name groups by index.
     `tiers[k]` lists (literal, weight): prefer the literal true; minimise the weight of false
-    ones; tier k strictly before tier k+1. A tier's order is a hint, like `phases`: a
-    backend may assume its literals in that order, and literals that clash best sit near
-    each other (the encoder lists them as the dependencies run).
+    ones; tier k strictly before tier k+1.
     """
 
     hard: Sequence[Clause]

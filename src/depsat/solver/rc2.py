@@ -150,17 +150,6 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
       while propagation still conflicts (0.1 ms a test). Cores propagation cannot refute get
       RC2's deletion, keeping the refined core each "unsatisfiable" answer carries.
 
-    And one choice of order (session 23): **assumptions most likely in a core come first.**
-    The oracle gives each assumption a decision level. A call meets a few conflicts before
-    its core; each goes back to the earlier level it involves and propagates every later
-    assumption again, so a late conflict with an early assumption costs a pass over
-    thousands of them.
-    A literal released from holding back (its implier just went into a core) is assumed
-    ahead of all others, the latest first; the rest keep their tier's order, which the
-    encoder gives in the order the dependencies run (`Problem.tiers`). At 10,000 x 20, 0.2,
-    the newest-other level's 490 calls took 2.0 s instead of 7.2 s (4 ms a call, not 15);
-    sums assumed first instead of last made 3000 x 20, 0.2 take 60 s instead of 1 s.
-
     Tried and dropped (same 8 universes): exhaustion skipped when propagation refutes the next
     call's assumptions, checked before it (20-23 s: the check repeats the call's propagation);
     a conflict budget instead of a propagation budget (lost 2-4x on one universe: its aborted
@@ -267,21 +256,14 @@ class _FastRC2Stratified(RC2Stratified):  # type: ignore[misc]
         self._release(members)
 
     def _release(self, literals: Iterable[int]) -> None:
-        """Assume what `literals` held back, ahead of every other assumption (the latest
-        first): a literal released because its implier went into a core is likely in the
-        next cores too, and a conflict among early assumptions is cheap (see the class's
-        notes on assumption order)."""
-        fresh: list[int] = []
         for a in literals:
             released = self._held_back.pop(a, None)
             if released:
                 self._held.difference_update(released)
                 level_weight = self.blop[self.levl]
                 self._early.update(b for b in released if self.wght[b] < level_weight)
-                fresh.extend(released)
-        if fresh:
-            self.sels[:0] = reversed(fresh)
-            self.sels_set.update(fresh)
+                self.sels.extend(released)
+                self.sels_set.update(released)
 
     # -- exhaustion ----------------------------------------------------------------
     def exhaust_core(self, tobj: Any) -> int:
