@@ -20,13 +20,16 @@ from test_cli import depsat
 
 from depsat.api import request_from_universe_file, resolve
 from depsat.environments import (
+    ELSEWHERE,
     Cell,
     PythonRange,
     Space,
     StringRegion,
     comparisons,
     marker_text,
+    plausible,
     system_of,
+    told_apart,
 )
 from depsat.errors import ConfigurationError
 from depsat.model import Request
@@ -43,7 +46,8 @@ MARKERS = ["sys_platform == 'linux'", "sys_platform != 'win32'", "sys_platform =
            "sys_platform == 'win32' or implementation_name == 'pypy'",
            "platform_system == 'Windows'", "platform_system != 'Darwin'",
            "platform_system == 'FreeBSD' or sys_platform == 'darwin'",
-           "platform_machine == 'AMD64'", "sys_platform == 'linux' and platform_machine != 'AMD64'"]
+           "platform_machine == 'AMD64'", "sys_platform == 'linux' and platform_machine != 'AMD64'",
+           "os_name == 'nt'", "os_name != 'nt' and sys_platform != 'darwin'"]
 PLATFORMS = ["linux", "darwin", "win32", "freebsd13"]
 PYTHONS = ["3.10.0", "3.10.7", "3.11.4", "3.12.0", "3.13.1"]
 IMPLEMENTATIONS = ["cpython", "pypy"]
@@ -87,7 +91,8 @@ def _environment(platform: str, python: str, implementation: str) -> dict[str, s
     environment.update(sys_platform=platform, implementation_name=implementation,
                        platform_system="FreeBSD" if platform == "freebsd13"
                        else system_of(platform),
-                       platform_machine="AMD64" if platform == "win32" else "x86_64")
+                       platform_machine="AMD64" if platform == "win32" else "x86_64",
+                       os_name="nt" if platform == "win32" else "posix")
     return environment
 
 
@@ -477,6 +482,63 @@ def test_a_machine_only_windows_reports_makes_no_fork_elsewhere() -> None:
         "platform_machine != 'AMD64' and sys_platform != 'linux'",
         "platform_machine != 'AMD64' and sys_platform == 'linux'",
         "platform_machine == 'AMD64'"]
+
+
+def test_os_name_is_the_one_its_platform_has() -> None:
+    """Windows says ``os_name == 'nt'``, Linux and macOS say ``posix`` (uv assumes so too):
+    no fork is resolved for ``nt`` on Linux, a requirement only such a machine would have
+    asks nothing, and the lock holds on both platforms. A platform named nowhere may say
+    either."""
+    parting = parse_universe({
+        "root": {"requires": ["b==1.0 ; os_name == 'nt'", "b==2.0 ; os_name != 'nt'",
+                              "c==1.0 ; sys_platform == 'linux'",
+                              "c==2.0 ; sys_platform != 'linux'",
+                              "d<2 ; sys_platform == 'linux'",
+                              "d>=2 ; os_name == 'nt' and sys_platform == 'linux'"]},
+        "packages": {name: {"versions": {"1.0": {}, "2.0": {}}} for name in "bcd"},
+        "environment": {"python": "3.12"}}, "parting")
+    request = request_from_universe_file(parting)
+    universal = resolve_universal(request, [parting.source], ">=3.12")
+    assert universal.ok
+    assert sorted(fork.marker for fork in universal.forks) == [
+        "os_name != 'nt' and sys_platform != 'linux'",
+        "os_name != 'nt' and sys_platform == 'linux'",
+        "os_name == 'nt' and sys_platform != 'linux'"]
+    assert {(str(p.candidate.name), str(p.candidate.version)) for p in universal.pins_for(
+        _environment("linux", "3.12.0", "cpython"))} == {("b", "2.0"), ("c", "1.0"),
+                                                         ("d", "1.0")}
+    for platform in ("win32", "linux", "darwin"):
+        alone = assert_lock_holds(universal, request, [parting.source],
+                                  _environment(platform, "3.12.0", "cpython"))
+        assert alone.plan is not None
+    space = Space(Version("3.12"), Target.for_python("3.12").markers).knowing(
+        comparisons(Marker("sys_platform == 'linux' or sys_platform == 'win32'")))
+    nt = ("os_name", StringRegion(frozenset({"nt"}), complement=False))
+    posix = ("os_name", StringRegion(frozenset({"posix"}), complement=False))
+    linux = ("sys_platform", StringRegion(frozenset({"linux"}), complement=False))
+    windows = ("sys_platform", StringRegion(frozenset({"win32"}), complement=False))
+    elsewhere = ("sys_platform", StringRegion(frozenset({"linux", "win32"})))
+    python = PythonRange(Version("3.12"))
+    assert Cell(python, (nt,)).possible(space)
+    assert Cell(python, (nt, windows)).possible(space)
+    assert Cell(python, (nt, elsewhere)).possible(space)
+    assert not Cell(python, (nt, linux)).possible(space)
+    assert not Cell(python, (posix, windows)).possible(space)
+    assert Cell(python, (posix, linux)).possible(space)
+    # Windows is within `nt`: the union of the two is written as the one.
+    not_nt = ("os_name", StringRegion(frozenset({"nt"})))
+    not_windows = ("sys_platform", StringRegion(frozenset({"win32"})))
+    nt_somewhere = [Cell(python, (windows,)), Cell(python, (nt, not_windows))]
+    assert marker_text(nt_somewhere, space, [*nt_somewhere, Cell(
+        python, (not_nt, not_windows))]) == "os_name == 'nt'"
+    windows_machine = {**Target.for_python("3.12").markers, "sys_platform": "win32",
+                       "platform_system": "Windows", "platform_machine": "AMD64"}
+    assert plausible({**windows_machine, "os_name": "nt"})
+    assert not plausible({**windows_machine, "os_name": "posix"})
+    told = told_apart([Marker("os_name == 'nt'"), Marker("sys_platform == 'win32'")],
+                      Version("3.12"), Target.for_python("3.12").markers)
+    assert sorted((e["sys_platform"], e["os_name"]) for e in told) == [
+        (ELSEWHERE, ELSEWHERE), (ELSEWHERE, "nt"), ("win32", "nt")]
 
 
 def test_a_projects_requires_python_gives_the_pythons_of_its_lock(tmp_path: Path) -> None:

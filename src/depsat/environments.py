@@ -17,8 +17,9 @@ packaging parses markers but publishes no syntax tree, so the comparisons are re
 since packaging 16); everything is evaluated by packaging's own `Marker.evaluate`.
 
 Approximations, documented: variables are independent but for ``sys_platform`` and
-``platform_system``, whose usual pairs go together (`_SYSTEMS`, as uv assumes), and the
-``platform_machine`` values only Windows reports (`_MACHINE_PLATFORMS`); the substring
+``platform_system``, whose usual pairs go together (`_SYSTEMS`, as uv assumes), the
+``os_name`` each of those platforms has (`_OS_NAMES`), and the ``platform_machine`` values
+only Windows reports (`_MACHINE_PLATFORMS`); the substring
 operators ``in`` and ``not in`` and ordered comparisons of a variable other than the Python
 version are classed by the constants met and one value met nowhere.
 """
@@ -66,7 +67,14 @@ with one of these is read as one of ``sys_platform`` (``platform_system == 'Wind
 ``sys_platform == 'win32'``), and an environment's ``platform_system`` follows its
 ``sys_platform`` (`_follow`), so cells hold no environment a machine cannot have."""
 _PLATFORMS = {system: platform for platform, system in _SYSTEMS.items()}
-_PLATFORM_VARIABLES = frozenset({"sys_platform", "platform_system", "platform_machine"})
+_OS_NAMES = {platform: "nt" if platform == "win32" else "posix" for platform in _SYSTEMS}
+"""``sys_platform`` -> ``os_name`` on the platforms `_SYSTEMS` names: Windows says ``nt``,
+the others ``posix``. An environment's ``os_name`` follows its ``sys_platform`` there
+(`_follow`), so a cell such as ``os_name == 'nt' and sys_platform == 'linux'`` holds no
+machine and is skipped (uv skips it too); on a platform named nowhere (``cli``, ``java``)
+``os_name`` stays free."""
+_PLATFORM_VARIABLES = frozenset({"sys_platform", "platform_system", "platform_machine",
+                                 "os_name"})
 _MACHINE_PLATFORMS = {"AMD64": "win32", "ARM64": "win32"}
 """``platform_machine`` values only one ``sys_platform`` reports: Windows says ``AMD64`` and
 ``ARM64`` where Linux says ``x86_64`` and ``aarch64`` and macOS ``x86_64`` and ``arm64``. An
@@ -87,14 +95,15 @@ def system_of(platform: str) -> str:
 
 
 def plausible(environment: Mapping[str, str]) -> bool:
-    """Whether a machine can have `environment`'s ``sys_platform``, ``platform_system`` and
-    ``platform_machine`` together (`_SYSTEMS`, `_MACHINE_PLATFORMS`): to compare locks only
-    where it matters."""
+    """Whether a machine can have `environment`'s ``sys_platform``, ``platform_system``,
+    ``os_name`` and ``platform_machine`` together (`_SYSTEMS`, `_OS_NAMES`,
+    `_MACHINE_PLATFORMS`): to compare locks only where it matters."""
     platform, system = environment.get("sys_platform"), environment.get("platform_system")
     if not _fits(environment.get("platform_machine", ""), platform or ""):
         return False
     if platform in _SYSTEMS:
-        return system == _SYSTEMS[platform]
+        return (system == _SYSTEMS[platform]
+                and environment.get("os_name", _OS_NAMES[platform]) == _OS_NAMES[platform])
     return system not in _SYSTEMS.values()
 
 
@@ -118,6 +127,12 @@ def told_apart(markers: Iterable[Marker | None], floor: Version,
             environment.update(zip(names, values, strict=True))
             if "platform_system" not in names:  # (else the base's, whatever the platform)
                 environment["platform_system"] = system_of(environment["sys_platform"])
+            os_name = _OS_NAMES.get(environment["sys_platform"])
+            if os_name is not None:  # (one os_name there: the class that holds it, once)
+                if "os_name" in names and environment["os_name"] != (
+                        os_name if os_name in constants["os_name"] else ELSEWHERE):
+                    continue
+                environment["os_name"] = os_name
             if plausible(environment):
                 yield environment
 
@@ -396,6 +411,18 @@ class Cell:
             if others:
                 environment["sys_platform"] = others[0]
         platform = environment.get("sys_platform", "")
+        if platform in _OS_NAMES and not _string(self.region("os_name")).contains(
+                _OS_NAMES[platform]):
+            # The cell's os_name is not this platform's (`nt` off Windows): the cell's first
+            # platform that has it, or says nothing of it, and has the cell's system.
+            systems = _string(self.region("platform_system"))
+            others = [p for p in _string(self.region("sys_platform")).points(
+                space.constants.get("sys_platform", ()))
+                if (p not in _OS_NAMES or _string(self.region("os_name")).contains(
+                    _OS_NAMES[p])) and (p not in _SYSTEMS or systems.contains(_SYSTEMS[p]))]
+            if others:
+                environment["sys_platform"] = others[0]
+        platform = environment.get("sys_platform", "")
         if not _fits(environment.get("platform_machine", ""), platform):
             # A machine of another platform (AMD64 on Linux): the cell's first machine this
             # platform can have instead, if it has one (else the platform follows the machine).
@@ -496,8 +523,9 @@ class Cell:
 
     def reach(self, marker: Marker) -> tuple[object, ...]:
         """What of the cell `may_hold` reads for `marker`: its regions of the marker's
-        variables, and of all three platform variables when it reads one (they go together:
-        `_SYSTEMS`, `_MACHINE_PLATFORMS`); a key under which the answer may be remembered."""
+        variables, and of all four platform variables when it reads one (they go together:
+        `_SYSTEMS`, `_OS_NAMES`, `_MACHINE_PLATFORMS`); a key under which the answer may be
+        remembered."""
         axes = {c.axis for c in comparisons(marker)}
         if axes & _PLATFORM_VARIABLES:
             axes |= _PLATFORM_VARIABLES
@@ -572,7 +600,7 @@ def marker_text(cells: Iterable[Cell], space: Space, partition: Sequence[Cell] =
         others = [part for part in partition if part not in inside]
         merged = [_widened(cell, others, space) for cell in merged]
         merged = _merged([c for i, c in enumerate(merged)
-                          if not any(j != i and (c.within(o) and (o != c or j < i))
+                          if not any(j != i and (_narrowed(c).within(o) and (o != c or j < i))
                                      for j, o in enumerate(merged))])
     python = merged[0].python if merged else None
     if len(merged) > 1 and all(cell.python == python for cell in merged):
@@ -618,6 +646,19 @@ def _conditions(cells: list[Cell], space: Space) -> list[str]:
         both = Cell(PythonRange(cell.python.low, cells[partner].python.high), cell.regions)
         texts.append(both.condition(space, but=hole))
     return texts
+
+
+def _narrowed(cell: Cell) -> Cell:
+    """`cell` with the ``os_name`` its platforms have (`_OS_NAMES`) when it names only
+    platforms that have one: the same environments, so that ``sys_platform == 'win32'`` is
+    seen to lie within ``os_name == 'nt'``."""
+    platforms = _string(cell.region("sys_platform"))
+    if platforms.complement or not platforms.values <= _OS_NAMES.keys():
+        return cell
+    names = StringRegion(frozenset(_OS_NAMES[p] for p in platforms.values), complement=False)
+    regions = dict(cell.regions)
+    regions["os_name"] = names.intersection(_string(cell.region("os_name")))
+    return attrs.evolve(cell, regions=tuple(regions.items()))
 
 
 def _widened(cell: Cell, outside: Sequence[Cell], space: Space) -> Cell:
@@ -732,19 +773,25 @@ def _put(axis: str, point: str | Version, environment: dict[str, str]) -> None:
     elif (axis == "platform_system" and environment.get("sys_platform") in _SYSTEMS
           and _SYSTEMS[environment["sys_platform"]] != point):
         environment["sys_platform"] = ELSEWHERE  # (a platform with a system of its own)
+    elif (axis == "os_name" and environment.get("sys_platform") in _OS_NAMES
+          and _OS_NAMES[environment["sys_platform"]] != point):
+        # Windows is the `nt` platform `_OS_NAMES` knows; another os_name, one it does not.
+        environment["sys_platform"] = "win32" if point == "nt" else ELSEWHERE
+        _follow(environment)
 
 
 def _follow(environment: dict[str, str]) -> None:
     """``sys_platform`` as ``platform_machine`` has it, where only one platform reports the
-    machine (`_MACHINE_PLATFORMS`); then ``platform_system`` as ``sys_platform`` has it
-    (`_SYSTEMS`): named by it, or, for a platform `_SYSTEMS` does not name, none of the
-    systems it does name."""
+    machine (`_MACHINE_PLATFORMS`); then ``platform_system`` and ``os_name`` as
+    ``sys_platform`` has them (`_SYSTEMS`, `_OS_NAMES`): named by it, or, for a platform
+    `_SYSTEMS` does not name, none of the systems it does name (and any ``os_name``)."""
     platform = _MACHINE_PLATFORMS.get(environment.get("platform_machine", ""))
     if platform is not None:
         environment["sys_platform"] = platform
     system = _SYSTEMS.get(environment.get("sys_platform", ""))
     if system is not None:
         environment["platform_system"] = system
+        environment["os_name"] = _OS_NAMES[environment["sys_platform"]]
     elif environment.get("platform_system") in _PLATFORMS:
         environment["platform_system"] = ELSEWHERE
 
