@@ -487,7 +487,7 @@ def test_a_machine_only_windows_reports_makes_no_fork_elsewhere() -> None:
 def test_os_name_is_the_one_its_platform_has() -> None:
     """Windows says ``os_name == 'nt'``, Linux and macOS say ``posix`` (uv assumes so too):
     no fork is resolved for ``nt`` on Linux, a requirement only such a machine would have
-    asks nothing, and the lock holds on both platforms. A platform named nowhere may say
+    asks nothing, and the lock holds on each platform. A platform named nowhere may say
     either."""
     parting = parse_universe({
         "root": {"requires": ["b==1.0 ; os_name == 'nt'", "b==2.0 ; os_name != 'nt'",
