@@ -402,24 +402,17 @@ class Cell:
             current = environment.get(variable)
             if current is None or not region.contains(current):
                 environment[variable] = region.points(space.constants.get(variable, ()))[0]
-        platform = environment.get("sys_platform", "")
-        if platform in _SYSTEMS and not _string(self.region("platform_system")).contains(
-                _SYSTEMS[platform]):
-            # The cell names systems of its own (FreeBSD): a platform `_SYSTEMS` leaves out.
+        systems, names = _string(self.region("platform_system")), _string(self.region("os_name"))
+
+        def suits(platform: str) -> bool:  # (a platform `_SYSTEMS` leaves out says anything)
+            return platform not in _SYSTEMS or (systems.contains(_SYSTEMS[platform])
+                                                and names.contains(_OS_NAMES[platform]))
+
+        if not suits(environment.get("sys_platform", "")):
+            # The cell names a system of its own (FreeBSD), or an os_name not this platform's
+            # (`nt` off Windows): the cell's first platform that has them, or says nothing.
             others = [p for p in _string(self.region("sys_platform")).points(
-                space.constants.get("sys_platform", ())) if p not in _SYSTEMS]
-            if others:
-                environment["sys_platform"] = others[0]
-        platform = environment.get("sys_platform", "")
-        if platform in _OS_NAMES and not _string(self.region("os_name")).contains(
-                _OS_NAMES[platform]):
-            # The cell's os_name is not this platform's (`nt` off Windows): the cell's first
-            # platform that has it, or says nothing of it, and has the cell's system.
-            systems = _string(self.region("platform_system"))
-            others = [p for p in _string(self.region("sys_platform")).points(
-                space.constants.get("sys_platform", ()))
-                if (p not in _OS_NAMES or _string(self.region("os_name")).contains(
-                    _OS_NAMES[p])) and (p not in _SYSTEMS or systems.contains(_SYSTEMS[p]))]
+                space.constants.get("sys_platform", ())) if suits(p)]
             if others:
                 environment["sys_platform"] = others[0]
         platform = environment.get("sys_platform", "")
