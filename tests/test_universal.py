@@ -33,6 +33,7 @@ from depsat.environments import (
 )
 from depsat.errors import ConfigurationError
 from depsat.model import Request
+from depsat.report import universal_to_json
 from depsat.sources.universe_file import UniverseFile, parse_universe
 from depsat.target import Target
 from depsat.universal import UniversalResolution, python_range, resolve_universal
@@ -539,6 +540,34 @@ def test_os_name_is_the_one_its_platform_has() -> None:
                       Version("3.12"), Target.for_python("3.12").markers)
     assert sorted((e["sys_platform"], e["os_name"]) for e in told) == [
         (ELSEWHERE, ELSEWHERE), (ELSEWHERE, "nt"), ("win32", "nt")]
+
+
+def test_forks_with_the_same_plan_are_reported_as_one() -> None:
+    """Cells are split as far as the markers read divide them, and two of them may end with
+    the same plan (d 2.0: below 3.12, where d 3.0 cannot be had, and on Linux, where d<3 is
+    asked): the lock reports them as one fork with one marker, as uv merges identical forks,
+    and each pin names the merged forks that take it."""
+    world = parse_universe({
+        "root": {"requires": ["d<3 ; sys_platform == 'linux'", "d>=2 ; sys_platform != 'linux'"]},
+        "packages": {"d": {"versions": {"1.0": {}, "2.0": {},
+                                        "3.0": {"requires_python": ">=3.12"}}}},
+        "environment": {"python": "3.10"}}, "w")
+    universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10")
+    assert len(universal.forks) == 3
+    assert [(m.marker, m.forks) for m in universal.merged] == [
+        ("python_full_version < '3.12' or sys_platform == 'linux'", (0, 1)),
+        ("python_full_version >= '3.12' and sys_platform != 'linux'", (2,))]
+    for platform, python in itertools.product(PLATFORMS, PYTHONS):
+        environment = _environment(platform, python, "cpython")
+        for merged in universal.merged:
+            assert Marker(merged.marker).evaluate(environment) == any(
+                universal.forks[i].cell.contains(environment) for i in merged.forks)
+    data = universal_to_json(universal)
+    assert [(f["marker"], f["packages"]) for f in data["forks"]] == [
+        ("python_full_version < '3.12' or sys_platform == 'linux'", {"d": "2.0"}),
+        ("python_full_version >= '3.12' and sys_platform != 'linux'", {"d": "3.0"})]
+    assert [(p["version"], p["forks"]) for p in data["packages"]] == [("2.0", [0]),
+                                                                      ("3.0", [1])]
 
 
 def test_a_projects_requires_python_gives_the_pythons_of_its_lock(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from depsat.api import Resolution, explain
 from depsat.model import DIRECT, Action, Candidate, Diagnostic, PlanStep
-from depsat.universal import UniversalResolution
+from depsat.universal import Fork, UniversalResolution
 
 __all__ = [
     "PLAN_SCHEMA",
@@ -220,8 +220,11 @@ def universal_requirements_lines(
 
 def universal_to_json(universal: UniversalResolution) -> dict[str, Any]:
     """The machine-readable form of a universal resolution (``depsat.universal/1``): the
-    pins with their markers, the forks (each a cell of environments, its marker and its
-    plan), or the fork where no plan exists with its explanation."""
+    pins with their markers, the forks (forks with the same plan merged, as uv merges them:
+    their environments, as one marker, and their plan), or the fork where no plan exists
+    with its explanation."""
+    group_of = {fork: number for number, merged in enumerate(universal.merged)
+                for fork in merged.forks}
     data: dict[str, Any] = {
         "schema": UNIVERSAL_SCHEMA,
         "status": "solved" if universal.ok else "unsatisfiable",
@@ -230,18 +233,24 @@ def universal_to_json(universal: UniversalResolution) -> dict[str, Any]:
         "packages": [
             {"name": pin.candidate.name, "version": str(pin.candidate.version),
              "marker": pin.marker or None, "extras": sorted(pin.extras),
-             "source": str(pin.candidate.origin), "forks": list(pin.forks)}
+             "source": str(pin.candidate.origin),
+             "forks": sorted({group_of[fork] for fork in pin.forks})}
             for pin in universal.pins],
         "forks": [
-            {"marker": fork.marker or None,
-             "packages": dict(sorted(fork.resolution.plan.versions().items()))
-             if fork.resolution.plan is not None else None}
-            for fork in universal.forks],
+            {"marker": merged.marker or None,
+             "packages": dict(sorted(_plan_versions(universal.forks[merged.forks[0]])))}
+            for merged in universal.merged],
     }
     if universal.failed is not None:
         data["failed"] = {"marker": universal.failed.marker or None,
                           **resolution_to_json(universal.failed.resolution)}
     return data
+
+
+def _plan_versions(fork: Fork) -> Iterable[tuple[str, str]]:
+    plan = fork.resolution.plan
+    assert plan is not None  # (forks have plans: a cell without one is `failed`)
+    return plan.versions().items()
 
 
 def _is_editable(candidate: Candidate) -> bool:

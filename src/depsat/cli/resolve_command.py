@@ -675,7 +675,7 @@ def _printed_universal(args: argparse.Namespace,
         out.append(f"{'package':<{width}}  {'version':<10}  where")
         out += [f"{p.candidate.name:<{width}}  {p.candidate.version!s:<10}  "
                 f"{p.marker or 'everywhere'}" for p in universal.pins]
-        out.append(f"({len(universal.forks)} forks, {universal.resolves} resolves)")
+        out.append(f"({len(universal.merged)} forks, {universal.resolves} resolves)")
     code = EXIT_OK if universal.ok else EXIT_UNSATISFIABLE
     return memo.Remembered("".join(f"{line}\n" for line in out),
                            "".join(f"{line}\n" for line in err), code)
