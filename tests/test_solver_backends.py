@@ -7,8 +7,11 @@ changes the optimum, in either backend.
 
 from __future__ import annotations
 
+import gc
 import itertools
+import weakref
 from collections.abc import Sequence
+from typing import Any
 from unittest import mock
 
 import attrs
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 from pysat.examples.rc2 import RC2Stratified
 
 from benchmarks.generate import GeneratorConfig, generate
-from depsat.api import request_from_universe_file, resolve, target_for
+from depsat.api import ResolveOptions, request_from_universe_file, resolve, target_for
 from depsat.solver import LexicographicRC2, Optimum, Problem, StratifiedRC2, rc2
 from depsat.sources.universe_file import parse_universe
 
@@ -197,3 +200,34 @@ def test_a_problem_solved_again_replays_its_cores_instead_of_searching() -> None
         again = StratifiedRC2().solve(attrs.evolve(problem, reuse=first.reusable))
     assert isinstance(again, Optimum) and again.costs == first.costs
     assert len(calls) < fresh / 2
+
+
+def test_what_a_resolve_built_is_freed_without_the_collector() -> None:
+    """Every RC2 of a lazy resolve's rounds, and its encoding's variable pool, are freed when
+    dropped, by reference counting alone: the resolver pauses the cyclic collector
+    (`depsat.api.collector_paused`), and a reference cycle would keep them until a full pass
+    (a universal lock's resolves once held hundreds of MB that way)."""
+    world = parse_universe(generate(GeneratorConfig(packages=60, versions=6, conflict=0.4,
+                                                    seed=2)))
+    built: list[weakref.ref[Any]] = []  # each RC2, and its own variable pool
+    original = rc2._FastRC2Stratified.compute
+
+    def compute(self: rc2._FastRC2Stratified, *args: Any, **kwargs: Any) -> Any:
+        built.extend((weakref.ref(self), weakref.ref(self.pool)))
+        return original(self, *args, **kwargs)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with mock.patch.object(rc2._FastRC2Stratified, "compute", compute):
+            resolution = resolve(request_from_universe_file(world), [world.source],
+                                 target_for(world), ResolveOptions(lazy=True))
+        assert resolution.plan is not None and resolution.timings["rounds"] >= 2
+        pool = weakref.ref(resolution.encoding.pool)
+        del resolution
+        assert len(built) >= 4
+        assert [ref for ref in built if ref() is not None] == []
+        assert pool() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -15,6 +15,7 @@ Clauses:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,7 @@ class Encoding:
         self.universe = universe
         self.pruned = dominated(universe) if prune else frozenset()
         """Releases left out because a better one always does at least as well."""
-        self.pool = IDPool()
+        self.pool = _acyclic_pool()
         self.var_of: dict[CandidateKey, int] = {}
         self.candidate_of: dict[int, Candidate] = {}
         self.extra_var: dict[tuple[CandidateKey, NormalizedName], int] = {}
@@ -304,6 +305,23 @@ class Encoding:
 
     def clause_count(self) -> int:
         return len(self.hard) + sum(len(c) for _, c in self.groups)
+
+
+def _acyclic_pool() -> IDPool:
+    """A PySAT `IDPool` that its encoding alone keeps alive. IDPool numbers a new object
+    through a lambda that holds the pool: a reference cycle, which under the paused collector
+    (`depsat.api.collector_paused`) keeps a discarded encoding's every variable name until a
+    full pass. Here that lambda holds the pool weakly."""
+    pool = IDPool()
+    held = weakref.ref(pool)
+
+    def next_id() -> int:
+        owner = held()
+        assert owner is not None  # (the pool's own map asks: it is alive)
+        return int(owner._next())
+
+    pool.obj2id.default_factory = next_id
+    return pool
 
 
 def _origin(key: CandidateKey) -> tuple[str, str, str]:

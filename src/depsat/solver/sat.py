@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pysat.formula import IDPool
 from pysat.solvers import Solver
 
 from depsat.solver.problem import Problem
@@ -20,14 +19,13 @@ class GroupSolver:
 
     def __init__(self, problem: Problem, solver_name: str = "cd19") -> None:
         self.problem = problem
-        pool = IDPool(start_from=problem.top + 1)
-        self.selectors = [pool.id(("group", i)) for i in range(len(problem.groups))]
+        self.selectors = list(range(problem.top + 1, problem.top + 1 + len(problem.groups)))
         self.group_of = {s: i for i, s in enumerate(self.selectors)}
         self.solver = Solver(name=solver_name, bootstrap_with=[list(c) for c in problem.hard])
         for selector, clauses in zip(self.selectors, problem.groups, strict=True):
             for clause in clauses:
                 self.solver.add_clause([-selector, *clause])
-        self.top = pool.top
+        self.top = problem.top + len(problem.groups)
 
     def satisfiable(self, groups: Sequence[int]) -> bool:
         """Whether the hard clauses and the given groups hold together."""
