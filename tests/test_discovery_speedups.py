@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
+from unittest import mock
 
 import attrs
 from hypothesis import HealthCheck, example, given, settings
@@ -35,11 +36,13 @@ from depsat.policy import PrereleaseUse, prerelease_use
 from depsat.sources.base import Source
 from depsat.sources.memory import MemorySource
 from depsat.sources.universe_file import parse_universe
+from depsat.target import Target
 from depsat.universe import (
     Admission,
     AdmitAll,
     Dependency,
     Discovery,
+    LoadedProjects,
     Project,
     SpecifierMatcher,
     Universe,
@@ -397,6 +400,79 @@ def test_discovery_and_dominance_equal_their_plain_forms(world: dict[str, Any]) 
                                                            strict=True)}
         assert all(c.version.is_prerelease and c.installed is None
                    for c, (later, _) in zip(project.candidates, levels, strict=True) if later)
+
+
+def _lazy_rounds(request: Any, sources: list[Any], policy: Any, target: Target,
+                 loaded: LoadedProjects | None) -> list[Universe]:
+    """Lazy discovery, and a second round that reads every free release."""
+    discovery = Discovery(request, sources, target, source_policy=policy, lazy=True,
+                          loaded=loaded)
+    universes = [discovery.run()]
+    if universes[0].free:
+        discovery.expand([c for p in universes[0].projects.values() for c in p.candidates
+                          if c.key in universes[0].free])
+        universes.append(discovery.run())
+    return universes
+
+
+# A yanked release that only a constraint pinning it makes usable, and a release only
+# Python 3.99 may install.
+_YANKED_PINNED_BY_A_CONSTRAINT = {
+    "data": {"root": {"requires": ["a"]},
+             "packages": {"a": {"versions": {"1.0": {"yanked": True},
+                                             "0.9": {"requires_python": ">=3.99"}}}},
+             "environment": {"python": "3.12"}},
+    "constraints": ["a==1.0"], "installed": [], "mirror": 0,
+    "prerelease": PrereleaseMode.IF_NECESSARY_OR_EXPLICIT, "groups": False, "lazy": True,
+}
+
+
+@WORLD_SETTINGS
+@given(worlds(), st.lists(st.tuples(st.sampled_from(["3.12", "3.99"]), st.booleans()),
+                          min_size=2, max_size=5), st.booleans())
+@example(_YANKED_PINNED_BY_A_CONSTRAINT, [("3.12", True), ("3.12", False)], True)
+@example(_YANKED_PINNED_BY_A_CONSTRAINT, [("3.12", False), ("3.99", False)], True)
+def test_shared_loaded_projects_change_no_universe(
+        world: dict[str, Any], settings_: list[tuple[str, bool]], universal: bool) -> None:
+    """Resolves over the same sources that share one `LoadedProjects` (for two Pythons, with
+    and without the constraints, in any order; with wheel tags, or none as a universal
+    lock's targets have) each discover exactly what they discover alone: releases that
+    require Python 3.99 are usable on one target only, and a constraint can make a yanked
+    release usable or a project's prereleases explicit."""
+    request, sources, _ = _setup(world)
+    policy = _Grouping() if world["groups"] else AdmitAll()
+    shared = LoadedProjects()
+    for python, constrained in settings_:
+        asked = request if constrained else attrs.evolve(request, constraints=())
+        target = Target.for_python(python)
+        if universal:
+            target = attrs.evolve(target, tags=None)
+        alone = _lazy_rounds(asked, sources, policy, target, None)
+        together = _lazy_rounds(asked, sources, policy, target, shared)
+        assert [_fingerprint(u) for u in together] == [_fingerprint(u) for u in alone]
+
+
+def test_a_second_resolve_for_the_same_python_loads_no_project_again() -> None:
+    """What the sharing saves: the second discovery for a Python loads (filters and ranks)
+    no project the first loaded; one for another Python loads each again."""
+    parsed = parse_universe({"root": {"requires": ["a"]},
+                             "packages": {"a": {"versions": {"1.0": {"requires": ["b"]},
+                                                             "2.0": {"requires": ["b"]}}},
+                                          "b": {"versions": {"1.0": {}}}}})
+    request = request_from_universe_file(parsed)
+    shared = LoadedProjects()
+    listed: list[NormalizedName] = []
+    original = _Discovery._listed
+
+    def counted(self: _Discovery, name: NormalizedName) -> Any:
+        listed.append(name)
+        return original(self, name)
+
+    with mock.patch.object(_Discovery, "_listed", counted):
+        for python in ("3.12", "3.12", "3.11"):
+            Discovery(request, [parsed.source], Target.for_python(python), lazy=True,
+                      loaded=shared).run()
+    assert listed == ["a", "b", "a", "b"]
 
 
 def test_dominated_equals_the_reference_on_a_generated_universe() -> None:

@@ -43,7 +43,7 @@ from depsat.source_rules import SourceRules
 from depsat.sources.base import Source
 from depsat.sources.universe_file import UniverseFile
 from depsat.target import Target
-from depsat.universe import AdmitAll, Discovery, SourcePolicy, Universe
+from depsat.universe import AdmitAll, Discovery, LoadedProjects, SourcePolicy, Universe
 
 if TYPE_CHECKING:
     from depsat.explain import Explanation, Fix, WhyReport
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Explanation",
     "Failure",
+    "LoadedProjects",
     "Resolution",
     "ResolveOptions",
     "collector_paused",
@@ -593,10 +594,16 @@ def resolve(
     sources: Iterable[Source],
     target: Target | None = None,
     options: ResolveOptions | None = None,
+    *,
+    loaded: LoadedProjects | None = None,
 ) -> Resolution:
-    """Find the best plan for `request` from `sources`, or the facts that rule every plan out."""
+    """Find the best plan for `request` from `sources`, or the facts that rule every plan out.
+
+    Several resolves of one request over the same sources (one per platform or Python, as a
+    universal lock makes) may share `loaded` (`LoadedProjects`): each project's releases are
+    then filtered, ranked and matched once per Python instead of once per resolve."""
     with collector_paused():
-        return _resolve(request, sources, target, options)
+        return _resolve(request, sources, target, options, loaded)
 
 
 @contextlib.contextmanager
@@ -629,7 +636,7 @@ def collector_paused() -> Iterator[None]:
 
 
 def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
-             options: ResolveOptions | None) -> Resolution:
+             options: ResolveOptions | None, loaded: LoadedProjects | None) -> Resolution:
     options = options or ResolveOptions()
     target = target or Target.current()
     sources = list(sources)
@@ -638,7 +645,7 @@ def _resolve(request: Request, sources: Iterable[Source], target: Target | None,
     timings = {"discovery": 0.0, "encoding": 0.0, "solving": 0.0}
     start = time.perf_counter()
     discovery = Discovery(request, sources, target, source_policy=options.source_policy,
-                          lazy=lazy)
+                          lazy=lazy, loaded=loaded)
     universe = _run(discovery, options.also_read if lazy else frozenset())
     timings["discovery"] += time.perf_counter() - start
     rounds = 0

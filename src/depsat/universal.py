@@ -57,7 +57,7 @@ from depsat.errors import ConfigurationError
 from depsat.model import Candidate, ExclusionKind, Request
 from depsat.sources.base import Source
 from depsat.target import Target
-from depsat.universe import Dependency
+from depsat.universe import Dependency, LoadedProjects
 
 __all__ = ["FORK_STRATEGIES", "Fork", "MergedFork", "UniversalPin", "UniversalResolution",
            "python_range", "resolve_universal"]
@@ -211,6 +211,7 @@ def resolve_universal(
     forks: list[Fork] = []
     resolves = 0
     known: dict[tuple[object, ...], bool] = {}  # (`_may_hold`)
+    loaded = LoadedProjects()  # (shared by every resolve: each Python loads a project once)
     unsupported: list[Cell] = []
     while pending:
         cell = pending.pop(0)
@@ -234,7 +235,7 @@ def resolve_universal(
         target = _target(cell, space, exact, known)
         asked = (attrs.evolve(request, preferred=_preferred(locked, target)) if locked
                  else request)
-        resolution = resolve(asked, sources, target, options)
+        resolution = resolve(asked, sources, target, options, loaded=loaded)
         everything = exact or resolution.plan is None
         found = [*_request_comparisons(request),
                  *_release_comparisons(resolution, everything, request.python_upper_bounds)]
@@ -258,7 +259,7 @@ def resolve_universal(
         forks.append(fork)
     forks.sort(key=lambda f: _order(f.cell))
     if fork_strategy == "fewest":
-        forks = _fewest(forks, request, sources, space, known, locked, options)
+        forks = _fewest(forks, request, sources, space, known, locked, options, loaded)
     pins, bare = _pins(forks, space, unsupported)
     return UniversalResolution(request, space, tuple(forks), pins, None, resolves, bare,
                                _merged(forks, space, unsupported))
@@ -283,7 +284,7 @@ def _merged(forks: Sequence[Fork], space: Space,
 
 def _fewest(forks: list[Fork], request: Request, sources: Sequence[Source], space: Space,
             known: dict[tuple[object, ...], bool], locked: Sequence[Requirement],
-            options: ResolveOptions | None) -> list[Fork]:
+            options: ResolveOptions | None, loaded: LoadedProjects) -> list[Fork]:
     """uv's ``--fork-strategy fewest``: each fork resolved again preferring, for a package
     the forks took in several versions, the oldest of them (``keep-locked``, above the
     newest versions): where it fits, one version serves them all (requests 2.32.5 on every
@@ -302,7 +303,7 @@ def _fewest(forks: list[Fork], request: Request, sources: Sequence[Source], spac
         target = _target(fork.cell, space, False, known)
         preferred = {**(_preferred(locked, target) if locked else {}), **oldest}
         resolution = resolve(attrs.evolve(request, preferred=preferred), sources, target,
-                             options)
+                             options, loaded=loaded)
         python = [c for candidate in (resolution.plan.chosen if resolution.plan else ())
                   for c in _requires_python_of(candidate, request.python_upper_bounds)]
         knowing = space.knowing(python)  # (once: a new space copies every constant)

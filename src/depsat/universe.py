@@ -34,8 +34,8 @@ from depsat.sources.memory import MemorySource
 from depsat.sources.vcs import commit_identity
 from depsat.target import Target
 
-__all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "Project", "SourcePolicy",
-           "Universe", "discover", "is_from", "meets"]
+__all__ = ["Admission", "AdmitAll", "Dependency", "Discovery", "LoadedProjects", "Project",
+           "SourcePolicy", "Universe", "discover", "is_from", "meets"]
 
 @attrs.frozen(slots=True)
 class Admission:
@@ -61,8 +61,10 @@ class SourcePolicy(Protocol):
     ) -> Admission: ...
 
 
+@attrs.frozen(slots=True)
 class AdmitAll:
-    """No source rules: every source's candidates compete on version alone."""
+    """No source rules: every source's candidates compete on version alone. (Every one
+    equals every other, as every one admits the same: `LoadedProjects` compares them.)"""
 
     def admit(
         self, name: NormalizedName, offered: Sequence[tuple[Source, Sequence[Candidate]]]
@@ -522,6 +524,56 @@ def _by_source(offered: Sequence[tuple[Source, Sequence[Candidate]]],
     return list(groups.values())
 
 
+@attrs.define(slots=True, eq=False)
+class _Loaded:
+    """One project as lazy discovery loads it, before any metadata is read: what `_load`
+    computes from the listings, the target's Python and tags, and the request."""
+
+    project: Project
+    origin_source: dict[CandidateKey, Source]
+    """Every listed candidate's source."""
+    by_source: list[tuple[Source, list[Candidate]]]
+    """The usable candidates, by the source that offered each (`metadata_on_hand` asks)."""
+    prereleases: PrereleaseUse
+
+
+@attrs.define(slots=True, eq=False)
+class _Shelf:
+    """The projects loaded under one setting, and the matcher that knows their versions."""
+
+    projects: dict[NormalizedName, _Loaded] = attrs.field(factory=dict)
+    matcher: SpecifierMatcher = attrs.field(factory=lambda: SpecifierMatcher())
+
+
+class LoadedProjects:
+    """Projects as lazy discovery loads them (each listed release filtered for the target's
+    Python and tags and ranked, each specifier matched against them), kept for the next
+    resolve of the same request over the same sources.
+
+    A universal lock resolves one request once per part of the environments it splits
+    (`depsat.universal`: 37 resolves for ``transformers[torch]`` from Python 3.9 on), and
+    each resolve filtered, ranked and matched every release of every project again (about
+    5,000 releases a resolve there). Pass one object to those `resolve` calls: a call uses what
+    was loaded under the same setting (the sources, the source policy, the target's Python
+    and tags, and the request but for `Request.preferred`) and adds to it, so sharing one
+    never changes an answer. Only lazy reading without installed packages uses it (an eager
+    resolve's loading reads metadata, and installed packages are a source of their own per
+    resolve)."""
+
+    def __init__(self) -> None:
+        self._shelves: list[tuple[tuple[object, ...], _Shelf]] = []
+
+    def _shelf(self, setting: tuple[object, ...]) -> _Shelf:
+        # (Few settings, one per Python: a list compared by equality, as the request's fields
+        # need not all hash.)
+        for known, shelf in self._shelves:
+            if known == setting:
+                return shelf
+        shelf = _Shelf()
+        self._shelves.append((setting, shelf))
+        return shelf
+
+
 class _Discovery:
     def __init__(
         self,
@@ -530,6 +582,7 @@ class _Discovery:
         request: Request,
         source_policy: SourcePolicy,
         lazy: bool = False,
+        loaded: LoadedProjects | None = None,
     ) -> None:
         self.lazy = lazy
         installed = () if request.ignore_installed else request.installed
@@ -550,13 +603,16 @@ class _Discovery:
         self.request = request
         self.source_policy = source_policy
         self.filter = CandidateFilter(target, request)
+        self._shelf = None if loaded is None or not lazy or installed else loaded._shelf(
+            (tuple(sources), target.python_version,
+             None if target.tags is None else tuple(target.tags), source_policy, request))
         self.projects: dict[NormalizedName, Project] = {}
         self.dependencies: dict[CandidateKey, tuple[Dependency, ...]] = {}
         self.extra_dependencies: dict[tuple[CandidateKey, NormalizedName],
                                       tuple[Dependency, ...]] = {}
         self.missing_extras: set[tuple[CandidateKey, NormalizedName]] = set()
         self.diagnostics: list[Diagnostic] = []
-        self._matcher = SpecifierMatcher()
+        self._matcher = SpecifierMatcher() if self._shelf is None else self._shelf.matcher
         self._by_requirement: dict[int, _Read] = {}
         self._overridden_names = frozenset(canonicalize_name(o.name)
                                            for o in request.overrides)
@@ -601,6 +657,35 @@ class _Discovery:
         return found
 
     def _load(self, name: NormalizedName) -> Project:
+        shelf = self._shelf
+        loaded = shelf.projects.get(name) if shelf is not None else None
+        if loaded is None:
+            loaded = self._listed(name)
+            if shelf is not None:
+                shelf.projects[name] = loaded
+        self._source_of.update(loaded.origin_source)
+        self._prereleases[name] = loaded.prereleases
+        if self.lazy:
+            # Metadata is read when a candidate is expanded, not for every release listed;
+            # but what a source has on hand (cached by an earlier run) costs no request, and
+            # reading it now spares the rounds that would ask for it (a warm run: 8 -> 1).
+            on_hand = {candidate.key for source, candidates in loaded.by_source
+                       for candidate in source.metadata_on_hand(candidates)}
+            # Best first, not in the order a page lists its files: projects are then
+            # reached, and given variables, in the same order whichever order an index
+            # lists them in, so the plan (among equally good ones) and the solver's path do
+            # not depend on it (3000 x 20 at 0.2, seed 2, warm: the HTTP index's order and
+            # the universe file's gave different plans of the same cost, after 15 s and 5 s
+            # of solving).
+            for candidate in loaded.project.candidates:
+                if candidate.key in on_hand:
+                    self._speculative.add(candidate.key)
+                    self.expand(candidate)
+        return loaded.project
+
+    def _listed(self, name: NormalizedName) -> _Loaded:
+        """The project from its listings: admitted, filtered and ranked (and, read eagerly,
+        each release's metadata read)."""
         offered = [(source, source.candidates(name)) for source in self.sources]
         known = any(cands for _, cands in offered)
         admission = self.source_policy.admit(name, offered)
@@ -617,20 +702,13 @@ class _Discovery:
                 exclusions.append(why)
         by_source = {id(source): source for source, _ in offered}
         origin_source = {c.key: by_source[id(s)] for s, cands in offered for c in cands}
-        self._source_of.update(origin_source)
-        self._prereleases[name] = prereleases
+        grouped = _by_source(offered, usable, origin_source)
         complete: list[Candidate] = []
-        on_hand: set[CandidateKey] = set()
         if self.lazy:
-            # Metadata is read when a candidate is expanded, not for every release listed;
-            # but what a source has on hand (cached by an earlier run) costs no request, and
-            # reading it now spares the rounds that would ask for it (a warm run: 8 -> 1).
             complete = usable
-            on_hand = {candidate.key for source, candidates
-                       in _by_source(offered, usable, origin_source)
-                       for candidate in source.metadata_on_hand(candidates)}
         else:
-            for source, candidates in _by_source(offered, usable, origin_source):
+            self._source_of.update(origin_source)  # (`_read_metadata` asks it)
+            for source, candidates in grouped:
                 source.prefetch(candidates)
             for candidate in usable:
                 meta = self._read_metadata(candidate, prereleases)
@@ -662,17 +740,9 @@ class _Discovery:
                 if first_fallback is None and current[0]:
                     first_fallback = rank
             ranks[candidate.key] = rank
-        # Best first, not in the order a page lists its files: projects are then reached, and
-        # given variables, in the same order whichever order an index lists them in, so the
-        # plan (among equally good ones) and the solver's path do not depend on it (3000 x 20
-        # at 0.2, seed 2, warm: the HTTP index's order and the universe file's gave different
-        # plans of the same cost, after 15 s and 5 s of solving).
-        for candidate in complete:
-            if candidate.key in on_hand:
-                self._speculative.add(candidate.key)
-                self.expand(candidate)
-        return Project(name, tuple(complete), tuple(exclusions), known, ranks,
-                       first_fallback)
+        project = Project(name, tuple(complete), tuple(exclusions), known, ranks,
+                          first_fallback)
+        return _Loaded(project, origin_source, grouped, prereleases)
 
     def _read_metadata(self, candidate: Candidate,
                        prereleases: PrereleaseUse) -> Candidate | Exclusion:
@@ -1011,9 +1081,10 @@ class Discovery:
     `expand(candidates)` queues free candidates a plan picked (lazy reading)."""
 
     def __init__(self, request: Request, sources: Iterable[Source], target: Target, *,
-                 source_policy: SourcePolicy | None = None, lazy: bool = False) -> None:
+                 source_policy: SourcePolicy | None = None, lazy: bool = False,
+                 loaded: LoadedProjects | None = None) -> None:
         self._state = _Discovery(list(sources), target, request, source_policy or AdmitAll(),
-                                 lazy)
+                                 lazy, loaded)
         self._state.start()
 
     def run(self) -> Universe:
