@@ -475,6 +475,34 @@ def test_a_second_resolve_for_the_same_python_loads_no_project_again() -> None:
     assert listed == ["a", "b", "a", "b"]
 
 
+class _RequiresPythonInMetadata(MemorySource):
+    """A page without Requires-Python, whose releases' metadata says it: `b` 2.0 needs
+    Python 3.99 (as an index that leaves out ``data-requires-python`` lists its wheels)."""
+
+    def metadata(self, candidate: Candidate) -> Candidate:
+        if candidate.name == "b" and candidate.version == Version("2.0"):
+            return attrs.evolve(candidate, requires_python=SpecifierSet(">=3.99"))
+        return candidate
+
+
+def test_metadata_read_for_one_python_is_checked_again_for_another() -> None:
+    """Metadata read under one Python is kept for the next resolve of that Python only: the
+    Requires-Python it gives rules `b` 2.0 out on 3.12 and not on 3.99, in either order."""
+    parsed = parse_universe({"root": {"requires": ["a"]},
+                             "packages": {"a": {"versions": {"1.0": {"requires": ["b"]}}},
+                                          "b": {"versions": {"1.0": {}, "2.0": {}}}}})
+    source = _RequiresPythonInMetadata([c for name in parsed.source.projects()
+                                        for c in parsed.source.candidates(name)])
+    request = request_from_universe_file(parsed)
+    for order in (("3.12", "3.99", "3.12"), ("3.99", "3.12", "3.99")):
+        shared = LoadedProjects()
+        for python in order:
+            universe = Discovery(request, [source], Target.for_python(python), lazy=True,
+                                 loaded=shared).run()
+            usable = [str(c.version) for c in universe.projects[NormalizedName("b")].candidates]
+            assert usable == (["2.0", "1.0"] if python == "3.99" else ["1.0"])
+
+
 def test_dominated_equals_the_reference_on_a_generated_universe() -> None:
     from benchmarks.generate import GeneratorConfig, generate
 

@@ -543,6 +543,8 @@ class _Shelf:
 
     projects: dict[NormalizedName, _Loaded] = attrs.field(factory=dict)
     matcher: SpecifierMatcher = attrs.field(factory=lambda: SpecifierMatcher())
+    read: dict[CandidateKey, Candidate | Exclusion] = attrs.field(factory=dict)
+    """What reading each release's metadata gave (`_read_metadata`)."""
 
 
 class LoadedProjects:
@@ -553,7 +555,8 @@ class LoadedProjects:
     A universal lock resolves one request once per part of the environments it splits
     (`depsat.universal`: 37 resolves for ``transformers[torch]`` from Python 3.9 on), and
     each resolve filtered, ranked and matched every release of every project again (about
-    5,000 releases a resolve there). Pass one object to those `resolve` calls: a call uses what
+    5,000 releases a resolve there), and took each release's metadata from its source and
+    checked its Requires-Python again. Pass one object to those `resolve` calls: a call uses what
     was loaded under the same setting (the sources, the source policy, the target's Python
     and tags, and the request but for `Request.preferred`) and adds to it, so sharing one
     never changes an answer. Only lazy reading without installed packages uses it (an eager
@@ -747,16 +750,24 @@ class _Discovery:
     def _read_metadata(self, candidate: Candidate,
                        prereleases: PrereleaseUse) -> Candidate | Exclusion:
         """The candidate with its dependencies, or why it cannot be used after all."""
+        shelf = self._shelf
+        read = shelf.read.get(candidate.key) if shelf is not None else None
+        if read is None:
+            read = self._read(candidate, prereleases)
+            if shelf is not None:
+                shelf.read[candidate.key] = read
+        if isinstance(read, Candidate):
+            self._complete[candidate.key] = read
+            self._read_since.add(candidate.name)
+        return read
+
+    def _read(self, candidate: Candidate, prereleases: PrereleaseUse) -> Candidate | Exclusion:
         meta = self._source_of[candidate.key].metadata(candidate)
         if isinstance(meta, MetadataUnavailable):
             return Exclusion(candidate, meta.kind, meta.detail)
         # Requires-Python may only be known from metadata (a wheel's METADATA).
         late = self.filter.exclusion(meta, prereleases) if meta is not candidate else None
-        if late is not None:
-            return late
-        self._complete[candidate.key] = meta
-        self._read_since.add(candidate.name)
-        return meta
+        return meta if late is None else late
 
     # -- requirements -------------------------------------------------------------
     def _canonical_name(self, text: str) -> NormalizedName:
