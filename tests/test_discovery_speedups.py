@@ -9,7 +9,7 @@ same shared tuples (the encoder and dominance read their identity), the same pru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 from unittest import mock
@@ -501,6 +501,44 @@ def test_metadata_read_for_one_python_is_checked_again_for_another() -> None:
                                  loaded=shared).run()
             usable = [str(c.version) for c in universe.projects[NormalizedName("b")].candidates]
             assert usable == (["2.0", "1.0"] if python == "3.99" else ["1.0"])
+
+
+class _AsksForPages(MemorySource):
+    """A source that wants to hear of the pages discovery will read (as an index does)."""
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        super().__init__(candidates)
+        self.asked: list[NormalizedName] = []
+
+    def prefetch_projects(self, projects: Iterable[NormalizedName]) -> None:
+        self.asked.extend(projects)
+
+
+def test_only_a_source_that_fetches_pages_hears_of_them_early() -> None:
+    """Discovery tells a source that overrides `prefetch_projects` which pages the next wave
+    needs (an index fetches them concurrently), and skips that pass over every release's
+    requirements when no source listens (in memory, installed)."""
+    parsed = parse_universe({"root": {"requires": ["a"]},
+                             "packages": {"a": {"versions": {"1.0": {"requires": ["b"]}}},
+                                          "b": {"versions": {"1.0": {"requires": ["c"]}}},
+                                          "c": {"versions": {"1.0": {}}}}})
+    listed = [c for name in parsed.source.projects() for c in parsed.source.candidates(name)]
+    request = request_from_universe_file(parsed)
+    listening = _AsksForPages(listed)
+    passes: list[int] = []
+    original = _Discovery._prefetch
+
+    def counted(self: _Discovery, wave: Any) -> None:
+        passes.append(len(wave))
+        original(self, wave)
+
+    with mock.patch.object(_Discovery, "_prefetch", counted):
+        heard = Discovery(request, [listening], target_for(parsed)).run()
+        assert listening.asked == ["b", "c"] and passes
+        passes.clear()
+        alone = Discovery(request, [MemorySource(listed)], target_for(parsed)).run()
+        assert passes == []
+    assert _fingerprint(alone) == _fingerprint(heard)
 
 
 def test_dominated_equals_the_reference_on_a_generated_universe() -> None:

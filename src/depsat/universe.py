@@ -593,6 +593,11 @@ class _Discovery:
         if installed:
             sources = [MemorySource(installed, name="installed"), *sources]
         self.sources = sources
+        # Only a source that reads pages from somewhere wants to hear of them early (it
+        # overrides `Source.prefetch_projects`); without one, `_prefetch` would sort every
+        # release's requirements a second time for nothing (7% of a static resolve).
+        self._prefetching = any(type(source).prefetch_projects is not Source.prefetch_projects
+                                for source in sources)
         self.target = target
         self._marker_cache: dict[tuple[str, str], bool] = {}
         self._applied: dict[tuple[int, str], tuple[Requirement, Requirement | None]] = {}
@@ -998,7 +1003,8 @@ class _Discovery:
         while self._queue:
             wave = list(self._queue)
             self._queue.clear()
-            self._prefetch(wave)
+            if self._prefetching:
+                self._prefetch(wave)
             for candidate, extra in wave:
                 self._expand(candidate, extra)
         return self.snapshot()
