@@ -598,10 +598,17 @@ def _pins(forks: Sequence[Fork], space: Space, unsupported: Sequence[Cell] = (),
                     if not entry[3] or entry[3][-1] != index:
                         entry[3].append(index)
 
+    texts: dict[tuple[Cell, ...], str] = {}  # (most pins share their classes)
+
+    def text(parts: list[Cell]) -> str:
+        key = tuple(parts)
+        if key not in texts:
+            texts[key] = marker_text(parts, space, partition)
+        return texts[key]
+
     def pins(taken: dict[object, tuple[Candidate, frozenset[NormalizedName], list[Cell],
                                        list[int]]]) -> tuple[UniversalPin, ...]:
-        found = [UniversalPin(candidate, extras, marker_text(parts, space, partition),
-                              tuple(where))
+        found = [UniversalPin(candidate, extras, text(parts), tuple(where))
                  for candidate, extras, parts, where in taken.values()]
         return tuple(sorted(found, key=lambda p: (p.candidate.name, p.candidate.version,
                                                   sorted(p.extras))))
