@@ -506,8 +506,11 @@ def _markers_of(candidate: Candidate) -> Iterator[Comparison]:
 def _requires_python_of(candidate: Candidate, upper_bounds: bool) -> Iterator[Comparison]:
     """A release's Requires-Python, as comparisons of the Python version; its upper bounds
     only when they are read (`Request.python_upper_bounds`, as the filter reads them)."""
-    for specifiers in {candidate.requires_python,
-                       *(a.requires_python for a in candidate.artifacts)}:
+    # (Told apart by identity, not by hashing each set: a page's files share one object per
+    # Requires-Python text, and a release of torch lists dozens of files.)
+    distinct = {id(s): s for s in (candidate.requires_python,
+                                   *(a.requires_python for a in candidate.artifacts))}
+    for specifiers in distinct.values():
         for specifier in specifiers or ():
             if not upper_bounds and specifier.operator in ("<", "<="):
                 continue
