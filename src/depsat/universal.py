@@ -416,12 +416,16 @@ def _contested(resolution: Resolution, cell: Cell, space: Space) -> Iterator[Com
         asked.setdefault(dependency.name, []).append(dependency)
     projects = resolution.universe.projects
     traversals: list[tuple[dict[NormalizedName, set[NormalizedName]], set[int]]] | None = None
+    uniform: dict[Comparison, bool] = {}  # (requirements share their markers' comparisons)
     for candidate in resolution.plan.chosen:
         somewhere: list[Dependency] = []
         everywhere: list[Dependency] = []
         for dependency in asked.get(candidate.name, ()):
             found = list(comparisons(dependency.requirement.marker))
-            whole = all(cell.uniform(c, space) for c in found)
+            for comparison in found:
+                if comparison not in uniform:
+                    uniform[comparison] = cell.uniform(comparison, space)
+            whole = all(uniform[c] for c in found)
             (everywhere if whole else somewhere).append(dependency)
         if not somewhere or candidate.name not in projects:
             continue
