@@ -542,7 +542,7 @@ class _Shelf:
     """The projects loaded under one setting, and the matcher that knows their versions."""
 
     projects: dict[NormalizedName, _Loaded] = attrs.field(factory=dict)
-    matcher: SpecifierMatcher = attrs.field(factory=lambda: SpecifierMatcher())
+    matcher: SpecifierMatcher = attrs.field(factory=SpecifierMatcher)
     read: dict[CandidateKey, Candidate | Exclusion] = attrs.field(factory=dict)
     """What reading each release's metadata gave (`_read_metadata`)."""
 
@@ -556,12 +556,13 @@ class LoadedProjects:
     (`depsat.universal`: 37 resolves for ``transformers[torch]`` from Python 3.9 on), and
     each resolve filtered, ranked and matched every release of every project again (about
     5,000 releases a resolve there), and took each release's metadata from its source and
-    checked its Requires-Python again. Pass one object to those `resolve` calls: a call uses what
-    was loaded under the same setting (the sources, the source policy, the target's Python
-    and tags, and the request but for `Request.preferred`) and adds to it, so sharing one
-    never changes an answer. Only lazy reading without installed packages uses it (an eager
-    resolve's loading reads metadata, and installed packages are a source of their own per
-    resolve)."""
+    checked its Requires-Python again.
+
+    Pass one object to those `resolve` calls: a call uses what was loaded under the same
+    setting (the sources, the source policy, the target's Python and tags, and the request
+    but for `Request.preferred`) and adds to it, so sharing one never changes an answer.
+    Only lazy reading without installed packages uses it (an eager resolve's loading reads
+    metadata, and installed packages are a source of their own per resolve)."""
 
     def __init__(self) -> None:
         self._shelves: list[tuple[tuple[object, ...], _Shelf]] = []
@@ -671,8 +672,9 @@ class _Discovery:
             loaded = self._listed(name)
             if shelf is not None:
                 shelf.projects[name] = loaded
-        self._source_of.update(loaded.origin_source)
-        self._prereleases[name] = loaded.prereleases
+        else:  # (what `_listed` notes down, taken from the shelf)
+            self._source_of.update(loaded.origin_source)
+            self._prereleases[name] = loaded.prereleases
         if self.lazy:
             # Metadata is read when a candidate is expanded, not for every release listed;
             # but what a source has on hand (cached by an earlier run) costs no request, and
@@ -710,12 +712,13 @@ class _Discovery:
                 exclusions.append(why)
         by_source = {id(source): source for source, _ in offered}
         origin_source = {c.key: by_source[id(s)] for s, cands in offered for c in cands}
+        self._source_of.update(origin_source)
+        self._prereleases[name] = prereleases
         grouped = _by_source(offered, usable, origin_source)
         complete: list[Candidate] = []
         if self.lazy:
             complete = usable
         else:
-            self._source_of.update(origin_source)  # (`_read_metadata` asks it)
             for source, candidates in grouped:
                 source.prefetch(candidates)
             for candidate in usable:
