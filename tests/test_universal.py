@@ -18,7 +18,7 @@ from packaging.markers import Marker
 from packaging.version import Version
 from test_cli import depsat
 
-from depsat.api import request_from_universe_file, resolve
+from depsat.api import ResolveOptions, request_from_universe_file, resolve
 from depsat.environments import (
     ELSEWHERE,
     Cell,
@@ -103,15 +103,20 @@ def _resolve_for(world: UniverseFile, environment: dict[str, str]) -> Any:
     return resolve(request_from_universe_file(world), [world.source], target)
 
 
-@pytest.mark.parametrize(("exact", "strategy"), [(False, "requires-python"),
-                                                 (True, "requires-python"), (False, "fewest")])
+@pytest.mark.parametrize(("exact", "strategy", "lazy"),
+                         [(False, "requires-python", False), (True, "requires-python", False),
+                          (False, "fewest", False), (False, "requires-python", True),
+                          (False, "fewest", True)])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=universe())
-def test_the_lock_holds_on_every_environment(exact: bool, strategy: str,
+def test_the_lock_holds_on_every_environment(exact: bool, strategy: str, lazy: bool,
                                              data: dict[str, Any]) -> None:
+    """Also read lazily, as from an index: the resolves then share their projects' loading
+    (`LoadedProjects`), and the lazy rounds run in every cell."""
     world = parse_universe(data, "universal")
     universal = resolve_universal(request_from_universe_file(world), [world.source], ">=3.10",
-                                  exact=exact, fork_strategy=strategy)
+                                  ResolveOptions(lazy=lazy), exact=exact,
+                                  fork_strategy=strategy)
     request = request_from_universe_file(world)
     for pick in ENVIRONMENTS:
         environment = _environment(*pick)
