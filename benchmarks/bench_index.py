@@ -435,48 +435,60 @@ def byte_compile_depsat() -> None:
         compileall.compile_dir(directory, quiet=1)
 
 
-def run_tool(universe: Universe, tool: str, transport: str, index_url: str,
-             server: indexbuild.BaseUrl | None, work: Path, *, timeout: float,
-             repeat: int) -> list[Run]:
-    """Cold then warm runs of `tool`; each cold repeat gets a fresh cache directory, warm
-    repeats reuse the last cold run's cache."""
+def run_tools(universe: Universe, tools: Sequence[str], transport: str, index_url: str,
+              server: indexbuild.BaseUrl | None, work: Path, *, timeout: float,
+              repeat: int) -> list[Run]:
+    """Cold then warm runs of every tool; each cold repeat gets a fresh cache directory,
+    warm repeats reuse the tool's last cold run's cache.
+
+    The tools take turns (a cold run of each, then the next round; then the warm rounds),
+    so that a slower stretch of the machine falls on all of them alike, not on the repeats
+    of one tool (`benchmarks.run` found a 7% tilt so)."""
     requirements = work / "requirements.in"
-    env = env_for(tool)
-    runs: list[Run] = []
-    cache_dir = work / "cache"
+    cache_dirs = {tool: work / "cache" for tool in tools}
+    attempts: dict[tuple[str, str], list[tuple[Finished, int, dict[str, int],
+                                               float | None]]] = {}
     for state in CACHE_STATES:
-        attempts: list[tuple[Finished, int, dict[str, int], float | None]] = []
         for attempt in range(repeat):
-            if state == "cold":
-                cache_dir = work / f"cache-{tool}-{transport}-{attempt}"
-                shutil.rmtree(cache_dir, ignore_errors=True)
-                cache_dir.mkdir(parents=True)
-            before = len(server.requests) if server is not None else 0
-            serving = _own_cpu()
-            done = run_process(command_for(tool, requirements, index_url, cache_dir),
-                               cwd=work, env=env, timeout=timeout)
-            served = _own_cpu() - serving if server is not None else None
-            received = list(server.requests[before:]) if server is not None else []
-            attempts.append((done, len(received), _request_kinds(received), served))
-            if done.status == "timeout":
-                break  # a timeout is not repeated
-        finished = [a for a in attempts if a[0].status != "timeout"]
-        finished.sort(key=lambda a: a[0].seconds)
-        done, count, kinds, served = (finished[(len(finished) - 1) // 2] if finished
-                                      else attempts[-1])
-        run = Run(universe=universe.label, transport=transport, tool=tool, cache=state,
-                  status=done.status, seconds=done.seconds,
-                  repeats=[a[0].seconds for a in attempts], cpu=done.cpu,
-                  server_cpu=served,
-                  requests=count if server is not None else None,
-                  request_kinds=kinds)
-        if done.status == "solved":
-            measure(universe, run, done.stdout)
-        elif done.status != "timeout":
-            run.detail = (done.stderr or done.stdout).strip()[-400:]
-        else:
-            run.detail = f"killed after {timeout:g} s"
-        runs.append(run)
+            for tool in tools:
+                earlier = attempts.setdefault((tool, state), [])
+                if earlier and earlier[-1][0].status == "timeout":
+                    continue  # a timeout is not repeated
+                if state == "cold":
+                    cache_dirs[tool] = work / f"cache-{tool}-{transport}-{attempt}"
+                    shutil.rmtree(cache_dirs[tool], ignore_errors=True)
+                    cache_dirs[tool].mkdir(parents=True)
+                before = len(server.requests) if server is not None else 0
+                serving = _own_cpu()
+                done = run_process(command_for(tool, requirements, index_url,
+                                               cache_dirs[tool]),
+                                   cwd=work, env=env_for(tool), timeout=timeout)
+                served = _own_cpu() - serving if server is not None else None
+                received = list(server.requests[before:]) if server is not None else []
+                earlier.append((done, len(received), _request_kinds(received), served))
+                _log(f"  {universe.label} {transport} {tool} {state}: {done.status} "
+                     f"{done.seconds or 0:.2f} s, {len(received)} requests")
+    runs: list[Run] = []
+    for tool in tools:
+        for state in CACHE_STATES:
+            tried = attempts[(tool, state)]
+            finished = sorted((a for a in tried if a[0].status != "timeout"),
+                              key=lambda a: a[0].seconds)
+            done, count, kinds, served = (finished[(len(finished) - 1) // 2] if finished
+                                          else tried[-1])
+            run = Run(universe=universe.label, transport=transport, tool=tool, cache=state,
+                      status=done.status, seconds=done.seconds,
+                      repeats=[a[0].seconds for a in tried], cpu=done.cpu,
+                      server_cpu=served,
+                      requests=count if server is not None else None,
+                      request_kinds=kinds)
+            if done.status == "solved":
+                measure(universe, run, done.stdout)
+            elif done.status != "timeout":
+                run.detail = (done.stderr or done.stdout).strip()[-400:]
+            else:
+                run.detail = f"killed after {timeout:g} s"
+            runs.append(run)
     return runs
 
 
@@ -781,15 +793,9 @@ def bench_universe(universe: Universe, args: argparse.Namespace, work: Path,
                 index_url = server.index_url
             else:
                 index_url = (universe.root / "simple").as_uri() + "/"
-            for tool in tools:
-                _log(f"  {universe.label} {transport} {tool} ...")
-                found = run_tool(universe, tool, transport, index_url,
-                                 server if transport == "http" else None, work,
-                                 timeout=args.timeout, repeat=args.repeat)
-                for run in found:
-                    _log(f"    {run.cache}: {run.status} {run.seconds or 0:.2f} s"
-                         f"{'' if run.requests is None else f', {run.requests} requests'}")
-                runs.extend(found)
+            runs.extend(run_tools(universe, tools, transport, index_url,
+                                  server if transport == "http" else None, work,
+                                  timeout=args.timeout, repeat=args.repeat))
         add_ratios(runs, args.timeout)
         # Profile the first depsat variant whose warm HTTP run finished (a run that timed
         # out would time out under the profiler too), the first slow one if any is (a
