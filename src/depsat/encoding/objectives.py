@@ -70,6 +70,12 @@ def pruning_safe(objectives: Sequence[Objective]) -> bool:
     return all(getattr(objective, "pruning_safe", False) for objective in objectives)
 
 
+def _named(encoding: Encoding, *, direct: bool) -> list[NormalizedName]:
+    """The projects you named (`direct`), or the others, sorted."""
+    names = encoding.universe.request.direct_names
+    return sorted(n for n in encoding.universe.projects if (n in names) is direct)
+
+
 def _staleness(encoding: Encoding, names: list[NormalizedName]) -> list[tuple[int, int]]:
     return [(-ge, 1) for name in names for ge in encoding.staleness_ladder(name)]
 
@@ -136,8 +142,7 @@ class NewestDirect:
     pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        direct = encoding.universe.request.direct_names
-        return _staleness(encoding, sorted(n for n in encoding.universe.projects if n in direct))
+        return _staleness(encoding, _named(encoding, direct=True))
 
 
 class NewestRequired:
@@ -166,9 +171,7 @@ class NewestOther:
     pruning_safe = True
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        direct = encoding.universe.request.direct_names
-        return _staleness(encoding,
-                          sorted(n for n in encoding.universe.projects if n not in direct))
+        return _staleness(encoding, _named(encoding, direct=False))
 
 
 class OldestDirect:
@@ -179,8 +182,7 @@ class OldestDirect:
     name = "oldest-direct"
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        direct = encoding.universe.request.direct_names
-        return _oldness(encoding, sorted(n for n in encoding.universe.projects if n in direct))
+        return _oldness(encoding, _named(encoding, direct=True))
 
 
 class OldestOther:
@@ -190,9 +192,7 @@ class OldestOther:
     name = "oldest-other"
 
     def soft_literals(self, encoding: Encoding) -> list[tuple[int, int]]:
-        direct = encoding.universe.request.direct_names
-        return _oldness(encoding,
-                        sorted(n for n in encoding.universe.projects if n not in direct))
+        return _oldness(encoding, _named(encoding, direct=False))
 
 
 def necessary_projects(encoding: Encoding) -> set[NormalizedName]:
